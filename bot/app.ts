@@ -1,0 +1,68 @@
+import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import type { Logger } from 'pino';
+import type { CommandDeps } from '../commands/types.ts';
+import type { Settings } from './config.ts';
+import { registerListeners } from './listeners/index.ts';
+import type { Metrics } from './metrics.ts';
+
+export interface SlackApp {
+  readonly app: App;
+  /** HTTP mode only: the receiver whose request listener our HTTP server calls for /slack/events. */
+  readonly receiver: HTTPReceiver | null;
+}
+
+/** Bolt logs through our logger, so its lines are structured and scrubbed like ours. */
+function toBoltLogger(logger: Logger): BoltLogger {
+  const child = logger.child({ component: 'bolt' });
+  return {
+    debug: (...message) => child.debug(message.map(String).join(' ')),
+    info: (...message) => child.info(message.map(String).join(' ')),
+    warn: (...message) => child.warn(message.map(String).join(' ')),
+    error: (...message) => child.error(message.map(String).join(' ')),
+    setLevel: () => {},
+    getLevel: () => LogLevel.INFO,
+    setName: () => {},
+  };
+}
+
+export interface CreateAppOptions {
+  readonly settings: Settings;
+  readonly deps: CommandDeps;
+  readonly metrics: Metrics;
+  /** Web API retries; Slack's own client default (about 30 minutes of retries) unless set. */
+  readonly apiRetries?: number;
+}
+
+/** The Bolt app with every listener registered; not started (bot/main.ts decides how it is served). */
+export function createApp({ settings, deps, metrics, apiRetries }: CreateAppOptions): SlackApp {
+  const logger = toBoltLogger(deps.logger);
+  const clientOptions = {
+    ...(settings.slackApiUrl ? { slackApiUrl: settings.slackApiUrl } : {}),
+    ...(apiRetries !== undefined ? { retryConfig: { retries: apiRetries } } : {}),
+  };
+  let receiver: HTTPReceiver | null = null;
+  let app: App;
+  if (settings.mode === 'socket') {
+    app = new App({
+      token: settings.botToken,
+      appToken: settings.appToken!,
+      socketMode: true,
+      // Bolt hands these to Socket Mode's client too, so apps.connections.open goes to the same API URL.
+      clientOptions,
+      logger,
+      deferInitialization: true,
+    });
+  } else {
+    receiver = new HTTPReceiver({
+      signingSecret: settings.signingSecret!,
+      endpoints: ['/slack/events'],
+      logger,
+    });
+    app = new App({ token: settings.botToken, receiver, clientOptions, logger, deferInitialization: true });
+  }
+  registerListeners(app, deps, metrics);
+  app.error(async (error) => {
+    deps.logger.error({ err: error }, 'unhandled error in a Slack listener');
+  });
+  return { app, receiver };
+}

@@ -1,0 +1,298 @@
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import { z } from 'zod';
+import { parseDuration } from '../core/duration.ts';
+import { OPERATORS, SEVERITIES, type Trigger } from '../core/triggers.ts';
+import { UNITS } from '../core/units.ts';
+
+export const DEFAULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'config');
+
+/** A config that cannot be used, with one line per problem: file, line, path and what to do. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`The configuration has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const duration = z.union([z.string(), z.number()]).superRefine((value, context) => {
+  try {
+    parseDuration(value);
+  } catch (error) {
+    context.addIssue({ code: 'custom', message: (error as Error).message });
+  }
+});
+const idPattern = /^[a-z0-9][a-z0-9_-]*$/;
+const id = z.string().regex(idPattern, 'an id is lower-case letters, digits, "_" and "-", like db_connections');
+
+const triggerFields = {
+  name: z.string().min(1),
+  severity: z.enum(SEVERITIES),
+  query: z.string().min(1),
+  op: z.enum(OPERATORS),
+  threshold: z.number(),
+  for: duration.optional(),
+  unit: z.enum(UNITS),
+  advice: z.string().optional(),
+};
+const requiredTriggerFields = ['name', 'severity', 'query', 'op', 'threshold', 'unit'] as const;
+const triggerEntry = z
+  .object({ id, enabled: z.boolean().optional(), ...z.object(triggerFields).partial().shape })
+  .strict();
+
+const userConfigSchema = z
+  .object({
+    prometheus: z.object({ url: z.url().optional(), timeout: duration.optional() }).strict().optional(),
+    grafana: z.object({ dashboard_url: z.url().nullable().optional() }).strict().optional(),
+    slack: z.object({ alerts_channel: z.string().min(1).nullable().optional() }).strict().optional(),
+    triggers: z.array(triggerEntry).optional(),
+  })
+  .strict();
+type UserConfig = z.infer<typeof userConfigSchema>;
+
+export interface Config {
+  readonly prometheus: { readonly url: string; readonly timeoutMs: number };
+  readonly grafana: { readonly dashboardUrl: string | null };
+  readonly slack: { readonly alertsChannel: string | null };
+  readonly triggers: readonly Trigger[];
+  /** The files the config was read from, defaults first. */
+  readonly sources: readonly string[];
+}
+
+interface ParsedFile {
+  file: string;
+  document: Document.Parsed;
+  lineCounter: LineCounter;
+}
+
+function parseYamlFile(file: string, problems: string[]): ParsedFile | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    problems.push(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    return undefined;
+  }
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    for (const error of document.errors) {
+      const position = lineCounter.linePos(error.pos[0]);
+      problems.push(`${file}:${position.line}:${position.col}: not valid YAML: ${error.message.split('\n')[0]}`);
+    }
+    return undefined;
+  }
+  return { file, document, lineCounter };
+}
+
+function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  return path.reduce<string>((text, key) => (typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)), '');
+}
+
+/** "file:line:col: path: message", pointing at the closest node that exists in the file. */
+function locate(parsed: ParsedFile, path: ReadonlyArray<PropertyKey>, message: string): string {
+  for (let length = path.length; length >= 0; length -= 1) {
+    const node = parsed.document.getIn(path.slice(0, length) as unknown[], true) as { range?: [number, number] } | undefined;
+    if (node?.range) {
+      const { line, col } = parsed.lineCounter.linePos(node.range[0]);
+      return `${parsed.file}:${line}:${col}: ${formatPath(path) || '(top level)'}: ${message}`;
+    }
+  }
+  return `${parsed.file}: ${formatPath(path) || '(top level)'}: ${message}`;
+}
+
+function validateUserFile(parsed: ParsedFile, knownTriggerIds: ReadonlySet<string>, problems: string[]): UserConfig | undefined {
+  const raw = parsed.document.toJS() ?? {};
+  const result = userConfigSchema.safeParse(raw);
+  if (!result.success) {
+    for (const issue of result.error.issues) problems.push(locate(parsed, issue.path, issue.message));
+    return undefined;
+  }
+  const seen = new Set<string>();
+  result.data.triggers?.forEach((entry, index) => {
+    if (seen.has(entry.id)) problems.push(locate(parsed, ['triggers', index, 'id'], `trigger "${entry.id}" is listed twice`));
+    seen.add(entry.id);
+    if (knownTriggerIds.has(entry.id) || entry.enabled === false) return;
+    const missing = requiredTriggerFields.filter((field) => entry[field] === undefined);
+    if (missing.length > 0) {
+      problems.push(
+        locate(parsed, ['triggers', index], `new trigger "${entry.id}" needs ${missing.join(', ')} (or use the id of a default trigger to override it)`),
+      );
+    }
+  });
+  return result.data;
+}
+
+function mergeById<T extends { id: string; enabled?: boolean }>(base: readonly T[], overrides: readonly T[]): T[] {
+  const merged = new Map(base.map((entry) => [entry.id, entry]));
+  for (const override of overrides) {
+    if (override.enabled === false) {
+      merged.delete(override.id);
+      continue;
+    }
+    merged.set(override.id, { ...(merged.get(override.id) ?? {}), ...override } as T);
+  }
+  return [...merged.values()];
+}
+
+function mergeConfigs(base: UserConfig, override: UserConfig): UserConfig {
+  return {
+    prometheus: { ...base.prometheus, ...override.prometheus },
+    grafana: { ...base.grafana, ...override.grafana },
+    slack: { ...base.slack, ...override.slack },
+    triggers: mergeById(base.triggers ?? [], override.triggers ?? []),
+  };
+}
+
+function defaultFiles(defaultsDir: string): string[] {
+  return readdirSync(defaultsDir)
+    .filter((name) => name.endsWith('.yaml'))
+    .sort()
+    .map((name) => join(defaultsDir, name));
+}
+
+export interface LoadConfigOptions {
+  /** The user's file; absent: the built-in defaults alone. */
+  file?: string;
+  /** Environment overrides (PROMETHEUS_URL). */
+  env?: Readonly<Record<string, string | undefined>>;
+  defaultsDir?: string;
+}
+
+/** Reads the defaults and the user's file, validates both, and returns one typed, frozen config. */
+export function loadConfig({ file, env = {}, defaultsDir = DEFAULTS_DIR }: LoadConfigOptions = {}): Config {
+  const problems: string[] = [];
+  const sources = defaultFiles(defaultsDir);
+  let merged: UserConfig = {};
+  for (const source of sources) {
+    const parsed = parseYamlFile(source, problems);
+    const data = parsed && validateUserFile(parsed, new Set(), problems);
+    if (data) merged = mergeConfigs(merged, data);
+  }
+  if (file) {
+    const path = resolve(file);
+    if (!existsSync(path)) {
+      problems.push(`${path}: no such file (give --config or SCALEBOT_CONFIG the path of your YAML config)`);
+    } else {
+      const parsed = parseYamlFile(path, problems);
+      const knownIds = new Set((merged.triggers ?? []).map((trigger) => trigger.id));
+      const data = parsed && validateUserFile(parsed, knownIds, problems);
+      if (data) merged = mergeConfigs(merged, data);
+      sources.push(path);
+    }
+  }
+  const prometheusUrl = env.PROMETHEUS_URL?.trim() || merged.prometheus?.url;
+  if (env.PROMETHEUS_URL && !z.url().safeParse(env.PROMETHEUS_URL.trim()).success) {
+    problems.push(`PROMETHEUS_URL: "${env.PROMETHEUS_URL}" is not a URL (like http://127.0.0.1:9090)`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const triggers: Trigger[] = (merged.triggers ?? []).map((entry) => ({
+    id: entry.id,
+    name: entry.name!,
+    severity: entry.severity!,
+    query: entry.query!,
+    op: entry.op!,
+    threshold: entry.threshold!,
+    forSeconds: entry.for === undefined ? 0 : parseDuration(entry.for),
+    unit: entry.unit!,
+    ...(entry.advice ? { advice: entry.advice } : {}),
+  }));
+  return deepFreeze({
+    prometheus: { url: prometheusUrl!, timeoutMs: parseDuration(merged.prometheus?.timeout ?? '5s') * 1000 },
+    grafana: { dashboardUrl: merged.grafana?.dashboard_url ?? null },
+    slack: { alertsChannel: merged.slack?.alerts_channel ?? null },
+    triggers,
+    sources,
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Process settings: secrets and wiring from the environment (or .env), never from the YAML. */
+export interface Settings {
+  readonly mode: 'socket' | 'http';
+  readonly botToken: string;
+  readonly signingSecret: string | null;
+  readonly appToken: string | null;
+  /** Base URL of Slack's Web API; tests and the playground point it at a local fake. */
+  readonly slackApiUrl: string | null;
+  readonly host: string;
+  readonly port: number;
+  readonly configFile: string | null;
+  readonly databaseFile: string;
+  readonly logLevel: string;
+}
+
+export class SettingsError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(
+      [
+        'scalebot cannot start:',
+        ...problems.map((problem) => `  - ${problem}`),
+        '',
+        'Create the Slack app from manifest.yml (https://api.slack.com/apps → Create New App → From an app manifest),',
+        'install it to your workspace, and put its tokens in .env (see .env.example) or the environment.',
+        'To try the bot without Slack, run: npm run playground',
+      ].join('\n'),
+    );
+    this.name = 'SettingsError';
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export function loadSettings(env: Readonly<Record<string, string | undefined>>): Settings {
+  const read = (name: string) => {
+    const value = env[name]?.trim();
+    return value ? value : null;
+  };
+  const problems: string[] = [];
+  const botToken = read('SLACK_BOT_TOKEN');
+  const appToken = read('SLACK_APP_TOKEN');
+  const signingSecret = read('SLACK_SIGNING_SECRET');
+  const mode = appToken ? 'socket' : 'http';
+  if (!botToken) problems.push('SLACK_BOT_TOKEN is not set: the Bot User OAuth Token (xoxb-…) from "OAuth & Permissions"');
+  else if (!botToken.startsWith('xoxb-')) problems.push('SLACK_BOT_TOKEN must be a bot token, starting with xoxb-');
+  if (appToken && !appToken.startsWith('xapp-')) {
+    problems.push('SLACK_APP_TOKEN must be an app-level token with connections:write, starting with xapp-');
+  }
+  if (mode === 'http' && !signingSecret) {
+    problems.push(
+      'SLACK_SIGNING_SECRET is not set: the Signing Secret from "Basic Information" (HTTP mode; or set SLACK_APP_TOKEN for Socket Mode)',
+    );
+  }
+  const slackApiUrl = read('SLACK_API_URL');
+  if (slackApiUrl && !z.url().safeParse(slackApiUrl).success) problems.push(`SLACK_API_URL: "${slackApiUrl}" is not a URL`);
+  const portText = read('PORT') ?? '3000';
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`PORT: "${portText}" is not a port number`);
+  const logLevel = read('LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+  if (problems.length > 0) throw new SettingsError(problems);
+  return Object.freeze({
+    mode,
+    botToken: botToken!,
+    signingSecret,
+    appToken,
+    slackApiUrl: slackApiUrl ? normalizeApiUrl(slackApiUrl) : null,
+    host: read('HOST') ?? '127.0.0.1',
+    port,
+    configFile: read('SCALEBOT_CONFIG'),
+    databaseFile: read('SCALEBOT_DB') ?? './data/scalebot.db',
+    logLevel,
+  });
+}
+
+/** The Web API client joins method names onto this URL, so it must end with a slash. */
+function normalizeApiUrl(url: string): string {
+  return url.endsWith('/') ? url : `${url}/`;
+}

@@ -1,0 +1,108 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { DestinationStream, Logger } from 'pino';
+import type { CommandDeps } from '../commands/types.ts';
+import { openDatabase, type DatabaseHandle } from '../db/client.ts';
+import { createPrometheus } from '../integrations/prometheus.ts';
+import { createApp } from './app.ts';
+import { loadConfig, loadSettings, type Config, type Settings } from './config.ts';
+import { createLogger } from './logger.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { createHttpServer } from './server.ts';
+
+export interface StartOptions {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** --config FILE; else SCALEBOT_CONFIG; else the built-in defaults. */
+  readonly configFile?: string;
+  readonly clock?: () => Date;
+  readonly logDestination?: DestinationStream;
+}
+
+export interface RunningBot {
+  readonly settings: Settings;
+  readonly config: Config;
+  readonly deps: CommandDeps;
+  readonly metrics: Metrics;
+  readonly database: DatabaseHandle;
+  /** Where the HTTP server listens (health, metrics, and Slack's requests in HTTP mode). */
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The composition root: settings, config, database, Prometheus, Slack, HTTP server. Anything that is
+ * wrong is reported before the bot says it is ready, with what to do about it.
+ */
+export async function startBot({ env, configFile, clock = () => new Date(), logDestination }: StartOptions): Promise<RunningBot> {
+  const settings = loadSettings(env);
+  const config = loadConfig({ file: configFile ?? settings.configFile ?? undefined, env });
+  const logger: Logger = createLogger({
+    level: settings.logLevel,
+    secrets: [settings.botToken, settings.signingSecret, settings.appToken].filter((value): value is string => Boolean(value)),
+    ...(logDestination ? { destination: logDestination } : {}),
+  });
+  const database = openDatabase(settings.databaseFile);
+  const prometheus = createPrometheus({ url: config.prometheus.url, timeoutMs: config.prometheus.timeoutMs });
+  const metrics = createMetrics();
+  const deps: CommandDeps = { config, prometheus, db: database.db, logger, clock };
+  const apiRetries = env.SLACK_API_RETRIES === undefined ? undefined : Number(env.SLACK_API_RETRIES);
+  const { app, receiver } = createApp({ settings, deps, metrics, ...(apiRetries !== undefined ? { apiRetries } : {}) });
+
+  let server: Server | null = null;
+  try {
+    await app.init();
+    server = createHttpServer({
+      logger,
+      registry: metrics.registry,
+      clock,
+      isReady: () => {
+        const problems = database.sqlite.open ? [] : ['the database is closed'];
+        return { ready: problems.length === 0, problems };
+      },
+      ...(receiver ? { slackListener: receiver.requestListener } : {}),
+    });
+    await listen(server, settings.host, settings.port);
+    if (settings.mode === 'socket') await app.start();
+  } catch (error) {
+    server?.close();
+    database.close();
+    throw error;
+  }
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  logger.info({ mode: settings.mode, url, prometheus: config.prometheus.url, triggers: config.triggers.length }, 'scalebot is ready');
+
+  let stopped = false;
+  return {
+    settings,
+    config,
+    deps,
+    metrics,
+    database,
+    url,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (settings.mode === 'socket') {
+        await app.stop().catch(() => {});
+        // app.stop() resolves before the socket has closed (STACK-NOTES): wait for the close itself.
+        const socketReceiver = (app as unknown as { receiver: { client?: { disconnect(): Promise<void> } } }).receiver;
+        await socketReceiver.client?.disconnect().catch(() => {});
+      }
+      await new Promise<void>((resolve) => server!.close(() => resolve()));
+      server!.closeAllConnections();
+      database.close();
+      logger.flush();
+    },
+  };
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,49 @@
+import type { Logger } from 'pino';
+import type { Message } from '../bot/blocks/types.ts';
+import type { Config } from '../bot/config.ts';
+import type { Db } from '../db/client.ts';
+import type { PrometheusPort } from '../integrations/prometheus.ts';
+
+/** What every subcommand may use. Built once in bot/main.ts; tests build their own. */
+export interface CommandDeps {
+  readonly config: Config;
+  readonly prometheus: PrometheusPort;
+  readonly db: Db;
+  readonly logger: Logger;
+  readonly clock: () => Date;
+}
+
+export interface Reply extends Message {
+  /** Only the person who typed the command sees it (the default). */
+  readonly ephemeral?: boolean;
+}
+
+export interface CommandContext {
+  readonly args: readonly string[];
+  readonly user: string;
+  readonly channel: string;
+  readonly deps: CommandDeps;
+  respond(reply: Reply): Promise<void>;
+}
+
+export interface Subcommand {
+  readonly name: string;
+  /** How to call it, as help shows it: "status". */
+  readonly usage: string;
+  readonly summary: string;
+  run(context: CommandContext): Promise<CommandOutcome | void>;
+}
+
+/** What the decision log records as the outcome of a command, beyond "ok". */
+export interface CommandOutcome {
+  readonly outcome?: string;
+  readonly detail?: Record<string, unknown>;
+}
+
+/** The user typed something we cannot act on: the message says what to type instead. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}

@@ -1,0 +1,72 @@
+import type { PrometheusPort } from '../integrations/prometheus.ts';
+import {
+  decideVerdict,
+  evaluateTrigger,
+  evaluationWindow,
+  noData,
+  type Trigger,
+  type TriggerResult,
+  type Verdict,
+} from './triggers.ts';
+
+export interface StatusReport {
+  readonly verdict: Verdict;
+  readonly evaluatedAt: Date;
+  readonly results: readonly TriggerResult[];
+  /** Set when not one trigger could be evaluated: Prometheus down, every query failing. */
+  readonly failure?: string;
+}
+
+/**
+ * Evaluates every trigger at `at`, all queries at once: the slowest query, not their sum, sets how long a
+ * status takes. A failed query makes its trigger "no data" with the reason; it never makes it ok.
+ */
+export async function collectStatus(
+  triggers: readonly Trigger[],
+  prometheus: Pick<PrometheusPort, 'queryRange'>,
+  at: Date,
+): Promise<StatusReport> {
+  const atSeconds = Math.floor(at.getTime() / 1000);
+  const perTrigger = await Promise.all(
+    triggers.map(async (trigger): Promise<{ results: TriggerResult[]; failed: boolean }> => {
+      const { windowSeconds, stepSeconds } = evaluationWindow(trigger);
+      try {
+        const series = await prometheus.queryRange(trigger.query, atSeconds - windowSeconds, atSeconds, stepSeconds);
+        return { results: evaluateTrigger(trigger, series, atSeconds, stepSeconds, windowSeconds), failed: false };
+      } catch (error) {
+        return { results: [noData(trigger, {}, error instanceof Error ? error.message : String(error))], failed: true };
+      }
+    }),
+  );
+  const results = perTrigger.flatMap((entry) => entry.results);
+  const allFailed = perTrigger.length > 0 && perTrigger.every((entry) => entry.failed);
+  return {
+    verdict: decideVerdict(results),
+    evaluatedAt: new Date(atSeconds * 1000),
+    results,
+    ...(allFailed ? { failure: results[0]?.reason ?? 'no trigger could be evaluated' } : {}),
+  };
+}
+
+/** The report as `scalebot status --json` prints it: one entry per trigger and series. */
+export function statusReportToJson(report: StatusReport) {
+  return {
+    verdict: report.verdict,
+    evaluated_at: report.evaluatedAt.toISOString(),
+    triggers: report.results.map((result) => ({
+      id: result.trigger.id,
+      name: result.trigger.name,
+      severity: result.trigger.severity,
+      labels: result.labels,
+      state: result.state,
+      value: result.value === null || !Number.isFinite(result.value) ? null : result.value,
+      threshold: result.trigger.threshold,
+      op: result.trigger.op,
+      for_seconds: result.trigger.forSeconds,
+      unit: result.trigger.unit,
+      held_seconds: result.heldSeconds,
+      ...(result.reason ? { reason: result.reason } : {}),
+    })),
+    ...(report.failure ? { failure: report.failure } : {}),
+  };
+}

@@ -1,0 +1,135 @@
+import type { Unit } from './units.ts';
+
+export const OPERATORS = ['>', '>=', '<', '<='] as const;
+export type Operator = (typeof OPERATORS)[number];
+export const SEVERITIES = ['immediate', 'soon'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export interface Trigger {
+  readonly id: string;
+  readonly name: string;
+  readonly severity: Severity;
+  readonly query: string;
+  readonly op: Operator;
+  readonly threshold: number;
+  /** Seconds the condition must hold before the trigger counts as breached; 0 judges the current value. */
+  readonly forSeconds: number;
+  readonly unit: Unit;
+  /** The guide's advice for when this trigger is breached. */
+  readonly advice?: string;
+}
+
+export type TriggerState = 'ok' | 'pending' | 'breached' | 'no_data';
+
+/** One series of a range query: its labels and [unix seconds, value] points in time order. */
+export interface Series {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly points: ReadonlyArray<readonly [number, number]>;
+}
+
+export interface TriggerResult {
+  readonly trigger: Trigger;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly state: TriggerState;
+  readonly value: number | null;
+  /** How long the condition has held without a break, up to the look-back window. */
+  readonly heldSeconds: number;
+  /** True when the condition held over the whole window we looked at, so it may have held longer. */
+  readonly heldWholeWindow: boolean;
+  /** Why there is no data: the query returned nothing, or Prometheus failed (its message). */
+  readonly reason?: string;
+}
+
+export type Verdict = 'scale_now' | 'scale_soon' | 'ok';
+
+export function compare(value: number, op: Operator, threshold: number): boolean {
+  if (Number.isNaN(value)) return false;
+  switch (op) {
+    case '>':
+      return value > threshold;
+    case '>=':
+      return value >= threshold;
+    case '<':
+      return value < threshold;
+    case '<=':
+      return value <= threshold;
+  }
+}
+
+/**
+ * How far back a trigger is looked at and at what resolution. The window is wider than `for` so that a
+ * breach can say how long it has really held ("since 14:02"), and fine enough that "15 min" is judged to
+ * within a few percent.
+ */
+export function evaluationWindow(trigger: Trigger): { windowSeconds: number; stepSeconds: number } {
+  const windowSeconds = Math.max(2 * trigger.forSeconds, 30 * 60);
+  const stepSeconds = Math.max(15, Math.ceil(windowSeconds / 120));
+  return { windowSeconds: Math.ceil(windowSeconds / stepSeconds) * stepSeconds, stepSeconds };
+}
+
+/**
+ * Judges a trigger from the history Prometheus returned for [at - window, at]. A series counts only if it
+ * has a point at `at`: one that has gone away is not current. The condition has held since the earliest
+ * point of the unbroken run of matching points that ends at `at`; a missing point breaks the run.
+ */
+export function evaluateTrigger(
+  trigger: Trigger,
+  series: readonly Series[],
+  at: number,
+  stepSeconds: number,
+  windowSeconds: number,
+): TriggerResult[] {
+  const results: TriggerResult[] = [];
+  const windowStart = at - windowSeconds;
+  for (const { labels, points } of series) {
+    const last = points[points.length - 1];
+    if (!last || last[0] < at - stepSeconds / 2) continue;
+    const value = last[1];
+    if (Number.isNaN(value)) {
+      results.push(noData(trigger, labels, 'the query returned NaN (a division by zero, often: no traffic)'));
+      continue;
+    }
+    let heldSince = last[0];
+    const holding = compare(value, trigger.op, trigger.threshold);
+    if (holding) {
+      for (let index = points.length - 2; index >= 0; index -= 1) {
+        const [time, pointValue] = points[index]!;
+        const contiguous = heldSince - time <= stepSeconds * 1.5;
+        if (!contiguous || !compare(pointValue, trigger.op, trigger.threshold)) break;
+        heldSince = time;
+      }
+    }
+    const heldSeconds = holding ? Math.max(0, at - heldSince) : 0;
+    const heldWholeWindow = holding && heldSince <= windowStart + stepSeconds / 2;
+    let state: TriggerState = 'ok';
+    if (holding) state = heldSeconds >= trigger.forSeconds || heldWholeWindow ? 'breached' : 'pending';
+    results.push({ trigger, labels, state, value, heldSeconds, heldWholeWindow });
+  }
+  if (results.length === 0) return [noData(trigger, {}, 'the query returned no series at this time')];
+  return results;
+}
+
+export function noData(trigger: Trigger, labels: Record<string, string>, reason: string): TriggerResult {
+  return { trigger, labels, state: 'no_data', value: null, heldSeconds: 0, heldWholeWindow: false, reason };
+}
+
+export function decideVerdict(results: readonly TriggerResult[]): Verdict {
+  if (results.some((result) => result.state === 'breached' && result.trigger.severity === 'immediate')) {
+    return 'scale_now';
+  }
+  if (results.some((result) => result.state === 'breached' && result.trigger.severity === 'soon')) {
+    return 'scale_soon';
+  }
+  return 'ok';
+}
+
+/** Worst first: breached, pending, no data, ok; within a state the series furthest past its threshold. */
+export function rankResults(results: readonly TriggerResult[]): TriggerResult[] {
+  const order: Record<TriggerState, number> = { breached: 0, pending: 1, no_data: 2, ok: 3 };
+  return [...results].sort((a, b) => {
+    const byState = order[a.state] - order[b.state];
+    if (byState !== 0) return byState;
+    const direction = a.trigger.op.startsWith('<') ? 1 : -1;
+    return direction * ((a.value ?? 0) - (b.value ?? 0));
+  });
+}

@@ -1,0 +1,111 @@
+import axios, { AxiosError, type AxiosInstance } from 'axios';
+import { z } from 'zod';
+import type { Series } from '../core/triggers.ts';
+
+export interface PrometheusPort {
+  /** Evaluates `query` at every step of [start, end] (unix seconds). */
+  queryRange(query: string, start: number, end: number, stepSeconds: number): Promise<Series[]>;
+  /** Evaluates `query` at one instant (unix seconds). */
+  queryInstant(query: string, at: number): Promise<Array<{ labels: Record<string, string>; value: number }>>;
+  readonly url: string;
+}
+
+export interface PrometheusOptions {
+  url: string;
+  timeoutMs: number;
+}
+
+/** Why a query failed, phrased for the person reading the status. */
+export class PrometheusError extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'unreachable' | 'timeout' | 'bad_query' | 'bad_response',
+  ) {
+    super(message);
+    this.name = 'PrometheusError';
+  }
+}
+
+// Prometheus writes special floats as "NaN", "+Inf" and "-Inf"; Number() knows only the first.
+const sampleValue = z.string().transform((text) => {
+  if (text === '+Inf') return Number.POSITIVE_INFINITY;
+  if (text === '-Inf') return Number.NEGATIVE_INFINITY;
+  return Number(text);
+});
+const matrixResponse = z.object({
+  status: z.literal('success'),
+  data: z.object({
+    resultType: z.literal('matrix'),
+    result: z.array(
+      z.object({
+        metric: z.record(z.string(), z.string()),
+        values: z.array(z.tuple([z.number(), sampleValue])),
+      }),
+    ),
+  }),
+});
+const vectorResponse = z.object({
+  status: z.literal('success'),
+  data: z.discriminatedUnion('resultType', [
+    z.object({
+      resultType: z.literal('vector'),
+      result: z.array(z.object({ metric: z.record(z.string(), z.string()), value: z.tuple([z.number(), sampleValue]) })),
+    }),
+    z.object({ resultType: z.literal('scalar'), result: z.tuple([z.number(), sampleValue]) }),
+  ]),
+});
+
+export function createPrometheus({ url, timeoutMs }: PrometheusOptions): PrometheusPort {
+  const http: AxiosInstance = axios.create({
+    baseURL: url.replace(/\/+$/, ''),
+    timeout: timeoutMs,
+    // Prometheus answers 400/422 with a JSON error that says what is wrong with the query: keep it.
+    validateStatus: () => true,
+    // Ask Prometheus to give up no later than we do, so a slow query does not keep running there.
+    params: { timeout: `${Math.max(1, Math.floor(timeoutMs / 1000))}s` },
+  });
+
+  async function get(path: string, params: Record<string, string | number>): Promise<unknown> {
+    let response;
+    try {
+      response = await http.get(path, { params });
+    } catch (error) {
+      throw describeTransportError(error, url, timeoutMs);
+    }
+    const body = response.data as { status?: string; error?: string; errorType?: string } | undefined;
+    if (response.status >= 400 || body?.status !== 'success') {
+      const detail = body?.error ?? `HTTP ${response.status}`;
+      const kind = response.status === 400 || response.status === 422 ? 'bad_query' : 'bad_response';
+      throw new PrometheusError(`Prometheus refused the query: ${detail}`, kind);
+    }
+    return body;
+  }
+
+  return {
+    url,
+    async queryRange(query, start, end, stepSeconds) {
+      const body = await get('/api/v1/query_range', { query, start, end, step: stepSeconds });
+      const parsed = matrixResponse.safeParse(body);
+      if (!parsed.success) throw new PrometheusError('Prometheus answered with an unexpected shape', 'bad_response');
+      return parsed.data.data.result.map(({ metric, values }) => ({ labels: metric, points: values }));
+    },
+    async queryInstant(query, at) {
+      const body = await get('/api/v1/query', { query, time: at });
+      const parsed = vectorResponse.safeParse(body);
+      if (!parsed.success) throw new PrometheusError('Prometheus answered with an unexpected shape', 'bad_response');
+      const { data } = parsed.data;
+      if (data.resultType === 'scalar') return [{ labels: {}, value: data.result[1] }];
+      return data.result.map(({ metric, value }) => ({ labels: metric, value: value[1] }));
+    },
+  };
+}
+
+function describeTransportError(error: unknown, url: string, timeoutMs: number): PrometheusError {
+  if (error instanceof AxiosError) {
+    if (error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT') {
+      return new PrometheusError(`Prometheus at ${url} did not answer within ${timeoutMs / 1000} s`, 'timeout');
+    }
+    return new PrometheusError(`Prometheus at ${url} cannot be reached (${error.code ?? error.message})`, 'unreachable');
+  }
+  return new PrometheusError(`Prometheus at ${url} cannot be reached (${String(error)})`, 'unreachable');
+}
