@@ -29,16 +29,14 @@ export interface CreateAppOptions {
   readonly settings: Settings;
   readonly deps: CommandDeps;
   readonly metrics: Metrics;
-  /** Web API retries; Slack's own client default (about 30 minutes of retries) unless set. */
-  readonly apiRetries?: number;
 }
 
 /** The Bolt app with every listener registered; not started (bot/main.ts decides how it is served). */
-export function createApp({ settings, deps, metrics, apiRetries }: CreateAppOptions): SlackApp {
+export function createApp({ settings, deps, metrics }: CreateAppOptions): SlackApp {
   const logger = toBoltLogger(deps.logger);
   const clientOptions = {
     ...(settings.slackApiUrl ? { slackApiUrl: settings.slackApiUrl } : {}),
-    ...(apiRetries !== undefined ? { retryConfig: { retries: apiRetries } } : {}),
+    ...(settings.apiRetries !== null ? { retryConfig: { retries: settings.apiRetries } } : {}),
   };
   let receiver: HTTPReceiver | null = null;
   let app: App;

@@ -225,6 +225,8 @@ export interface Settings {
   readonly appToken: string | null;
   /** Base URL of Slack's Web API; tests and the playground point it at a local fake. */
   readonly slackApiUrl: string | null;
+  /** Web API retries; null keeps Slack's client default (about 30 minutes of retries). */
+  readonly apiRetries: number | null;
   readonly host: string;
   readonly port: number;
   readonly configFile: string | null;
@@ -272,6 +274,11 @@ export function loadSettings(env: Readonly<Record<string, string | undefined>>):
   }
   const slackApiUrl = read('SLACK_API_URL');
   if (slackApiUrl && !z.url().safeParse(slackApiUrl).success) problems.push(`SLACK_API_URL: "${slackApiUrl}" is not a URL`);
+  const retriesText = read('SLACK_API_RETRIES');
+  const apiRetries = retriesText === null ? null : Number(retriesText);
+  if (apiRetries !== null && (!Number.isInteger(apiRetries) || apiRetries < 0)) {
+    problems.push(`SLACK_API_RETRIES: "${retriesText}" is not a whole number of retries`);
+  }
   const portText = read('PORT') ?? '3000';
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`PORT: "${portText}" is not a port number`);
@@ -284,6 +291,7 @@ export function loadSettings(env: Readonly<Record<string, string | undefined>>):
     signingSecret,
     appToken,
     slackApiUrl: slackApiUrl ? normalizeApiUrl(slackApiUrl) : null,
+    apiRetries,
     host: read('HOST') ?? '127.0.0.1',
     port,
     configFile: read('SCALEBOT_CONFIG'),

@@ -45,8 +45,7 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
   const prometheus = createPrometheus({ url: config.prometheus.url, timeoutMs: config.prometheus.timeoutMs });
   const metrics = createMetrics();
   const deps: CommandDeps = { config, prometheus, db: database.db, logger, clock };
-  const apiRetries = env.SLACK_API_RETRIES === undefined ? undefined : Number(env.SLACK_API_RETRIES);
-  const { app, receiver } = createApp({ settings, deps, metrics, ...(apiRetries !== undefined ? { apiRetries } : {}) });
+  const { app, receiver } = createApp({ settings, deps, metrics });
 
   let server: Server | null = null;
   try {
