@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what the tests run for real and a fresh Debian machine lacks: Prometheus (and promtool) from
+# Debian's packages, OpenSSH's server for runbook steps. Safe to run again: it installs only what is missing.
+set -euo pipefail
+
+packages=(prometheus openssh-server)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "test dependencies present: ${packages[*]}"
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "run this as root, or install sudo: it needs apt-get install ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "installing: ${missing[*]}"
+$sudo apt-get update -qq
+# policy-rc.d keeps the packages' own services (a system Prometheus on :9090, the system sshd) from starting:
+# the tests start their own, on free loopback ports.
+printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+$sudo chmod +x /usr/sbin/policy-rc.d
+trap '$sudo rm -f /usr/sbin/policy-rc.d' EXIT
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
