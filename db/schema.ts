@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 /**
  * The decision log: every command, click and action of the bot, append-only (a trigger in the migration
@@ -19,3 +19,79 @@ export const decisionLog = sqliteTable(
   },
   (table) => [index('decision_log_at').on(table.at), index('decision_log_kind').on(table.kind, table.at)],
 );
+
+/**
+ * A breach: one series of one trigger (or one Alertmanager alert) from the moment it is breached until it
+ * resolves. At most one open breach per key (a partial unique index), so a restart or a second evaluation
+ * can never open a second one.
+ */
+export const breaches = sqliteTable(
+  'breaches',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    key: text('key').notNull(),
+    source: text('source', { enum: ['watcher', 'alertmanager'] }).notNull(),
+    triggerId: text('trigger_id').notNull(),
+    name: text('name').notNull(),
+    severity: text('severity', { enum: ['immediate', 'soon'] }).notNull(),
+    labels: text('labels', { mode: 'json' }).$type<Record<string, string>>().notNull(),
+    status: text('status', { enum: ['open', 'resolved'] }).notNull(),
+    openedAt: integer('opened_at', { mode: 'timestamp_ms' }).notNull(),
+    /** When the condition started to hold, from Prometheus' history: "since 14:02". */
+    breachedSince: integer('breached_since', { mode: 'timestamp_ms' }).notNull(),
+    lastValue: text('last_value'),
+    lastSeenAt: integer('last_seen_at', { mode: 'timestamp_ms' }).notNull(),
+    /** Set while the condition is false; the breach resolves once this is resolve_after old. */
+    conditionFalseSince: integer('condition_false_since', { mode: 'timestamp_ms' }),
+    resolvedAt: integer('resolved_at', { mode: 'timestamp_ms' }),
+    ackedBy: text('acked_by'),
+    ackedAt: integer('acked_at', { mode: 'timestamp_ms' }),
+    snoozedBy: text('snoozed_by'),
+    snoozedUntil: integer('snoozed_until', { mode: 'timestamp_ms' }),
+    lastReminderAt: integer('last_reminder_at', { mode: 'timestamp_ms' }),
+    /** The outbox row of the breach's message (its channel and ts once sent). */
+    messageId: integer('message_id'),
+    /** Extra facts from the source (Alertmanager annotations, the trigger's threshold…), as shown on the message. */
+    detail: text('detail', { mode: 'json' }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+  },
+  (table) => [
+    uniqueIndex('breaches_one_open_per_key').on(table.key).where(sql`status = 'open'`),
+    index('breaches_status').on(table.status, table.openedAt),
+  ],
+);
+
+/**
+ * Every message the bot posts on its own (breaches, thread replies, blind notices) goes through this outbox:
+ * the row is written before the Slack call and completed after it. A message found in state "sending" after
+ * a crash or an ambiguous failure is looked up in Slack by its metadata before anything is posted again.
+ */
+export const slackOutbox = sqliteTable(
+  'slack_outbox',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    dedupeKey: text('dedupe_key').notNull().unique(),
+    channel: text('channel').notNull(),
+    /** A thread reply waits for its parent to be sent. */
+    parentId: integer('parent_id'),
+    payload: text('payload', { mode: 'json' }).$type<{ text: string; blocks?: unknown[] }>().notNull(),
+    status: text('status', { enum: ['pending', 'sending', 'sent', 'failed'] }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    ts: text('ts'),
+    /** A hash of the last content sent, so an unchanged message is not edited again. */
+    contentHash: text('content_hash'),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    sentAt: integer('sent_at', { mode: 'timestamp_ms' }),
+    notBefore: integer('not_before', { mode: 'timestamp_ms' }),
+    lastError: text('last_error'),
+  },
+  (table) => [index('slack_outbox_status').on(table.status, table.id)],
+);
+
+/** Periods when Prometheus could not be reached: one "monitoring is blind" message each. */
+export const blindPeriods = sqliteTable('blind_periods', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  startedAt: integer('started_at', { mode: 'timestamp_ms' }).notNull(),
+  endedAt: integer('ended_at', { mode: 'timestamp_ms' }),
+  reason: text('reason').notNull(),
+  outboxId: integer('outbox_id'),
+});
