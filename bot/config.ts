@@ -44,19 +44,39 @@ const triggerEntry = z
 
 const userConfigSchema = z
   .object({
-    prometheus: z.object({ url: z.url().optional(), timeout: duration.optional() }).strict().optional(),
+    prometheus: z.object({ url: z.url().optional(), timeout: duration.optional(), lookback: duration.optional() }).strict().optional(),
     grafana: z.object({ dashboard_url: z.url().nullable().optional() }).strict().optional(),
     slack: z.object({ alerts_channel: z.string().min(1).nullable().optional() }).strict().optional(),
     triggers: z.array(triggerEntry).optional(),
+    watch: z
+      .object({
+        enabled: z.boolean().optional(),
+        interval: duration.optional(),
+        resolve_after: duration.optional(),
+        repeat: z.object({ immediate: duration.optional(), soon: duration.optional() }).strict().optional(),
+        responders: z.array(z.string().regex(/^[USW][A-Z0-9]+$/, 'a responder is a Slack user id (U…) or user group id (S…)')).optional(),
+        snooze_options: z.array(duration).min(1).max(5).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 type UserConfig = z.infer<typeof userConfigSchema>;
 
 export interface Config {
-  readonly prometheus: { readonly url: string; readonly timeoutMs: number };
+  readonly prometheus: { readonly url: string; readonly timeoutMs: number; readonly lookbackSeconds: number };
   readonly grafana: { readonly dashboardUrl: string | null };
   readonly slack: { readonly alertsChannel: string | null };
   readonly triggers: readonly Trigger[];
+  readonly watch: {
+    readonly enabled: boolean;
+    readonly intervalSeconds: number;
+    readonly resolveAfterSeconds: number;
+    readonly repeatSeconds: { readonly immediate: number; readonly soon: number };
+    /** Slack user and user group ids allowed to acknowledge and snooze; empty: anyone. */
+    readonly responders: readonly string[];
+    readonly snoozeOptionsSeconds: readonly number[];
+  };
   /** The files the config was read from, defaults first. */
   readonly sources: readonly string[];
 }
@@ -143,6 +163,7 @@ function mergeConfigs(base: UserConfig, override: UserConfig): UserConfig {
     grafana: { ...base.grafana, ...override.grafana },
     slack: { ...base.slack, ...override.slack },
     triggers: mergeById(base.triggers ?? [], override.triggers ?? []),
+    watch: { ...base.watch, ...override.watch, repeat: { ...base.watch?.repeat, ...override.watch?.repeat } },
   };
 }
 
@@ -187,6 +208,13 @@ export function loadConfig({ file, env = {}, defaultsDir = DEFAULTS_DIR }: LoadC
   if (env.PROMETHEUS_URL && !z.url().safeParse(env.PROMETHEUS_URL.trim()).success) {
     problems.push(`PROMETHEUS_URL: "${env.PROMETHEUS_URL}" is not a URL (like http://127.0.0.1:9090)`);
   }
+  for (const [path, value] of [
+    ['watch.interval', merged.watch?.interval],
+    ['prometheus.timeout', merged.prometheus?.timeout],
+    ['prometheus.lookback', merged.prometheus?.lookback],
+  ] as const) {
+    if (value !== undefined && safeDuration(value) < 1) problems.push(`${path}: must be at least 1s (got ${JSON.stringify(value)})`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const triggers: Trigger[] = (merged.triggers ?? []).map((entry) => ({
@@ -201,12 +229,35 @@ export function loadConfig({ file, env = {}, defaultsDir = DEFAULTS_DIR }: LoadC
     ...(entry.advice ? { advice: entry.advice } : {}),
   }));
   return deepFreeze({
-    prometheus: { url: prometheusUrl!, timeoutMs: parseDuration(merged.prometheus?.timeout ?? '5s') * 1000 },
+    prometheus: {
+      url: prometheusUrl!,
+      timeoutMs: parseDuration(merged.prometheus?.timeout ?? '5s') * 1000,
+      lookbackSeconds: parseDuration(merged.prometheus?.lookback ?? '30m'),
+    },
     grafana: { dashboardUrl: merged.grafana?.dashboard_url ?? null },
     slack: { alertsChannel: merged.slack?.alerts_channel ?? null },
     triggers,
+    watch: {
+      enabled: (merged.watch?.enabled ?? true) && Boolean(merged.slack?.alerts_channel),
+      intervalSeconds: parseDuration(merged.watch?.interval ?? '60s'),
+      resolveAfterSeconds: parseDuration(merged.watch?.resolve_after ?? '5m'),
+      repeatSeconds: {
+        immediate: parseDuration(merged.watch?.repeat?.immediate ?? '4h'),
+        soon: parseDuration(merged.watch?.repeat?.soon ?? '24h'),
+      },
+      responders: merged.watch?.responders ?? [],
+      snoozeOptionsSeconds: (merged.watch?.snooze_options ?? ['1h', '4h', '24h']).map((option) => parseDuration(option)),
+    },
     sources,
   });
+}
+
+function safeDuration(value: string | number): number {
+  try {
+    return parseDuration(value);
+  } catch {
+    return Number.NaN;
+  }
 }
 
 function deepFreeze<T>(value: T): T {

@@ -25,11 +25,12 @@ export async function collectStatus(
   triggers: readonly Trigger[],
   prometheus: Pick<PrometheusPort, 'queryRange'>,
   at: Date,
+  lookbackSeconds?: number,
 ): Promise<StatusReport> {
   const atSeconds = Math.floor(at.getTime() / 1000);
   const perTrigger = await Promise.all(
     triggers.map(async (trigger): Promise<{ results: TriggerResult[]; failed: boolean }> => {
-      const { windowSeconds, stepSeconds } = evaluationWindow(trigger);
+      const { windowSeconds, stepSeconds } = evaluationWindow(trigger, lookbackSeconds);
       try {
         const series = await prometheus.queryRange(trigger.query, atSeconds - windowSeconds, atSeconds, stepSeconds);
         return { results: evaluateTrigger(trigger, series, atSeconds, stepSeconds, windowSeconds), failed: false };

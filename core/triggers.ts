@@ -61,11 +61,15 @@ export function compare(value: number, op: Operator, threshold: number): boolean
  * breach can say how long it has really held ("since 14:02"), and fine enough that "15 min" is judged to
  * within a few percent.
  */
-export function evaluationWindow(trigger: Trigger): { windowSeconds: number; stepSeconds: number } {
-  const windowSeconds = Math.max(2 * trigger.forSeconds, 30 * 60);
-  const stepSeconds = Math.max(15, Math.ceil(windowSeconds / 120));
+export function evaluationWindow(trigger: Trigger, lookbackSeconds = DEFAULT_LOOKBACK_SECONDS): { windowSeconds: number; stepSeconds: number } {
+  const windowSeconds = Math.max(2 * trigger.forSeconds, lookbackSeconds);
+  let stepSeconds = Math.max(1, Math.ceil(windowSeconds / 120));
+  // A short `for` needs a finer step than the window alone asks for: at least ten points over the duration.
+  if (trigger.forSeconds > 0) stepSeconds = Math.max(1, Math.min(stepSeconds, Math.floor(trigger.forSeconds / 10)));
   return { windowSeconds: Math.ceil(windowSeconds / stepSeconds) * stepSeconds, stepSeconds };
 }
+
+export const DEFAULT_LOOKBACK_SECONDS = 30 * 60;
 
 /**
  * Judges a trigger from the history Prometheus returned for [at - window, at]. A series counts only if it

@@ -77,8 +77,8 @@ export const slackOutbox = sqliteTable(
     status: text('status', { enum: ['pending', 'sending', 'sent', 'failed'] }).notNull(),
     attempts: integer('attempts').notNull().default(0),
     ts: text('ts'),
-    /** A hash of the last content sent, so an unchanged message is not edited again. */
-    contentHash: text('content_hash'),
+    /** The payload changed after the message was sent: chat.update is due. */
+    needsUpdate: integer('needs_update', { mode: 'boolean' }).notNull().default(false),
     createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
     sentAt: integer('sent_at', { mode: 'timestamp_ms' }),
     notBefore: integer('not_before', { mode: 'timestamp_ms' }),

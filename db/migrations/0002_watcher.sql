@@ -41,7 +41,7 @@ CREATE TABLE `slack_outbox` (
 	`status` text NOT NULL,
 	`attempts` integer DEFAULT 0 NOT NULL,
 	`ts` text,
-	`content_hash` text,
+	`needs_update` integer DEFAULT false NOT NULL,
 	`created_at` integer NOT NULL,
 	`sent_at` integer,
 	`not_before` integer,

@@ -1,0 +1,146 @@
+import type { WebClient } from '@slack/web-api';
+import type { Logger } from 'pino';
+import type { Db } from '../db/client.ts';
+import {
+  deferMessage,
+  getMessage,
+  listDeliverable,
+  markNotSent,
+  markSending,
+  markSent,
+  markUpdated,
+  type OutboxPayload,
+  type OutboxRow,
+} from '../db/outbox.ts';
+
+/** The part of Slack's Web API the outbox uses. */
+export type OutboxSlackPort = {
+  chat: Pick<WebClient['chat'], 'postMessage' | 'update'>;
+  conversations: Pick<WebClient['conversations'], 'history' | 'replies'>;
+};
+
+export const OUTBOX_EVENT_TYPE = 'scalebot_message';
+
+/** Errors after which Slack has certainly not posted, and posting again will not help. */
+const PERMANENT_ERRORS = new Set([
+  'channel_not_found',
+  'not_in_channel',
+  'is_archived',
+  'invalid_blocks',
+  'msg_too_long',
+  'no_text',
+  'invalid_auth',
+  'not_authed',
+  'account_inactive',
+  'missing_scope',
+  'thread_not_found',
+]);
+
+interface SlackErrorShape {
+  code?: string;
+  retryAfter?: number;
+  data?: { error?: string };
+}
+
+export interface DeliveryReport {
+  posted: number;
+  updated: number;
+  recovered: number;
+  errors: number;
+  rateLimitedUntil: Date | null;
+}
+
+/**
+ * Posts and edits what the outbox holds, exactly once each. Every post carries the row's id in Slack
+ * message metadata; a row left in "sending" (a crash, a timeout: we cannot know whether Slack posted) is
+ * first looked up in the channel or thread by that id, and posted again only if it is not there. A 429
+ * means not posted: the row waits for Retry-After and nothing else is sent until then.
+ */
+export async function deliverOutbox(
+  db: Db,
+  slack: OutboxSlackPort,
+  clock: () => Date,
+  logger: Logger,
+  onError: (method: string, error: string) => void = () => {},
+): Promise<DeliveryReport> {
+  const report: DeliveryReport = { posted: 0, updated: 0, recovered: 0, errors: 0, rateLimitedUntil: null };
+  for (const listed of listDeliverable(db, clock())) {
+    const row = getMessage(db, listed.id)!;
+    const parent = row.parentId ? getMessage(db, row.parentId) : undefined;
+    if (row.parentId && (!parent || parent.status !== 'sent' || !parent.ts)) continue;
+    const threadTs = parent?.ts ?? undefined;
+    const method = row.status === 'sent' ? 'chat.update' : 'chat.postMessage';
+    try {
+      if (row.status === 'sent') {
+        const payload = row.payload;
+        await slack.chat.update({ channel: row.channel, ts: row.ts!, text: payload.text, blocks: payload.blocks as never });
+        markUpdated(db, row.id, payload);
+        report.updated += 1;
+        continue;
+      }
+      if (row.status === 'sending') {
+        const ts = await findPosted(slack, row, threadTs);
+        if (ts) {
+          markSent(db, row.id, ts, clock(), row.payload);
+          report.recovered += 1;
+          logger.info({ outboxId: row.id, ts }, 'found a message posted before an interruption; not posting it again');
+          continue;
+        }
+      }
+      const payload: OutboxPayload = row.payload;
+      markSending(db, row.id);
+      const response = await slack.chat.postMessage({
+        channel: row.channel,
+        text: payload.text,
+        blocks: payload.blocks as never,
+        ...(threadTs ? { thread_ts: threadTs } : {}),
+        metadata: { event_type: OUTBOX_EVENT_TYPE, event_payload: { outbox_id: row.id, key: row.dedupeKey } },
+        unfurl_links: false,
+      });
+      markSent(db, row.id, response.ts!, clock(), payload);
+      report.posted += 1;
+    } catch (caught) {
+      report.errors += 1;
+      const error = caught as SlackErrorShape;
+      const code = error.data?.error ?? error.code ?? 'unknown_error';
+      onError(method, code);
+      if (error.code === 'slack_webapi_rate_limited_error') {
+        const until = new Date(clock().getTime() + (error.retryAfter ?? 1) * 1000);
+        if (method === 'chat.postMessage') markNotSent(db, row.id, 'rate limited', until);
+        else deferMessage(db, row.id, 'rate limited', until);
+        report.rateLimitedUntil = until;
+        logger.warn({ outboxId: row.id, retryAfter: error.retryAfter }, 'Slack rate limit: waiting as Retry-After says');
+        break;
+      }
+      if (error.code === 'slack_webapi_platform_error') {
+        // Slack answered ok:false: nothing was posted.
+        const permanent = PERMANENT_ERRORS.has(code);
+        if (method === 'chat.postMessage') markNotSent(db, row.id, code, permanent ? null : new Date(clock().getTime() + 30_000), permanent);
+        else deferMessage(db, row.id, code, permanent ? null : new Date(clock().getTime() + 30_000));
+        logger.error({ outboxId: row.id, error: code, method }, permanent ? 'Slack refused a message; it will not be retried' : 'Slack refused a message; retrying later');
+        continue;
+      }
+      // A transport failure: Slack may or may not have posted. The row stays "sending" and is looked up first.
+      logger.warn({ outboxId: row.id, error: code, method }, 'Slack call failed; will check and retry');
+      deferMessage(db, row.id, code, new Date(clock().getTime() + 5_000));
+    }
+  }
+  return report;
+}
+
+async function findPosted(slack: OutboxSlackPort, row: OutboxRow, threadTs: string | undefined): Promise<string | null> {
+  const oldest = String(Math.floor(row.createdAt.getTime() / 1000) - 60);
+  const matches = (message: { metadata?: { event_type?: string; event_payload?: Record<string, unknown> } }) =>
+    message.metadata?.event_type === OUTBOX_EVENT_TYPE && message.metadata.event_payload?.outbox_id === row.id;
+  let cursor: string | undefined;
+  for (let page = 0; page < 10; page += 1) {
+    const response = threadTs
+      ? await slack.conversations.replies({ channel: row.channel, ts: threadTs, oldest, include_all_metadata: true, limit: 200, ...(cursor ? { cursor } : {}) })
+      : await slack.conversations.history({ channel: row.channel, oldest, include_all_metadata: true, limit: 200, ...(cursor ? { cursor } : {}) });
+    const found = (response.messages ?? []).find((message) => matches(message as never));
+    if (found?.ts) return found.ts;
+    cursor = response.response_metadata?.next_cursor || undefined;
+    if (!cursor) return null;
+  }
+  return null;
+}

@@ -1,0 +1,47 @@
+import { and, asc, eq, isNull } from 'drizzle-orm';
+import type { Db } from './client.ts';
+import { blindPeriods, breaches } from './schema.ts';
+
+export type BreachRow = typeof breaches.$inferSelect;
+export type NewBreach = Omit<typeof breaches.$inferInsert, 'id' | 'status'>;
+export type BlindPeriodRow = typeof blindPeriods.$inferSelect;
+
+export function listOpenBreaches(db: Db): BreachRow[] {
+  return db.select().from(breaches).where(eq(breaches.status, 'open')).orderBy(asc(breaches.id)).all();
+}
+
+export function getBreach(db: Db, id: number): BreachRow | undefined {
+  return db.select().from(breaches).where(eq(breaches.id, id)).get();
+}
+
+export function findOpenBreach(db: Db, key: string): BreachRow | undefined {
+  return db.select().from(breaches).where(and(eq(breaches.key, key), eq(breaches.status, 'open'))).get();
+}
+
+/** Opens a breach, or returns the one already open for the key (the unique index makes this race-free). */
+export function openBreach(db: Db, input: NewBreach): { breach: BreachRow; created: boolean } {
+  const inserted = db
+    .insert(breaches)
+    .values({ ...input, status: 'open' })
+    .onConflictDoNothing()
+    .returning()
+    .get();
+  if (inserted) return { breach: inserted, created: true };
+  return { breach: findOpenBreach(db, input.key)!, created: false };
+}
+
+export function updateBreach(db: Db, id: number, patch: Partial<Omit<BreachRow, 'id' | 'key'>>): BreachRow {
+  return db.update(breaches).set(patch).where(eq(breaches.id, id)).returning().get()!;
+}
+
+export function getOpenBlindPeriod(db: Db): BlindPeriodRow | undefined {
+  return db.select().from(blindPeriods).where(isNull(blindPeriods.endedAt)).get();
+}
+
+export function openBlindPeriod(db: Db, startedAt: Date, reason: string): BlindPeriodRow {
+  return db.insert(blindPeriods).values({ startedAt, reason }).returning().get();
+}
+
+export function updateBlindPeriod(db: Db, id: number, patch: Partial<Omit<BlindPeriodRow, 'id'>>): BlindPeriodRow {
+  return db.update(blindPeriods).set(patch).where(eq(blindPeriods.id, id)).returning().get()!;
+}
