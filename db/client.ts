@@ -6,7 +6,7 @@ import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import * as schema from './schema.ts';
 
-export type Db = BetterSQLite3Database<typeof schema>;
+export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
 
 export interface DatabaseHandle {
   readonly db: Db;
@@ -31,4 +31,9 @@ export function openDatabase(file: string): DatabaseHandle {
   const db = drizzle(sqlite, { schema });
   migrate(db, { migrationsFolder: MIGRATIONS_DIR });
   return { db, sqlite, close: () => sqlite.close() };
+}
+
+/** Runs `work` in one SQLite transaction: a state change and the message that announces it land together. */
+export function inTransaction<T>(db: Db, work: () => T): T {
+  return db.$client.transaction(work)();
 }

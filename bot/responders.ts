@@ -1,0 +1,35 @@
+import type { WebClient } from '@slack/web-api';
+
+const GROUP_CACHE_MS = 5 * 60 * 1000;
+
+/**
+ * Who may act on a button: an allow-list of user ids and user group ids. An empty list allows everyone.
+ * Group members are looked up with usergroups.users.list and cached for five minutes.
+ */
+export function createResponderCheck(client: Pick<WebClient, 'usergroups'>, clock: () => Date = () => new Date()) {
+  const cache = new Map<string, { users: Set<string>; at: number }>();
+  async function membersOf(group: string): Promise<Set<string>> {
+    const cached = cache.get(group);
+    if (cached && clock().getTime() - cached.at < GROUP_CACHE_MS) return cached.users;
+    const response = await client.usergroups.users.list({ usergroup: group });
+    const users = new Set(response.users ?? []);
+    cache.set(group, { users, at: clock().getTime() });
+    return users;
+  }
+  return async function isAllowed(user: string, allowed: readonly string[]): Promise<boolean> {
+    if (allowed.length === 0) return true;
+    if (allowed.includes(user)) return true;
+    for (const group of allowed.filter((id) => id.startsWith('S'))) {
+      try {
+        if ((await membersOf(group)).has(user)) return true;
+      } catch {
+        // A group we cannot read grants nothing.
+      }
+    }
+    return false;
+  };
+}
+
+export function describeAllowed(allowed: readonly string[]): string {
+  return allowed.map((id) => (id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`)).join(', ');
+}

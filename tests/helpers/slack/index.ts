@@ -1,0 +1,53 @@
+// The Slack test harness: a fake of Slack's servers (Web API, response_urls, Socket Mode), Slack-shaped
+// payloads, signed requests into the bot, and Slack's Block Kit limits. See README.md beside this file.
+export { checkBlockKitLimits, type BlockKitCheckOptions, type BlockKitSurface } from './block-kit-limits.ts';
+export { FAKE_SLACK_DEFAULTS } from './defaults.ts';
+export {
+  FakeSlack,
+  startFakeSlack,
+  type FakeSlackOptions,
+  type HumanMessageInput,
+  type InjectedFailure,
+  type RecordedCall,
+  type RecordedResponse,
+  type WaitForOptions,
+} from './fake-slack.ts';
+export {
+  compareTs,
+  type EphemeralMessage,
+  type MessageMetadata,
+  type StoredMessage,
+} from './message-store.ts';
+export {
+  actionTs,
+  buildBlockActionsPayload,
+  buildSlashCommandPayload,
+  findBlockElement,
+  newTriggerId,
+  type BlockActionInput,
+  type BlockActionsInput,
+  type BlockActionsPayload,
+  type PayloadUser,
+  type SlashCommandInput,
+  type SlashCommandPayload,
+} from './payloads.ts';
+export type { ResponseUrlContext, ResponseUrlOptions } from './response-urls.ts';
+export {
+  sendEvent,
+  sendInteraction,
+  sendSlashCommand,
+  signSlackRequest,
+  type BotResponse,
+  type SendOptions,
+  type SlackSignatureHeaders,
+} from './signing.ts';
+export {
+  FakeSocketMode,
+  type SentEnvelope,
+  type SocketAck,
+  type SocketEnvelope,
+  type SocketEnvelopeInput,
+  type SocketEnvelopeType,
+} from './socket-mode.ts';
+export { stopBoltApp } from './stop-bolt-app.ts';
+export { MAX_MESSAGE_TEXT, type FakeUser, type FakeWorkspaceIdentity, type WebApiResult } from './web-api.ts';
