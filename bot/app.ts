@@ -4,6 +4,7 @@ import type { CommandDeps } from '../commands/types.ts';
 import type { Settings } from './config.ts';
 import { registerListeners } from './listeners/index.ts';
 import type { Metrics } from './metrics.ts';
+import type { Watcher } from './watcher.ts';
 
 export interface SlackApp {
   readonly app: App;
@@ -29,10 +30,12 @@ export interface CreateAppOptions {
   readonly settings: Settings;
   readonly deps: CommandDeps;
   readonly metrics: Metrics;
+  readonly watcher: Watcher;
+  readonly isAllowed: (user: string, allowed: readonly string[]) => Promise<boolean>;
 }
 
 /** The Bolt app with every listener registered; not started (bot/main.ts decides how it is served). */
-export function createApp({ settings, deps, metrics }: CreateAppOptions): SlackApp {
+export function createApp({ settings, deps, metrics, watcher, isAllowed }: CreateAppOptions): SlackApp {
   const logger = toBoltLogger(deps.logger);
   const clientOptions = {
     ...(settings.slackApiUrl ? { slackApiUrl: settings.slackApiUrl } : {}),
@@ -58,7 +61,7 @@ export function createApp({ settings, deps, metrics }: CreateAppOptions): SlackA
     });
     app = new App({ token: settings.botToken, receiver, clientOptions, logger, deferInitialization: true });
   }
-  registerListeners(app, deps, metrics);
+  registerListeners(app, { deps, metrics, watcher, isAllowed });
   app.error(async (error) => {
     deps.logger.error({ err: error }, 'unhandled error in a Slack listener');
   });

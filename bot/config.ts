@@ -283,6 +283,8 @@ export interface Settings {
   readonly configFile: string | null;
   readonly databaseFile: string;
   readonly logLevel: string;
+  /** When set, POST /alertmanager requires `Authorization: Bearer <this>`. */
+  readonly alertmanagerToken: string | null;
 }
 
 export class SettingsError extends Error {
@@ -348,6 +350,7 @@ export function loadSettings(env: Readonly<Record<string, string | undefined>>):
     configFile: read('SCALEBOT_CONFIG'),
     databaseFile: read('SCALEBOT_DB') ?? './data/scalebot.db',
     logLevel,
+    alertmanagerToken: read('ALERTMANAGER_TOKEN'),
   });
 }
 

@@ -3,7 +3,11 @@ import type { AddressInfo } from 'node:net';
 import type { DestinationStream, Logger } from 'pino';
 import type { CommandDeps } from '../commands/types.ts';
 import { openDatabase, type DatabaseHandle } from '../db/client.ts';
+import { WebClient } from '@slack/web-api';
 import { createPrometheus } from '../integrations/prometheus.ts';
+import { createResponderCheck } from './responders.ts';
+import { createWatcher, type Watcher } from './watcher.ts';
+import { createAlertmanagerRoute } from './alertmanager-route.ts';
 import { createApp } from './app.ts';
 import { loadConfig, loadSettings, type Config, type Settings } from './config.ts';
 import { createLogger } from './logger.ts';
@@ -24,6 +28,7 @@ export interface RunningBot {
   readonly deps: CommandDeps;
   readonly metrics: Metrics;
   readonly database: DatabaseHandle;
+  readonly watcher: Watcher;
   /** Where the HTTP server listens (health, metrics, and Slack's requests in HTTP mode). */
   readonly url: string;
   stop(): Promise<void>;
@@ -45,7 +50,17 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
   const prometheus = createPrometheus({ url: config.prometheus.url, timeoutMs: config.prometheus.timeoutMs });
   const metrics = createMetrics();
   const deps: CommandDeps = { config, prometheus, db: database.db, logger, clock };
-  const { app, receiver } = createApp({ settings, deps, metrics });
+  // The watcher posts with no retries of the client's own: a 429 comes back at once with Retry-After, and
+  // any other failure is looked up in Slack before the outbox posts again (see bot/outbox-sender.ts).
+  const watcherClient = new WebClient(settings.botToken, {
+    ...(settings.slackApiUrl ? { slackApiUrl: settings.slackApiUrl } : {}),
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    timeout: 10_000,
+  });
+  const watcher: Watcher = createWatcher({ db: database.db, config, prometheus, slack: watcherClient, clock, logger, metrics: metrics.watcher });
+  const isAllowed = createResponderCheck(watcherClient, clock);
+  const { app, receiver } = createApp({ settings, deps, metrics, watcher, isAllowed });
 
   let server: Server | null = null;
   try {
@@ -59,9 +74,20 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
         return { ready: problems.length === 0, problems };
       },
       ...(receiver ? { slackListener: receiver.requestListener } : {}),
+      routes: {
+        'POST /alertmanager': createAlertmanagerRoute({
+          watcher,
+          logger,
+          clock,
+          token: settings.alertmanagerToken,
+          enabled: Boolean(config.slack.alertsChannel),
+        }),
+      },
     });
     await listen(server, settings.host, settings.port);
     if (settings.mode === 'socket') await app.start();
+    if (config.watch.enabled) watcher.start();
+    else if (!config.slack.alertsChannel) logger.info('the watcher is off: set slack.alerts_channel in the config to get breaches posted');
   } catch (error) {
     server?.close();
     database.close();
@@ -78,10 +104,12 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     deps,
     metrics,
     database,
+    watcher,
     url,
     async stop() {
       if (stopped) return;
       stopped = true;
+      await watcher.stop();
       if (settings.mode === 'socket') {
         await app.stop().catch(() => {});
         // app.stop() resolves before the socket has closed (STACK-NOTES): wait for the close itself.

@@ -4,6 +4,7 @@ import type { Trigger } from '../core/triggers.ts';
 import { breachKey, planWatchCycle, type OpenBreach } from '../core/watch.ts';
 import { inTransaction, type Db } from '../db/client.ts';
 import {
+  findOpenBreach,
   getBreach,
   getOpenBlindPeriod,
   listOpenBreaches,
@@ -15,6 +16,7 @@ import {
 } from '../db/breaches.ts';
 import { recordDecision } from '../db/decision-log.ts';
 import { enqueueMessage, setMessagePayload } from '../db/outbox.ts';
+import type { AlertmanagerAlert } from '../integrations/alertmanager.ts';
 import type { PrometheusPort } from '../integrations/prometheus.ts';
 import { buildBlindMessage, buildBreachMessage, buildReminderMessage, buildResolvedReply, type BreachDetail } from './blocks/breach.ts';
 import { buildStatusBlocks } from './blocks/status.ts';
@@ -280,9 +282,72 @@ export function createWatcher(deps: WatcherDeps) {
     return outcome;
   }
 
+  /**
+   * Alerts from an Alertmanager webhook go through the same pipeline: one breach and one message per alert
+   * (keyed by its fingerprint), edited on repeats, resolved in its thread. Alertmanager decides when.
+   */
+  async function applyAlertmanagerAlerts(alerts: readonly AlertmanagerAlert[], now: Date) {
+    const counts = { opened: 0, updated: 0, resolved: 0, ignored: 0 };
+    for (const alert of alerts) {
+      inTransaction(db, () => {
+        const existing = findOpenBreach(db, alert.key);
+        const detail: BreachDetail = {
+          ...(alert.summary ? { summary: alert.summary } : {}),
+          ...(alert.description ? { description: alert.description } : {}),
+          ...(alert.advice ? { advice: alert.advice } : {}),
+          ...(alert.generatorUrl ? { generatorUrl: alert.generatorUrl } : {}),
+        };
+        if (alert.status === 'resolved') {
+          if (!existing) {
+            counts.ignored += 1;
+            return;
+          }
+          resolveBreach(existing, alert.endsAt && alert.endsAt < now ? alert.endsAt : now, alert.value ?? existing.lastValue, 'Alertmanager resolved it');
+          counts.resolved += 1;
+          return;
+        }
+        if (existing) {
+          const row = updateBreach(db, existing.id, { lastValue: alert.value ?? existing.lastValue, lastSeenAt: now, detail: { ...detail } });
+          renderBreach(row, now);
+          counts.updated += 1;
+          return;
+        }
+        const { breach, created } = openBreach(db, {
+          key: alert.key,
+          source: 'alertmanager',
+          triggerId: alert.alertname,
+          name: alert.alertname,
+          severity: alert.severity,
+          labels: alert.labels,
+          openedAt: now,
+          breachedSince: alert.startsAt < now ? alert.startsAt : now,
+          lastValue: alert.value ?? null,
+          lastSeenAt: now,
+          detail: { ...detail },
+        });
+        if (!created) return;
+        recordDecision(db, {
+          at: now,
+          kind: 'breach_opened',
+          actor: 'alertmanager',
+          channel,
+          subject: alert.alertname,
+          outcome: 'firing',
+          detail: { breach_id: breach.id, key: alert.key, labels: alert.labels },
+        });
+        metrics.breachesOpened.inc({ severity: breach.severity });
+        renderBreach(breach, now);
+        counts.opened += 1;
+      });
+    }
+    await deliver();
+    return counts;
+  }
+
   return {
     runCycle,
     deliver,
+    applyAlertmanagerAlerts,
     acknowledge,
     snooze,
     renderBreach,

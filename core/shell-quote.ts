@@ -173,6 +173,7 @@ function scanTemplate(template: string): Placeholder[] {
       if (ch === '"') stack.pop();
       else if (ch === '`') stack.push('bq');
       else if (ch === '$') {
+        refuse(starts.get(i + 1), 'right after a $');
         i = openDollar(template, i, stack, (d) => (arithDepth = d));
         continue;
       }
@@ -217,6 +218,7 @@ function scanTemplate(template: string): Placeholder[] {
       continue;
     }
     if (ch === '$') {
+      refuse(starts.get(i + 1), 'right after a $');
       i = openDollar(template, i, stack, (d) => (arithDepth = d));
       atWordStart = false;
       continue;
