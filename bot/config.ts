@@ -128,21 +128,24 @@ function validateUserFile(parsed: ParsedFile, knownTriggerIds: ReadonlySet<strin
   const result = userConfigSchema.safeParse(raw);
   if (!result.success) {
     for (const issue of result.error.issues) problems.push(locate(parsed, issue.path, issue.message));
-    return undefined;
   }
+  // Checks across entries run on the raw file too, so one pass reports every problem.
+  const entries: unknown[] = Array.isArray((raw as { triggers?: unknown }).triggers) ? (raw as { triggers: unknown[] }).triggers : [];
   const seen = new Set<string>();
-  result.data.triggers?.forEach((entry, index) => {
-    if (seen.has(entry.id)) problems.push(locate(parsed, ['triggers', index, 'id'], `trigger "${entry.id}" is listed twice`));
-    seen.add(entry.id);
-    if (knownTriggerIds.has(entry.id) || entry.enabled === false) return;
-    const missing = requiredTriggerFields.filter((field) => entry[field] === undefined);
+  entries.forEach((entry, index) => {
+    if (!entry || typeof entry !== 'object' || typeof (entry as { id?: unknown }).id !== 'string') return;
+    const trigger = entry as Record<string, unknown> & { id: string };
+    if (seen.has(trigger.id)) problems.push(locate(parsed, ['triggers', index, 'id'], `trigger "${trigger.id}" is listed twice`));
+    seen.add(trigger.id);
+    if (!idPattern.test(trigger.id) || knownTriggerIds.has(trigger.id) || trigger.enabled === false) return;
+    const missing = requiredTriggerFields.filter((field) => trigger[field] === undefined);
     if (missing.length > 0) {
       problems.push(
-        locate(parsed, ['triggers', index], `new trigger "${entry.id}" needs ${missing.join(', ')} (or use the id of a default trigger to override it)`),
+        locate(parsed, ['triggers', index], `new trigger "${trigger.id}" needs ${missing.join(', ')} (or use the id of a default trigger to override it)`),
       );
     }
   });
-  return result.data;
+  return result.success ? result.data : undefined;
 }
 
 function mergeById<T extends { id: string; enabled?: boolean }>(base: readonly T[], overrides: readonly T[]): T[] {
