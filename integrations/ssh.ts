@@ -425,7 +425,8 @@ async function runStep(settings: Required<SshOptions>, host: SshHost, command: s
     );
   }
   const lateOutput = exitGraceExpired && !channelClosed ? ' (output written after the exit by background processes was not collected)' : '';
-  const overran = elapsedSeconds >= options.timeoutSeconds - 0.05;
+  // 124 (TERM worked) or KILL (after -k) mean "timed out" only if the time was really up: a command may exit 124 itself.
+  const overran = elapsedSeconds >= options.timeoutSeconds - 0.5;
   if (remoteTimeout && overran && (exit.code === 124 || exit.code === 137 || exit.signal === 'KILL')) {
     const how = exit.code === 124 ? 'stopped with TERM' : 'ignored TERM and was killed';
     return finish('timed_out', `timed out after ${seconds(options.timeoutSeconds)} on ${where}: the command ${how}${lateOutput}`, exit);

@@ -241,6 +241,15 @@ describe('connecting', () => {
     }
   });
 
+  it('refuses a server that has no host key of the pinned type', async () => {
+    const rsa = join(scratch, 'rsa_host_key');
+    execFileSync('ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-f', rsa], { stdio: 'ignore' });
+    const pinnedRsa = readFileSync(`${rsa}.pub`, 'utf8').trim();
+    const result = await run(ssh, { ...rootSshd.host, hostKey: pinnedRsa }, 'true', { timeoutSeconds: 5 });
+    expect(result.outcome).toBe('host_key_mismatch');
+    expect(result.message).toMatch(/the server offers no ssh-rsa host key \(pinned SHA256:/);
+  });
+
   it('accepts a pinned key written as a known_hosts line, and the right key connects', async () => {
     const host = { ...rootSshd.host, hostKey: `[127.0.0.1]:${rootSshd.host.port} ${rootSshd.host.hostKey} comment` };
     const result = await run(ssh, host, 'echo ok', { timeoutSeconds: 20 });
