@@ -207,6 +207,12 @@ export class FakeSlack {
     return structuredClone(this.store.ephemerals(channel));
   }
 
+  /** One ephemeral message by its ts (as `chat.postEphemeral` answered it, or the reply's). */
+  ephemeral(ts: string): EphemeralMessage | undefined {
+    const found = this.store.getEphemeral(ts);
+    return found && structuredClone(found);
+  }
+
   /** Puts a person's message in a channel (or thread), for history, replies and update-permission tests. */
   addMessage(channel: string, input: HumanMessageInput): StoredMessage {
     const stored = this.store.add({

@@ -1,5 +1,6 @@
-// The Slack test harness: a fake of Slack's servers (Web API, response_urls, Socket Mode), Slack-shaped
-// payloads, signed requests into the bot, and Slack's Block Kit limits. See README.md beside this file.
+// The Slack emulator: a fake of Slack's servers (Web API, response_urls, Socket Mode), Slack-shaped payloads,
+// signed requests into the bot, and Slack's Block Kit limits. The tests' harness (tests/helpers/slack) and
+// the playground (playground/) both use it. See README.md beside this file.
 export { checkBlockKitLimits, type BlockKitCheckOptions, type BlockKitSurface } from './block-kit-limits.ts';
 export { FAKE_SLACK_DEFAULTS } from './defaults.ts';
 export {
@@ -49,5 +50,4 @@ export {
   type SocketEnvelopeInput,
   type SocketEnvelopeType,
 } from './socket-mode.ts';
-export { stopBoltApp } from './stop-bolt-app.ts';
 export { MAX_MESSAGE_TEXT, type FakeUser, type FakeWorkspaceIdentity, type WebApiResult } from './web-api.ts';

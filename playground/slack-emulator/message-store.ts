@@ -105,6 +105,18 @@ export class MessageStore {
     return [...this.byChannel.values()].flat().sort((a, b) => compareTs(a.ts, b.ts));
   }
 
+  /** The live ephemeral (a response_url reply to a click on it replaces or deletes it). */
+  getEphemeral(ts: string): EphemeralMessage | undefined {
+    return this.ephemeralList.find((m) => m.ts === ts);
+  }
+
+  removeEphemeral(ts: string): boolean {
+    const index = this.ephemeralList.findIndex((m) => m.ts === ts);
+    if (index < 0) return false;
+    this.ephemeralList.splice(index, 1);
+    return true;
+  }
+
   ephemerals(channel?: string): EphemeralMessage[] {
     return this.ephemeralList.filter((m) => channel === undefined || m.channel === channel);
   }

@@ -21,6 +21,11 @@ export interface ResponseUrlContext {
   messageTs?: string;
   /** Who sees ephemeral replies. */
   user?: string;
+  /**
+   * The clicked message was an ephemeral one (`messageTs` names it): `replace_original` and `delete_original`
+   * act on that ephemeral, the only way Slack lets an app change one.
+   */
+  ephemeral?: boolean;
 }
 
 export interface ResponseUrlAnswer {
@@ -86,7 +91,9 @@ export class ResponseUrls {
     const { context } = url;
 
     if (body.delete_original === true || body.delete_original === 'true') {
-      if (context.channel !== undefined && context.messageTs !== undefined) {
+      if (context.ephemeral && context.messageTs !== undefined) {
+        this.store.removeEphemeral(context.messageTs);
+      } else if (context.channel !== undefined && context.messageTs !== undefined) {
         this.store.remove(context.channel, context.messageTs);
       }
       url.uses += 1;
@@ -99,9 +106,11 @@ export class ResponseUrls {
     const threadTs = typeof body.thread_ts === 'string' ? body.thread_ts : undefined;
 
     const original =
-      context.channel !== undefined && context.messageTs !== undefined
-        ? this.store.get(context.channel, context.messageTs)
-        : undefined;
+      context.channel === undefined || context.messageTs === undefined
+        ? undefined
+        : context.ephemeral
+          ? this.store.getEphemeral(context.messageTs)
+          : this.store.get(context.channel, context.messageTs);
     if ((body.replace_original === true || body.replace_original === 'true') && original) {
       // Replacing is whole-message: what the reply leaves out is gone.
       original.text = content.text ?? '';

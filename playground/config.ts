@@ -1,0 +1,79 @@
+// The config file the playground hands the bot (--config FILE, as anyone would): the watcher posts to the
+// playground's #ops, the @ops group may acknowledge and snooze, and with --demo the guide's triggers keep their
+// queries and thresholds but look at seconds instead of minutes.
+import { parse, stringify } from 'yaml';
+import { ALERTS_CHANNEL, OPS_GROUP } from './workspace.ts';
+
+type Yaml = Record<string, unknown>;
+
+/**
+ * The demo's compressed time: each default trigger that looks back over minutes gets a window of seconds
+ * (the exporter is scraped every second) and a `for` of seconds, so the guide's "CPU > 70 % for 15 minutes"
+ * is judged as "for 30 seconds". Thresholds, units and advice stay the guide's.
+ */
+export const DEMO_TRIGGER_OVERRIDES: readonly Yaml[] = [
+  { id: 'cpu', query: '1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[15s]))', for: '30s' },
+  { id: 'memory', for: '20s' },
+  { id: 'api_p99', query: 'histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket[15s])))', for: '20s' },
+  { id: 'disk_iowait', query: 'avg by (instance) (rate(node_cpu_seconds_total{mode="iowait"}[15s]))' },
+  { id: 'error_rate', query: '(sum(rate(http_requests_total{status=~"5.."}[15s])) or vector(0)) / sum(rate(http_requests_total[15s]))', for: '20s' },
+  {
+    id: 'cache_hit_rate',
+    query:
+      'sum by (instance) (rate(redis_keyspace_hits_total[15s])) / (sum by (instance) (rate(redis_keyspace_hits_total[15s])) + sum by (instance) (rate(redis_keyspace_misses_total[15s])))',
+  },
+  {
+    // "Same hour yesterday" needs a day of history the demo does not have: compare with two minutes ago.
+    id: 'response_time_trend',
+    name: 'Average response time vs. 2 minutes ago (demo)',
+    query:
+      '(sum(rate(http_request_duration_seconds_sum[30s])) / sum(rate(http_request_duration_seconds_count[30s]))) / (sum(rate(http_request_duration_seconds_sum[30s] offset 2m)) / sum(rate(http_request_duration_seconds_count[30s] offset 2m)))',
+    for: '20s',
+  },
+];
+
+export interface PlaygroundConfigOptions {
+  readonly demo: boolean;
+  /** The text of the person's own config file (--config), which the playground's settings go on top of. */
+  readonly userConfig?: string;
+  /** `hosts:` entries to add (the runbook target's throwaway sshd, once the bot has runbooks). */
+  readonly hosts?: Record<string, unknown>;
+}
+
+/** The YAML text of the bot's config for this playground run. */
+export function buildPlaygroundConfig({ demo, userConfig, hosts }: PlaygroundConfigOptions): string {
+  const base = userConfig ? ((parse(userConfig) as Yaml | null) ?? {}) : {};
+  const config: Yaml = { ...base };
+  config.slack = { ...asObject(base.slack), alerts_channel: ALERTS_CHANNEL.id };
+  const watch: Yaml = { ...asObject(base.watch) };
+  if (watch.responders === undefined) watch.responders = [OPS_GROUP.id];
+  if (demo) {
+    Object.assign(watch, { interval: '5s', resolve_after: '30s' });
+    config.prometheus = { ...asObject(base.prometheus), timeout: '3s', lookback: '2m' };
+    config.triggers = mergeById(Array.isArray(base.triggers) ? (base.triggers as Yaml[]) : [], DEMO_TRIGGER_OVERRIDES);
+  } else if (watch.interval === undefined) {
+    // Often enough that a newcomer sees the watcher's "monitoring is blind" (or a breach) within a minute.
+    watch.interval = '20s';
+  }
+  config.watch = watch;
+  if (hosts) config.hosts = { ...asObject(base.hosts), ...hosts };
+  const header = [
+    '# Written by `npm run playground` for this run; the bot reads it like any config file (--config).',
+    demo ? '# --demo: the guide\'s triggers with windows of seconds, fed by the demo exporter.' : '',
+  ].filter(Boolean);
+  return `${header.join('\n')}\n${stringify(config, { lineWidth: 0 })}`;
+}
+
+function asObject(value: unknown): Yaml {
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Yaml) : {};
+}
+
+function mergeById(base: readonly Yaml[], overrides: readonly Yaml[]): Yaml[] {
+  const merged = base.map((entry) => ({ ...entry }));
+  for (const override of overrides) {
+    const existing = merged.find((entry) => entry.id === override.id);
+    if (existing) Object.assign(existing, override);
+    else merged.push({ ...override });
+  }
+  return merged;
+}

@@ -1,0 +1,148 @@
+// A small exporter on 127.0.0.1 that plays the demo's story (scenario.ts) as the series real exporters give:
+// node_exporter's CPU and memory, the app's request counter, latency histogram and user gauges,
+// postgres_exporter's and redis_exporter's. The bot's default trigger queries read them unchanged (the demo
+// config only shortens their windows), so the demo shows the real triggers at work.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { demoMoment, latencyFractionAtOrBelow, type DemoMoment, type DemoValues } from './scenario.ts';
+
+export interface DemoExporter {
+  /** `127.0.0.1:PORT` for Prometheus' scrape config. */
+  readonly target: string;
+  /** Where the story is now. */
+  moment(): DemoMoment & { readonly elapsedSeconds: number };
+  /** Starts the story again from calm. */
+  replay(): void;
+  /** Brings the load back down (the breach then resolves). */
+  calmDown(): void;
+  stop(): Promise<void>;
+}
+
+const HOSTS = { node: 'app-1:9100', app: 'app-1:3000', postgres: 'db-1:9187', redis: 'redis-1:9121' } as const;
+const CPUS = 4;
+const MEMORY_TOTAL_BYTES = 16 * 1024 ** 3;
+const REDIS_MAX_BYTES = 2 * 1024 ** 3;
+const MAX_CONNECTIONS = 200;
+/** prom-client's default buckets, as an app instrumented with it exposes them. */
+const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export async function startDemoExporter({ now = () => Date.now() }: { now?: () => number } = {}): Promise<DemoExporter> {
+  const registry = new Registry();
+  const counter = (name: string, help: string, labelNames: string[]) => new Counter({ name, help, labelNames, registers: [registry] });
+  const gauge = (name: string, help: string, labelNames: string[]) => new Gauge({ name, help, labelNames, registers: [registry] });
+
+  const cpuSeconds = counter('node_cpu_seconds_total', 'Seconds the CPUs spent in each mode.', ['instance', 'cpu', 'mode']);
+  const memTotal = gauge('node_memory_MemTotal_bytes', 'Memory information field MemTotal_bytes.', ['instance']);
+  const memAvailable = gauge('node_memory_MemAvailable_bytes', 'Memory information field MemAvailable_bytes.', ['instance']);
+  const requests = counter('http_requests_total', 'HTTP requests.', ['instance', 'status']);
+  const durationBucket = counter('http_request_duration_seconds_bucket', 'HTTP request duration histogram buckets.', ['instance', 'le']);
+  const durationSum = counter('http_request_duration_seconds_sum', 'HTTP request duration sum.', ['instance']);
+  const durationCount = counter('http_request_duration_seconds_count', 'HTTP request duration count.', ['instance']);
+  const concurrentUsers = gauge('app_concurrent_users', 'Users with an open session.', ['instance']);
+  const dailyActiveUsers = gauge('app_daily_active_users', 'Distinct users over the last 24 h.', ['instance']);
+  const pgActivity = gauge('pg_stat_activity_count', 'Connections by database and state.', ['instance', 'datname', 'state']);
+  const pgMaxConnections = gauge('pg_settings_max_connections', 'max_connections.', ['instance']);
+  const pgSize = gauge('pg_database_size_bytes', 'Database size.', ['instance', 'datname']);
+  const redisUsed = gauge('redis_memory_used_bytes', 'Redis used memory.', ['instance']);
+  const redisMax = gauge('redis_memory_max_bytes', 'Redis maxmemory.', ['instance']);
+  const redisHits = counter('redis_keyspace_hits_total', 'Keyspace hits.', ['instance']);
+  const redisMisses = counter('redis_keyspace_misses_total', 'Keyspace misses.', ['instance']);
+
+  let startedAt = now();
+  let calmDownAt: number | undefined;
+  let lastAdvance = startedAt;
+  const timeline = (at: number) => ({
+    elapsedSeconds: (at - startedAt) / 1000,
+    ...(calmDownAt !== undefined ? { calmDownAtSeconds: (calmDownAt - startedAt) / 1000 } : {}),
+  });
+
+  /** Counters grow at the story's rates since the last scrape; gauges show the story's values now. */
+  const advance = () => {
+    const at = now();
+    const seconds = Math.max(0, (at - lastAdvance) / 1000);
+    const middle = demoMoment(timeline((at + lastAdvance) / 2)).values;
+    lastAdvance = at;
+    if (seconds > 0) growCounters(middle, seconds);
+    setGauges(demoMoment(timeline(at)).values);
+  };
+
+  const growCounters = (v: DemoValues, seconds: number) => {
+    const busy = Math.min(1, Math.max(0, v.cpu));
+    for (let cpu = 0; cpu < CPUS; cpu++) {
+      const labels = { instance: HOSTS.node, cpu: String(cpu) };
+      cpuSeconds.inc({ ...labels, mode: 'idle' }, (1 - busy) * seconds);
+      cpuSeconds.inc({ ...labels, mode: 'iowait' }, v.iowait * seconds);
+      cpuSeconds.inc({ ...labels, mode: 'user' }, 0.8 * (busy - v.iowait) * seconds);
+      cpuSeconds.inc({ ...labels, mode: 'system' }, 0.2 * (busy - v.iowait) * seconds);
+    }
+    const total = v.requestsPerSecond * seconds;
+    requests.inc({ instance: HOSTS.app, status: '200' }, total * (1 - v.errorRatio));
+    requests.inc({ instance: HOSTS.app, status: '500' }, total * v.errorRatio);
+    for (const le of BUCKETS) {
+      durationBucket.inc({ instance: HOSTS.app, le: String(le) }, total * latencyFractionAtOrBelow(le, v.meanLatencySeconds, v.p99LatencySeconds));
+    }
+    durationBucket.inc({ instance: HOSTS.app, le: '+Inf' }, total);
+    durationSum.inc({ instance: HOSTS.app }, total * v.meanLatencySeconds);
+    durationCount.inc({ instance: HOSTS.app }, total);
+    const lookups = v.requestsPerSecond * 3 * seconds;
+    redisHits.inc({ instance: HOSTS.redis }, lookups * v.cacheHitRate);
+    redisMisses.inc({ instance: HOSTS.redis }, lookups * (1 - v.cacheHitRate));
+  };
+
+  const setGauges = (v: DemoValues) => {
+    memTotal.set({ instance: HOSTS.node }, MEMORY_TOTAL_BYTES);
+    memAvailable.set({ instance: HOSTS.node }, Math.round(MEMORY_TOTAL_BYTES * (1 - v.memory)));
+    concurrentUsers.set({ instance: HOSTS.app }, v.concurrentUsers);
+    dailyActiveUsers.set({ instance: HOSTS.app }, v.dailyActiveUsers);
+    const connections = Math.round(v.dbConnections * MAX_CONNECTIONS);
+    pgActivity.set({ instance: HOSTS.postgres, datname: 'app', state: 'active' }, Math.round(connections * 0.4));
+    pgActivity.set({ instance: HOSTS.postgres, datname: 'app', state: 'idle' }, connections - Math.round(connections * 0.4));
+    pgMaxConnections.set({ instance: HOSTS.postgres }, MAX_CONNECTIONS);
+    pgSize.set({ instance: HOSTS.postgres, datname: 'app' }, Math.round(v.dbSizeBytes));
+    redisUsed.set({ instance: HOSTS.redis }, Math.round(v.redisMemory * REDIS_MAX_BYTES));
+    redisMax.set({ instance: HOSTS.redis }, REDIS_MAX_BYTES);
+  };
+  advance();
+
+  const server = createServer((request, response) => {
+    if (request.url !== '/metrics') {
+      response.writeHead(404).end();
+      return;
+    }
+    advance();
+    registry.metrics().then(
+      (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      (error: unknown) => response.writeHead(500).end(String(error)),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    target: `127.0.0.1:${port}`,
+    moment() {
+      const at = timeline(now());
+      return { ...demoMoment(at), elapsedSeconds: at.elapsedSeconds };
+    },
+    replay() {
+      // Counters keep growing (a restart of the story is not a restart of the exporters); only the story rewinds.
+      advance();
+      startedAt = now();
+      calmDownAt = undefined;
+    },
+    calmDown() {
+      advance();
+      if (calmDownAt === undefined) calmDownAt = now();
+    },
+    stop() {
+      return new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
