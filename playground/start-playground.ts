@@ -27,7 +27,7 @@ export interface PlaygroundOptions {
   readonly databaseFile?: string;
   /** The page's port; 0 (the default) takes a free one. */
   readonly port?: number;
-  /** PROMETHEUS_URL (without --demo), PROMETHEUS_BIN, SSHD_BIN, LOG_LEVEL. */
+  /** PROMETHEUS_URL (without --demo), PROMETHEUS_BIN, SSHD_BIN, LOG_LEVEL, ALERTMANAGER_TOKEN. */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Where the bot's JSON log lines go; default stderr. */
   readonly logDestination?: DestinationStream;
@@ -117,7 +117,8 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
         PORT: '0',
         SCALEBOT_DB: databaseFile,
         LOG_LEVEL: env.LOG_LEVEL ?? 'warn',
-        ALERTMANAGER_TOKEN: randomBytes(16).toString('hex'),
+        // POST /alertmanager takes alerts with this token only: a made-up one unless you bring your own.
+        ALERTMANAGER_TOKEN: env.ALERTMANAGER_TOKEN?.trim() || randomBytes(16).toString('hex'),
         ...(prometheusUrl ? { PROMETHEUS_URL: prometheusUrl } : {}),
       },
       configFile,
@@ -160,21 +161,26 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
     });
     cleanups.push(() => page?.close());
 
-    // The page's status line follows the demo's story, and each new chapter is told in #ops.
+    // The page's status line follows the demo's story, and each new chapter is told in #ops. The story
+    // starts once Prometheus holds a full rate window (15 s) of samples, so the first numbers are right.
     let lastPhase = exporter?.moment().phase;
     if (exporter) emulator.notify(ALERTS_CHANNEL.id, demoNarration(lastPhase!));
+    let ticks = 0;
     const ticker = setInterval(() => {
+      ticks += 1;
       if (exporter) {
+        if (exporter.moment().phase === 'warming up' && exporter.scrapes >= DEMO_WARM_UP_SCRAPES) exporter.startStory();
         const phase = exporter.moment().phase;
         if (phase !== lastPhase) {
           lastPhase = phase;
           emulator.notify(ALERTS_CHANNEL.id, demoNarration(phase));
+        } else if (ticks % 3 === 0) {
+          page?.broadcast();
         }
-        page?.broadcast();
-      } else {
+      } else if (ticks % 15 === 0) {
         void probe();
       }
-    }, exporter ? 2000 : 15_000);
+    }, 1000);
     ticker.unref();
     cleanups.push(() => clearInterval(ticker));
     await probe();
@@ -192,10 +198,15 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
   }
 }
 
+/** Scrapes (one a second) before the story starts: the demo's 15 s rate windows, and a little more. */
+const DEMO_WARM_UP_SCRAPES = 17;
+
 function demoNarration(phase: string): string {
   switch (phase) {
+    case 'warming up':
+      return 'Demo: Prometheus is collecting its first samples (about 20 seconds); the story starts once its 15-second rate windows are full.';
     case 'calm':
-      return 'Demo: a calm single server (CPU about 32 %, 140 users online). In about 15 seconds traffic starts to grow.';
+      return 'Demo: a calm single server (CPU about 32 %, 140 users online). In about 10 seconds traffic starts to grow.';
     case 'traffic grows':
       return 'Demo: traffic grows. Users online climb towards 640 and CPU towards 86 %; watch `/scale status`.';
     case 'CPU stays above 70 %':

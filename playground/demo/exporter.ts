@@ -5,13 +5,17 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry } from 'prom-client';
-import { demoMoment, latencyFractionAtOrBelow, type DemoMoment, type DemoValues } from './scenario.ts';
+import { demoMoment, latencyFractionAtOrBelow, type DemoMoment, type DemoTimeline, type DemoValues } from './scenario.ts';
 
 export interface DemoExporter {
   /** `127.0.0.1:PORT` for Prometheus' scrape config. */
   readonly target: string;
-  /** Where the story is now. */
+  /** Where the story is now (`elapsedSeconds` 0 while warming up). */
   moment(): DemoMoment & { readonly elapsedSeconds: number };
+  /** How many times /metrics has been served. */
+  readonly scrapes: number;
+  /** Starts the story (default: from calm; a later point skips ahead). Until then the server idles calmly. */
+  startStory(atSeconds?: number): void;
   /** Starts the story again from calm. */
   replay(): void;
   /** Brings the load back down (the breach then resolves). */
@@ -19,7 +23,11 @@ export interface DemoExporter {
   stop(): Promise<void>;
 }
 
-const HOSTS = { node: 'app-1:9100', app: 'app-1:3000', postgres: 'db-1:9187', redis: 'redis-1:9121' } as const;
+/** Each exporter's instance and job, as a scrape of the real ones would label them. */
+const NODE = { instance: 'app-1:9100', job: 'node' } as const;
+const APP = { instance: 'app-1:3000', job: 'app' } as const;
+const POSTGRES = { instance: 'db-1:9187', job: 'postgres' } as const;
+const REDIS = { instance: 'redis-1:9121', job: 'redis' } as const;
 const CPUS = 4;
 const MEMORY_TOTAL_BYTES = 16 * 1024 ** 3;
 const REDIS_MAX_BYTES = 2 * 1024 ** 3;
@@ -32,30 +40,34 @@ export async function startDemoExporter({ now = () => Date.now() }: { now?: () =
   const counter = (name: string, help: string, labelNames: string[]) => new Counter({ name, help, labelNames, registers: [registry] });
   const gauge = (name: string, help: string, labelNames: string[]) => new Gauge({ name, help, labelNames, registers: [registry] });
 
-  const cpuSeconds = counter('node_cpu_seconds_total', 'Seconds the CPUs spent in each mode.', ['instance', 'cpu', 'mode']);
-  const memTotal = gauge('node_memory_MemTotal_bytes', 'Memory information field MemTotal_bytes.', ['instance']);
-  const memAvailable = gauge('node_memory_MemAvailable_bytes', 'Memory information field MemAvailable_bytes.', ['instance']);
-  const requests = counter('http_requests_total', 'HTTP requests.', ['instance', 'status']);
-  const durationBucket = counter('http_request_duration_seconds_bucket', 'HTTP request duration histogram buckets.', ['instance', 'le']);
-  const durationSum = counter('http_request_duration_seconds_sum', 'HTTP request duration sum.', ['instance']);
-  const durationCount = counter('http_request_duration_seconds_count', 'HTTP request duration count.', ['instance']);
-  const concurrentUsers = gauge('app_concurrent_users', 'Users with an open session.', ['instance']);
-  const dailyActiveUsers = gauge('app_daily_active_users', 'Distinct users over the last 24 h.', ['instance']);
-  const pgActivity = gauge('pg_stat_activity_count', 'Connections by database and state.', ['instance', 'datname', 'state']);
-  const pgMaxConnections = gauge('pg_settings_max_connections', 'max_connections.', ['instance']);
-  const pgSize = gauge('pg_database_size_bytes', 'Database size.', ['instance', 'datname']);
-  const redisUsed = gauge('redis_memory_used_bytes', 'Redis used memory.', ['instance']);
-  const redisMax = gauge('redis_memory_max_bytes', 'Redis maxmemory.', ['instance']);
-  const redisHits = counter('redis_keyspace_hits_total', 'Keyspace hits.', ['instance']);
-  const redisMisses = counter('redis_keyspace_misses_total', 'Keyspace misses.', ['instance']);
+  const cpuSeconds = counter('node_cpu_seconds_total', 'Seconds the CPUs spent in each mode.', ['instance', 'job', 'cpu', 'mode']);
+  const memTotal = gauge('node_memory_MemTotal_bytes', 'Memory information field MemTotal_bytes.', ['instance', 'job']);
+  const memAvailable = gauge('node_memory_MemAvailable_bytes', 'Memory information field MemAvailable_bytes.', ['instance', 'job']);
+  const requests = counter('http_requests_total', 'HTTP requests.', ['instance', 'job', 'status']);
+  const durationBucket = counter('http_request_duration_seconds_bucket', 'HTTP request duration histogram buckets.', ['instance', 'job', 'le']);
+  const durationSum = counter('http_request_duration_seconds_sum', 'HTTP request duration sum.', ['instance', 'job']);
+  const durationCount = counter('http_request_duration_seconds_count', 'HTTP request duration count.', ['instance', 'job']);
+  const concurrentUsers = gauge('app_concurrent_users', 'Users with an open session.', ['instance', 'job']);
+  const dailyActiveUsers = gauge('app_daily_active_users', 'Distinct users over the last 24 h.', ['instance', 'job']);
+  const pgActivity = gauge('pg_stat_activity_count', 'Connections by database and state.', ['instance', 'job', 'datname', 'state']);
+  const pgMaxConnections = gauge('pg_settings_max_connections', 'max_connections.', ['instance', 'job']);
+  const pgSize = gauge('pg_database_size_bytes', 'Database size.', ['instance', 'job', 'datname']);
+  const redisUsed = gauge('redis_memory_used_bytes', 'Redis used memory.', ['instance', 'job']);
+  const redisMax = gauge('redis_memory_max_bytes', 'Redis maxmemory.', ['instance', 'job']);
+  const redisHits = counter('redis_keyspace_hits_total', 'Keyspace hits.', ['instance', 'job']);
+  const redisMisses = counter('redis_keyspace_misses_total', 'Keyspace misses.', ['instance', 'job']);
 
-  let startedAt = now();
+  let startedAt: number | undefined;
   let calmDownAt: number | undefined;
-  let lastAdvance = startedAt;
-  const timeline = (at: number) => ({
-    elapsedSeconds: (at - startedAt) / 1000,
-    ...(calmDownAt !== undefined ? { calmDownAtSeconds: (calmDownAt - startedAt) / 1000 } : {}),
-  });
+  let lastAdvance = now();
+  let scrapes = 0;
+  const timeline = (at: number): DemoTimeline =>
+    startedAt === undefined
+      ? {}
+      : {
+          elapsedSeconds: (at - startedAt) / 1000,
+          ...(calmDownAt !== undefined ? { calmDownAtSeconds: (calmDownAt - startedAt) / 1000 } : {}),
+        };
 
   /** Counters grow at the story's rates since the last scrape; gauges show the story's values now. */
   const advance = () => {
@@ -70,38 +82,38 @@ export async function startDemoExporter({ now = () => Date.now() }: { now?: () =
   const growCounters = (v: DemoValues, seconds: number) => {
     const busy = Math.min(1, Math.max(0, v.cpu));
     for (let cpu = 0; cpu < CPUS; cpu++) {
-      const labels = { instance: HOSTS.node, cpu: String(cpu) };
+      const labels = { ...NODE, cpu: String(cpu) };
       cpuSeconds.inc({ ...labels, mode: 'idle' }, (1 - busy) * seconds);
       cpuSeconds.inc({ ...labels, mode: 'iowait' }, v.iowait * seconds);
       cpuSeconds.inc({ ...labels, mode: 'user' }, 0.8 * (busy - v.iowait) * seconds);
       cpuSeconds.inc({ ...labels, mode: 'system' }, 0.2 * (busy - v.iowait) * seconds);
     }
     const total = v.requestsPerSecond * seconds;
-    requests.inc({ instance: HOSTS.app, status: '200' }, total * (1 - v.errorRatio));
-    requests.inc({ instance: HOSTS.app, status: '500' }, total * v.errorRatio);
+    requests.inc({ ...APP, status: '200' }, total * (1 - v.errorRatio));
+    requests.inc({ ...APP, status: '500' }, total * v.errorRatio);
     for (const le of BUCKETS) {
-      durationBucket.inc({ instance: HOSTS.app, le: String(le) }, total * latencyFractionAtOrBelow(le, v.meanLatencySeconds, v.p99LatencySeconds));
+      durationBucket.inc({ ...APP, le: String(le) }, total * latencyFractionAtOrBelow(le, v.meanLatencySeconds, v.p99LatencySeconds));
     }
-    durationBucket.inc({ instance: HOSTS.app, le: '+Inf' }, total);
-    durationSum.inc({ instance: HOSTS.app }, total * v.meanLatencySeconds);
-    durationCount.inc({ instance: HOSTS.app }, total);
+    durationBucket.inc({ ...APP, le: '+Inf' }, total);
+    durationSum.inc({ ...APP }, total * v.meanLatencySeconds);
+    durationCount.inc({ ...APP }, total);
     const lookups = v.requestsPerSecond * 3 * seconds;
-    redisHits.inc({ instance: HOSTS.redis }, lookups * v.cacheHitRate);
-    redisMisses.inc({ instance: HOSTS.redis }, lookups * (1 - v.cacheHitRate));
+    redisHits.inc({ ...REDIS }, lookups * v.cacheHitRate);
+    redisMisses.inc({ ...REDIS }, lookups * (1 - v.cacheHitRate));
   };
 
   const setGauges = (v: DemoValues) => {
-    memTotal.set({ instance: HOSTS.node }, MEMORY_TOTAL_BYTES);
-    memAvailable.set({ instance: HOSTS.node }, Math.round(MEMORY_TOTAL_BYTES * (1 - v.memory)));
-    concurrentUsers.set({ instance: HOSTS.app }, v.concurrentUsers);
-    dailyActiveUsers.set({ instance: HOSTS.app }, v.dailyActiveUsers);
+    memTotal.set({ ...NODE }, MEMORY_TOTAL_BYTES);
+    memAvailable.set({ ...NODE }, Math.round(MEMORY_TOTAL_BYTES * (1 - v.memory)));
+    concurrentUsers.set({ ...APP }, v.concurrentUsers);
+    dailyActiveUsers.set({ ...APP }, v.dailyActiveUsers);
     const connections = Math.round(v.dbConnections * MAX_CONNECTIONS);
-    pgActivity.set({ instance: HOSTS.postgres, datname: 'app', state: 'active' }, Math.round(connections * 0.4));
-    pgActivity.set({ instance: HOSTS.postgres, datname: 'app', state: 'idle' }, connections - Math.round(connections * 0.4));
-    pgMaxConnections.set({ instance: HOSTS.postgres }, MAX_CONNECTIONS);
-    pgSize.set({ instance: HOSTS.postgres, datname: 'app' }, Math.round(v.dbSizeBytes));
-    redisUsed.set({ instance: HOSTS.redis }, Math.round(v.redisMemory * REDIS_MAX_BYTES));
-    redisMax.set({ instance: HOSTS.redis }, REDIS_MAX_BYTES);
+    pgActivity.set({ ...POSTGRES, datname: 'app', state: 'active' }, Math.round(connections * 0.4));
+    pgActivity.set({ ...POSTGRES, datname: 'app', state: 'idle' }, connections - Math.round(connections * 0.4));
+    pgMaxConnections.set({ ...POSTGRES }, MAX_CONNECTIONS);
+    pgSize.set({ ...POSTGRES, datname: 'app' }, Math.round(v.dbSizeBytes));
+    redisUsed.set({ ...REDIS }, Math.round(v.redisMemory * REDIS_MAX_BYTES));
+    redisMax.set({ ...REDIS }, REDIS_MAX_BYTES);
   };
   advance();
 
@@ -110,6 +122,7 @@ export async function startDemoExporter({ now = () => Date.now() }: { now?: () =
       response.writeHead(404).end();
       return;
     }
+    scrapes += 1;
     advance();
     registry.metrics().then(
       (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
@@ -124,19 +137,28 @@ export async function startDemoExporter({ now = () => Date.now() }: { now?: () =
 
   return {
     target: `127.0.0.1:${port}`,
+    get scrapes() {
+      return scrapes;
+    },
     moment() {
       const at = timeline(now());
-      return { ...demoMoment(at), elapsedSeconds: at.elapsedSeconds };
+      return { ...demoMoment(at), elapsedSeconds: at.elapsedSeconds ?? 0 };
+    },
+    startStory(atSeconds = 0) {
+      advance();
+      startedAt = now() - atSeconds * 1000;
+      calmDownAt = undefined;
     },
     replay() {
       // Counters keep growing (a restart of the story is not a restart of the exporters); only the story rewinds.
       advance();
+      if (startedAt === undefined) return;
       startedAt = now();
       calmDownAt = undefined;
     },
     calmDown() {
       advance();
-      if (calmDownAt === undefined) calmDownAt = now();
+      if (startedAt !== undefined && calmDownAt === undefined) calmDownAt = now();
     },
     stop() {
       return new Promise((resolve) => {

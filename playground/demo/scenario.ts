@@ -50,8 +50,8 @@ export const PEAK: DemoValues = {
   dailyActiveUsers: 1900,
   requestsPerSecond: 190,
   errorRatio: 0.004,
-  meanLatencySeconds: 0.3,
-  p99LatencySeconds: 0.75,
+  meanLatencySeconds: 0.2,
+  p99LatencySeconds: 0.55,
   dbConnections: 0.45,
   dbSizeBytes: 6.4e9,
   redisMemory: 0.55,
@@ -59,12 +59,12 @@ export const PEAK: DemoValues = {
 };
 
 /** Seconds: calm until GROWTH_STARTS, traffic grows until GROWTH_ENDS, then it stays high. */
-export const GROWTH_STARTS = 15;
-export const GROWTH_ENDS = 60;
+export const GROWTH_STARTS = 10;
+export const GROWTH_ENDS = 45;
 /** "Load drops" (a button on the page) brings everything back to calm over this many seconds. */
 export const CALM_DOWN_SECONDS = 20;
 
-export type DemoPhase = 'calm' | 'traffic grows' | 'CPU stays above 70 %' | 'load drops' | 'calm again';
+export type DemoPhase = 'warming up' | 'calm' | 'traffic grows' | 'CPU stays above 70 %' | 'load drops' | 'calm again';
 
 export interface DemoMoment {
   readonly phase: DemoPhase;
@@ -73,9 +73,13 @@ export interface DemoMoment {
   readonly values: DemoValues;
 }
 
-/** Where the story is: seconds since it (re)started, and when "load drops" was pressed, if it was. */
+/**
+ * Where the story is: seconds since it (re)started, and when "load drops" was pressed, if it was. Before it
+ * starts (`elapsedSeconds` undefined) the server is calm while Prometheus collects its first samples: a
+ * `rate()` over a window longer than the series' history reads wrong, so the story waits for a full window.
+ */
 export interface DemoTimeline {
-  readonly elapsedSeconds: number;
+  readonly elapsedSeconds?: number;
   readonly calmDownAtSeconds?: number;
 }
 
@@ -85,9 +89,11 @@ function playLevel(t: number): number {
   return (t - GROWTH_STARTS) / (GROWTH_ENDS - GROWTH_STARTS);
 }
 
-export function demoMoment({ elapsedSeconds: t, calmDownAtSeconds }: DemoTimeline): DemoMoment {
+export function demoMoment({ elapsedSeconds, calmDownAtSeconds }: DemoTimeline): DemoMoment {
+  const t = elapsedSeconds ?? 0;
   let level = playLevel(t);
-  let phase: DemoPhase = t <= GROWTH_STARTS ? 'calm' : t < GROWTH_ENDS ? 'traffic grows' : 'CPU stays above 70 %';
+  let phase: DemoPhase =
+    elapsedSeconds === undefined ? 'warming up' : t <= GROWTH_STARTS ? 'calm' : t < GROWTH_ENDS ? 'traffic grows' : 'CPU stays above 70 %';
   if (calmDownAtSeconds !== undefined && t >= calmDownAtSeconds) {
     const from = playLevel(calmDownAtSeconds);
     const progress = Math.min(1, (t - calmDownAtSeconds) / CALM_DOWN_SECONDS);
