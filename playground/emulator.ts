@@ -289,7 +289,20 @@ export class PlaygroundEmulator {
 
   // ---- internals ----
 
+  /** Edits in place so far: accepted chat.update calls, and replace_original replies (counted as they come). */
+  private editCounts(): Map<string, number> {
+    const counts = new Map(this.edits);
+    for (const call of this.slack.calls) {
+      const body = call.response?.body as { ok?: boolean; channel?: string; ts?: string } | undefined;
+      if (call.method !== 'chat.update' || !body?.ok) continue;
+      const key = `${body.channel}:${body.ts}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    return counts;
+  }
+
   private channelView(channelId: string, userId: string): ViewMessage[] {
+    const edits = this.editCounts();
     const stored = this.slack.messages(channelId);
     const tops: ViewMessage[] = [];
     const threads = new Map<string, ViewMessage[]>();
@@ -300,12 +313,12 @@ export class PlaygroundEmulator {
     };
     const known = new Set(stored.map((message) => message.ts));
     for (const message of stored) {
-      const entry = this.fromStored(message);
+      const entry = this.fromStored(message, edits);
       if (message.thread_ts !== undefined && message.thread_ts !== message.ts) addToThread(message.thread_ts, entry);
       else tops.push(entry);
     }
     for (const ephemeral of this.slack.ephemerals(channelId).filter((message) => message.user === userId)) {
-      const entry = this.fromEphemeral(ephemeral);
+      const entry = this.fromEphemeral(ephemeral, edits);
       if (ephemeral.thread_ts !== undefined && known.has(ephemeral.thread_ts)) addToThread(ephemeral.thread_ts, entry);
       else tops.push(entry);
     }
@@ -324,7 +337,7 @@ export class PlaygroundEmulator {
     });
   }
 
-  private fromStored(message: StoredMessage): ViewMessage {
+  private fromStored(message: StoredMessage, edits: ReadonlyMap<string, number>): ViewMessage {
     return {
       key: `${message.channel}:${message.ts}`,
       kind: 'message',
@@ -335,12 +348,12 @@ export class PlaygroundEmulator {
       text: message.text,
       ...(message.blocks ? { blocks: message.blocks } : {}),
       ...(message.attachments ? { attachments: message.attachments } : {}),
-      edits: this.edits.get(`${message.channel}:${message.ts}`) ?? 0,
+      edits: edits.get(`${message.channel}:${message.ts}`) ?? 0,
       ...(message.thread_ts !== undefined && message.thread_ts !== message.ts ? { threadTs: message.thread_ts } : {}),
     };
   }
 
-  private fromEphemeral(message: EphemeralMessage): ViewMessage {
+  private fromEphemeral(message: EphemeralMessage, edits: ReadonlyMap<string, number>): ViewMessage {
     return {
       key: `eph:${message.ts}`,
       kind: 'ephemeral',
@@ -350,7 +363,7 @@ export class PlaygroundEmulator {
       isBot: true,
       text: message.text,
       ...(message.blocks ? { blocks: message.blocks } : {}),
-      edits: this.edits.get(`eph:${message.ts}`) ?? 0,
+      edits: edits.get(`eph:${message.ts}`) ?? 0,
       via: message.via,
       ...(message.thread_ts !== undefined ? { threadTs: message.thread_ts } : {}),
     };

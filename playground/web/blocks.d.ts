@@ -1,0 +1,8 @@
+// Types for blocks.js (plain JavaScript served to the browser as is), so tests can import it.
+import type { MrkdwnContext } from './mrkdwn.js';
+export interface RenderContext extends MrkdwnContext {
+  elements: Array<{ element: Record<string, unknown>; blockId: string | undefined }>;
+}
+export function renderElement(element: unknown, blockId: string | undefined, ctx: RenderContext): string;
+export function renderBlock(block: unknown, ctx: RenderContext): string;
+export function renderMessageBody(message: { text?: string; blocks?: unknown[]; attachments?: unknown[] }, ctx: RenderContext): string;
