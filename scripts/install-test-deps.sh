@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Installs what the tests run for real and a fresh Debian machine lacks: Prometheus (and promtool) from
-# Debian's packages, OpenSSH's server for runbook steps. Safe to run again: it installs only what is missing.
+# Installs what the tests run for real and a fresh Debian machine lacks, from Debian's packages. Safe to run
+# again: it installs only what is missing.
 set -euo pipefail
 
-packages=(prometheus openssh-server)
+# One package a line, with what needs it.
+packages=(
+  prometheus               # Prometheus and promtool: trigger queries, backfills, the playground's --demo
+  openssh-server           # a private sshd on loopback for runbook steps
+  chromium                 # the playground's browser tests (playwright-core drives /usr/bin/chromium)
+  fonts-noto-color-emoji   # emoji in the playground's screenshots (test-artifacts/playground/)
+)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

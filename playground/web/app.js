@@ -224,7 +224,15 @@ function renderBanner() {
   const prometheus = status.prometheus;
   let html = '';
   if (status.demo) {
-    html = `<div><b>Demo</b>: ${escapeHtml(status.demo.phase)} <span class="muted">(${status.demo.elapsedSeconds} s into the story)</span>. The watcher checks every 5 s; a breach appears here within about two minutes.</div>
+    const next = {
+      'warming up': 'The story starts in a few seconds.',
+      calm: 'The watcher checks every 5 s; the breaches appear here within about two minutes.',
+      'traffic grows': 'The watcher checks every 5 s; the breaches appear here within about two minutes.',
+      'CPU stays above 70 %': 'Try the buttons on the breach (as Cas, then as Ben), <code>/scale status</code>, <code>/scale alerts</code>.',
+      'load drops': 'Breaches resolve once the load has stayed under the thresholds for 30 s.',
+      'calm again': 'Breaches resolve once the load has stayed under the thresholds for 30 s. Replay to watch it again.',
+    }[status.demo.phase] ?? '';
+    html = `<div><b>Demo</b>: ${escapeHtml(status.demo.phase)} <span class="muted">(${status.demo.elapsedSeconds} s into the story)</span>. ${next}</div>
       <div class="banner-actions"><button type="button" class="btn btn-default" data-demo="calm-down">Load drops</button><button type="button" class="btn btn-default" data-demo="replay">Replay the story</button></div>`;
   } else if (prometheus.mode === 'missing') {
     html = `<div><b>Prometheus is not installed</b>, so the demo cannot play and the bot honestly says "no data". Install it with <code>sudo apt-get install prometheus</code>, then run <code>npm run playground -- --demo</code>.</div>`;

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../bot/config.ts';
 import { buildPlaygroundConfig } from '../../playground/config.ts';
@@ -6,9 +9,6 @@ import { findPrometheus, startDemoPrometheus, type DemoPrometheus } from '../../
 import { CALM, demoMoment, GROWTH_ENDS, GROWTH_STARTS, latencyFractionAtOrBelow, PEAK } from '../../playground/demo/scenario.ts';
 import { queryInstant } from '../helpers/prometheus/query.ts';
 import { waitForValue } from '../helpers/prometheus/index.ts';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 describe('the demo story', () => {
   it('is calm while warming up and at first, grows, stays high, and calms down when asked', () => {
@@ -64,6 +64,7 @@ describe('the demo exporter scraped by a real Prometheus', () => {
     const dir = mkdtempSync(join(tmpdir(), 'scalebot-demo-config-'));
     writeFileSync(join(dir, 'demo.yaml'), buildPlaygroundConfig({ demo: true }));
     const triggers = loadConfig({ file: join(dir, 'demo.yaml') }).triggers;
+    rmSync(dir, { recursive: true, force: true });
     const query = (id: string) => triggers.find((trigger) => trigger.id === id)!.query;
     // A rate() over 15 s is right once Prometheus holds 15 s of samples (first scrape after about 6 s).
     await waitForValue({ query: (q: string) => queryInstant(prometheus.url, q) }, 'count(count_over_time(node_memory_MemTotal_bytes[20s]) >= 16)', (v) => v === 1, 40_000);

@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../bot/config.ts';
@@ -7,9 +10,6 @@ import { PlaygroundEmulator, type ViewMessage } from '../../playground/emulator.
 import type { RunningPlayground } from '../../playground/start-playground.ts';
 import { ALERTS_CHANNEL, OPS_GROUP } from '../../playground/workspace.ts';
 import { startFakeSlack } from '../helpers/slack/index.ts';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fireAlert, startTestPlayground } from './helpers.ts';
 
 const ANA = 'U0PLAYANA';
@@ -173,8 +173,12 @@ describe('the playground in front of the real bot', () => {
 describe('the config the playground gives the bot', () => {
   function load(text: string) {
     const dir = mkdtempSync(join(tmpdir(), 'scalebot-playground-config-'));
-    writeFileSync(join(dir, 'playground.yaml'), text);
-    return loadConfig({ file: join(dir, 'playground.yaml') });
+    try {
+      writeFileSync(join(dir, 'playground.yaml'), text);
+      return loadConfig({ file: join(dir, 'playground.yaml') });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   it('points the watcher at #ops and lets @ops respond', () => {
