@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
+import type { Checklist, ChecklistItem } from '../core/checklists.ts';
 import { parseDuration } from '../core/duration.ts';
 import { OPERATORS, SEVERITIES, type Trigger } from '../core/triggers.ts';
 import { UNITS } from '../core/units.ts';
@@ -42,6 +43,35 @@ const triggerEntry = z
   .object({ id, enabled: z.boolean().optional(), ...z.object(triggerFields).partial().shape })
   .strict();
 
+const responderId = z.string().regex(/^[USW][A-Z0-9]+$/, 'a responder is a Slack user id (U…) or user group id (S…)');
+
+/** A checklist posts one block per item; past this many even the compact layout would not fit one message. */
+export const MAX_CHECKLIST_ITEMS = 100;
+const checklistItemEntry = z
+  .object({
+    id: z.string().regex(idPattern, 'an item id is lower-case letters, digits, "_" and "-", like full_backup').max(64),
+    text: z.string().min(1).max(200),
+    section: z.string().min(1).max(100).optional(),
+    detail: z.string().min(1).max(500).optional(),
+    action: z
+      .union([z.literal('status_snapshot'), z.object({ runbook: id }).strict()], {
+        error: 'an action is `status_snapshot` or `{ runbook: <runbook id> }`',
+      })
+      .optional(),
+  })
+  .strict();
+const checklistEntry = z
+  .object({
+    id: id.max(64),
+    enabled: z.boolean().optional(),
+    title: z.string().min(1).max(100).optional(),
+    description: z.string().max(500).optional(),
+    responders: z.array(responderId).optional(),
+    items: z.array(checklistItemEntry).min(1).max(MAX_CHECKLIST_ITEMS).optional(),
+  })
+  .strict();
+type ChecklistEntry = z.infer<typeof checklistEntry>;
+
 const userConfigSchema = z
   .object({
     prometheus: z.object({ url: z.url().optional(), timeout: duration.optional(), lookback: duration.optional() }).strict().optional(),
@@ -54,11 +84,12 @@ const userConfigSchema = z
         interval: duration.optional(),
         resolve_after: duration.optional(),
         repeat: z.object({ immediate: duration.optional(), soon: duration.optional() }).strict().optional(),
-        responders: z.array(z.string().regex(/^[USW][A-Z0-9]+$/, 'a responder is a Slack user id (U…) or user group id (S…)')).optional(),
+        responders: z.array(responderId).optional(),
         snooze_options: z.array(duration).min(1).max(5).optional(),
       })
       .strict()
       .optional(),
+    checklists: z.array(checklistEntry).optional(),
   })
   .strict();
 type UserConfig = z.infer<typeof userConfigSchema>;
@@ -68,6 +99,8 @@ export interface Config {
   readonly grafana: { readonly dashboardUrl: string | null };
   readonly slack: { readonly alertsChannel: string | null };
   readonly triggers: readonly Trigger[];
+  /** The checklists `/scale checklist` can post: the guide's (config/checklists.yaml) and the user's, by id. */
+  readonly checklists: readonly Checklist[];
   readonly watch: {
     readonly enabled: boolean;
     readonly intervalSeconds: number;
@@ -123,7 +156,14 @@ function locate(parsed: ParsedFile, path: ReadonlyArray<PropertyKey>, message: s
   return `${parsed.file}: ${formatPath(path) || '(top level)'}: ${message}`;
 }
 
-function validateUserFile(parsed: ParsedFile, knownTriggerIds: ReadonlySet<string>, problems: string[]): UserConfig | undefined {
+interface KnownIds {
+  readonly triggers: ReadonlySet<string>;
+  readonly checklists: ReadonlySet<string>;
+}
+
+const NO_KNOWN_IDS: KnownIds = { triggers: new Set(), checklists: new Set() };
+
+function validateUserFile(parsed: ParsedFile, known: KnownIds, problems: string[]): UserConfig | undefined {
   const raw = parsed.document.toJS() ?? {};
   const result = userConfigSchema.safeParse(raw);
   if (!result.success) {
@@ -134,7 +174,7 @@ function validateUserFile(parsed: ParsedFile, knownTriggerIds: ReadonlySet<strin
   result.data.triggers?.forEach((entry, index) => {
     if (seen.has(entry.id)) problems.push(locate(parsed, ['triggers', index, 'id'], `trigger "${entry.id}" is listed twice`));
     seen.add(entry.id);
-    if (knownTriggerIds.has(entry.id) || entry.enabled === false) return;
+    if (known.triggers.has(entry.id) || entry.enabled === false) return;
     const missing = requiredTriggerFields.filter((field) => entry[field] === undefined);
     if (missing.length > 0) {
       problems.push(
@@ -142,7 +182,51 @@ function validateUserFile(parsed: ParsedFile, knownTriggerIds: ReadonlySet<strin
       );
     }
   });
+  validateChecklists(parsed, result.data.checklists ?? [], known.checklists, problems);
   return result.data;
+}
+
+function validateChecklists(parsed: ParsedFile, entries: readonly ChecklistEntry[], knownIds: ReadonlySet<string>, problems: string[]): void {
+  const seen = new Set<string>();
+  entries.forEach((entry, index) => {
+    if (seen.has(entry.id)) problems.push(locate(parsed, ['checklists', index, 'id'], `checklist "${entry.id}" is listed twice`));
+    seen.add(entry.id);
+    const itemIds = new Set<string>();
+    entry.items?.forEach((item, itemIndex) => {
+      if (itemIds.has(item.id)) {
+        problems.push(locate(parsed, ['checklists', index, 'items', itemIndex, 'id'], `item "${item.id}" is listed twice in checklist "${entry.id}"`));
+      }
+      itemIds.add(item.id);
+    });
+    if (knownIds.has(entry.id) || entry.enabled === false) return;
+    const missing = (['title', 'items'] as const).filter((field) => entry[field] === undefined);
+    if (missing.length > 0) {
+      problems.push(
+        locate(parsed, ['checklists', index], `new checklist "${entry.id}" needs ${missing.join(' and ')} (or use the id of a default checklist to change it)`),
+      );
+    }
+  });
+}
+
+function toChecklist(entry: ChecklistEntry): Checklist {
+  const items: ChecklistItem[] = (entry.items ?? []).map((item) => ({
+    id: item.id,
+    text: item.text,
+    ...(item.section ? { section: item.section } : {}),
+    ...(item.detail ? { detail: item.detail } : {}),
+    ...(item.action === 'status_snapshot'
+      ? { action: { kind: 'status_snapshot' as const } }
+      : item.action
+        ? { action: { kind: 'runbook' as const, runbook: item.action.runbook } }
+        : {}),
+  }));
+  return {
+    id: entry.id,
+    title: entry.title!,
+    ...(entry.description ? { description: entry.description } : {}),
+    items,
+    responders: entry.responders ?? [],
+  };
 }
 
 function mergeById<T extends { id: string; enabled?: boolean }>(base: readonly T[], overrides: readonly T[]): T[] {
@@ -163,6 +247,8 @@ function mergeConfigs(base: UserConfig, override: UserConfig): UserConfig {
     grafana: { ...base.grafana, ...override.grafana },
     slack: { ...base.slack, ...override.slack },
     triggers: mergeById(base.triggers ?? [], override.triggers ?? []),
+    // An entry with `items` replaces the default's items whole; its other fields override one by one.
+    checklists: mergeById(base.checklists ?? [], override.checklists ?? []),
     watch: { ...base.watch, ...override.watch, repeat: { ...base.watch?.repeat, ...override.watch?.repeat } },
   };
 }
@@ -189,7 +275,7 @@ export function loadConfig({ file, env = {}, defaultsDir = DEFAULTS_DIR }: LoadC
   let merged: UserConfig = {};
   for (const source of sources) {
     const parsed = parseYamlFile(source, problems);
-    const data = parsed && validateUserFile(parsed, new Set(), problems);
+    const data = parsed && validateUserFile(parsed, NO_KNOWN_IDS, problems);
     if (data) merged = mergeConfigs(merged, data);
   }
   if (file) {
@@ -198,7 +284,10 @@ export function loadConfig({ file, env = {}, defaultsDir = DEFAULTS_DIR }: LoadC
       problems.push(`${path}: no such file (give --config or SCALEBOT_CONFIG the path of your YAML config)`);
     } else {
       const parsed = parseYamlFile(path, problems);
-      const knownIds = new Set((merged.triggers ?? []).map((trigger) => trigger.id));
+      const knownIds: KnownIds = {
+        triggers: new Set((merged.triggers ?? []).map((trigger) => trigger.id)),
+        checklists: new Set((merged.checklists ?? []).map((checklist) => checklist.id)),
+      };
       const data = parsed && validateUserFile(parsed, knownIds, problems);
       if (data) merged = mergeConfigs(merged, data);
       sources.push(path);
@@ -237,6 +326,7 @@ export function loadConfig({ file, env = {}, defaultsDir = DEFAULTS_DIR }: LoadC
     grafana: { dashboardUrl: merged.grafana?.dashboard_url ?? null },
     slack: { alertsChannel: merged.slack?.alerts_channel ?? null },
     triggers,
+    checklists: (merged.checklists ?? []).map(toChecklist),
     watch: {
       enabled: (merged.watch?.enabled ?? true) && Boolean(merged.slack?.alerts_channel),
       intervalSeconds: parseDuration(merged.watch?.interval ?? '60s'),

@@ -5,6 +5,7 @@ import type { CommandDeps } from '../commands/types.ts';
 import { openDatabase, type DatabaseHandle } from '../db/client.ts';
 import { WebClient } from '@slack/web-api';
 import { createPrometheus } from '../integrations/prometheus.ts';
+import { createChecklistRuns } from './checklist-runs.ts';
 import { createResponderCheck } from './responders.ts';
 import { createWatcher, type Watcher } from './watcher.ts';
 import { createAlertmanagerRoute } from './alertmanager-route.ts';
@@ -49,7 +50,6 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
   const database = openDatabase(settings.databaseFile);
   const prometheus = createPrometheus({ url: config.prometheus.url, timeoutMs: config.prometheus.timeoutMs });
   const metrics = createMetrics();
-  const deps: CommandDeps = { config, prometheus, db: database.db, logger, clock };
   // The watcher posts with no retries of the client's own: a 429 comes back at once with Retry-After, and
   // any other failure is looked up in Slack before the outbox posts again (see bot/outbox-sender.ts).
   const watcherClient = new WebClient(settings.botToken, {
@@ -60,6 +60,9 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
   });
   const watcher: Watcher = createWatcher({ db: database.db, config, prometheus, slack: watcherClient, clock, logger, metrics: metrics.watcher });
   const isAllowed = createResponderCheck(watcherClient, clock);
+  // Checklist messages go through the watcher's outbox delivery: one pass at a time, each message posted once.
+  const checklists = createChecklistRuns({ db: database.db, config, prometheus, clock, logger, deliver: watcher.deliver, isAllowed });
+  const deps: CommandDeps = { config, prometheus, db: database.db, logger, clock, checklists };
   const { app, receiver } = createApp({ settings, deps, metrics, watcher, isAllowed });
 
   let server: Server | null = null;

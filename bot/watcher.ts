@@ -221,9 +221,16 @@ export function createWatcher(deps: WatcherDeps) {
     return { blind: plan.blind, opened, resolved: plan.resolve.length, reminded: plan.remind.length, open: listOpenBreaches(db).length };
   }
 
-  async function deliver() {
-    const report = await deliverOutbox(db, deps.slack, clock, logger, (method, error) => metrics.slackErrors.inc({ method, error }));
-    return report;
+  let delivering: Promise<unknown> = Promise.resolve();
+  /**
+   * One pass over the outbox at a time (clicks, commands and the cycle all call this): two overlapping passes
+   * could both post a pending row, or send an older edit of a message after a newer one. Each call's pass
+   * starts after the previous one ends, so it sends everything queued before the call.
+   */
+  function deliver() {
+    const pass = delivering.then(() => deliverOutbox(db, deps.slack, clock, logger, (method, error) => metrics.slackErrors.inc({ method, error })));
+    delivering = pass.catch(() => {});
+    return pass;
   }
 
   function scheduleNext(delayMs: number) {

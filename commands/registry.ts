@@ -1,4 +1,5 @@
 import { alerts } from './alerts.ts';
+import { checklist } from './checklist.ts';
 import { createHelp } from './help.ts';
 import { status } from './status.ts';
 import type { Subcommand } from './types.ts';
@@ -7,7 +8,7 @@ import type { Subcommand } from './types.ts';
  * Every `/scale` subcommand. Help, routing and the manifest check are generated from this list: a new
  * subcommand is one module, one line here, and its test.
  */
-export const SUBCOMMANDS: readonly Subcommand[] = [status, alerts, createHelp(() => SUBCOMMANDS)];
+export const SUBCOMMANDS: readonly Subcommand[] = [status, alerts, checklist, createHelp(() => SUBCOMMANDS)];
 
 export function findSubcommand(name: string): Subcommand | undefined {
   return SUBCOMMANDS.find((sub) => sub.name === name.toLowerCase());

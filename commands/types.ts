@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Message } from '../bot/blocks/types.ts';
+import type { ChecklistRuns } from '../bot/checklist-runs.ts';
 import type { Config } from '../bot/config.ts';
 import type { Db } from '../db/client.ts';
 import type { PrometheusPort } from '../integrations/prometheus.ts';
@@ -11,6 +12,8 @@ export interface CommandDeps {
   readonly db: Db;
   readonly logger: Logger;
   readonly clock: () => Date;
+  /** Checklist runs: start, clicks, and what the runbook feature ticks (bot/checklist-runs.ts). */
+  readonly checklists: ChecklistRuns;
 }
 
 export interface Reply extends Message {

@@ -95,3 +95,61 @@ export const blindPeriods = sqliteTable('blind_periods', {
   reason: text('reason').notNull(),
   outboxId: integer('outbox_id'),
 });
+
+/**
+ * One walk through a checklist: posted in a channel, ticked item by item, then completed, closed or abandoned.
+ * `definition` is the checklist as it was when the run started, so a run's buttons keep working (and mean
+ * the same items) after the config changes or the bot restarts.
+ */
+export const checklistRuns = sqliteTable(
+  'checklist_runs',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    checklistId: text('checklist_id').notNull(),
+    /** The scaling operation the run belongs to: "move to CPX51". */
+    name: text('name'),
+    definition: text('definition', { mode: 'json' }).$type<ChecklistSnapshot>().notNull(),
+    channel: text('channel').notNull(),
+    /** The outbox row of the run's message (its ts once sent); thread replies hang under it. */
+    messageId: integer('message_id'),
+    status: text('status', { enum: ['open', 'completed', 'closed', 'abandoned'] }).notNull(),
+    startedBy: text('started_by').notNull(),
+    startedAt: integer('started_at', { mode: 'timestamp_ms' }).notNull(),
+    endedBy: text('ended_by'),
+    endedAt: integer('ended_at', { mode: 'timestamp_ms' }),
+  },
+  (table) => [index('checklist_runs_status').on(table.status, table.startedAt), index('checklist_runs_checklist').on(table.checklistId, table.status, table.endedAt)],
+);
+
+/**
+ * What a run keeps of its checklist (core/checklists.ts `Checklist`). Who may tick is read from the config
+ * while the checklist is still configured; `responders` here is the fallback once it is not.
+ */
+export interface ChecklistSnapshot {
+  title: string;
+  description?: string;
+  responders?: string[];
+  items: Array<{ id: string; text: string; section?: string; detail?: string; action?: { kind: 'status_snapshot' } | { kind: 'runbook'; runbook: string } }>;
+}
+
+/**
+ * Every tick and untick of every run, append-only (a trigger in the migration refuses UPDATE and DELETE): the
+ * state of a run's items is replayed from these rows, so the history is the state.
+ */
+export const checklistEvents = sqliteTable(
+  'checklist_events',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    runId: integer('run_id')
+      .notNull()
+      .references(() => checklistRuns.id),
+    itemId: text('item_id').notNull(),
+    action: text('action', { enum: ['tick', 'untick'] }).notNull(),
+    actor: text('actor').notNull(),
+    at: integer('at', { mode: 'timestamp_ms' }).notNull(),
+    /** A click, the status snapshot action, or a runbook run that succeeded. */
+    source: text('source', { enum: ['click', 'status_snapshot', 'runbook'] }).notNull(),
+    detail: text('detail', { mode: 'json' }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+  },
+  (table) => [index('checklist_events_run').on(table.runId, table.id)],
+);

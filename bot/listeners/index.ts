@@ -3,6 +3,7 @@ import type { CommandDeps } from '../../commands/types.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Watcher } from '../watcher.ts';
 import { registerAlertActions } from './alert-actions.ts';
+import { registerChecklistActions } from './checklist-actions.ts';
 import { registerCommandListeners } from './commands.ts';
 
 export interface ListenerDeps {
@@ -16,4 +17,5 @@ export interface ListenerDeps {
 export function registerListeners(app: App, { deps, metrics, watcher, isAllowed }: ListenerDeps): void {
   registerCommandListeners(app, deps, metrics);
   registerAlertActions(app, { watcher, isAllowed, config: deps.config, db: deps.db, logger: deps.logger, clock: deps.clock });
+  registerChecklistActions(app, { checklists: deps.checklists, db: deps.db, logger: deps.logger, clock: deps.clock });
 }
