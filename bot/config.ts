@@ -54,7 +54,7 @@ const checklistItemEntry = z
     section: z.string().min(1).max(100).optional(),
     detail: z.string().min(1).max(500).optional(),
     action: z
-      .union([z.literal('status_snapshot'), z.object({ runbook: id }).strict()], {
+      .union([z.literal('status_snapshot'), z.object({ runbook: z.string().regex(idPattern, 'a runbook id is lower-case letters, digits, "_" and "-", like backup') }).strict()], {
         error: 'an action is `status_snapshot` or `{ runbook: <runbook id> }`',
       })
       .optional(),

@@ -225,9 +225,18 @@ function footerBlocks(view: ChecklistRunView): Block[] {
 
 // ---- Layouts: one block per item when it fits, else numbered lines with rows of numbered buttons. ----
 
-function sectionHeading(section: string, states: readonly ItemState[]): string {
-  return `*${escapeMrkdwn(section)}* · ${progressText(states)}`;
+function sectionHeading(section: string, states: readonly ItemState[], maxLength = 100): string {
+  return `*${escapeMrkdwn(shorten(section, maxLength))}* · ${progressText(states)}`;
 }
+
+/** Cut to `max` characters with an ellipsis: the compact layout keeps every item to about one line. */
+function shorten(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** Compact lines: item text and section headings are cut to these lengths so 100 items fit one message. */
+const COMPACT_ITEM_TEXT = 90;
+const COMPACT_HEADING = 60;
 
 function fullLayout(view: ChecklistRunView, options: ChecklistMessageOptions): Block[] {
   const open = view.status === 'open';
@@ -282,12 +291,12 @@ function compactLayout(view: ChecklistRunView, options: ChecklistMessageOptions,
   const open = view.status === 'open';
   let number = 0;
   const groups = groupBySection(view.states).map((group) => {
-    const lines: string[] = group.section !== undefined ? [sectionHeading(group.section, group.states)] : [];
+    const lines: string[] = group.section !== undefined ? [sectionHeading(group.section, group.states, COMPACT_HEADING)] : [];
     const buttons: Button[] = [];
     for (const state of group.states) {
       number += 1;
       const who = state.ticked ? ` — _${tickedBy(state)}_` : '';
-      lines.push(`\`${number}\` ${state.ticked ? ICON_TICKED : ICON_OPEN} ${escapeMrkdwn(state.item.text)}${who}`);
+      lines.push(`\`${number}\` ${state.ticked ? ICON_TICKED : ICON_OPEN} ${escapeMrkdwn(shorten(state.item.text, COMPACT_ITEM_TEXT))}${who}`);
       if (!open) continue;
       const label = state.ticked ? `✓ ${number}` : state.item.action?.kind === 'status_snapshot' ? `${number}: status` : `${number}`;
       buttons.push(itemButton(view.id, state, label));
