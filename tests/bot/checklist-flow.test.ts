@@ -377,7 +377,10 @@ describe('checklist buttons', () => {
     const url = await click(tb, message, 'checklist_snapshot_review_metrics', ANA);
     const answer = await responseTo(tb.fake, url);
     expect(answer.body?.text).toMatch(/^:warning: Prometheus could not be read \(.+\); the snapshot is in the thread and the item stays open\.$/);
-    const [reply] = repliesTo(tb.fake, message);
+    const [reply] = await tb.fake.waitFor((f) => {
+      const replies = repliesTo(f, message);
+      return replies.length > 0 ? replies : undefined;
+    });
     expect(reply!.text).toContain('Cannot tell: no metrics');
     expect(listTicks(tb.bot.database.db, 1)).toEqual([]);
     expect(JSON.stringify(runMessage(tb.fake, 1)!.blocks)).toContain('0 of 8 done');
