@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -123,6 +123,20 @@ checklists:
       'FILE:5:5: checklists[1]: new checklist "release" needs items (or use the id of a default checklist to change it)',
       'FILE:10:15: checklists[2].items[1].id: item "a" is listed twice in checklist "before"',
       'FILE:11:9: checklists[3].id: checklist "deploy" is listed twice',
+    ]);
+  });
+
+  it("accepts the README's example", () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const example = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => match[1]!).find((block) => block.startsWith('checklists:'));
+    expect(example).toBeDefined();
+    const { checklists } = loadConfig({ file: writeConfig(example!) });
+    expect(checklists.map((checklist) => checklist.id)).toEqual(['before', 'during', 'after', 'optimize', 'release']);
+    expect(checklists.find((checklist) => checklist.id === 'before')?.responders).toEqual(['U0123ABCD', 'S0456EFGH']);
+    expect(checklists.find((checklist) => checklist.id === 'release')?.items.map((item) => item.action)).toEqual([
+      undefined,
+      { kind: 'status_snapshot' },
+      { kind: 'runbook', runbook: 'backup' },
     ]);
   });
 
