@@ -37,7 +37,7 @@ import {
 } from './blocks/checklist.ts';
 import { slackTime } from './blocks/breach.ts';
 import { buildStatusBlocks, VERDICT_TITLES } from './blocks/status.ts';
-import { SLACK_LIMITS, type Block } from './blocks/types.ts';
+import { escapeMrkdwn, SLACK_LIMITS, type Block } from './blocks/types.ts';
 import type { Config } from './config.ts';
 import { describeAllowed } from './responders.ts';
 
@@ -355,7 +355,7 @@ export function createChecklistRuns(deps: ChecklistRunsDeps) {
     const now = clock();
     const report = await collectStatus(config.triggers, deps.prometheus, now, config.prometheus.lookbackSeconds);
     const status = buildStatusBlocks(report, { dashboardUrl: config.grafana.dashboardUrl });
-    const intro = `:bar_chart: Status snapshot for “${before.item.text}”, attached by <@${user}>`;
+    const intro = `:bar_chart: Status snapshot for “${escapeMrkdwn(before.item.text)}”, attached by <@${user}>`;
     const blocks: Block[] = [
       { type: 'context', elements: [{ type: 'mrkdwn', text: intro }] },
       ...(status.blocks ?? []).slice(0, SLACK_LIMITS.blocksPerMessage - 1),

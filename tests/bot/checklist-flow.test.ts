@@ -21,7 +21,7 @@ import {
   waitForProgress,
   waitForRunMessage,
 } from '../helpers/checklist-driver.ts';
-import { checkBlockKitLimits, startFakeSlack, type FakeSlack } from '../helpers/slack/index.ts';
+import { buildBlockActionsPayload, checkBlockKitLimits, startFakeSlack, type FakeSlack } from '../helpers/slack/index.ts';
 
 const running: Array<{ stop(): Promise<void> }> = [];
 afterEach(async () => {
@@ -369,6 +369,22 @@ describe('checklist buttons', () => {
     expect(buttonsOf(message).some((button) => button.action_id.startsWith('checklist_runbook_'))).toBe(false);
     const url = await click(tb, message, 'checklist_runbook_test_restore', ANA, { value: '1:test_restore:runbook', strict: false });
     expect((await responseTo(tb.fake, url)).body?.text).toBe('No runbook `test_restore` is configured; tick the item by hand once it is done.');
+  });
+
+  it('works the same over Socket Mode (how the bot runs by default)', async () => {
+    const tb = await bot({ socketMode: true });
+    await tb.fake.socket.sendSlashCommand({ text: 'checklist after', user_id: ANA, channel_id: CHANNEL, response_url: tb.fake.newResponseUrl({ channel: CHANNEL, user: ANA }) });
+    const message = await waitForRunMessage(tb.fake, 1);
+    const payload = buildBlockActionsPayload({
+      user: BOB,
+      channel: CHANNEL,
+      message,
+      action: { action_id: 'checklist_toggle_update_docs' },
+      response_url: tb.fake.newResponseUrl({ channel: CHANNEL, messageTs: message.ts, user: BOB }),
+    });
+    expect((await tb.fake.socket.sendInteraction(payload)).payload).toEqual({});
+    const ticked = await waitForProgress(tb.fake, 1, '1 of 6');
+    expect(itemBlock(ticked, 'update_docs').text.text).toContain('<@U0BOB>');
   });
 
   it('leaves "Review current metrics" open when Prometheus cannot be read, with the snapshot in the thread', async () => {
