@@ -298,8 +298,9 @@ export function createChecklistRuns(deps: ChecklistRunsDeps) {
       case 'snapshot':
         return snapshot(run.id, parsed.itemId, input.user);
       case 'close':
+        return end(run.id, parsed.complete ? 'complete' : 'close', input.user);
       case 'abandon':
-        return end(run.id, parsed.kind, input.user);
+        return end(run.id, 'abandon', input.user);
       case 'runbook':
         return startRunbook(run, parsed.itemId, input.user);
     }
@@ -400,8 +401,11 @@ export function createChecklistRuns(deps: ChecklistRunsDeps) {
     return outcome;
   }
 
-  /** Close (completed when every item is ticked, else closed) or abandon; the summary goes in the thread. */
-  async function end(runId: number, how: 'close' | 'abandon', user: string): Promise<ChecklistClickOutcome> {
+  /**
+   * Close (completed when every item is ticked, else closed) or abandon; the summary goes in the thread.
+   * `complete` is a click on "Complete run": refused when an item was unticked since the clicker's copy.
+   */
+  async function end(runId: number, how: 'complete' | 'close' | 'abandon', user: string): Promise<ChecklistClickOutcome> {
     const now = clock();
     const outcome = inTransaction(db, (): ChecklistClickOutcome => {
       const run = getRun(db, runId)!;
@@ -409,6 +413,14 @@ export function createChecklistRuns(deps: ChecklistRunsDeps) {
       if (ended) return refusal('ended', ended);
       const events = listTicks(db, runId);
       const states = viewOf(run, events).states;
+      if (how === 'complete' && closingStatus(states) !== 'completed') {
+        render(run);
+        const open = states.filter((state) => !state.ticked).map((state) => `“${escapeMrkdwn(state.item.text)}”`);
+        return refusal(
+          'unchanged',
+          `Not every item is ticked any more (${open.slice(0, 3).join(', ')}${open.length > 3 ? ', …' : ''} ${open.length === 1 ? 'is' : 'are'} open); the run stays open. Use Close run to close it with items open.`,
+        );
+      }
       const status = how === 'abandon' ? 'abandoned' : closingStatus(states);
       const endedRun = endRun(db, runId, status, user, now)!;
       const view = viewOf(endedRun, events);

@@ -38,7 +38,8 @@ export type ChecklistAction =
   | { readonly kind: 'toggle'; readonly runId: number; readonly itemId: string; readonly intended: TickAction }
   | { readonly kind: 'snapshot'; readonly runId: number; readonly itemId: string }
   | { readonly kind: 'runbook'; readonly runId: number; readonly itemId: string }
-  | { readonly kind: 'close'; readonly runId: number }
+  /** `complete`: the clicker saw every item ticked ("Complete run"); else they confirmed closing with items open. */
+  | { readonly kind: 'close'; readonly runId: number; readonly complete: boolean }
   | { readonly kind: 'abandon'; readonly runId: number };
 
 const ITEM_ACTION_ID = /^checklist_(toggle|snapshot|runbook)_([a-z0-9][a-z0-9_-]{0,63})$/;
@@ -52,10 +53,11 @@ const VERBS_OF: Record<'toggle' | 'snapshot' | 'runbook', readonly string[]> = {
 /** Reads a checklist button's action id and value; anything that is not exactly what we put there is null. */
 export function parseChecklistAction(actionId: string, value: string | undefined): ChecklistAction | null {
   if (value === undefined) return null;
-  if (actionId === 'checklist_close' || actionId === 'checklist_abandon') {
-    if (!/^\d{1,12}$/.test(value)) return null;
-    return { kind: actionId === 'checklist_close' ? 'close' : 'abandon', runId: Number(value) };
+  if (actionId === 'checklist_close') {
+    const close = /^(\d{1,12})(:complete)?$/.exec(value);
+    return close ? { kind: 'close', runId: Number(close[1]), complete: close[2] !== undefined } : null;
   }
+  if (actionId === 'checklist_abandon') return /^\d{1,12}$/.test(value) ? { kind: 'abandon', runId: Number(value) } : null;
   const action = ITEM_ACTION_ID.exec(actionId);
   const parts = ITEM_VALUE.exec(value);
   if (!action || !parts) return null;
@@ -194,7 +196,8 @@ function footerBlocks(view: ChecklistRunView): Block[] {
     type: 'button',
     action_id: 'checklist_close',
     text: { type: 'plain_text', text: complete ? 'Complete run' : 'Close run' },
-    value: String(view.id),
+    // What the clicker saw: a stale "Complete run" must not close a run someone has unticked an item of since.
+    value: complete ? `${view.id}:complete` : String(view.id),
     ...(complete
       ? { style: 'primary' as const }
       : {

@@ -43,7 +43,6 @@ async function fakeSlack(options: Parameters<typeof startFakeSlack>[0] = {}): Pr
 const ANA = 'U0ANA';
 const BOB = 'U0BOB';
 const defaults = loadConfig().checklists;
-const sizeOf = (id: string) => defaults.find((checklist) => checklist.id === id)!.items.length;
 
 /** Checklist state the bot stores: what must not move when a click is refused. */
 function snapshotState(tb: TestBot, runId: number) {
@@ -264,7 +263,18 @@ describe('checklist buttons', () => {
     now += 30_000;
     const full = runMessage(tb.fake, 1)!;
     expect(buttonsOf(full).find((button) => button.action_id === 'checklist_close')).toMatchObject({ text: { text: 'Complete run' }, style: 'primary' });
-    await click(tb, full, 'checklist_close', BOB);
+
+    // Ana unticks one; Bob's copy still says "Complete run": his click completes nothing.
+    await click(tb, full, 'checklist_toggle_stress_test', ANA);
+    await waitForProgress(tb.fake, 1, '3 of 4');
+    const stale = await click(tb, full, 'checklist_close', BOB);
+    expect((await responseTo(tb.fake, stale)).body?.text).toBe(
+      'Not every item is ticked any more (“Stress test” is open); the run stays open. Use Close run to close it with items open.',
+    );
+    expect(getRun(tb.bot.database.db, 1)).toMatchObject({ status: 'open' });
+    await click(tb, runMessage(tb.fake, 1)!, 'checklist_toggle_stress_test', ANA);
+    await waitForProgress(tb.fake, 1, '4 of 4');
+    await click(tb, runMessage(tb.fake, 1)!, 'checklist_close', BOB);
 
     const [summary] = await tb.fake.waitFor((f) => {
       const replies = repliesTo(f, message);

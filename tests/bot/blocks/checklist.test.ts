@@ -90,7 +90,8 @@ describe('the checklist message', () => {
     expect(partly.find((button) => button.action_id === 'checklist_close')).toMatchObject({ text: { text: 'Close run' }, confirm: { title: { text: 'Close with items open?' } } });
     expect(partly.find((button) => button.action_id === 'checklist_abandon')).toMatchObject({ style: 'danger', value: '7' });
     const done = buttons(blocksOf(buildChecklistMessage(viewOf({ id: 'x', title: 'X', items }, [tickOf('a'), tickOf('b')]))));
-    expect(done.find((button) => button.action_id === 'checklist_close')).toMatchObject({ text: { text: 'Complete run' }, style: 'primary' });
+    expect(done.find((button) => button.action_id === 'checklist_close')).toMatchObject({ text: { text: 'Complete run' }, style: 'primary', value: '7:complete' });
+    expect(done.find((button) => button.action_id === 'checklist_close')?.confirm).toBeUndefined();
   });
 
   it('has no buttons once the run ended, and says how it ended', () => {
@@ -143,7 +144,8 @@ describe('checklist buttons', () => {
     for (const button of buttons(blocksOf(message))) expect(parseChecklistAction(button.action_id, button.value), button.action_id).not.toBeNull();
     expect(parseChecklistAction('checklist_toggle_calculate_costs', '7:calculate_costs:untick')).toEqual({ kind: 'toggle', runId: 7, itemId: 'calculate_costs', intended: 'untick' });
     expect(parseChecklistAction('checklist_snapshot_review_metrics', '7:review_metrics:snapshot')).toEqual({ kind: 'snapshot', runId: 7, itemId: 'review_metrics' });
-    expect(parseChecklistAction('checklist_close', '7')).toEqual({ kind: 'close', runId: 7 });
+    expect(parseChecklistAction('checklist_close', '7')).toEqual({ kind: 'close', runId: 7, complete: false });
+    expect(parseChecklistAction('checklist_close', '7:complete')).toEqual({ kind: 'close', runId: 7, complete: true });
     expect(parseChecklistAction('checklist_abandon', '12')).toEqual({ kind: 'abandon', runId: 12 });
     expect(findBlockElement(message.blocks as unknown[], 'checklist_runbook_full_backup')).toBeDefined();
   });
@@ -161,6 +163,8 @@ describe('checklist buttons', () => {
     ['checklist_toggle_a', '1234567890123:a:tick'],
     ['checklist_close', '7:a'],
     ['checklist_close', '-1'],
+    ['checklist_close', '7:done'],
+    ['checklist_abandon', '7:complete'],
     ['checklist_explode', '7'],
     ['checklist_', '7'],
   ])('refuses %s with value %s', (actionId, value) => {
