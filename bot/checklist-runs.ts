@@ -104,6 +104,7 @@ export interface RunbookSuccess {
   readonly detail?: Record<string, unknown>;
 }
 
+const MAX_POST_RETRIES = 10;
 const ENDED_WORDS = { completed: 'was completed', closed: 'was closed', abandoned: 'was abandoned' } as const;
 
 /**
@@ -210,11 +211,27 @@ export function createChecklistRuns(deps: ChecklistRunsDeps) {
       });
       return { run: ended, posted: false, problem: postProblem(row) };
     }
+    retryUntilSent(row.id, 1);
     return {
       run,
       posted: false,
-      problem: `Slack did not take the message yet (${row.lastError ?? 'no answer'}). Run #${run.id} is saved and will be posted as soon as Slack answers.`,
+      problem: `Slack did not take the message yet (${row.lastError ?? 'no answer'}). Run #${run.id} is saved; I keep trying and it appears here once Slack answers.`,
     };
+  }
+
+  const retries = new Set<NodeJS.Timeout>();
+  let stopped = false;
+  /** A run's message that Slack did not take yet is retried when the outbox says (Retry-After, backoff), a few times. */
+  function retryUntilSent(messageId: number, attempt: number): void {
+    const row = getMessage(db, messageId);
+    if (stopped || !row || row.status === 'sent' || row.status === 'failed' || attempt > MAX_POST_RETRIES) return;
+    const delayMs = Math.min(60_000, Math.max(1_000, (row.notBefore?.getTime() ?? 0) - clock().getTime()));
+    const timer = setTimeout(() => {
+      retries.delete(timer);
+      void deliver().then(() => retryUntilSent(messageId, attempt + 1));
+    }, delayMs);
+    timer.unref?.();
+    retries.add(timer);
   }
 
   function postProblem(row: OutboxRow): string {
@@ -497,7 +514,14 @@ export function createChecklistRuns(deps: ChecklistRunsDeps) {
     return { open: listOpenRuns(db).map(withMessage), ended: listEndedRuns(db, endedLimit).map(withMessage) };
   }
 
-  return { start, click, tickItemsForRunbook, listRuns, viewOf, render };
+  /** Stops retrying unsent messages (the outbox keeps them for the next delivery). */
+  function stop(): void {
+    stopped = true;
+    for (const timer of retries) clearTimeout(timer);
+    retries.clear();
+  }
+
+  return { start, click, tickItemsForRunbook, listRuns, viewOf, render, stop };
 }
 
 export interface RunWithMessage {

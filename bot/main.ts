@@ -112,6 +112,7 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     async stop() {
       if (stopped) return;
       stopped = true;
+      checklists.stop();
       await watcher.stop();
       if (settings.mode === 'socket') {
         await app.stop().catch(() => {});

@@ -124,6 +124,18 @@ describe('/scale checklist', () => {
     expect(tb.fake.responses.filter((response) => response.url === url)).toEqual([]);
   });
 
+  it('posts the checklist once Slack takes it, when it was rate limited at first', async () => {
+    const tb = await bot();
+    tb.fake.failNext('chat.postMessage', { status: 429, retryAfter: 1 });
+    const url = await scale(tb, 'checklist during');
+    expect((await responseTo(tb.fake, url)).body?.text).toBe(
+      ':warning: Slack did not take the message yet (rate limited). Run #1 is saved; I keep trying and it appears here once Slack answers.',
+    );
+    const message = await tb.fake.waitFor((f) => runMessage(f, 1), { timeoutMs: 5000 });
+    expect(JSON.stringify(message.blocks)).toContain('0 of 7 done');
+    expect(tb.fake.callsTo('chat.postMessage').map((call) => call.response?.status)).toEqual([429, 200]);
+  });
+
   it("tells the user when it cannot post in the channel, and leaves no open run behind", async () => {
     const fake = await fakeSlack({ channels: { C0OTHER: 'other' } });
     const tb = await bot({ fake });
