@@ -5,6 +5,7 @@ import type { CommandDeps } from '../commands/types.ts';
 import { openDatabase, type DatabaseHandle } from '../db/client.ts';
 import { WebClient } from '@slack/web-api';
 import { createPrometheus } from '../integrations/prometheus.ts';
+import { createOutboxDeliverer } from './outbox-sender.ts';
 import { createResponderCheck } from './responders.ts';
 import { createWatcher, type Watcher } from './watcher.ts';
 import { createAlertmanagerRoute } from './alertmanager-route.ts';
@@ -58,7 +59,8 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     rejectRateLimitedCalls: true,
     timeout: 10_000,
   });
-  const watcher: Watcher = createWatcher({ db: database.db, config, prometheus, slack: watcherClient, clock, logger, metrics: metrics.watcher });
+  const deliver = createOutboxDeliverer(database.db, watcherClient, clock, logger, (method, error) => metrics.watcher.slackErrors.inc({ method, error }));
+  const watcher: Watcher = createWatcher({ db: database.db, config, prometheus, deliver, clock, logger, metrics: metrics.watcher });
   const isAllowed = createResponderCheck(watcherClient, clock);
   const { app, receiver } = createApp({ settings, deps, metrics, watcher, isAllowed });
 
