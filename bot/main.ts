@@ -5,6 +5,8 @@ import type { CommandDeps } from '../commands/types.ts';
 import { openDatabase, type DatabaseHandle } from '../db/client.ts';
 import { WebClient } from '@slack/web-api';
 import { createPrometheus } from '../integrations/prometheus.ts';
+import { createSsh } from '../integrations/ssh.ts';
+import { createRunbookRunner, type RunbookRunner } from './runbook-runner.ts';
 import { createOutboxDeliverer } from './outbox-sender.ts';
 import { createResponderCheck } from './responders.ts';
 import { createWatcher, type Watcher } from './watcher.ts';
@@ -30,6 +32,7 @@ export interface RunningBot {
   readonly metrics: Metrics;
   readonly database: DatabaseHandle;
   readonly watcher: Watcher;
+  readonly runbooks: RunbookRunner;
   /** Where the HTTP server listens (health, metrics, and Slack's requests in HTTP mode). */
   readonly url: string;
   stop(): Promise<void>;
@@ -50,7 +53,6 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
   const database = openDatabase(settings.databaseFile);
   const prometheus = createPrometheus({ url: config.prometheus.url, timeoutMs: config.prometheus.timeoutMs });
   const metrics = createMetrics();
-  const deps: CommandDeps = { config, prometheus, db: database.db, logger, clock };
   // The watcher posts with no retries of the client's own: a 429 comes back at once with Retry-After, and
   // any other failure is looked up in Slack before the outbox posts again (see bot/outbox-sender.ts).
   const watcherClient = new WebClient(settings.botToken, {
@@ -62,9 +64,12 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
   const deliver = createOutboxDeliverer(database.db, watcherClient, clock, logger, (method, error) => metrics.watcher.slackErrors.inc({ method, error }));
   const watcher: Watcher = createWatcher({ db: database.db, config, prometheus, deliver, clock, logger, metrics: metrics.watcher });
   const isAllowed = createResponderCheck(watcherClient, clock);
-  const { app, receiver } = createApp({ settings, deps, metrics, watcher, isAllowed });
+  const runbooks: RunbookRunner = createRunbookRunner({ db: database.db, config, ssh: createSsh(), prometheus, deliver, clock, logger, isAllowed });
+  const deps: CommandDeps = { config, prometheus, db: database.db, logger, clock, runbooks };
+  const { app, receiver } = createApp({ settings, deps, metrics, watcher, isAllowed, runbooks });
 
   let server: Server | null = null;
+  let expiryTimer: NodeJS.Timeout | null = null;
   try {
     await app.init();
     server = createHttpServer({
@@ -88,6 +93,10 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     });
     await listen(server, settings.host, settings.port);
     if (settings.mode === 'socket') await app.start();
+    const interrupted = await runbooks.recoverInterrupted();
+    if (interrupted > 0) logger.warn({ runs: interrupted }, 'runbook runs were interrupted by the last stop; marked, not re-run');
+    expiryTimer = setInterval(() => void runbooks.expireStale().catch((error: unknown) => logger.error({ err: error }, 'expiring runs failed')), 30_000);
+    expiryTimer.unref();
     if (config.watch.enabled) watcher.start();
     else if (!config.slack.alertsChannel) logger.info('the watcher is off: set slack.alerts_channel in the config to get breaches posted');
   } catch (error) {
@@ -107,11 +116,14 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     metrics,
     database,
     watcher,
+    runbooks,
     url,
     async stop() {
       if (stopped) return;
       stopped = true;
       await watcher.stop();
+      if (expiryTimer) clearInterval(expiryTimer);
+      await runbooks.shutdown();
       if (settings.mode === 'socket') {
         await app.stop().catch(() => {});
         // app.stop() resolves before the socket has closed (STACK-NOTES): wait for the close itself.

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Message } from '../bot/blocks/types.ts';
 import type { Config } from '../bot/config.ts';
 import type { Db } from '../db/client.ts';
+import type { RunbookRunner } from '../bot/runbook-runner.ts';
 import type { PrometheusPort } from '../integrations/prometheus.ts';
 
 /** What every subcommand may use. Built once in bot/main.ts; tests build their own. */
@@ -11,6 +12,8 @@ export interface CommandDeps {
   readonly db: Db;
   readonly logger: Logger;
   readonly clock: () => Date;
+  /** Runbook requests and unlocks; absent where no runner is wired (some tests). */
+  readonly runbooks?: RunbookRunner;
 }
 
 export interface Reply extends Message {

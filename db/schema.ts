@@ -113,6 +113,8 @@ export const runbookRuns = sqliteTable(
     phase: text('phase').notNull().default('steps'),
     /** Index of the step running, failed or next (in the current phase). */
     stepIndex: integer('step_index').notNull().default(0),
+    /** "phase:index" of a `confirm: true` step an approver has confirmed. */
+    confirmedStep: text('confirmed_step'),
     createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
     expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
     startedAt: integer('started_at', { mode: 'timestamp_ms' }),

@@ -41,6 +41,7 @@ CREATE TABLE `runbook_runs` (
 	`status` text NOT NULL,
 	`phase` text DEFAULT 'steps' NOT NULL,
 	`step_index` integer DEFAULT 0 NOT NULL,
+	`confirmed_step` text,
 	`created_at` integer NOT NULL,
 	`expires_at` integer NOT NULL,
 	`started_at` integer,
