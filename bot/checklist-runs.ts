@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import {
   closingStatus,
   deriveItemStates,
+  progressOf,
   itemsForRunbook,
   planToggle,
   summarizeRun,
@@ -16,6 +17,7 @@ import {
   createRun,
   endRun,
   getRun,
+  latestRun,
   listEndedRuns,
   listOpenRuns,
   listOpenRunsWithRunbook,
@@ -26,6 +28,8 @@ import {
 import { inTransaction, type Db } from '../db/client.ts';
 import { recordDecision } from '../db/decision-log.ts';
 import { enqueueMessage, getMessage, setMessagePayload, type OutboxRow } from '../db/outbox.ts';
+import { describeParams, PlanError } from '../core/runbooks.ts';
+import { ParamError, TemplateError } from '../core/shell-quote.ts';
 import type { PrometheusPort } from '../integrations/prometheus.ts';
 import {
   buildChecklistMessage,
@@ -40,6 +44,7 @@ import { buildStatusBlocks, VERDICT_TITLES } from './blocks/status.ts';
 import { escapeMrkdwn, SLACK_LIMITS, type Block } from './blocks/types.ts';
 import type { Config } from './config.ts';
 import { describeAllowed } from './responders.ts';
+import type { ChecklistGate, RunbookRunner } from './runbook-runner.ts';
 
 /**
  * What checklists need of runbooks (issue 5 provides it): whether one is configured, and starting one from an
@@ -105,6 +110,8 @@ export interface RunbookSuccess {
 }
 
 const MAX_POST_RETRIES = 10;
+/** A runbook that requires a checklist runs only if that checklist was completed this recently. */
+export const CHECKLIST_GATE_MAX_AGE_SECONDS = 7 * 24 * 3600;
 const ENDED_WORDS = { completed: 'was completed', closed: 'was closed', abandoned: 'was abandoned' } as const;
 
 /**
@@ -223,12 +230,15 @@ export function createChecklistRuns(deps: ChecklistRunsDeps) {
   let stopped = false;
   /** A run's message that Slack did not take yet is retried when the outbox says (Retry-After, backoff), a few times. */
   function retryUntilSent(messageId: number, attempt: number): void {
+    if (stopped || attempt > MAX_POST_RETRIES) return;
     const row = getMessage(db, messageId);
-    if (stopped || !row || row.status === 'sent' || row.status === 'failed' || attempt > MAX_POST_RETRIES) return;
+    if (!row || row.status === 'sent' || row.status === 'failed') return;
     const delayMs = Math.min(60_000, Math.max(1_000, (row.notBefore?.getTime() ?? 0) - clock().getTime()));
     const timer = setTimeout(() => {
       retries.delete(timer);
-      void deliver().then(() => retryUntilSent(messageId, attempt + 1));
+      void deliver()
+        .then(() => retryUntilSent(messageId, attempt + 1))
+        .catch((error: unknown) => logger.error({ err: error }, 'checklist: retrying a message failed'));
     }, delayMs);
     timer.unref?.();
     retries.add(timer);
@@ -514,6 +524,27 @@ export function createChecklistRuns(deps: ChecklistRunsDeps) {
     return { open: listOpenRuns(db).map(withMessage), ended: listEndedRuns(db, endedLimit).map(withMessage) };
   }
 
+  /**
+   * For runbooks with `requires_checklist`: complete when the latest run of that checklist (abandoned ones left
+   * out) was completed, within the last seven days. An open or closed-with-items-open run holds the runbook back.
+   */
+  const gate: ChecklistGate = (checklistId, now) => {
+    const run = latestRun(db, checklistId);
+    const start = `start one with /scale checklist ${checklistId}`;
+    if (!run) return { complete: false, text: `no run of it yet; ${start}` };
+    const label = `run #${run.id}${run.name ? ` (${run.name})` : ''}`;
+    if (run.status === 'open') {
+      const { done, total } = progressOf(viewOf(run).states);
+      return { complete: false, text: `${label} is open, ${done} of ${total} done` };
+    }
+    if (run.status !== 'completed' || !run.endedAt) return { complete: false, text: `${label} was closed with items open; ${start}` };
+    const when = `${run.endedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+    if (now.getTime() - run.endedAt.getTime() > CHECKLIST_GATE_MAX_AGE_SECONDS * 1000) {
+      return { complete: false, text: `${label} was completed ${when}, more than 7 days ago; ${start}` };
+    }
+    return { complete: true, text: `${label} completed ${when}` };
+  };
+
   /** Stops retrying unsent messages (the outbox keeps them for the next delivery). */
   function stop(): void {
     stopped = true;
@@ -521,7 +552,7 @@ export function createChecklistRuns(deps: ChecklistRunsDeps) {
     retries.clear();
   }
 
-  return { start, click, tickItemsForRunbook, listRuns, viewOf, render, stop };
+  return { start, click, tickItemsForRunbook, gate, listRuns, viewOf, render, stop };
 }
 
 export interface RunWithMessage {
@@ -531,3 +562,30 @@ export interface RunWithMessage {
 }
 
 export type ChecklistRuns = ReturnType<typeof createChecklistRuns>;
+
+/**
+ * The runbooks as checklist items see them: an item offers its runbook when one with that id is configured.
+ * Starting it from the button plans it right away when it needs no parameters; otherwise the clicker is told
+ * the command to type. Either way, its success ticks the item (`onSucceeded` in bot/main.ts).
+ */
+export function createChecklistRunbookPort(config: Config, runner: () => Pick<RunbookRunner, 'request'>): ChecklistRunbookPort {
+  return {
+    has: (runbookId) => config.runbooks.some((runbook) => runbook.id === runbookId),
+    async start({ runbookId, user, channel }) {
+      const runbook = config.runbooks.find((candidate) => candidate.id === runbookId);
+      if (!runbook) return { message: `No runbook \`${runbookId}\` is configured; tick the item by hand once it is done.` };
+      const command = `/scale run ${runbook.id}${runbook.params.length > 0 ? ` ${describeParams(runbook)}` : ''}`;
+      if (runbook.params.some((param) => param.default === undefined)) {
+        return { message: `Start it with \`${command}\` (it needs ${runbook.params.filter((param) => param.default === undefined).map((param) => param.name).join(', ')}). When the run succeeds, this item is ticked.` };
+      }
+      try {
+        const answer = await runner().request(runbook.id, {}, user, channel);
+        if (!answer.ok) return { message: `:no_entry: ${answer.message}` };
+        return { message: `Runbook \`${runbook.id}\` is planned in this channel; it runs once approved, and ticks this item when it succeeds.` };
+      } catch (error) {
+        if (error instanceof PlanError || error instanceof ParamError || error instanceof TemplateError) return { message: `${error.message}. Start it with \`${command}\`.` };
+        throw error;
+      }
+    },
+  };
+}

@@ -5,7 +5,10 @@ import { LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import type { Checklist, ChecklistItem } from '../core/checklists.ts';
 import { parseDuration } from '../core/duration.ts';
+import type { HostDef, RunbookDef, StepDef } from '../core/runbooks.ts';
+import { PARAM_TYPES, renderCommand, TemplateError, templatePlaceholders } from '../core/shell-quote.ts';
 import { OPERATORS, SEVERITIES, type Trigger } from '../core/triggers.ts';
+import { parseHostKey } from '../integrations/ssh.ts';
 import { UNITS } from '../core/units.ts';
 
 export const DEFAULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'config');
@@ -43,6 +46,60 @@ const triggerEntry = z
   .object({ id, enabled: z.boolean().optional(), ...z.object(triggerFields).partial().shape })
   .strict();
 
+const slackId = z.string().regex(/^([USW][A-Z0-9]+|@[a-z0-9._-]+)$/, 'a Slack user id (U…), user group id (S…) or group handle (@ops-leads)');
+const hostEntry = z
+  .object({
+    address: z.string().min(1),
+    port: z.number().int().min(1).max(65535).optional(),
+    user: z.string().min(1),
+    private_key_file: z
+      .string()
+      .min(1)
+      .refine((value) => !value.includes('PRIVATE KEY'), 'give the path of the key file, never the key itself')
+      .optional(),
+    private_key_file_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'the name of an environment variable holding the key file path').optional(),
+    host_key: z.string().superRefine((value, context) => {
+      try {
+        parseHostKey(value);
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    }),
+  })
+  .strict()
+  .refine((host) => Boolean(host.private_key_file) !== Boolean(host.private_key_file_env), 'give exactly one of private_key_file or private_key_file_env');
+const stepEntry = z
+  .object({ id, title: z.string().min(1).optional(), host: z.string().min(1), run: z.string().min(1), timeout: duration.optional(), confirm: z.boolean().optional() })
+  .strict();
+const paramEntry = z
+  .object({
+    name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a parameter name is letters, digits and _'),
+    type: z.enum(PARAM_TYPES),
+    description: z.string().optional(),
+    values: z.array(z.string().min(1)).min(1).optional(),
+    min: z.number().int().optional(),
+    max: z.number().int().optional(),
+    default: z.union([z.string(), z.number()]).transform(String).optional(),
+  })
+  .strict()
+  .refine((param) => param.type !== 'enum' || Boolean(param.values), 'an enum parameter needs values');
+const runbookEntry = z
+  .object({
+    id,
+    enabled: z.boolean().optional(),
+    title: z.string().min(1).optional(),
+    description: z.string().optional(),
+    requires_checklist: z.string().nullable().optional(),
+    approval: z
+      .object({ approvers: z.array(slackId).optional(), required: z.number().int().min(1).max(10).optional(), allow_self: z.boolean().optional(), expires: duration.optional() })
+      .strict()
+      .optional(),
+    params: z.array(paramEntry).optional(),
+    steps: z.array(stepEntry).min(1).optional(),
+    rollback: z.array(stepEntry).optional(),
+  })
+  .strict();
+
 const responderId = z.string().regex(/^[USW][A-Z0-9]+$/, 'a responder is a Slack user id (U…) or user group id (S…)');
 
 /** A checklist posts one block per item; past this many even the compact layout would not fit one message. */
@@ -78,6 +135,10 @@ const userConfigSchema = z
     grafana: z.object({ dashboard_url: z.url().nullable().optional() }).strict().optional(),
     slack: z.object({ alerts_channel: z.string().min(1).nullable().optional() }).strict().optional(),
     triggers: z.array(triggerEntry).optional(),
+    hosts: z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'a host name is lower-case letters, digits, ".", "_" and "-"'), hostEntry).optional(),
+    admins: z.array(slackId).optional(),
+    runbooks: z.array(runbookEntry).optional(),
+    checklists: z.array(checklistEntry).optional(),
     watch: z
       .object({
         enabled: z.boolean().optional(),
@@ -89,7 +150,6 @@ const userConfigSchema = z
       })
       .strict()
       .optional(),
-    checklists: z.array(checklistEntry).optional(),
   })
   .strict();
 type UserConfig = z.infer<typeof userConfigSchema>;
@@ -110,6 +170,10 @@ export interface Config {
     readonly responders: readonly string[];
     readonly snoozeOptionsSeconds: readonly number[];
   };
+  readonly hosts: ReadonlyMap<string, HostDef>;
+  readonly runbooks: readonly RunbookDef[];
+  /** May force-release host locks. */
+  readonly admins: readonly string[];
   /** The files the config was read from, defaults first. */
   readonly sources: readonly string[];
 }
@@ -168,37 +232,46 @@ function validateUserFile(parsed: ParsedFile, known: KnownIds, problems: string[
   const result = userConfigSchema.safeParse(raw);
   if (!result.success) {
     for (const issue of result.error.issues) problems.push(locate(parsed, issue.path, issue.message));
-    return undefined;
   }
+  // Checks across entries run on the raw file too, so one pass reports every problem.
+  const entries: unknown[] = Array.isArray((raw as { triggers?: unknown }).triggers) ? (raw as { triggers: unknown[] }).triggers : [];
   const seen = new Set<string>();
-  result.data.triggers?.forEach((entry, index) => {
-    if (seen.has(entry.id)) problems.push(locate(parsed, ['triggers', index, 'id'], `trigger "${entry.id}" is listed twice`));
-    seen.add(entry.id);
-    if (known.triggers.has(entry.id) || entry.enabled === false) return;
-    const missing = requiredTriggerFields.filter((field) => entry[field] === undefined);
+  entries.forEach((entry, index) => {
+    if (!entry || typeof entry !== 'object' || typeof (entry as { id?: unknown }).id !== 'string') return;
+    const trigger = entry as Record<string, unknown> & { id: string };
+    if (seen.has(trigger.id)) problems.push(locate(parsed, ['triggers', index, 'id'], `trigger "${trigger.id}" is listed twice`));
+    seen.add(trigger.id);
+    if (!idPattern.test(trigger.id) || known.triggers.has(trigger.id) || trigger.enabled === false) return;
+    const missing = requiredTriggerFields.filter((field) => trigger[field] === undefined);
     if (missing.length > 0) {
       problems.push(
-        locate(parsed, ['triggers', index], `new trigger "${entry.id}" needs ${missing.join(', ')} (or use the id of a default trigger to override it)`),
+        locate(parsed, ['triggers', index], `new trigger "${trigger.id}" needs ${missing.join(', ')} (or use the id of a default trigger to override it)`),
       );
     }
   });
-  validateChecklists(parsed, result.data.checklists ?? [], known.checklists, problems);
-  return result.data;
+  const checklists: unknown[] = Array.isArray((raw as { checklists?: unknown }).checklists) ? (raw as { checklists: unknown[] }).checklists : [];
+  validateChecklists(parsed, checklists, known.checklists, problems);
+  return result.success ? result.data : undefined;
 }
 
-function validateChecklists(parsed: ParsedFile, entries: readonly ChecklistEntry[], knownIds: ReadonlySet<string>, problems: string[]): void {
+/** Checks across checklist entries (on the raw file, like the triggers'): ids listed twice, what a new list lacks. */
+function validateChecklists(parsed: ParsedFile, entries: readonly unknown[], knownIds: ReadonlySet<string>, problems: string[]): void {
   const seen = new Set<string>();
-  entries.forEach((entry, index) => {
+  entries.forEach((raw, index) => {
+    if (!raw || typeof raw !== 'object' || typeof (raw as { id?: unknown }).id !== 'string') return;
+    const entry = raw as Record<string, unknown> & { id: string };
     if (seen.has(entry.id)) problems.push(locate(parsed, ['checklists', index, 'id'], `checklist "${entry.id}" is listed twice`));
     seen.add(entry.id);
     const itemIds = new Set<string>();
-    entry.items?.forEach((item, itemIndex) => {
-      if (itemIds.has(item.id)) {
-        problems.push(locate(parsed, ['checklists', index, 'items', itemIndex, 'id'], `item "${item.id}" is listed twice in checklist "${entry.id}"`));
+    (Array.isArray(entry.items) ? entry.items : []).forEach((item: unknown, itemIndex) => {
+      const itemId = item && typeof item === 'object' ? (item as { id?: unknown }).id : undefined;
+      if (typeof itemId !== 'string') return;
+      if (itemIds.has(itemId)) {
+        problems.push(locate(parsed, ['checklists', index, 'items', itemIndex, 'id'], `item "${itemId}" is listed twice in checklist "${entry.id}"`));
       }
-      itemIds.add(item.id);
+      itemIds.add(itemId);
     });
-    if (knownIds.has(entry.id) || entry.enabled === false) return;
+    if (!idPattern.test(entry.id) || knownIds.has(entry.id) || entry.enabled === false) return;
     const missing = (['title', 'items'] as const).filter((field) => entry[field] === undefined);
     if (missing.length > 0) {
       problems.push(
@@ -247,9 +320,12 @@ function mergeConfigs(base: UserConfig, override: UserConfig): UserConfig {
     grafana: { ...base.grafana, ...override.grafana },
     slack: { ...base.slack, ...override.slack },
     triggers: mergeById(base.triggers ?? [], override.triggers ?? []),
+    watch: { ...base.watch, ...override.watch, repeat: { ...base.watch?.repeat, ...override.watch?.repeat } },
+    hosts: { ...base.hosts, ...override.hosts },
+    admins: override.admins ?? base.admins ?? [],
+    runbooks: mergeById(base.runbooks ?? [], override.runbooks ?? []),
     // An entry with `items` replaces the default's items whole; its other fields override one by one.
     checklists: mergeById(base.checklists ?? [], override.checklists ?? []),
-    watch: { ...base.watch, ...override.watch, repeat: { ...base.watch?.repeat, ...override.watch?.repeat } },
   };
 }
 
@@ -304,6 +380,7 @@ export function loadConfig({ file, env = {}, defaultsDir = DEFAULTS_DIR }: LoadC
   ] as const) {
     if (value !== undefined && safeDuration(value) < 1) problems.push(`${path}: must be at least 1s (got ${JSON.stringify(value)})`);
   }
+  if (problems.length === 0) problems.push(...checkRunbooks(merged, env));
   if (problems.length > 0) throw new ConfigError(problems);
 
   const triggers: Trigger[] = (merged.triggers ?? []).map((entry) => ({
@@ -338,8 +415,106 @@ export function loadConfig({ file, env = {}, defaultsDir = DEFAULTS_DIR }: LoadC
       responders: merged.watch?.responders ?? [],
       snoozeOptionsSeconds: (merged.watch?.snooze_options ?? ['1h', '4h', '24h']).map((option) => parseDuration(option)),
     },
+    hosts: new Map(Object.entries(merged.hosts ?? {}).map(([name, host]) => [name, toHostDef(name, host, env)])),
+    runbooks: (merged.runbooks ?? []).map(toRunbookDef),
+    admins: merged.admins ?? [],
     sources,
   });
+}
+
+type RunbookEntry = z.infer<typeof runbookEntry>;
+type StepEntry = z.infer<typeof stepEntry>;
+
+function toHostDef(name: string, host: z.infer<typeof hostEntry>, env: Readonly<Record<string, string | undefined>>): HostDef {
+  const keyFile = host.private_key_file ?? env[host.private_key_file_env!] ?? '';
+  return { name, address: host.address, port: host.port ?? 22, user: host.user, privateKeyFile: keyFile, hostKey: host.host_key };
+}
+
+function toStepDef(step: StepEntry): StepDef {
+  return {
+    id: step.id,
+    title: step.title ?? step.id,
+    host: step.host,
+    run: step.run,
+    timeoutSeconds: parseDuration(step.timeout ?? '10m'),
+    confirm: step.confirm ?? false,
+  };
+}
+
+function toRunbookDef(entry: RunbookEntry): RunbookDef {
+  return {
+    id: entry.id,
+    title: entry.title ?? entry.id,
+    ...(entry.description ? { description: entry.description } : {}),
+    params: (entry.params ?? []).map((param) => ({
+      name: param.name,
+      type: param.type,
+      ...(param.description ? { description: param.description } : {}),
+      ...(param.values ? { values: param.values } : {}),
+      ...(param.min !== undefined ? { min: param.min } : {}),
+      ...(param.max !== undefined ? { max: param.max } : {}),
+      ...(param.default !== undefined ? { default: param.default } : {}),
+    })),
+    steps: (entry.steps ?? []).map(toStepDef),
+    rollback: (entry.rollback ?? []).map(toStepDef),
+    ...(entry.requires_checklist ? { requiresChecklist: entry.requires_checklist } : {}),
+    approval: {
+      approvers: entry.approval?.approvers ?? [],
+      required: entry.approval?.required ?? 1,
+      allowSelf: entry.approval?.allow_self ?? false,
+      expiresSeconds: parseDuration(entry.approval?.expires ?? '30m'),
+    },
+  };
+}
+
+/**
+ * What a schema cannot see: every placeholder names a parameter, a step's host is a host parameter or an
+ * inventory name, a template fills safely, step ids are unique, key files exist by name.
+ */
+function checkRunbooks(merged: UserConfig, env: Readonly<Record<string, string | undefined>>): string[] {
+  const problems: string[] = [];
+  const hosts = merged.hosts ?? {};
+  for (const [name, host] of Object.entries(hosts)) {
+    if (host.private_key_file_env && !env[host.private_key_file_env]) {
+      problems.push(`hosts.${name}.private_key_file_env: the environment variable ${host.private_key_file_env} is not set`);
+    }
+  }
+  for (const runbook of merged.runbooks ?? []) {
+    const where = `runbooks.${runbook.id}`;
+    if (!runbook.title) problems.push(`${where}: needs a title`);
+    if (!runbook.steps || runbook.steps.length === 0) {
+      problems.push(`${where}: needs steps`);
+      continue;
+    }
+    const params = new Map((runbook.params ?? []).map((param) => [param.name, param]));
+    const sample = Object.fromEntries([...params.keys()].map((name) => [name, 'x']));
+    for (const [phase, steps] of [
+      ['steps', runbook.steps],
+      ['rollback', runbook.rollback ?? []],
+    ] as const) {
+      const ids = new Set<string>();
+      steps.forEach((step, index) => {
+        const at = `${where}.${phase}[${index}]`;
+        if (ids.has(step.id)) problems.push(`${at}: step id "${step.id}" is used twice`);
+        ids.add(step.id);
+        try {
+          for (const name of templatePlaceholders(step.run)) {
+            if (!params.has(name)) problems.push(`${at}.run: {{${name}}} is not a parameter of ${runbook.id} (${[...params.keys()].join(', ') || 'it has none'})`);
+          }
+          if (templatePlaceholders(step.run).every((name) => params.has(name))) renderCommand(step.run, sample);
+        } catch (error) {
+          if (error instanceof TemplateError || error instanceof Error) problems.push(`${at}.run: ${error.message}`);
+        }
+        const hostParam = /^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$/.exec(step.host);
+        if (hostParam) {
+          if (params.get(hostParam[1]!)?.type !== 'host') problems.push(`${at}.host: {{${hostParam[1]}}} must be a parameter of type host`);
+        } else if (!hosts[step.host]) {
+          problems.push(`${at}.host: "${step.host}" is not in hosts (${Object.keys(hosts).join(', ') || 'none configured'})`);
+        }
+      });
+    }
+  }
+  return problems;
 }
 
 function safeDuration(value: string | number): number {

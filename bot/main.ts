@@ -5,7 +5,10 @@ import type { CommandDeps } from '../commands/types.ts';
 import { openDatabase, type DatabaseHandle } from '../db/client.ts';
 import { WebClient } from '@slack/web-api';
 import { createPrometheus } from '../integrations/prometheus.ts';
-import { createChecklistRuns } from './checklist-runs.ts';
+import { createChecklistRunbookPort, createChecklistRuns, type ChecklistRuns } from './checklist-runs.ts';
+import { createSsh } from '../integrations/ssh.ts';
+import { createRunbookRunner, type RunbookRunner } from './runbook-runner.ts';
+import { createOutboxDeliverer } from './outbox-sender.ts';
 import { createResponderCheck } from './responders.ts';
 import { createWatcher, type Watcher } from './watcher.ts';
 import { createAlertmanagerRoute } from './alertmanager-route.ts';
@@ -30,6 +33,8 @@ export interface RunningBot {
   readonly metrics: Metrics;
   readonly database: DatabaseHandle;
   readonly watcher: Watcher;
+  readonly runbooks: RunbookRunner;
+  readonly checklists: ChecklistRuns;
   /** Where the HTTP server listens (health, metrics, and Slack's requests in HTTP mode). */
   readonly url: string;
   stop(): Promise<void>;
@@ -58,14 +63,38 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     rejectRateLimitedCalls: true,
     timeout: 10_000,
   });
-  const watcher: Watcher = createWatcher({ db: database.db, config, prometheus, slack: watcherClient, clock, logger, metrics: metrics.watcher });
+  const deliver = createOutboxDeliverer(database.db, watcherClient, clock, logger, (method, error) => metrics.watcher.slackErrors.inc({ method, error }));
+  const watcher: Watcher = createWatcher({ db: database.db, config, prometheus, deliver, clock, logger, metrics: metrics.watcher });
   const isAllowed = createResponderCheck(watcherClient, clock);
-  // Checklist messages go through the watcher's outbox delivery: one pass at a time, each message posted once.
-  const checklists = createChecklistRuns({ db: database.db, config, prometheus, clock, logger, deliver: watcher.deliver, isAllowed });
-  const deps: CommandDeps = { config, prometheus, db: database.db, logger, clock, checklists };
-  const { app, receiver } = createApp({ settings, deps, metrics, watcher, isAllowed });
+  // Checklists and runbooks know each other: an item can start its runbook and is ticked when a run of it
+  // succeeds; a runbook can require a completed checklist. The port reads `runbooks` only once both exist.
+  const checklists = createChecklistRuns({
+    db: database.db,
+    config,
+    prometheus,
+    clock,
+    logger,
+    deliver,
+    isAllowed,
+    runbooks: createChecklistRunbookPort(config, () => runbooks),
+  });
+  const runbooks: RunbookRunner = createRunbookRunner({
+    db: database.db,
+    config,
+    ssh: createSsh(),
+    prometheus,
+    deliver,
+    clock,
+    logger,
+    isAllowed,
+    checklistGate: checklists.gate,
+    onSucceeded: (run) => checklists.tickItemsForRunbook({ runbookId: run.runbookId, user: run.requester, detail: { runbook_run_id: run.id } }),
+  });
+  const deps: CommandDeps = { config, prometheus, db: database.db, logger, clock, runbooks, checklists };
+  const { app, receiver } = createApp({ settings, deps, metrics, watcher, isAllowed, runbooks });
 
   let server: Server | null = null;
+  let expiryTimer: NodeJS.Timeout | null = null;
   try {
     await app.init();
     server = createHttpServer({
@@ -89,6 +118,10 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     });
     await listen(server, settings.host, settings.port);
     if (settings.mode === 'socket') await app.start();
+    const interrupted = await runbooks.recoverInterrupted();
+    if (interrupted > 0) logger.warn({ runs: interrupted }, 'runbook runs were interrupted by the last stop; marked, not re-run');
+    expiryTimer = setInterval(() => void runbooks.expireStale().catch((error: unknown) => logger.error({ err: error }, 'expiring runs failed')), 30_000);
+    expiryTimer.unref();
     if (config.watch.enabled) watcher.start();
     else if (!config.slack.alertsChannel) logger.info('the watcher is off: set slack.alerts_channel in the config to get breaches posted');
   } catch (error) {
@@ -108,12 +141,16 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     metrics,
     database,
     watcher,
+    runbooks,
+    checklists,
     url,
     async stop() {
       if (stopped) return;
       stopped = true;
       checklists.stop();
       await watcher.stop();
+      if (expiryTimer) clearInterval(expiryTimer);
+      await runbooks.shutdown();
       if (settings.mode === 'socket') {
         await app.stop().catch(() => {});
         // app.stop() resolves before the socket has closed (STACK-NOTES): wait for the close itself.

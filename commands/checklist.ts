@@ -14,8 +14,10 @@ export const checklist = {
   summary: 'The guide’s checklists and their open runs; with an id (before, during, after, optimize, tests) posts one to tick off in the channel',
   async run({ args, user, channel, deps, respond }) {
     const lists = deps.config.checklists;
+    const runs = deps.checklists;
+    if (!runs) throw new UsageError('Checklists are not available in this bot.');
     if (args.length === 0) {
-      const { open, ended } = deps.checklists.listRuns();
+      const { open, ended } = runs.listRuns();
       const withLink = (run: (typeof open)[number]) => ({ view: run.view, ...(run.ts ? { link: messageLink(run.channel, run.ts) } : {}) });
       const message = buildChecklistIndex(lists, open.map(withLink), ended.map(withLink));
       await respond({ ...message, ephemeral: true });
@@ -31,7 +33,7 @@ export const checklist = {
     if (name && name.length > MAX_NAME_LENGTH) {
       throw new UsageError(`A run's name is at most ${MAX_NAME_LENGTH} characters, like \`/scale checklist ${found.id} "move to CPX51"\`.`);
     }
-    const started = await deps.checklists.start({ checklist: found, name, user, channel });
+    const started = await runs.start({ checklist: found, name, user, channel });
     if (!started.posted) {
       await respond({ text: `:warning: ${started.problem}`, ephemeral: true });
       return { outcome: started.run.status === 'open' ? 'pending' : 'not_posted', detail: { checklist: found.id, run_id: started.run.id, name } };

@@ -3,6 +3,7 @@ import type { Message } from '../bot/blocks/types.ts';
 import type { ChecklistRuns } from '../bot/checklist-runs.ts';
 import type { Config } from '../bot/config.ts';
 import type { Db } from '../db/client.ts';
+import type { RunbookRunner } from '../bot/runbook-runner.ts';
 import type { PrometheusPort } from '../integrations/prometheus.ts';
 
 /** What every subcommand may use. Built once in bot/main.ts; tests build their own. */
@@ -12,8 +13,10 @@ export interface CommandDeps {
   readonly db: Db;
   readonly logger: Logger;
   readonly clock: () => Date;
-  /** Checklist runs: start, clicks, and what the runbook feature ticks (bot/checklist-runs.ts). */
-  readonly checklists: ChecklistRuns;
+  /** Runbook requests and unlocks; absent where no runner is wired (some tests). */
+  readonly runbooks?: RunbookRunner;
+  /** Checklist runs: start, clicks, what a runbook's success ticks (bot/checklist-runs.ts); absent where not wired (some tests). */
+  readonly checklists?: ChecklistRuns;
 }
 
 export interface Reply extends Message {

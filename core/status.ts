@@ -27,7 +27,8 @@ export async function collectStatus(
   at: Date,
   lookbackSeconds?: number,
 ): Promise<StatusReport> {
-  const atSeconds = Math.floor(at.getTime() / 1000);
+  // Milliseconds kept: a value scraped a moment ago must not be missed by rounding `now` down.
+  const atSeconds = at.getTime() / 1000;
   const perTrigger = await Promise.all(
     triggers.map(async (trigger): Promise<{ results: TriggerResult[]; failed: boolean }> => {
       const { windowSeconds, stepSeconds } = evaluationWindow(trigger, lookbackSeconds);
@@ -43,7 +44,7 @@ export async function collectStatus(
   const allFailed = perTrigger.length > 0 && perTrigger.every((entry) => entry.failed);
   return {
     verdict: decideVerdict(results),
-    evaluatedAt: new Date(atSeconds * 1000),
+    evaluatedAt: at,
     results,
     ...(allFailed ? { failure: results[0]?.reason ?? 'no trigger could be evaluated' } : {}),
   };

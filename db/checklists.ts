@@ -123,6 +123,17 @@ export function listOpenRunsWithRunbook(db: Db, runbookId: string, runIds?: read
     .filter((run) => run.definition.items.some((item) => item.action?.kind === 'runbook' && item.action.runbook === runbookId));
 }
 
+/** The most recent run of a checklist (by start), leaving out abandoned ones: the operation in progress, or the last one done. */
+export function latestRun(db: Db, checklistId: string): ChecklistRunRow | undefined {
+  return db
+    .select()
+    .from(checklistRuns)
+    .where(and(eq(checklistRuns.checklistId, checklistId), ne(checklistRuns.status, 'abandoned')))
+    .orderBy(desc(checklistRuns.startedAt), desc(checklistRuns.id))
+    .limit(1)
+    .get();
+}
+
 export interface CompletedRun {
   readonly runId: number;
   readonly checklistId: string;

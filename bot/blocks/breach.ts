@@ -53,10 +53,12 @@ export function buildBreachMessage(breach: BreachRow, { now, snoozeOptionsSecond
   const lines = [`${icon} *${escapeMrkdwn(title)}*${labels ? `  \`${escapeMrkdwn(labels)}\`` : ''}`];
   if (breach.status === 'resolved' && breach.resolvedAt) {
     const lasted = formatDuration((breach.resolvedAt.getTime() - breach.breachedSince.getTime()) / 1000);
-    lines.push(`Resolved after ${lasted}, at ${slackTime(breach.resolvedAt)}. Last value ${escapeMrkdwn(formatBreachValue(breach))}${escapeMrkdwn(thresholdText(detail))}.`);
+    const last = breach.lastValue === null ? '' : ` Last value ${escapeMrkdwn(formatBreachValue(breach))}${escapeMrkdwn(thresholdText(detail))}.`;
+    lines.push(`Resolved after ${lasted}, at ${slackTime(breach.resolvedAt)}.${last}`);
   } else {
     const heldFor = formatDuration((now.getTime() - breach.breachedSince.getTime()) / 1000);
-    lines.push(`*${escapeMrkdwn(formatBreachValue(breach))}*${escapeMrkdwn(thresholdText(detail))}, since ${slackTime(breach.breachedSince)} (${heldFor})`);
+    const value = breach.lastValue === null ? 'Firing' : `*${escapeMrkdwn(formatBreachValue(breach))}*${escapeMrkdwn(thresholdText(detail))}`;
+    lines.push(`${value}, since ${slackTime(breach.breachedSince)} (${heldFor})`);
     if (breach.conditionFalseSince) lines.push(`_Back within the threshold since ${slackTime(breach.conditionFalseSince)}; resolves if it stays there._`);
   }
   if (detail.summary) lines.push(escapeMrkdwn(detail.summary));
@@ -92,19 +94,22 @@ export function buildBreachMessage(breach: BreachRow, { now, snoozeOptionsSecond
       ],
     });
   }
-  const text = `${title}${labels ? ` (${labels})` : ''}: ${formatBreachValue(breach)}${thresholdText(detail)}`;
+  const valueText = breach.lastValue === null ? detail.summary ?? '' : `${formatBreachValue(breach)}${thresholdText(detail)}`;
+  const text = `${title}${labels ? ` (${labels})` : ''}${valueText ? `: ${valueText}` : ''}`;
   return { text, blocks };
 }
 
 export function buildReminderMessage(breach: BreachRow, now: Date): Message {
   const lasted = formatDuration((now.getTime() - breach.breachedSince.getTime()) / 1000);
-  const text = `:alarm_clock: Still breached after ${lasted}: ${breach.name} is ${formatBreachValue(breach)}. Acknowledge or snooze to silence reminders.`;
+  const value = breach.lastValue === null ? '' : ` is ${formatBreachValue(breach)}`;
+  const text = `:alarm_clock: Still breached after ${lasted}: ${breach.name}${value}. Acknowledge or snooze to silence reminders.`;
   return { text };
 }
 
 export function buildResolvedReply(breach: BreachRow): Message {
   const lasted = breach.resolvedAt ? formatDuration((breach.resolvedAt.getTime() - breach.breachedSince.getTime()) / 1000) : 'a while';
-  return { text: `:white_check_mark: Resolved after ${lasted}: ${breach.name} is back at ${formatBreachValue(breach)}.` };
+  const value = breach.lastValue === null ? '' : ` is back at ${formatBreachValue(breach)}`;
+  return { text: `:white_check_mark: Resolved after ${lasted}: ${breach.name}${value}.` };
 }
 
 export function buildBlindMessage(period: BlindPeriodRow, now: Date): Message {

@@ -56,10 +56,10 @@ function triggerSection(trigger: Trigger, results: readonly TriggerResult[]): Bl
   const state = worstState(ranked);
   const title = `${STATE_ICONS[state]} *${escapeMrkdwn(trigger.name)}*  (${escapeMrkdwn(describeThreshold(trigger))})`;
   const lines: string[] = [title];
-  const single = ranked.length === 1 && Object.keys(ranked[0]!.labels).length === 0;
-  if (single) {
+  if (ranked.length === 1) {
     const only = ranked[0]!;
-    lines.push(`${formatValue(only.value, trigger.unit)} · ${escapeMrkdwn(describeState(only))}`);
+    const labels = describeLabels(only.labels);
+    lines.push(`${formatValue(only.value, trigger.unit)} · ${escapeMrkdwn(describeState(only))}${labels ? `  \`${escapeMrkdwn(labels)}\`` : ''}`);
   } else {
     const notOk = ranked.filter((result) => result.state !== 'ok');
     for (const result of notOk.slice(0, MAX_SERIES_LINES)) {

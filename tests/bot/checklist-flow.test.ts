@@ -375,7 +375,7 @@ describe('checklist buttons', () => {
     const tb = await bot();
     const message = await startRun(tb, 'before', 1);
     await startRun(tb, 'during', 2);
-    const ticked = await tb.bot.deps.checklists.tickItemsForRunbook({ runbookId: 'backup', user: ANA, detail: { runbook_run_id: 42 } });
+    const ticked = await tb.bot.checklists.tickItemsForRunbook({ runbookId: 'backup', user: ANA, detail: { runbook_run_id: 42 } });
     expect(ticked).toEqual([
       { runId: 1, itemId: 'full_backup' },
       { runId: 2, itemId: 'create_backups' },
@@ -385,28 +385,27 @@ describe('checklist buttons', () => {
     expect(itemBlock(updated, 'full_backup').text.text).toContain('runbook `backup` succeeded');
     expect(listTicks(tb.bot.database.db, 1)).toMatchObject([{ itemId: 'full_backup', source: 'runbook', actor: ANA, detail: { runbook: 'backup', runbook_run_id: 42 } }]);
     // Again: nothing left to tick. Only the named run: nothing there either.
-    expect(await tb.bot.deps.checklists.tickItemsForRunbook({ runbookId: 'backup', user: ANA })).toEqual([]);
-    expect(await tb.bot.deps.checklists.tickItemsForRunbook({ runbookId: 'test_restore', checklistRunId: 2, user: ANA })).toEqual([]);
-    // Without a configured runbook the item offers none, and a forged click says so.
-    expect(buttonsOf(message).some((button) => button.action_id.startsWith('checklist_runbook_'))).toBe(false);
-    const url = await click(tb, message, 'checklist_runbook_test_restore', ANA, { value: '1:test_restore:runbook', strict: false });
-    expect((await responseTo(tb.fake, url)).body?.text).toBe('No runbook `test_restore` is configured; tick the item by hand once it is done.');
+    expect(await tb.bot.checklists.tickItemsForRunbook({ runbookId: 'backup', user: ANA })).toEqual([]);
+    expect(await tb.bot.checklists.tickItemsForRunbook({ runbookId: 'test-restore', checklistRunId: 2, user: ANA })).toEqual([]);
+    // The default runbooks exist, so open items naming one offer it; this one needs a server to run on.
+    expect(buttonsOf(updated).filter((button) => button.action_id.startsWith('checklist_runbook_')).map((button) => button.text.text)).toEqual([
+      'Start runbook test-restore',
+    ]);
+    const url = await click(tb, updated, 'checklist_runbook_test_restore', ANA);
+    expect((await responseTo(tb.fake, url)).body?.text).toBe(
+      'Start it with `/scale run test-restore server=<host>` (it needs server). When the run succeeds, this item is ticked.',
+    );
   });
 
-  it('works the same over Socket Mode (how the bot runs by default)', async () => {
-    const tb = await bot({ socketMode: true });
-    await tb.fake.socket.sendSlashCommand({ text: 'checklist after', user_id: ANA, channel_id: CHANNEL, response_url: tb.fake.newResponseUrl({ channel: CHANNEL, user: ANA }) });
-    const message = await waitForRunMessage(tb.fake, 1);
-    const payload = buildBlockActionsPayload({
-      user: BOB,
-      channel: CHANNEL,
-      message,
-      action: { action_id: 'checklist_toggle_update_docs' },
-      response_url: tb.fake.newResponseUrl({ channel: CHANNEL, messageTs: message.ts, user: BOB }),
+  it('offers no runbook that is not configured, and refuses a forged click on one', async () => {
+    const tb = await bot({
+      config: 'checklists:\n  - id: release\n    title: Release\n    items:\n      - { id: dump, text: Dump the database, action: { runbook: pg-dump } }\n',
     });
-    expect((await tb.fake.socket.sendInteraction(payload)).payload).toEqual({});
-    const ticked = await waitForProgress(tb.fake, 1, '1 of 6');
-    expect(itemBlock(ticked, 'update_docs').text.text).toContain('<@U0BOB>');
+    const message = await startRun(tb, 'release', 1);
+    expect(buttonsOf(message).some((button) => button.action_id.startsWith('checklist_runbook_'))).toBe(false);
+    const url = await click(tb, message, 'checklist_runbook_dump', ANA, { value: '1:dump:runbook', strict: false });
+    expect((await responseTo(tb.fake, url)).body?.text).toBe('No runbook `pg-dump` is configured; tick the item by hand once it is done.');
+    expect(listTicks(tb.bot.database.db, 1)).toEqual([]);
   });
 
   it('leaves "Review current metrics" open when Prometheus cannot be read, with the snapshot in the thread', async () => {

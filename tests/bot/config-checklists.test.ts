@@ -35,7 +35,7 @@ describe('checklists in the config', () => {
     const before = checklists.find((checklist) => checklist.id === 'before')!;
     expect(before.items[0]).toEqual({ id: 'review_metrics', text: 'Review current metrics (CPU, memory, latency)', action: { kind: 'status_snapshot' } });
     expect(before.items.find((item) => item.id === 'full_backup')?.action).toEqual({ kind: 'runbook', runbook: 'backup' });
-    expect(before.items.find((item) => item.id === 'test_restore')?.action).toEqual({ kind: 'runbook', runbook: 'test_restore' });
+    expect(before.items.find((item) => item.id === 'test_restore')?.action).toEqual({ kind: 'runbook', runbook: 'test-restore' });
     expect(before.responders).toEqual([]);
     const optimize = checklists.find((checklist) => checklist.id === 'optimize')!;
     expect([...new Set(optimize.items.map((item) => item.section))]).toEqual([
@@ -104,6 +104,9 @@ checklists:
       'FILE:12:15: checklists[2].items[2].id: an item id is lower-case letters, digits, "_" and "-", like full_backup',
       'FILE:13:24: checklists[2].items[3].text: Too small: expected string to have >=1 characters',
       'FILE:14:9: checklists[2].items[4]: Unrecognized key: "colour"',
+      'FILE:2:5: checklists[0]: new checklist "deploy" needs title (or use the id of a default checklist to change it)',
+      'FILE:5:5: checklists[1]: new checklist "release" needs items (or use the id of a default checklist to change it)',
+      'FILE:11:15: checklists[2].items[1].id: item "a" is listed twice in checklist "before"',
     ]);
     const structural = problemsOf(`checklists:
   - id: deploy

@@ -1,0 +1,711 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
+import { NodeSSH, type Config } from 'node-ssh';
+import type { Client, ClientChannel, ServerHostKeyAlgorithm } from 'ssh2';
+import { shellQuote } from '../core/shell-quote.ts';
+
+/**
+ * Runs one runbook step on one host over SSH: the only importer of node-ssh.
+ *
+ * What node-ssh/ssh2 give us and what we add:
+ * - node-ssh is used to connect only. Its `execCommand` closes stdin at once, which also makes ssh2's
+ *   `channel.signal()` a silent no-op, and OpenSSH refuses signal requests for root sessions anyway. So the
+ *   remote process is never signalled through SSH: a watchdog started by the wrapper (buildRemoteCommand)
+ *   kills the command's process group when the bot writes "stop" on stdin, or when stdin ends because the
+ *   connection is gone.
+ * - Without a pty, closing the channel or the whole connection does not end the remote command by itself.
+ *   The remote `timeout -k` bounds its life even when the bot and the network are gone; the local timer
+ *   bounds the bot's wait even when the host hangs or has no `timeout`. Both are needed.
+ * - After `connect()` node-ssh leaves no 'error' listener on the ssh2 client: a reset connection would throw
+ *   an unhandled 'error' event and take the process down. We keep a listener for the connection's life.
+ */
+
+export interface SshHost {
+  /** Inventory name, for messages. */
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  /** Path to the private key; read at connect time, its contents never leave this module. */
+  privateKeyFile: string;
+  /** The pinned host key as in known_hosts or the host's .pub file: "ssh-ed25519 AAAA…" (a leading host field is allowed). */
+  hostKey: string;
+}
+
+export type StepOutcome =
+  | 'succeeded'
+  | 'failed'
+  | 'timed_out'
+  | 'connection_lost'
+  | 'host_key_mismatch'
+  | 'connect_failed'
+  | 'stopped';
+
+export interface StepResult {
+  outcome: StepOutcome;
+  /** The remote exit status, when one arrived. */
+  exitCode: number | null;
+  /** The signal that ended the remote command ("KILL", …), when it ended by one. */
+  signal: string | null;
+  durationMs: number;
+  /** The last few KB of each stream. */
+  stdoutTail: string;
+  stderrTail: string;
+  /** Everything, both streams merged in arrival order, cut at `maxOutputBytes` with a note. */
+  output: string;
+  outputTruncated: boolean;
+  /** One or two sentences for people; never contains key material. */
+  message: string;
+}
+
+export interface RunOptions {
+  /** The step's timeout. The remote command is stopped at this point; see `SshOptions` for the margins. */
+  timeoutSeconds: number;
+  /** Called for every decoded chunk as it arrives; errors thrown here are ignored. */
+  onOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void;
+  /** Aborting stops the step: the remote process group gets TERM, then KILL, and the result is `stopped`. */
+  signal?: AbortSignal;
+}
+
+export interface SshPort {
+  run(host: SshHost, command: string, options: RunOptions): Promise<StepResult>;
+}
+
+export interface SshOptions {
+  /** How long connecting, the handshake and authentication may take. Default 10 000. */
+  readyTimeoutMs?: number;
+  /** Remote `timeout -k`: seconds between TERM and KILL when a step overruns. Default 5. */
+  killAfterSeconds?: number;
+  /** Seconds the bot waits after timeout + killAfter before it gives up on the host itself. Default 5. */
+  localGraceSeconds?: number;
+  /** On stop: at most this many seconds between TERM and KILL to the remote process group. Default 3. */
+  stopGraceSeconds?: number;
+  /**
+   * What happens on the host when the connection drops while the command runs (bot crash, network): "kill"
+   * (default) treats it like a stop, as a pty's SIGHUP would, so nothing runs on unobserved and a retry never
+   * races an orphan; "leave" lets it run on until it ends or its timeout stops it.
+   */
+  onDisconnect?: 'kill' | 'leave';
+  /** Cap on the stored merged output. Default 1 MB. */
+  maxOutputBytes?: number;
+  /** Characters kept in stdoutTail / stderrTail. Default 4000. */
+  tailChars?: number;
+  /** Milliseconds between keepalives, and how many may go unanswered before the connection counts as lost. */
+  keepaliveIntervalMs?: number;
+  keepaliveCountMax?: number;
+  /** After the exit status, how long to wait for the streams to end (a background job may hold them open). */
+  exitGraceMs?: number;
+  /** The remote command used as the time guard. Default "timeout" (GNU coreutils, busybox). */
+  remoteTimeoutCommand?: string;
+}
+
+const DEFAULTS: Required<SshOptions> = {
+  readyTimeoutMs: 10_000,
+  killAfterSeconds: 5,
+  localGraceSeconds: 5,
+  stopGraceSeconds: 3,
+  onDisconnect: 'kill',
+  maxOutputBytes: 1_000_000,
+  tailChars: 4000,
+  keepaliveIntervalMs: 15_000,
+  keepaliveCountMax: 3,
+  exitGraceMs: 2000,
+  remoteTimeoutCommand: 'timeout',
+};
+
+// ---------------------------------------------------------------------------------------------------------
+// Host keys
+
+export interface PinnedHostKey {
+  /** "ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa", … */
+  type: string;
+  /** The key as the SSH wire format has it: what ssh2's hostVerifier receives. */
+  blob: Buffer;
+  /** "SHA256:…", as `ssh-keygen -lf` prints it. */
+  fingerprint: string;
+}
+
+const HOST_KEY_TYPES: Record<string, ServerHostKeyAlgorithm[]> = {
+  'ssh-ed25519': ['ssh-ed25519'],
+  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
+  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
+  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
+  // An RSA key is offered under any of its signature algorithms.
+  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+};
+
+/** Parses a pinned key line; throws with what is wrong. Config validation should call this at load time. */
+export function parseHostKey(line: string): PinnedHostKey {
+  const fields = String(line).trim().split(/\s+/);
+  // known_hosts lines start with the host patterns; a .pub line starts with the type.
+  const at = fields.findIndex((f) => Object.hasOwn(HOST_KEY_TYPES, f));
+  if (at === -1 || at > 1 || fields[at + 1] === undefined) {
+    throw new Error(
+      `host_key must be a key type and base64 key, like "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA…" (types: ${Object.keys(HOST_KEY_TYPES).join(', ')})`,
+    );
+  }
+  const type = fields[at]!;
+  const base64 = fields[at + 1]!;
+  const blob = Buffer.from(base64, 'base64');
+  if (!/^[A-Za-z0-9+/]+=*$/.test(base64) || blob.length < 20 || keyTypeOf(blob) !== type) {
+    throw new Error(`host_key: the base64 part is not a ${type} key`);
+  }
+  return { type, blob, fingerprint: fingerprintSha256(blob) };
+}
+
+/** OpenSSH's fingerprint: SHA256 of the key blob, base64 without padding. */
+export function fingerprintSha256(blob: Buffer): string {
+  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+}
+
+/** The type name at the start of a wire-format key (a uint32 length, then the name). */
+function keyTypeOf(blob: Buffer): string | null {
+  if (blob.length < 4) return null;
+  const length = blob.readUInt32BE(0);
+  if (length === 0 || length > 64 || 4 + length > blob.length) return null;
+  return blob.subarray(4, 4 + length).toString('latin1');
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Running a step
+
+export function createSsh(options: SshOptions = {}): SshPort {
+  const settings: Required<SshOptions> = { ...DEFAULTS, ...options };
+  // These end up in the remote wrapper's text: only plain names and sane numbers. `-k 0` would disable the KILL.
+  if (!/^[A-Za-z0-9_./-]+$/.test(settings.remoteTimeoutCommand)) throw new TypeError('remoteTimeoutCommand must be a plain command name or path');
+  const atLeast = (name: keyof SshOptions, min: number) => {
+    const value = settings[name];
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min) throw new TypeError(`${name} must be a number of at least ${min}`);
+  };
+  atLeast('killAfterSeconds', 1);
+  atLeast('stopGraceSeconds', 0.2);
+  atLeast('localGraceSeconds', 0);
+  atLeast('readyTimeoutMs', 1);
+  atLeast('exitGraceMs', 0);
+  atLeast('maxOutputBytes', 1);
+  atLeast('tailChars', 0);
+  if (settings.onDisconnect !== 'kill' && settings.onDisconnect !== 'leave') throw new TypeError('onDisconnect must be "kill" or "leave"');
+  return { run: (host, command, runOptions) => runStep(settings, host, command, runOptions) };
+}
+
+function checkArguments(host: SshHost, command: string, options: RunOptions): PinnedHostKey {
+  for (const key of ['name', 'address', 'user', 'privateKeyFile', 'hostKey'] as const) {
+    if (typeof host?.[key] !== 'string' || host[key] === '') throw new TypeError(`host.${key} must be a non-empty string`);
+  }
+  if (!Number.isInteger(host.port) || host.port < 1 || host.port > 65535) throw new TypeError('host.port must be a TCP port');
+  if (typeof command !== 'string' || command.trim() === '') throw new TypeError('command must be a non-empty string');
+  if (command.includes('\0')) throw new TypeError('command cannot contain NUL');
+  const { timeoutSeconds } = options ?? {};
+  // At least 1 s: `timeout 0` would mean "no time limit" on the host.
+  if (typeof timeoutSeconds !== 'number' || !Number.isFinite(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > 7 * 86400) {
+    throw new TypeError('timeoutSeconds must be a number of seconds from 1 to 604800 (a week)');
+  }
+  return parseHostKey(host.hostKey);
+}
+
+interface ExitInfo {
+  code: number | null;
+  signal: string | null;
+}
+
+async function runStep(settings: Required<SshOptions>, host: SshHost, command: string, options: RunOptions): Promise<StepResult> {
+  const pinned = checkArguments(host, command, options);
+  const began = performance.now();
+  const where = `${host.name} (${host.user}@${formatAddress(host.address, host.port)})`;
+  const output = new OutputCollector(settings, options.onOutput);
+  let secret: string | undefined;
+  const finish = (outcome: StepOutcome, message: string, exit: ExitInfo = { code: null, signal: null }): StepResult => ({
+    outcome,
+    exitCode: exit.code,
+    signal: exit.signal,
+    durationMs: Math.round(performance.now() - began),
+    ...output.result(),
+    message: scrub(message, secret),
+  });
+
+  const abort = options.signal;
+  if (abort?.aborted) return finish('stopped', `stopped before connecting to ${where}`);
+
+  try {
+    secret = await readFile(host.privateKeyFile, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    return finish('connect_failed', `cannot read private key file ${host.privateKeyFile} (${code})`);
+  }
+
+  // ---- connect
+  const ssh = new NodeSSH();
+  let offeredKey: Buffer | undefined;
+  let connectionError: Error | undefined;
+  let connectionClosed = false;
+  const closeWaiters = new Set<() => void>();
+  const config: Config = {
+    host: host.address,
+    port: host.port,
+    username: host.user,
+    privateKey: secret,
+    readyTimeout: settings.readyTimeoutMs,
+    keepaliveInterval: settings.keepaliveIntervalMs,
+    keepaliveCountMax: settings.keepaliveCountMax,
+    // Only the pinned key's type is negotiated, so a server with several host keys shows the one we pinned.
+    algorithms: { serverHostKey: HOST_KEY_TYPES[pinned.type] },
+    hostVerifier: (key: Buffer) => {
+      if (key.equals(pinned.blob)) return true;
+      offeredKey = Buffer.from(key);
+      return false;
+    },
+    // No agent, no password, no keyboard-interactive: the configured key or nothing.
+    agent: undefined,
+    tryKeyboard: false,
+  };
+
+  const watched = new WeakSet<Client>();
+  const watchClient = (client: Client | null) => {
+    if (!client || watched.has(client)) return;
+    watched.add(client);
+    client.on('error', (error: Error) => {
+      connectionError ??= error;
+    });
+    client.on('close', () => {
+      connectionClosed = true;
+      for (const wake of closeWaiters) wake();
+    });
+  };
+  const closeConnection = () => {
+    const client = ssh.connection;
+    try {
+      client?.end();
+    } catch {
+      /* already gone */
+    }
+    // end() does nothing before the socket is writable (still connecting): destroy the socket as well.
+    setTimeout(() => destroyClient(client), 200).unref();
+  };
+
+  let onConnectAbort: (() => void) | undefined;
+  const stopRequested = new Promise<'stopped'>((resolve) => {
+    onConnectAbort = () => resolve('stopped');
+    abort?.addEventListener('abort', onConnectAbort, { once: true });
+  });
+
+  let connectGuard: NodeJS.Timeout | undefined;
+  try {
+    const connecting = ssh.connect(config);
+    watchClient(ssh.connection);
+    connecting.catch(() => undefined);
+    const winner = await Promise.race([
+      connecting.then(() => 'ready' as const),
+      stopRequested,
+      new Promise<'guard'>((resolve) => {
+        connectGuard = setTimeout(() => resolve('guard'), settings.readyTimeoutMs + 5000);
+      }),
+    ]);
+    if (winner !== 'ready') {
+      closeConnection();
+      return winner === 'stopped'
+        ? finish('stopped', `stopped while connecting to ${where}`)
+        : finish('connect_failed', `cannot connect to ${where}: no SSH session within ${seconds(settings.readyTimeoutMs / 1000)}`);
+    }
+  } catch (error) {
+    closeConnection();
+    if (offeredKey) return finish('host_key_mismatch', describeMismatch(where, pinned, offeredKey));
+    if (abort?.aborted) return finish('stopped', `stopped while connecting to ${where}`);
+    return finish(...describeConnectError(error as Error, where, host, pinned));
+  } finally {
+    clearTimeout(connectGuard);
+    if (onConnectAbort) abort?.removeEventListener('abort', onConnectAbort);
+  }
+  const client = ssh.connection;
+  watchClient(client);
+  if (!client || connectionClosed) {
+    return finish('connection_lost', `the connection to ${where} closed right after it opened${reason(connectionError)}`);
+  }
+
+  // ---- run
+  const marker = `__scalebot_pgid_${randomBytes(8).toString('hex')}__`;
+  const remote = buildRemoteCommand(command, options.timeoutSeconds, marker, settings);
+  const stderr = new MarkerFilter(marker, (text) => output.push('stderr', text));
+  let started = false;
+  let remoteTimeout = false;
+  stderr.onMarker = (_pid, guarded) => {
+    started = true;
+    remoteTimeout = guarded;
+  };
+
+  let exit: ExitInfo | undefined;
+  let exitAt = 0;
+  let channelClosed = false;
+  let execStarted = 0;
+  let channel: ClientChannel;
+  try {
+    channel = await new Promise<ClientChannel>((resolve, reject) => {
+      client.exec(remote, (error, opened) => (error ? reject(error) : resolve(opened)));
+    });
+    execStarted = performance.now();
+  } catch (error) {
+    closeConnection();
+    if (connectionClosed) return finish('connection_lost', `lost the connection to ${where} before the command started${reason(connectionError ?? (error as Error))}`);
+    return finish('connect_failed', `${where} refused to start the command: ${(error as Error).message}`);
+  }
+
+  const stdoutDecoder = new StringDecoder('utf8');
+  const stderrDecoder = new StringDecoder('utf8');
+  const events = new Set<() => void>();
+  const wake = () => {
+    for (const w of events) w();
+  };
+  closeWaiters.add(wake);
+  channel.on('data', (data: Buffer) => output.push('stdout', stdoutDecoder.write(data)));
+  channel.stderr.on('data', (data: Buffer) => stderr.push(stderrDecoder.write(data)));
+  channel.on('exit', (code: number | null, signal?: string) => {
+    exit = { code: typeof code === 'number' ? code : null, signal: signal ? signal.replace(/^SIG/, '') : null };
+    exitAt = performance.now();
+    wake();
+  });
+  channel.on('close', () => {
+    channelClosed = true;
+    wake();
+  });
+  // A write after the server closed its side emits 'error' on the channel; without a listener it would throw.
+  channel.on('error', () => undefined);
+  // stdin stays open: it is how a stop reaches the remote watchdog (see buildRemoteCommand). The command
+  // itself reads /dev/null.
+
+  const localDeadlineMs = (options.timeoutSeconds + settings.killAfterSeconds + settings.localGraceSeconds) * 1000;
+  let localTimedOut = false;
+  let stopped = false;
+  const localTimer = setTimeout(() => {
+    localTimedOut = true;
+    wake();
+  }, localDeadlineMs);
+  const onAbort = () => {
+    stopped = true;
+    wake();
+  };
+  abort?.addEventListener('abort', onAbort, { once: true });
+  if (abort?.aborted) stopped = true;
+
+  // Wait until something decides the outcome.
+  let exitGraceExpired = false;
+  let exitGraceTimer: NodeJS.Timeout | undefined;
+  await waitFor(
+    () => {
+      if (exit && !exitGraceTimer) {
+        exitGraceTimer = setTimeout(() => {
+          exitGraceExpired = true;
+          wake();
+        }, settings.exitGraceMs);
+      }
+      return stopped || localTimedOut || channelClosed || connectionClosed || exitGraceExpired;
+    },
+    Number.POSITIVE_INFINITY,
+    events,
+  );
+  clearTimeout(localTimer);
+  clearTimeout(exitGraceTimer);
+  abort?.removeEventListener('abort', onAbort);
+  const elapsedSeconds = (performance.now() - execStarted) / 1000;
+
+  const flushStreams = () => {
+    output.push('stdout', stdoutDecoder.end());
+    stderr.push(stderrDecoder.end());
+    stderr.flush();
+  };
+
+  // A stop or a local timeout that raced with a normal end is a normal end.
+  if ((stopped || localTimedOut) && !exit && !channelClosed && !connectionClosed) {
+    const stopSentAt = performance.now();
+    let sent = false;
+    try {
+      channel.write('stop\n');
+      sent = true;
+    } catch {
+      // The channel is already half-closed: nothing more can be said to the host.
+    }
+    // TERM now, KILL after stopGraceSeconds: wait for the exit that follows, a little longer than that.
+    if (sent) await waitFor(() => exit !== undefined || channelClosed || connectionClosed, settings.stopGraceSeconds * 1000 + 2000, events);
+    if (exit) await waitFor(() => channelClosed || connectionClosed, 500, events);
+    closeConnection();
+    flushStreams();
+    const report = describeStop(exit, exitAt - stopSentAt, settings, started, sent);
+    if (stopped) {
+      return finish('stopped', `stopped on request after ${seconds(elapsedSeconds)} on ${where}: ${report}`, exit);
+    }
+    const why = !started
+      ? 'the command had not even started (the login shell was still starting)'
+      : remoteTimeout
+        ? 'the remote timeout did not end it'
+        : 'the host has no `timeout` command';
+    return finish(
+      'timed_out',
+      `timed out: no exit status ${seconds(elapsedSeconds)} after the start (timeout ${seconds(options.timeoutSeconds)}) on ${where}, ` +
+        `so the bot stopped waiting (${why}): ${report}`,
+      exit,
+    );
+  }
+
+  closeConnection();
+  flushStreams();
+
+  if (!exit) {
+    const fate =
+      settings.onDisconnect === 'kill'
+        ? 'the host stops the command once its sshd notices the connection is gone'
+        : 'the command may go on running there';
+    return finish(
+      'connection_lost',
+      `lost the connection to ${where} after ${seconds(elapsedSeconds)}, before the command finished${reason(connectionError)}; ` +
+        `${fate}, and its timeout (${seconds(options.timeoutSeconds)}) ends it at the latest`,
+    );
+  }
+  const lateOutput = exitGraceExpired && !channelClosed ? ' (output written after the exit by background processes was not collected)' : '';
+  // 124 (TERM worked) or KILL (after -k) mean "timed out" only if the time was really up: a command may exit 124 itself.
+  const overran = elapsedSeconds >= options.timeoutSeconds - 0.5;
+  if (remoteTimeout && overran && (exit.code === 124 || exit.code === 137 || exit.signal === 'KILL')) {
+    const how = exit.code === 124 ? 'stopped with TERM' : 'ignored TERM and was killed';
+    return finish('timed_out', `timed out after ${seconds(options.timeoutSeconds)} on ${where}: the command ${how}${lateOutput}`, exit);
+  }
+  if (exit.code === 0) {
+    return finish('succeeded', `exited 0 after ${seconds(elapsedSeconds)} on ${where}${lateOutput}`, exit);
+  }
+  if (exit.code !== null) {
+    return finish('failed', `exited with status ${exit.code} after ${seconds(elapsedSeconds)} on ${where}${lateOutput}`, exit);
+  }
+  return finish('failed', `ended by signal ${exit.signal ?? 'unknown'} after ${seconds(elapsedSeconds)} on ${where}${lateOutput}`, exit);
+}
+
+function describeStop(exit: ExitInfo | undefined, afterMs: number, settings: Required<SshOptions>, started: boolean, sent: boolean): string {
+  if (!sent) return 'the stop request could not be sent; the command\'s timeout ends it at the latest';
+  if (!exit) {
+    return started
+      ? 'no exit status arrived after TERM and KILL; the connection is closed, and the command\'s timeout ends it at the latest'
+      : 'the command had not started yet; the stop request waits for it on the host, and its timeout ends it at the latest';
+  }
+  if (exit.signal === 'KILL') return `the command ignored TERM for ${seconds(settings.stopGraceSeconds)} and was killed`;
+  if (exit.signal) return `the command ended on ${exit.signal} after ${seconds(afterMs / 1000)}`;
+  return `the command exited with status ${exit.code} after TERM`;
+}
+
+/**
+ * The command the remote login shell runs (any POSIX shell: bash, dash, zsh):
+ * 1. The channel's stdin moves to fd 3 and the command gets /dev/null. A watchdog subshell, started before
+ *    the command and in the same process group, reads one line from fd 3. "stop" (written by the bot on
+ *    abort or local timeout) → TERM to the whole group, KILL once the command is gone or stopGraceSeconds
+ *    have passed. End of file while the
+ *    command still runs (the connection is gone: bot crash, network) → the same, unless onDisconnect is
+ *    "leave". End of file after the command exited (the normal close) → nothing.
+ *    This replaces SSH's signal request, which OpenSSH refuses for root and which ssh2 silently drops once
+ *    stdin is closed; and unlike a second session it does not pay the login shell's start-up again.
+ * 2. A marker line with the shell's PID goes to stderr (taken out of the output by MarkerFilter). sshd makes
+ *    each session's shell a session and process-group leader, so that PID is the group the watchdog kills.
+ * 3. The shell replaces itself with `timeout -k K N sh -c '<command>'`: TERM at N seconds, KILL K seconds
+ *    later, to the whole group. This bounds the command even when the bot and the connection are gone. A host
+ *    without `timeout` still runs the command, guarded only by the bot's timer and the watchdog.
+ */
+export function buildRemoteCommand(
+  command: string,
+  timeoutSeconds: number,
+  marker: string,
+  settings: Pick<Required<SshOptions>, 'killAfterSeconds' | 'remoteTimeoutCommand' | 'stopGraceSeconds' | 'onDisconnect'>,
+): string {
+  const inner = shellQuote(command);
+  const timeout = settings.remoteTimeoutCommand;
+  const rounds = Math.max(1, Math.round(settings.stopGraceSeconds * 5));
+  const onEof = settings.onDisconnect === 'kill' ? ' || { [ -z "$request" ] && kill -s 0 "$$" 2>/dev/null; }' : '';
+  // After TERM: wait (0.2 s steps) while the command's main process lives, at most the grace, then KILL the
+  // group: that ends what ignored TERM, children left behind by a main process that did exit, and the
+  // watchdog itself. The group's ID cannot be reused meanwhile: the watchdog is still a member.
+  const watchdog =
+    `( trap '' TERM HUP INT; request=; IFS= read -r request <&3; exec 3<&-; ` +
+    `if [ "$request" = stop ]${onEof}; then kill -s TERM -- -"$$"; n=0; ` +
+    `while kill -s 0 "$$" 2>/dev/null && [ "$n" -lt ${rounds} ]; do sleep 0.2 2>/dev/null || sleep 1; n=$((n+1)); done; ` +
+    `kill -s KILL -- -"$$"; fi ) >/dev/null 2>&1 &`;
+  const mark = (guarded: 0 | 1) => `printf '%s %s %s\\n' ${shellQuote(marker)} "$$" ${guarded} >&2`;
+  return (
+    `exec 3<&0 </dev/null; ${watchdog} exec 3<&-; ` +
+    `if command -v ${timeout} >/dev/null 2>&1; then ${mark(1)}; ` +
+    `exec ${timeout} -k ${formatNumber(settings.killAfterSeconds)} ${formatNumber(timeoutSeconds)} sh -c ${inner}; ` +
+    `else ${mark(0)}; printf '%s\\n' ${shellQuote(`scalebot: no ${timeout} command on this host: only the bot's own timer limits this step`)} >&2; ` +
+    `exec sh -c ${inner}; fi`
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Output
+
+class OutputCollector {
+  private merged: string[] = [];
+  private mergedBytes = 0;
+  private droppedBytes = 0;
+  private tails = { stdout: '', stderr: '' };
+
+  constructor(
+    private readonly settings: Required<SshOptions>,
+    private readonly onOutput: RunOptions['onOutput'],
+  ) {}
+
+  push(stream: 'stdout' | 'stderr', text: string): void {
+    if (text === '') return;
+    const bytes = Buffer.byteLength(text);
+    if (this.mergedBytes + bytes <= this.settings.maxOutputBytes) {
+      this.merged.push(text);
+      this.mergedBytes += bytes;
+    } else {
+      const room = this.settings.maxOutputBytes - this.mergedBytes;
+      if (room > 0) {
+        const head = Buffer.from(text).subarray(0, room).toString('utf8').replace(/\uFFFD$/, '');
+        this.merged.push(head);
+        this.mergedBytes += Buffer.byteLength(head);
+      }
+      this.droppedBytes += bytes - Math.max(0, room);
+    }
+    const tail = this.tails[stream] + text;
+    this.tails[stream] = tail.length > this.settings.tailChars ? tail.slice(-this.settings.tailChars) : tail;
+    try {
+      this.onOutput?.(text, stream);
+    } catch {
+      // A failing Slack update must not end the step.
+    }
+  }
+
+  result(): Pick<StepResult, 'output' | 'outputTruncated' | 'stdoutTail' | 'stderrTail'> {
+    let output = this.merged.join('');
+    if (this.droppedBytes > 0) {
+      output += `\n[scalebot: output truncated: ${this.droppedBytes} more bytes were not stored; the tails show the end]\n`;
+    }
+    return { output, outputTruncated: this.droppedBytes > 0, stdoutTail: this.tails.stdout, stderrTail: this.tails.stderr };
+  }
+}
+
+/**
+ * Takes the marker line out of stderr. Lines before it (a chatty .bashrc) are passed through; the marker
+ * comes before the command starts, so the command's own stderr is never held back.
+ */
+class MarkerFilter {
+  onMarker: (pid: number, guarded: boolean) => void = () => undefined;
+  private pending = '';
+  private found = false;
+
+  constructor(
+    private readonly marker: string,
+    private readonly emit: (text: string) => void,
+  ) {}
+
+  push(text: string): void {
+    if (this.found) {
+      this.emit(text);
+      return;
+    }
+    this.pending += text;
+    for (let newline = this.pending.indexOf('\n'); newline !== -1 && !this.found; newline = this.pending.indexOf('\n')) {
+      const line = this.pending.slice(0, newline);
+      this.pending = this.pending.slice(newline + 1);
+      const match = line.startsWith(this.marker) ? /^\S+ (\d+) ([01])$/.exec(line) : null;
+      if (match) {
+        this.found = true;
+        this.onMarker(Number(match[1]), match[2] === '1');
+      } else {
+        this.emit(line + '\n');
+      }
+    }
+    if (this.found || this.pending.length > 64 * 1024) this.flush();
+  }
+
+  flush(): void {
+    if (this.pending) this.emit(this.pending);
+    this.pending = '';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Messages
+
+function describeMismatch(where: string, pinned: PinnedHostKey, offered: Buffer): string {
+  const offeredType = keyTypeOf(offered) ?? 'unknown type';
+  return (
+    `host key mismatch for ${where}: the server offered ${offeredType} ${fingerprintSha256(offered)}, ` +
+    `the pinned key is ${pinned.type} ${pinned.fingerprint}. Not connecting. ` +
+    'If the host was rebuilt on purpose, update host_key in the config; otherwise someone may be intercepting the connection.'
+  );
+}
+
+function describeConnectError(error: Error, where: string, host: SshHost, pinned: PinnedHostKey): [StepOutcome, string] {
+  const code = (error as NodeJS.ErrnoException).code;
+  const level = (error as { level?: string }).level;
+  const text = String(error?.message ?? error);
+  if (/no matching host key/i.test(text)) {
+    return ['host_key_mismatch', `host key mismatch for ${where}: the server offers no ${pinned.type} host key (pinned ${pinned.fingerprint}). Not connecting.`];
+  }
+  if (level === 'client-timeout' || /timed out while waiting for handshake/i.test(text)) {
+    return ['connect_failed', `cannot connect to ${where}: no SSH handshake within the connect timeout`];
+  }
+  if (level === 'client-authentication' || /authentication methods failed/i.test(text)) {
+    return ['connect_failed', `cannot log in to ${where}: the server did not accept the key in ${host.privateKeyFile} for user ${host.user}`];
+  }
+  if (/privateKey|private key|passphrase/i.test(text)) {
+    const why = /passphrase|encrypted/i.test(text) ? 'it is encrypted (a passphrase is not supported)' : 'it is not a private key ssh2 can read';
+    return ['connect_failed', `cannot use private key file ${host.privateKeyFile}: ${why}`];
+  }
+  const known: Record<string, string> = {
+    ECONNREFUSED: 'connection refused (nothing listens on that port)',
+    ECONNRESET: 'the connection was reset',
+    EHOSTUNREACH: 'host unreachable',
+    ENETUNREACH: 'network unreachable',
+    ETIMEDOUT: 'no answer',
+    ENOTFOUND: 'the address does not resolve',
+    EAI_AGAIN: 'the address does not resolve (DNS failure)',
+  };
+  if (code && known[code]) return ['connect_failed', `cannot connect to ${where}: ${known[code]} (${code})`];
+  return ['connect_failed', `cannot connect to ${where}: ${text}${code ? ` (${code})` : ''}`];
+}
+
+function reason(error: Error | undefined): string {
+  if (!error) return '';
+  const code = (error as NodeJS.ErrnoException).code;
+  return ` (${error.message}${code && !error.message.includes(code) ? `, ${code}` : ''})`;
+}
+
+/** Defence in depth: no run of the key file's text and no PEM block ever leaves in a message. */
+function scrub(text: string, secret: string | undefined): string {
+  let out = text.replace(/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g, '[redacted key]');
+  if (secret) out = out.replace(/[A-Za-z0-9+/=]{12,}/g, (run) => (secret.includes(run) ? '[redacted]' : run));
+  return out;
+}
+
+function seconds(value: number): string {
+  return value < 10 ? `${value.toFixed(1)} s` : `${Math.round(value)} s`;
+}
+
+function formatNumber(value: number): string {
+  return Number.isInteger(value) ? String(value) : value.toFixed(3).replace(/\.?0+$/, '');
+}
+
+function formatAddress(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+function destroyClient(client: Client | null): void {
+  try {
+    client?.destroy();
+  } catch {
+    /* already gone */
+  }
+}
+
+function waitFor(condition: () => boolean, ms: number, events: Set<() => void>): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => {
+      if (condition()) done();
+    };
+    // setTimeout turns delays over 2^31-1 ms (and Infinity) into 1 ms: no timer at all for "no limit".
+    const timer = Number.isFinite(ms) ? setTimeout(() => done(), ms) : undefined;
+    const done = () => {
+      clearTimeout(timer);
+      events.delete(check);
+      resolve();
+    };
+    events.add(check);
+    check();
+  });
+}

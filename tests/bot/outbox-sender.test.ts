@@ -1,0 +1,101 @@
+import { WebClient } from '@slack/web-api';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createOutboxDeliverer, deliverOutbox } from '../../bot/outbox-sender.ts';
+import { openDatabase, type DatabaseHandle } from '../../db/client.ts';
+import { enqueueMessage, getMessage, markSending, setMessagePayload } from '../../db/outbox.ts';
+import { startFakeSlack, type FakeSlack } from '../helpers/slack/index.ts';
+
+const CHANNEL = 'C0ALERTS';
+const logger = pino({ level: 'silent' });
+let fake: FakeSlack;
+let database: DatabaseHandle;
+
+function client(timeoutMs = 10_000) {
+  return new WebClient('xoxb-test-outbox', { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: timeoutMs });
+}
+const posted = () => fake.messages(CHANNEL).filter((message) => !message.thread_ts || message.thread_ts === message.ts);
+
+beforeEach(async () => {
+  fake = await startFakeSlack();
+  database = openDatabase(':memory:');
+});
+afterEach(async () => {
+  database.close();
+  await fake.close();
+});
+
+describe('the Slack outbox', () => {
+  it('posts each queued message once, and the same dedupe key queues nothing new', async () => {
+    const now = new Date();
+    enqueueMessage(database.db, { dedupeKey: 'breach:1', channel: CHANNEL, payload: { text: 'first' }, at: now });
+    enqueueMessage(database.db, { dedupeKey: 'breach:1', channel: CHANNEL, payload: { text: 'again' }, at: now });
+    await deliverOutbox(database.db, client(), () => new Date(), logger);
+    await deliverOutbox(database.db, client(), () => new Date(), logger);
+    expect(posted().map((message) => message.text)).toEqual(['first']);
+  });
+
+  it('does not post again after a timeout when Slack had in fact posted: it finds the message by its metadata', async () => {
+    const row = enqueueMessage(database.db, { dedupeKey: 'breach:2', channel: CHANNEL, payload: { text: 'only once' }, at: new Date() });
+    fake.failNext('chat.postMessage', { delayMs: 1500, thenSucceed: true });
+    const first = await deliverOutbox(database.db, client(300), () => new Date(), logger);
+    expect(first.errors).toBe(1);
+    expect(getMessage(database.db, row.id)).toMatchObject({ status: 'sending', ts: null });
+    const second = await deliverOutbox(database.db, client(), () => new Date(Date.now() + 10_000), logger);
+    expect(second).toMatchObject({ recovered: 1, posted: 0 });
+    expect(posted()).toHaveLength(1);
+    expect(getMessage(database.db, row.id)).toMatchObject({ status: 'sent', ts: posted()[0]!.ts });
+  });
+
+  it('posts after a crash between "sending" and the post, when Slack never got it', async () => {
+    const row = enqueueMessage(database.db, { dedupeKey: 'breach:3', channel: CHANNEL, payload: { text: 'after the crash' }, at: new Date() });
+    markSending(database.db, row.id); // the process died right here
+    const report = await deliverOutbox(database.db, client(), () => new Date(), logger);
+    expect(report).toMatchObject({ posted: 1, recovered: 0 });
+    expect(posted().map((message) => message.text)).toEqual(['after the crash']);
+  });
+
+  it('waits for Retry-After on 429 and sends nothing else meanwhile', async () => {
+    enqueueMessage(database.db, { dedupeKey: 'a', channel: CHANNEL, payload: { text: 'a' }, at: new Date() });
+    enqueueMessage(database.db, { dedupeKey: 'b', channel: CHANNEL, payload: { text: 'b' }, at: new Date() });
+    fake.failNext('chat.postMessage', { status: 429, retryAfter: 30 });
+    const limited = await deliverOutbox(database.db, client(), () => new Date(), logger);
+    expect(limited.rateLimitedUntil).not.toBeNull();
+    expect(posted()).toHaveLength(0);
+    expect((await deliverOutbox(database.db, client(), () => new Date(Date.now() + 5_000), logger)).posted).toBe(1);
+    expect((await deliverOutbox(database.db, client(), () => new Date(Date.now() + 31_000), logger)).posted).toBe(1);
+    expect(posted().map((message) => message.text).sort()).toEqual(['a', 'b']);
+  });
+
+  it('edits a sent message when its payload changes, and threads replies under their parent', async () => {
+    const parent = enqueueMessage(database.db, { dedupeKey: 'p', channel: CHANNEL, payload: { text: 'v1' }, at: new Date() });
+    enqueueMessage(database.db, { dedupeKey: 'p:reply', channel: CHANNEL, parentId: parent.id, payload: { text: 'in the thread' }, at: new Date() });
+    await deliverOutbox(database.db, client(), () => new Date(), logger);
+    setMessagePayload(database.db, parent.id, { text: 'v2' });
+    const report = await deliverOutbox(database.db, client(), () => new Date(), logger);
+    expect(report.updated).toBe(1);
+    const ts = getMessage(database.db, parent.id)!.ts!;
+    expect(fake.message(CHANNEL, ts)?.text).toBe('v2');
+    expect(fake.messages(CHANNEL).find((message) => message.text === 'in the thread')?.thread_ts).toBe(ts);
+  });
+
+  it('gives up on a message Slack refuses for good, without blocking the others', async () => {
+    enqueueMessage(database.db, { dedupeKey: 'nowhere', channel: 'C0GONE', payload: { text: 'lost' }, at: new Date() });
+    enqueueMessage(database.db, { dedupeKey: 'fine', channel: CHANNEL, payload: { text: 'fine' }, at: new Date() });
+    fake.failNext('chat.postMessage', { error: 'channel_not_found' });
+    await deliverOutbox(database.db, client(), () => new Date(), logger);
+    await deliverOutbox(database.db, client(), () => new Date(), logger);
+    expect(posted().map((message) => message.text)).toEqual(['fine']);
+  });
+
+  it('never runs two delivery passes at once: concurrent callers post a message once', async () => {
+    const deliver = createOutboxDeliverer(database.db, client(), () => new Date(), logger);
+    enqueueMessage(database.db, { dedupeKey: 'race', channel: CHANNEL, payload: { text: 'once' }, at: new Date() });
+    fake.failNext('chat.postMessage', { delayMs: 200, thenSucceed: true });
+    const passes = await Promise.all([deliver(), deliver(), deliver()]);
+    expect(passes.reduce((sum, pass) => sum + pass.posted, 0)).toBe(1);
+    enqueueMessage(database.db, { dedupeKey: 'later', channel: CHANNEL, payload: { text: 'later' }, at: new Date() });
+    await deliver();
+    expect(posted().map((message) => message.text)).toEqual(['once', 'later']);
+  });
+});

@@ -1,0 +1,33 @@
+const DEFAULT_TRIGGER_IDS = [
+  'cpu',
+  'memory',
+  'api_p99',
+  'db_connections',
+  'redis_memory',
+  'disk_iowait',
+  'error_rate',
+  'concurrent_users',
+  'daily_active_users',
+  'db_size',
+  'cache_hit_rate',
+  'response_time_trend',
+];
+
+/** YAML switching off the guide's triggers, for tests that bring their own few. */
+export const WITHOUT_DEFAULT_TRIGGERS = DEFAULT_TRIGGER_IDS.map((id) => `  - { id: ${id}, enabled: false }`).join('\n');
+
+/** Two quick triggers over test gauges (`test_load`, `test_users`) and the watcher's settings made short. */
+export function watcherTestConfig(watch: string): string {
+  return `prometheus:
+  lookback: 60s
+  timeout: 3s
+slack:
+  alerts_channel: C0ALERTS
+watch:
+${watch}
+triggers:
+${WITHOUT_DEFAULT_TRIGGERS}
+  - { id: load, name: Load, severity: immediate, query: "max by (instance) (test_load)", op: ">", threshold: 0.7, for: 2s, unit: percent, advice: "Consider vertical scaling." }
+  - { id: users, name: Users online, severity: soon, query: "sum(test_users)", op: ">", threshold: 500, unit: count }
+`;
+}
