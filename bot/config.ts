@@ -4,8 +4,18 @@ import { fileURLToPath } from 'node:url';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.ts';
+import type { CapacityTables } from '../core/capacity.ts';
 import { OPERATORS, SEVERITIES, type Trigger } from '../core/triggers.ts';
 import { UNITS } from '../core/units.ts';
+import {
+  advisorConfigShape,
+  buildAdvisorConfig,
+  checkAdvisorReferences,
+  mergeAdvisorConfigs,
+  noteOrigins,
+  type AdvisorConfig,
+  type AdvisorOrigins,
+} from './config-advisor.ts';
 
 export const DEFAULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'config');
 
@@ -59,6 +69,7 @@ const userConfigSchema = z
       })
       .strict()
       .optional(),
+    ...advisorConfigShape,
   })
   .strict();
 type UserConfig = z.infer<typeof userConfigSchema>;
@@ -77,6 +88,9 @@ export interface Config {
     readonly responders: readonly string[];
     readonly snoozeOptionsSeconds: readonly number[];
   };
+  /** The advisor's tables: server tiers, stages, API costs, what runs now (config/advisor.yaml). */
+  readonly capacity: CapacityTables;
+  readonly advisor: AdvisorConfig;
   /** The files the config was read from, defaults first. */
   readonly sources: readonly string[];
 }
@@ -164,6 +178,7 @@ function mergeConfigs(base: UserConfig, override: UserConfig): UserConfig {
     slack: { ...base.slack, ...override.slack },
     triggers: mergeById(base.triggers ?? [], override.triggers ?? []),
     watch: { ...base.watch, ...override.watch, repeat: { ...base.watch?.repeat, ...override.watch?.repeat } },
+    ...mergeAdvisorConfigs(base, override),
   };
 }
 
@@ -187,10 +202,16 @@ export function loadConfig({ file, env = {}, defaultsDir = DEFAULTS_DIR }: LoadC
   const problems: string[] = [];
   const sources = defaultFiles(defaultsDir);
   let merged: UserConfig = {};
+  const origins: AdvisorOrigins = {};
+  const noteOrigin = (parsed: ParsedFile, data: UserConfig, user: boolean) =>
+    noteOrigins(origins, data, { file: parsed.file, order: sources.indexOf(parsed.file), user, locate: (path, message) => locate(parsed, path, message) });
   for (const source of sources) {
     const parsed = parseYamlFile(source, problems);
     const data = parsed && validateUserFile(parsed, new Set(), problems);
-    if (data) merged = mergeConfigs(merged, data);
+    if (data) {
+      merged = mergeConfigs(merged, data);
+      noteOrigin(parsed, data, false);
+    }
   }
   if (file) {
     const path = resolve(file);
@@ -199,9 +220,12 @@ export function loadConfig({ file, env = {}, defaultsDir = DEFAULTS_DIR }: LoadC
     } else {
       const parsed = parseYamlFile(path, problems);
       const knownIds = new Set((merged.triggers ?? []).map((trigger) => trigger.id));
-      const data = parsed && validateUserFile(parsed, knownIds, problems);
-      if (data) merged = mergeConfigs(merged, data);
       sources.push(path);
+      const data = parsed && validateUserFile(parsed, knownIds, problems);
+      if (data) {
+        merged = mergeConfigs(merged, data);
+        noteOrigin(parsed, data, true);
+      }
     }
   }
   const prometheusUrl = env.PROMETHEUS_URL?.trim() || merged.prometheus?.url;
@@ -215,6 +239,7 @@ export function loadConfig({ file, env = {}, defaultsDir = DEFAULTS_DIR }: LoadC
   ] as const) {
     if (value !== undefined && safeDuration(value) < 1) problems.push(`${path}: must be at least 1s (got ${JSON.stringify(value)})`);
   }
+  if (problems.length === 0) checkAdvisorReferences(merged, new Set((merged.triggers ?? []).map((trigger) => trigger.id)), origins, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const triggers: Trigger[] = (merged.triggers ?? []).map((entry) => ({
@@ -228,6 +253,7 @@ export function loadConfig({ file, env = {}, defaultsDir = DEFAULTS_DIR }: LoadC
     unit: entry.unit!,
     ...(entry.advice ? { advice: entry.advice } : {}),
   }));
+  const { capacity, advisor } = buildAdvisorConfig(merged, triggers);
   return deepFreeze({
     prometheus: {
       url: prometheusUrl!,
@@ -248,6 +274,8 @@ export function loadConfig({ file, env = {}, defaultsDir = DEFAULTS_DIR }: LoadC
       responders: merged.watch?.responders ?? [],
       snoozeOptionsSeconds: (merged.watch?.snooze_options ?? ['1h', '4h', '24h']).map((option) => parseDuration(option)),
     },
+    capacity,
+    advisor,
     sources,
   });
 }
