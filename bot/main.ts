@@ -20,6 +20,11 @@ export interface StartOptions {
   readonly configFile?: string;
   readonly clock?: () => Date;
   readonly logDestination?: DestinationStream;
+  /**
+   * When a checklist was last completed (the advisor counts the optimization checklist as "optimized").
+   * Until the checklists are part of the bot, nothing is ever completed.
+   */
+  readonly checklistCompletedAt?: (checklistId: string) => Date | null;
 }
 
 export interface RunningBot {
@@ -38,7 +43,7 @@ export interface RunningBot {
  * The composition root: settings, config, database, Prometheus, Slack, HTTP server. Anything that is
  * wrong is reported before the bot says it is ready, with what to do about it.
  */
-export async function startBot({ env, configFile, clock = () => new Date(), logDestination }: StartOptions): Promise<RunningBot> {
+export async function startBot({ env, configFile, clock = () => new Date(), logDestination, checklistCompletedAt }: StartOptions): Promise<RunningBot> {
   const settings = loadSettings(env);
   const config = loadConfig({ file: configFile ?? settings.configFile ?? undefined, env });
   const logger: Logger = createLogger({
@@ -49,7 +54,7 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
   const database = openDatabase(settings.databaseFile);
   const prometheus = createPrometheus({ url: config.prometheus.url, timeoutMs: config.prometheus.timeoutMs });
   const metrics = createMetrics();
-  const deps: CommandDeps = { config, prometheus, db: database.db, logger, clock };
+  const deps: CommandDeps = { config, prometheus, db: database.db, logger, clock, ...(checklistCompletedAt ? { checklistCompletedAt } : {}) };
   // The watcher posts with no retries of the client's own: a 429 comes back at once with Retry-After, and
   // any other failure is looked up in Slack before the outbox posts again (see bot/outbox-sender.ts).
   const watcherClient = new WebClient(settings.botToken, {

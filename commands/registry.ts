@@ -1,5 +1,8 @@
+import { advise } from './advise.ts';
 import { alerts } from './alerts.ts';
+import { cost } from './cost.ts';
 import { createHelp } from './help.ts';
+import { plan } from './plan.ts';
 import { status } from './status.ts';
 import type { Subcommand } from './types.ts';
 
@@ -7,7 +10,7 @@ import type { Subcommand } from './types.ts';
  * Every `/scale` subcommand. Help, routing and the manifest check are generated from this list: a new
  * subcommand is one module, one line here, and its test.
  */
-export const SUBCOMMANDS: readonly Subcommand[] = [status, alerts, createHelp(() => SUBCOMMANDS)];
+export const SUBCOMMANDS: readonly Subcommand[] = [status, advise, plan, cost, alerts, createHelp(() => SUBCOMMANDS)];
 
 export function findSubcommand(name: string): Subcommand | undefined {
   return SUBCOMMANDS.find((sub) => sub.name === name.toLowerCase());

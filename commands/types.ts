@@ -11,6 +11,11 @@ export interface CommandDeps {
   readonly db: Db;
   readonly logger: Logger;
   readonly clock: () => Date;
+  /**
+   * When the checklist with this id was last completed, or null. The advisor counts the optimization
+   * checklist as "optimized first: yes". Absent until checklists exist: nothing is ever completed.
+   */
+  readonly checklistCompletedAt?: (checklistId: string) => Date | null;
 }
 
 export interface Reply extends Message {

@@ -2,6 +2,7 @@ import type { App } from '@slack/bolt';
 import type { CommandDeps } from '../../commands/types.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Watcher } from '../watcher.ts';
+import { registerAdviseActions } from './advise-actions.ts';
 import { registerAlertActions } from './alert-actions.ts';
 import { registerCommandListeners } from './commands.ts';
 
@@ -16,4 +17,5 @@ export interface ListenerDeps {
 export function registerListeners(app: App, { deps, metrics, watcher, isAllowed }: ListenerDeps): void {
   registerCommandListeners(app, deps, metrics);
   registerAlertActions(app, { watcher, isAllowed, config: deps.config, db: deps.db, logger: deps.logger, clock: deps.clock });
+  registerAdviseActions(app, deps);
 }
