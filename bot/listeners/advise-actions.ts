@@ -72,14 +72,15 @@ export function registerAdviseActions(app: App, deps: CommandDeps): void {
   });
 }
 
-interface StartContext {
+export interface StartContext {
   readonly user: string;
   readonly channel: string | null;
   readonly respond: RespondFn;
   readonly deps: CommandDeps;
 }
 
-async function startTarget(target: string, { user, channel, respond, deps }: StartContext): Promise<void> {
+/** The Start button: runs the matching subcommand as the clicker, or says what to type when there is none. */
+export async function startTarget(target: string, { user, channel, respond, deps }: StartContext): Promise<void> {
   const { command } = describeStartTarget(target);
   const text = command.replace(/^\/scale /, '');
   const subcommand = findSubcommand(text.split(' ')[0]!);
