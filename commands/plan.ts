@@ -34,8 +34,8 @@ export function parsePlanArguments(args: readonly string[]): PlanLoad {
 
 export const plan = {
   name: 'plan',
-  usage: 'plan <users> | plan dau=<n>',
-  summary: 'Which server tier and which stage carry that many concurrent users (or dau=…), and what they cost',
+  usage: 'plan <users>',
+  summary: 'Which server tier and which stage carry that many concurrent users (or `dau=<n>` daily active users), and what they cost',
   async run({ args, deps, respond }) {
     const load = parsePlanArguments(args);
     const result = planFor(load, deps.config.capacity, deps.config.advisor.plan);

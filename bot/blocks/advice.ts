@@ -78,11 +78,11 @@ const RECOMMENDATION_TEXT: Record<Recommendation, string> = {
     'the users.',
 };
 
-/** "checklist:before" → "the before checklist"; the button's label. */
+/** "checklist:before" → the button's label and the command a person would type. */
 export function describeStartTarget(target: string): { label: string; command: string } {
   const [kind, id = ''] = target.split(':');
-  if (kind === 'runbook') return { label: `Start the ${id} runbook`, command: `/scale run ${id}` };
-  return { label: `Start the ${id} checklist`, command: `/scale checklist ${id}` };
+  if (kind === 'runbook') return { label: `Start runbook: ${id}`, command: `/scale run ${id}` };
+  return { label: `Start checklist: ${id}`, command: `/scale checklist ${id}` };
 }
 
 /** One series as evidence: "CPU usage `instance=web-1`: 90 % > 80 % for ≥ 30 min (needs 15 min)". */

@@ -75,6 +75,6 @@ describe('/scale plan through the bot', () => {
 
   it('help lists advise, plan and cost', async () => {
     const { response } = await slash(bot, 'help');
-    expect(String(response.body?.text)).toMatch(/`\/scale advise`.*\n.*`\/scale plan <users> \| plan dau=<n>`.*\n.*`\/scale cost`/);
+    expect(String(response.body?.text)).toMatch(/`\/scale advise`.*\n.*`\/scale plan <users>`.*dau=<n>.*\n.*`\/scale cost`/);
   });
 });

@@ -51,7 +51,7 @@ describe('the advice message', () => {
     expect(all).toContain('*Next tier* for the server: CPX51: 32 GB RAM, 16 vCPU, 360 GB storage, $50/month, sized for 2,000-3,000 users');
     expect(all).toContain('+$15 against CPX41 (one server) at $35; *$240/month* with the APIs ($190)');
     expect(message.blocks).toContainEqual(
-      expect.objectContaining({ type: 'actions', elements: expect.arrayContaining([expect.objectContaining({ action_id: 'advise_start', value: 'checklist:before', text: { type: 'plain_text', text: 'Start the before checklist' } })]) }),
+      expect.objectContaining({ type: 'actions', elements: expect.arrayContaining([expect.objectContaining({ action_id: 'advise_start', value: 'checklist:before', text: { type: 'plain_text', text: 'Start checklist: before' } })]) }),
     );
     expect(message.blocks).toContainEqual(expect.objectContaining({ block_id: 'advise_step_optimized', accessory: expect.objectContaining({ action_id: 'advise_change_optimized' }) }));
   });
