@@ -1,3 +1,4 @@
+import type { Button } from '@slack/types';
 import type { EvidenceLine, QuestionId, Recommendation, Step, Walk } from '../../core/advisor.ts';
 import type { Price } from '../../core/capacity.ts';
 import { formatDuration } from '../../core/duration.ts';
@@ -194,14 +195,13 @@ export function buildAdviceBlocks(input: AdviceBlocksInput): Message {
     const cost = costText(recommendation, input);
     if (cost) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncateText(cost, SLACK_LIMITS.sectionText) } });
   }
-  const buttons: Block[] = [];
-  const elements = [];
+  const elements: Button[] = [];
   if (recommendation && input.startTarget) {
-    elements.push({ type: 'button' as const, action_id: ADVISE_ACTIONS.start, style: 'primary' as const, text: { type: 'plain_text' as const, text: describeStartTarget(input.startTarget).label.slice(0, SLACK_LIMITS.buttonText) }, value: input.startTarget });
+    const label = describeStartTarget(input.startTarget).label;
+    elements.push({ type: 'button', action_id: ADVISE_ACTIONS.start, style: 'primary', text: { type: 'plain_text', text: truncateText(label, SLACK_LIMITS.buttonText) }, value: input.startTarget });
   }
-  elements.push({ type: 'button' as const, action_id: ADVISE_ACTIONS.refresh, text: { type: 'plain_text' as const, text: 'Walk the tree again' }, value: 'refresh' });
-  buttons.push({ type: 'actions', block_id: 'advise_actions', elements });
-  blocks.push(...buttons);
+  elements.push({ type: 'button', action_id: ADVISE_ACTIONS.refresh, text: { type: 'plain_text', text: 'Walk the tree again' }, value: 'refresh' });
+  blocks.push({ type: 'actions', block_id: 'advise_actions', elements });
 
   const fallback = recommendation
     ? `Advice: ${RECOMMENDATION_TITLES[recommendation]}${input.price && input.price.kind !== 'unavailable' ? ` (${input.price.kind === 'tier' ? input.price.upgrades.map((upgrade) => upgrade.to.name).join(', ') : `stage ${input.price.stage.number}`})` : ''}`
