@@ -23,6 +23,11 @@ export interface StartOptions {
   readonly configFile?: string;
   readonly clock?: () => Date;
   readonly logDestination?: DestinationStream;
+  /**
+   * When a checklist was last completed (the advisor counts the optimization checklist as "optimized").
+   * Until the checklists are part of the bot, nothing is ever completed.
+   */
+  readonly checklistCompletedAt?: (checklistId: string) => Date | null;
 }
 
 export interface RunningBot {
@@ -42,7 +47,7 @@ export interface RunningBot {
  * The composition root: settings, config, database, Prometheus, Slack, HTTP server. Anything that is
  * wrong is reported before the bot says it is ready, with what to do about it.
  */
-export async function startBot({ env, configFile, clock = () => new Date(), logDestination }: StartOptions): Promise<RunningBot> {
+export async function startBot({ env, configFile, clock = () => new Date(), logDestination, checklistCompletedAt }: StartOptions): Promise<RunningBot> {
   const settings = loadSettings(env);
   const config = loadConfig({ file: configFile ?? settings.configFile ?? undefined, env });
   const logger: Logger = createLogger({
@@ -65,7 +70,7 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
   const watcher: Watcher = createWatcher({ db: database.db, config, prometheus, deliver, clock, logger, metrics: metrics.watcher });
   const isAllowed = createResponderCheck(watcherClient, clock);
   const runbooks: RunbookRunner = createRunbookRunner({ db: database.db, config, ssh: createSsh(), prometheus, deliver, clock, logger, isAllowed });
-  const deps: CommandDeps = { config, prometheus, db: database.db, logger, clock, runbooks };
+  const deps: CommandDeps = { config, prometheus, db: database.db, logger, clock, runbooks, ...(checklistCompletedAt ? { checklistCompletedAt } : {}) };
   const { app, receiver } = createApp({ settings, deps, metrics, watcher, isAllowed, runbooks });
 
   let server: Server | null = null;

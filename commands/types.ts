@@ -14,6 +14,11 @@ export interface CommandDeps {
   readonly clock: () => Date;
   /** Runbook requests and unlocks; absent where no runner is wired (some tests). */
   readonly runbooks?: RunbookRunner;
+  /**
+   * When the checklist with this id was last completed, or null. The advisor counts the optimization
+   * checklist as "optimized first: yes". Absent until checklists exist: nothing is ever completed.
+   */
+  readonly checklistCompletedAt?: (checklistId: string) => Date | null;
 }
 
 export interface Reply extends Message {
