@@ -80,7 +80,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .action((file: string | undefined, options: { config?: string }) => {
       const path = file ?? configFileFrom(options, io.env);
       const config = loadConfig({ file: path, env: io.env });
-      io.stdout(`ok: ${config.sources.join(', ')}: ${config.triggers.length} triggers, ${config.checklists.length} checklists\n`);
+      io.stdout(`ok: ${config.sources.join(', ')}: ${config.triggers.length} triggers, ${config.checklists.length} checklists, ${config.capacity.tiers.length} server tiers, ${config.capacity.stages.length} stages\n`);
     });
 
   try {

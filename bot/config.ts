@@ -7,9 +7,19 @@ import type { Checklist, ChecklistItem } from '../core/checklists.ts';
 import { parseDuration } from '../core/duration.ts';
 import type { HostDef, RunbookDef, StepDef } from '../core/runbooks.ts';
 import { PARAM_TYPES, renderCommand, TemplateError, templatePlaceholders } from '../core/shell-quote.ts';
+import type { CapacityTables } from '../core/capacity.ts';
 import { OPERATORS, SEVERITIES, type Trigger } from '../core/triggers.ts';
 import { parseHostKey } from '../integrations/ssh.ts';
 import { UNITS } from '../core/units.ts';
+import {
+  advisorConfigShape,
+  buildAdvisorConfig,
+  checkAdvisorReferences,
+  mergeAdvisorConfigs,
+  noteOrigins,
+  type AdvisorConfig,
+  type AdvisorOrigins,
+} from './config-advisor.ts';
 
 export const DEFAULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'config');
 
@@ -150,6 +160,7 @@ const userConfigSchema = z
       })
       .strict()
       .optional(),
+    ...advisorConfigShape,
   })
   .strict();
 type UserConfig = z.infer<typeof userConfigSchema>;
@@ -174,6 +185,9 @@ export interface Config {
   readonly runbooks: readonly RunbookDef[];
   /** May force-release host locks. */
   readonly admins: readonly string[];
+  /** The advisor's tables: server tiers, stages, API costs, what runs now (config/advisor.yaml). */
+  readonly capacity: CapacityTables;
+  readonly advisor: AdvisorConfig;
   /** The files the config was read from, defaults first. */
   readonly sources: readonly string[];
 }
@@ -326,6 +340,7 @@ function mergeConfigs(base: UserConfig, override: UserConfig): UserConfig {
     runbooks: mergeById(base.runbooks ?? [], override.runbooks ?? []),
     // An entry with `items` replaces the default's items whole; its other fields override one by one.
     checklists: mergeById(base.checklists ?? [], override.checklists ?? []),
+    ...mergeAdvisorConfigs(base, override),
   };
 }
 
@@ -349,10 +364,16 @@ export function loadConfig({ file, env = {}, defaultsDir = DEFAULTS_DIR }: LoadC
   const problems: string[] = [];
   const sources = defaultFiles(defaultsDir);
   let merged: UserConfig = {};
+  const origins: AdvisorOrigins = {};
+  const noteOrigin = (parsed: ParsedFile, data: UserConfig, user: boolean) =>
+    noteOrigins(origins, data, { file: parsed.file, order: sources.indexOf(parsed.file), user, locate: (path, message) => locate(parsed, path, message) });
   for (const source of sources) {
     const parsed = parseYamlFile(source, problems);
     const data = parsed && validateUserFile(parsed, NO_KNOWN_IDS, problems);
-    if (data) merged = mergeConfigs(merged, data);
+    if (data) {
+      merged = mergeConfigs(merged, data);
+      noteOrigin(parsed, data, false);
+    }
   }
   if (file) {
     const path = resolve(file);
@@ -364,9 +385,12 @@ export function loadConfig({ file, env = {}, defaultsDir = DEFAULTS_DIR }: LoadC
         triggers: new Set((merged.triggers ?? []).map((trigger) => trigger.id)),
         checklists: new Set((merged.checklists ?? []).map((checklist) => checklist.id)),
       };
-      const data = parsed && validateUserFile(parsed, knownIds, problems);
-      if (data) merged = mergeConfigs(merged, data);
       sources.push(path);
+      const data = parsed && validateUserFile(parsed, knownIds, problems);
+      if (data) {
+        merged = mergeConfigs(merged, data);
+        noteOrigin(parsed, data, true);
+      }
     }
   }
   const prometheusUrl = env.PROMETHEUS_URL?.trim() || merged.prometheus?.url;
@@ -381,6 +405,7 @@ export function loadConfig({ file, env = {}, defaultsDir = DEFAULTS_DIR }: LoadC
     if (value !== undefined && safeDuration(value) < 1) problems.push(`${path}: must be at least 1s (got ${JSON.stringify(value)})`);
   }
   if (problems.length === 0) problems.push(...checkRunbooks(merged, env));
+  if (problems.length === 0) checkAdvisorReferences(merged, new Set((merged.triggers ?? []).map((trigger) => trigger.id)), origins, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const triggers: Trigger[] = (merged.triggers ?? []).map((entry) => ({
@@ -394,6 +419,7 @@ export function loadConfig({ file, env = {}, defaultsDir = DEFAULTS_DIR }: LoadC
     unit: entry.unit!,
     ...(entry.advice ? { advice: entry.advice } : {}),
   }));
+  const { capacity, advisor } = buildAdvisorConfig(merged, triggers);
   return deepFreeze({
     prometheus: {
       url: prometheusUrl!,
@@ -418,6 +444,8 @@ export function loadConfig({ file, env = {}, defaultsDir = DEFAULTS_DIR }: LoadC
     hosts: new Map(Object.entries(merged.hosts ?? {}).map(([name, host]) => [name, toHostDef(name, host, env)])),
     runbooks: (merged.runbooks ?? []).map(toRunbookDef),
     admins: merged.admins ?? [],
+    capacity,
+    advisor,
     sources,
   });
 }

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream, Logger } from 'pino';
 import type { CommandDeps } from '../commands/types.ts';
+import { lastCompletedRun } from '../db/checklists.ts';
 import { openDatabase, type DatabaseHandle } from '../db/client.ts';
 import { WebClient } from '@slack/web-api';
 import { createPrometheus } from '../integrations/prometheus.ts';
@@ -24,6 +25,11 @@ export interface StartOptions {
   readonly configFile?: string;
   readonly clock?: () => Date;
   readonly logDestination?: DestinationStream;
+  /**
+   * When a checklist was last completed (the advisor counts the optimization checklist as "optimized").
+   * Default: the checklist runs in the database (`lastCompletedRun`); tests may answer instead.
+   */
+  readonly checklistCompletedAt?: (checklistId: string) => Date | null;
 }
 
 export interface RunningBot {
@@ -44,7 +50,7 @@ export interface RunningBot {
  * The composition root: settings, config, database, Prometheus, Slack, HTTP server. Anything that is
  * wrong is reported before the bot says it is ready, with what to do about it.
  */
-export async function startBot({ env, configFile, clock = () => new Date(), logDestination }: StartOptions): Promise<RunningBot> {
+export async function startBot({ env, configFile, clock = () => new Date(), logDestination, checklistCompletedAt }: StartOptions): Promise<RunningBot> {
   const settings = loadSettings(env);
   const config = loadConfig({ file: configFile ?? settings.configFile ?? undefined, env });
   const logger: Logger = createLogger({
@@ -90,7 +96,9 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     checklistGate: checklists.gate,
     onSucceeded: (run) => checklists.tickItemsForRunbook({ runbookId: run.runbookId, user: run.requester, detail: { runbook_run_id: run.id } }),
   });
-  const deps: CommandDeps = { config, prometheus, db: database.db, logger, clock, runbooks, checklists };
+  // The advisor counts a completed optimization checklist as "optimized first: yes".
+  const completedAt = checklistCompletedAt ?? ((checklistId: string) => lastCompletedRun(database.db, checklistId)?.completedAt ?? null);
+  const deps: CommandDeps = { config, prometheus, db: database.db, logger, clock, runbooks, checklists, checklistCompletedAt: completedAt };
   const { app, receiver } = createApp({ settings, deps, metrics, watcher, isAllowed, runbooks });
 
   let server: Server | null = null;

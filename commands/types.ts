@@ -15,6 +15,11 @@ export interface CommandDeps {
   readonly clock: () => Date;
   /** Runbook requests and unlocks; absent where no runner is wired (some tests). */
   readonly runbooks?: RunbookRunner;
+  /**
+   * When the checklist with this id was last completed, or null. The advisor counts the optimization
+   * checklist as "optimized first: yes". Absent where checklists are not wired (some tests): nothing is ever completed.
+   */
+  readonly checklistCompletedAt?: (checklistId: string) => Date | null;
   /** Checklist runs: start, clicks, what a runbook's success ticks (bot/checklist-runs.ts); absent where not wired (some tests). */
   readonly checklists?: ChecklistRuns;
 }

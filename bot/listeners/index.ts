@@ -3,6 +3,7 @@ import type { CommandDeps } from '../../commands/types.ts';
 import type { Metrics } from '../metrics.ts';
 import type { RunbookRunner } from '../runbook-runner.ts';
 import type { Watcher } from '../watcher.ts';
+import { registerAdviseActions } from './advise-actions.ts';
 import { registerAlertActions } from './alert-actions.ts';
 import { registerChecklistActions } from './checklist-actions.ts';
 import { registerCommandListeners } from './commands.ts';
@@ -21,5 +22,6 @@ export function registerListeners(app: App, { deps, metrics, watcher, isAllowed,
   registerCommandListeners(app, deps, metrics);
   registerAlertActions(app, { watcher, isAllowed, config: deps.config, db: deps.db, logger: deps.logger, clock: deps.clock });
   registerRunbookActions(app, runbooks, deps.logger);
+  registerAdviseActions(app, deps);
   if (deps.checklists) registerChecklistActions(app, { checklists: deps.checklists, db: deps.db, logger: deps.logger, clock: deps.clock });
 }

@@ -3,8 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listTicks } from '../../db/checklists.ts';
 import { listDecisions } from '../../db/decision-log.ts';
-import { startTestBot, type TestBot } from '../helpers/bot.ts';
-import { click, itemBlock, repliesTo, startRun, waitForProgress } from '../helpers/checklist-driver.ts';
+import { slash, startTestBot, type TestBot } from '../helpers/bot.ts';
+import { CHANNEL, click, itemBlock, repliesTo, runMessage, startRun, waitForProgress } from '../helpers/checklist-driver.ts';
+import { loadConfig } from '../../bot/config.ts';
 import { scenario, startPrometheus, type PrometheusFixture } from '../helpers/prometheus/index.ts';
 import { checkBlockKitLimits } from '../helpers/slack/index.ts';
 
@@ -38,7 +39,7 @@ describe('the status_snapshot action', () => {
     const blocks = snapshot!.blocks as Array<Record<string, any>>;
     expect(blocks[1]).toMatchObject({ type: 'header', text: { text: 'Scale now' } });
     expect(JSON.stringify(blocks)).toContain('*CPU usage*');
-    expect(JSON.stringify(blocks)).toContain('`instance=web-1:9100`: 90 % · breached');
+    expect(JSON.stringify(blocks)).toMatch(/CPU usage.*90 % · breached/);
 
     const item = itemBlock(updated, 'review_metrics');
     expect(item.text.text).toMatch(/^:white_check_mark: Review current metrics \(CPU, memory, latency\)\n_<@U0ANA> · <!date[^>]+> · status: Scale now_$/);
@@ -56,5 +57,22 @@ describe('the status_snapshot action', () => {
     expect(answer.body?.text).toMatch(/^Already ticked by <@U0ANA>/);
     expect(repliesTo(tb.fake, message)).toHaveLength(1);
     expect(listTicks(tb.bot.database.db, 1)).toHaveLength(1);
+  });
+
+  it('tells the advisor "optimized first: yes" once the optimize checklist is completed', async () => {
+    const before = await slash(tb, 'advise', { channel: CHANNEL });
+    expect(before.message?.text).toBe('Advice: one question first: Have you optimized first?');
+
+    const message = await startRun(tb, 'optimize', 2);
+    const items = loadConfig().checklists.find((checklist) => checklist.id === 'optimize')!.items;
+    await Promise.all(items.map((item, index) => click(tb, message, `checklist_toggle_${item.id}`, index % 2 ? 'U0ANA' : 'U0BOB')));
+    const done = await waitForProgress(tb.fake, 2, `${items.length} of ${items.length}`);
+    await click(tb, done, 'checklist_close', 'U0ANA');
+    await tb.fake.waitFor((f) => runMessage(f, 2)?.text === 'Performance optimization before scaling: completed');
+    expect(listDecisions(tb.bot.database.db, { kinds: ['checklist_completed'] })).toHaveLength(1);
+
+    const after = await slash(tb, 'advise', { channel: CHANNEL });
+    expect(after.message?.text).toBe('Advice: Vertical scaling: upgrade the VPS (CPX51)');
+    expect(JSON.stringify(after.message?.blocks)).toContain('The `optimize` checklist was completed');
   });
 });
