@@ -68,7 +68,7 @@ describe('the status_snapshot action', () => {
     await Promise.all(items.map((item, index) => click(tb, message, `checklist_toggle_${item.id}`, index % 2 ? 'U0ANA' : 'U0BOB')));
     const done = await waitForProgress(tb.fake, 2, `${items.length} of ${items.length}`);
     await click(tb, done, 'checklist_close', 'U0ANA');
-    await tb.fake.waitFor((f) => runMessage(f, 2)?.text === 'Performance optimization before scaling: completed');
+    await tb.fake.waitFor((f) => runMessage(f, 2)?.text === 'Performance optimization before scaling: completed' && repliesTo(f, message).length === 1);
     expect(listDecisions(tb.bot.database.db, { kinds: ['checklist_completed'] })).toHaveLength(1);
 
     const after = await slash(tb, 'advise', { channel: CHANNEL });
