@@ -124,7 +124,7 @@ const userConfigSchema = z
         interval: duration.optional(),
         resolve_after: duration.optional(),
         repeat: z.object({ immediate: duration.optional(), soon: duration.optional() }).strict().optional(),
-        responders: z.array(z.string().regex(/^[USW][A-Z0-9]+$/, 'a responder is a Slack user id (U…) or user group id (S…)')).optional(),
+        responders: z.array(slackId).optional(),
         snooze_options: z.array(duration).min(1).max(5).optional(),
       })
       .strict()
