@@ -110,8 +110,6 @@ const runbookEntry = z
   })
   .strict();
 
-const responderId = z.string().regex(/^[USW][A-Z0-9]+$/, 'a responder is a Slack user id (U…) or user group id (S…)');
-
 /** A checklist posts one block per item; past this many even the compact layout would not fit one message. */
 export const MAX_CHECKLIST_ITEMS = 100;
 const checklistItemEntry = z
@@ -133,7 +131,7 @@ const checklistEntry = z
     enabled: z.boolean().optional(),
     title: z.string().min(1).max(100).optional(),
     description: z.string().max(500).optional(),
-    responders: z.array(responderId).optional(),
+    responders: z.array(slackId).optional(),
     items: z.array(checklistItemEntry).min(1).max(MAX_CHECKLIST_ITEMS).optional(),
   })
   .strict();
@@ -155,7 +153,7 @@ const userConfigSchema = z
         interval: duration.optional(),
         resolve_after: duration.optional(),
         repeat: z.object({ immediate: duration.optional(), soon: duration.optional() }).strict().optional(),
-        responders: z.array(responderId).optional(),
+        responders: z.array(slackId).optional(),
         snooze_options: z.array(duration).min(1).max(5).optional(),
       })
       .strict()
@@ -295,6 +293,14 @@ function validateChecklists(parsed: ParsedFile, entries: readonly unknown[], kno
   });
 }
 
+/** A runbook that requires a checklist nobody can post would wait for ever: name the typo instead. */
+function checkRequiredChecklists(merged: UserConfig): string[] {
+  const ids = (merged.checklists ?? []).map((checklist) => checklist.id);
+  return (merged.runbooks ?? [])
+    .filter((runbook) => runbook.requires_checklist && !ids.includes(runbook.requires_checklist))
+    .map((runbook) => `runbooks.${runbook.id}.requires_checklist: no checklist "${runbook.requires_checklist}" is configured (${ids.join(', ') || 'none'})`);
+}
+
 function toChecklist(entry: ChecklistEntry): Checklist {
   const items: ChecklistItem[] = (entry.items ?? []).map((item) => ({
     id: item.id,
@@ -404,7 +410,7 @@ export function loadConfig({ file, env = {}, defaultsDir = DEFAULTS_DIR }: LoadC
   ] as const) {
     if (value !== undefined && safeDuration(value) < 1) problems.push(`${path}: must be at least 1s (got ${JSON.stringify(value)})`);
   }
-  if (problems.length === 0) problems.push(...checkRunbooks(merged, env));
+  if (problems.length === 0) problems.push(...checkRunbooks(merged, env), ...checkRequiredChecklists(merged));
   if (problems.length === 0) checkAdvisorReferences(merged, new Set((merged.triggers ?? []).map((trigger) => trigger.id)), origins, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 

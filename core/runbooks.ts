@@ -161,6 +161,9 @@ export function judgeApproval(
 }
 
 export function describePolicy(policy: ApprovalPolicy): string {
-  const who = policy.approvers.length === 0 ? 'anyone' : policy.approvers.map((id) => (id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`)).join(', ');
+  const who =
+    policy.approvers.length === 0
+      ? 'anyone'
+      : policy.approvers.map((id) => (id.startsWith('S') ? `<!subteam^${id}>` : id.startsWith('@') ? `\`${id}\`` : `<@${id}>`)).join(', ');
   return `${policy.required} approval${policy.required === 1 ? '' : 's'} from ${who}${policy.allowSelf ? '' : ', not the requester'}, within ${formatDuration(policy.expiresSeconds)}`;
 }

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the tests run for real and a fresh Debian machine lacks: Prometheus (and promtool) from
-# Debian's packages, OpenSSH's server for runbook steps. Safe to run again: it installs only what is missing.
+# Debian's packages, OpenSSH's server for runbook steps, PostgreSQL for the replica runbook. Safe to run
+# again: it installs only what is missing.
 set -euo pipefail
 
-packages=(prometheus openssh-server)
+packages=(prometheus openssh-server postgresql)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

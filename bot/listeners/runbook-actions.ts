@@ -31,36 +31,10 @@ export function registerRunbookActions(app: App, runner: RunbookRunner, logger: 
       await tell(':warning: That button is not one I know; nothing was changed.');
       return;
     }
-    let answer: Answer;
-    switch (parsed.kind) {
-      case 'approve':
-        answer = await runner.approve(parsed.runId, user);
-        break;
-      case 'reject':
-        answer = await runner.reject(parsed.runId, user);
-        break;
-      case 'cancel':
-        answer = await runner.cancel(parsed.runId, user);
-        break;
-      case 'start':
-        answer = await runner.start(parsed.runId, user);
-        break;
-      case 'stop':
-        answer = await runner.stop(parsed.runId, user);
-        break;
-      case 'rollback':
-        answer = await runner.rollback(parsed.runId, user);
-        break;
-      case 'abandon':
-        answer = await runner.abandon(parsed.runId, user);
-        break;
-      case 'confirm':
-        answer = await runner.confirm(parsed.runId, user, parsed.phase, parsed.index);
-        break;
-      case 'retry':
-        answer = await runner.retry(parsed.runId, user, parsed.phase, parsed.index);
-        break;
-    }
+    const answer: Answer =
+      parsed.kind === 'confirm' || parsed.kind === 'retry'
+        ? await runner[parsed.kind](parsed.runId, user, parsed.phase, parsed.index)
+        : await runner[parsed.kind](parsed.runId, user);
     if (answer.message) await tell(answer.message);
   });
 }

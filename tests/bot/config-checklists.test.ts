@@ -99,7 +99,7 @@ checklists:
       - { id: d, text: D, colour: red }
 `);
     expect(problems).toEqual([
-      'FILE:8:18: checklists[2].responders[0]: a responder is a Slack user id (U…) or user group id (S…)',
+      'FILE:8:18: checklists[2].responders[0]: a Slack user id (U…), user group id (S…) or group handle (@ops-leads)',
       'FILE:10:35: checklists[2].items[0].action: an action is `status_snapshot` or `{ runbook: <runbook id> }`',
       'FILE:12:15: checklists[2].items[2].id: an item id is lower-case letters, digits, "_" and "-", like full_backup',
       'FILE:13:24: checklists[2].items[3].text: Too small: expected string to have >=1 characters',
@@ -135,11 +135,21 @@ checklists:
     expect(example).toBeDefined();
     const { checklists } = loadConfig({ file: writeConfig(example!) });
     expect(checklists.map((checklist) => checklist.id)).toEqual(['before', 'during', 'after', 'optimize', 'release']);
-    expect(checklists.find((checklist) => checklist.id === 'before')?.responders).toEqual(['U0123ABCD', 'S0456EFGH']);
+    expect(checklists.find((checklist) => checklist.id === 'before')?.responders).toEqual(['U0123ABCD', 'S0456EFGH', '@ops-leads']);
     expect(checklists.find((checklist) => checklist.id === 'release')?.items.map((item) => item.action)).toEqual([
       undefined,
       { kind: 'status_snapshot' },
       { kind: 'runbook', runbook: 'backup' },
+    ]);
+  });
+
+  it('refuses a runbook that requires a checklist that is not configured', () => {
+    expect(problemsOf('runbooks:\n  - id: backup\n    requires_checklist: befor\nchecklists:\n  - id: tests\n    enabled: false\n')).toEqual([
+      'runbooks.backup.requires_checklist: no checklist "befor" is configured (before, during, after, optimize)',
+    ]);
+    expect(problemsOf('checklists:\n  - id: before\n    enabled: false\n')).toEqual([
+      'runbooks.vertical-migration.requires_checklist: no checklist "before" is configured (during, after, optimize, tests)',
+      'runbooks.add-read-replica.requires_checklist: no checklist "before" is configured (during, after, optimize, tests)',
     ]);
   });
 

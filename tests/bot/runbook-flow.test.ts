@@ -27,7 +27,7 @@ hosts:
 runbooks:
   - id: demo
     title: Demo deploy
-    approval: { approvers: [${LEAD}, ${REQUESTER}, S0OPS], required: 1, allow_self: false, expires: 30m }
+    approval: { approvers: [${LEAD}, ${REQUESTER}, "@ops-leads"], required: 1, allow_self: false, expires: 30m }
     params:
       - { name: target, type: host }
       - { name: label, type: string }
@@ -94,7 +94,7 @@ const latestRunId = () => listRuns(harness.bot.deps.db, { limit: 1 })[0]!.id;
 
 beforeAll(async () => {
   sshd = await startSshd();
-  fake = await startFakeSlack({ userGroups: { S0OPS: ['U0OPS2'] } });
+  fake = await startFakeSlack({ userGroups: { S0OPS: ["U0OPS2"] }, userGroupHandles: { S0OPS: "ops-leads" } });
   harness = await startTestBot({ config: config(), fake });
 }, 60_000);
 
@@ -143,7 +143,8 @@ describe('runbooks in Slack', () => {
     expect(text).toContain('timeout 30 s');
     expect(text).toContain('needs an approver to confirm');
     expect(text).toContain('*Rollback*');
-    expect(text).toContain('Approvals: 0 of 1');
+    expect(text).toContain("Approvals: 0 of 1");
+    expect(text).toContain("policy: 1 approval from <@U0LEAD>, <@U0REQ>, `@ops-leads`, not the requester");
     for (const action of ['run_approve', 'run_reject', 'run_cancel']) expect(text).toContain(action);
   });
 
