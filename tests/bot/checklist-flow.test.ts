@@ -408,6 +408,22 @@ describe('checklist buttons', () => {
     expect(listTicks(tb.bot.database.db, 1)).toEqual([]);
   });
 
+  it('works the same over Socket Mode (how the bot runs by default)', async () => {
+    const tb = await bot({ socketMode: true });
+    await tb.fake.socket.sendSlashCommand({ text: 'checklist after', user_id: ANA, channel_id: CHANNEL, response_url: tb.fake.newResponseUrl({ channel: CHANNEL, user: ANA }) });
+    const message = await waitForRunMessage(tb.fake, 1);
+    const payload = buildBlockActionsPayload({
+      user: BOB,
+      channel: CHANNEL,
+      message,
+      action: { action_id: 'checklist_toggle_update_docs' },
+      response_url: tb.fake.newResponseUrl({ channel: CHANNEL, messageTs: message.ts, user: BOB }),
+    });
+    expect((await tb.fake.socket.sendInteraction(payload)).payload).toEqual({});
+    const ticked = await waitForProgress(tb.fake, 1, '1 of 6');
+    expect(itemBlock(ticked, 'update_docs').text.text).toContain('<@U0BOB>');
+  });
+
   it('leaves "Review current metrics" open when Prometheus cannot be read, with the snapshot in the thread', async () => {
     const tb = await bot();
     const message = await startRun(tb, 'before', 1);
