@@ -65,7 +65,7 @@ function config(): string {
         {
           // The default's ids, order, confirm flags and rollback; pg_ctl/psql on the local clusters for docker compose.
           id: 'add-read-replica',
-          // Checklists are not part of the bot yet: with the default's `before` the run would wait for ever.
+          // Not waiting for the default's `before` checklist here (tests/bot/checklist-runbooks.test.ts covers that gate).
           requires_checklist: null,
           approval: { approvers: [LEAD], required: 1, allow_self: false, expires: '30m' },
           steps: [
