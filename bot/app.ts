@@ -4,6 +4,7 @@ import type { CommandDeps } from '../commands/types.ts';
 import type { Settings } from './config.ts';
 import { registerListeners } from './listeners/index.ts';
 import type { Metrics } from './metrics.ts';
+import type { RunbookRunner } from './runbook-runner.ts';
 import type { Watcher } from './watcher.ts';
 
 export interface SlackApp {
@@ -32,10 +33,11 @@ export interface CreateAppOptions {
   readonly metrics: Metrics;
   readonly watcher: Watcher;
   readonly isAllowed: (user: string, allowed: readonly string[]) => Promise<boolean>;
+  readonly runbooks: RunbookRunner;
 }
 
 /** The Bolt app with every listener registered; not started (bot/main.ts decides how it is served). */
-export function createApp({ settings, deps, metrics, watcher, isAllowed }: CreateAppOptions): SlackApp {
+export function createApp({ settings, deps, metrics, watcher, isAllowed, runbooks }: CreateAppOptions): SlackApp {
   const logger = toBoltLogger(deps.logger);
   const clientOptions = {
     ...(settings.slackApiUrl ? { slackApiUrl: settings.slackApiUrl } : {}),
@@ -61,7 +63,7 @@ export function createApp({ settings, deps, metrics, watcher, isAllowed }: Creat
     });
     app = new App({ token: settings.botToken, receiver, clientOptions, logger, deferInitialization: true });
   }
-  registerListeners(app, { deps, metrics, watcher, isAllowed });
+  registerListeners(app, { deps, metrics, watcher, isAllowed, runbooks });
   app.error(async (error) => {
     deps.logger.error({ err: error }, 'unhandled error in a Slack listener');
   });

@@ -3,6 +3,8 @@ import { stringify } from 'yaml';
 import { buildAlertingRules } from '../core/rules.ts';
 import { Command, CommanderError, Option } from 'commander';
 import { collectStatus, statusReportToJson } from '../core/status.ts';
+import { openDatabase } from '../db/client.ts';
+import { listDecisions } from '../db/decision-log.ts';
 import { createPrometheus } from '../integrations/prometheus.ts';
 import { ConfigError, loadConfig, SettingsError } from './config.ts';
 import { startBot } from './main.ts';
@@ -73,6 +75,33 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     });
 
   program
+    .command('history')
+    .description('the decision log, newest first (runbook runs, approvals, steps, breaches, commands, advice)')
+    .option('-c, --config <file>', 'YAML config file')
+    .option('--json', 'print a JSON array instead of lines')
+    .option('-n, --limit <count>', 'how many rows', '50')
+    .option('--kind <kind...>', 'only these kinds (run_requested, approval, step_finished, breach_opened, …)')
+    .action((options: { json?: boolean; limit: string; kind?: string[] }) => {
+      const limit = Number(options.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw new UsageProblem(`--limit "${options.limit}" is not a count from 1 to 100000`);
+      const settingsFile = io.env.SCALEBOT_DB?.trim() || './data/scalebot.db';
+      if (!existsSync(settingsFile)) throw new UsageProblem(`no database at ${settingsFile} (set SCALEBOT_DB to the bot's SQLite file)`);
+      const database = openDatabase(settingsFile);
+      try {
+        const rows = listDecisions(database.db, { limit, ...(options.kind ? { kinds: options.kind } : {}) });
+        if (options.json) {
+          io.stdout(`${JSON.stringify(rows.map((row) => ({ ...row, at: row.at.toISOString() })), null, 2)}\n`);
+        } else {
+          for (const row of rows) {
+            io.stdout(`${row.at.toISOString()}  #${row.id}  ${row.kind}  ${row.actor}  ${row.subject ?? ''}  ${row.outcome ?? ''}  ${JSON.stringify(row.detail)}\n`);
+          }
+        }
+      } finally {
+        database.close();
+      }
+    });
+
+  program
     .command('check-config')
     .description('validate a config file: every problem with its file, line and path')
     .argument('[file]', 'the YAML file (default: --config, SCALEBOT_CONFIG, else only the built-in defaults)')
@@ -80,7 +109,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .action((file: string | undefined, options: { config?: string }) => {
       const path = file ?? configFileFrom(options, io.env);
       const config = loadConfig({ file: path, env: io.env });
-      io.stdout(`ok: ${config.sources.join(', ')}: ${config.triggers.length} triggers\n`);
+      io.stdout(`ok: ${config.sources.join(', ')}: ${config.triggers.length} triggers, ${config.checklists.length} checklists, ${config.capacity.tiers.length} server tiers, ${config.capacity.stages.length} stages\n`);
     });
 
   try {

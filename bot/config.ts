@@ -3,9 +3,23 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
+import type { Checklist, ChecklistItem } from '../core/checklists.ts';
 import { parseDuration } from '../core/duration.ts';
+import type { HostDef, RunbookDef, StepDef } from '../core/runbooks.ts';
+import { PARAM_TYPES, renderCommand, TemplateError, templatePlaceholders } from '../core/shell-quote.ts';
+import type { CapacityTables } from '../core/capacity.ts';
 import { OPERATORS, SEVERITIES, type Trigger } from '../core/triggers.ts';
+import { parseHostKey } from '../integrations/ssh.ts';
 import { UNITS } from '../core/units.ts';
+import {
+  advisorConfigShape,
+  buildAdvisorConfig,
+  checkAdvisorReferences,
+  mergeAdvisorConfigs,
+  noteOrigins,
+  type AdvisorConfig,
+  type AdvisorOrigins,
+} from './config-advisor.ts';
 
 export const DEFAULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'config');
 
@@ -42,23 +56,109 @@ const triggerEntry = z
   .object({ id, enabled: z.boolean().optional(), ...z.object(triggerFields).partial().shape })
   .strict();
 
+const slackId = z.string().regex(/^([USW][A-Z0-9]+|@[a-z0-9._-]+)$/, 'a Slack user id (U…), user group id (S…) or group handle (@ops-leads)');
+const hostEntry = z
+  .object({
+    address: z.string().min(1),
+    port: z.number().int().min(1).max(65535).optional(),
+    user: z.string().min(1),
+    private_key_file: z
+      .string()
+      .min(1)
+      .refine((value) => !value.includes('PRIVATE KEY'), 'give the path of the key file, never the key itself')
+      .optional(),
+    private_key_file_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'the name of an environment variable holding the key file path').optional(),
+    host_key: z.string().superRefine((value, context) => {
+      try {
+        parseHostKey(value);
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    }),
+  })
+  .strict()
+  .refine((host) => Boolean(host.private_key_file) !== Boolean(host.private_key_file_env), 'give exactly one of private_key_file or private_key_file_env');
+const stepEntry = z
+  .object({ id, title: z.string().min(1).optional(), host: z.string().min(1), run: z.string().min(1), timeout: duration.optional(), confirm: z.boolean().optional() })
+  .strict();
+const paramEntry = z
+  .object({
+    name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a parameter name is letters, digits and _'),
+    type: z.enum(PARAM_TYPES),
+    description: z.string().optional(),
+    values: z.array(z.string().min(1)).min(1).optional(),
+    min: z.number().int().optional(),
+    max: z.number().int().optional(),
+    default: z.union([z.string(), z.number()]).transform(String).optional(),
+  })
+  .strict()
+  .refine((param) => param.type !== 'enum' || Boolean(param.values), 'an enum parameter needs values');
+const runbookEntry = z
+  .object({
+    id,
+    enabled: z.boolean().optional(),
+    title: z.string().min(1).optional(),
+    description: z.string().optional(),
+    requires_checklist: z.string().nullable().optional(),
+    approval: z
+      .object({ approvers: z.array(slackId).optional(), required: z.number().int().min(1).max(10).optional(), allow_self: z.boolean().optional(), expires: duration.optional() })
+      .strict()
+      .optional(),
+    params: z.array(paramEntry).optional(),
+    steps: z.array(stepEntry).min(1).optional(),
+    rollback: z.array(stepEntry).optional(),
+  })
+  .strict();
+
+/** A checklist posts one block per item; past this many even the compact layout would not fit one message. */
+export const MAX_CHECKLIST_ITEMS = 100;
+const checklistItemEntry = z
+  .object({
+    id: z.string().regex(idPattern, 'an item id is lower-case letters, digits, "_" and "-", like full_backup').max(64),
+    text: z.string().min(1).max(200),
+    section: z.string().min(1).max(100).optional(),
+    detail: z.string().min(1).max(500).optional(),
+    action: z
+      .union([z.literal('status_snapshot'), z.object({ runbook: z.string().regex(idPattern, 'a runbook id is lower-case letters, digits, "_" and "-", like backup') }).strict()], {
+        error: 'an action is `status_snapshot` or `{ runbook: <runbook id> }`',
+      })
+      .optional(),
+  })
+  .strict();
+const checklistEntry = z
+  .object({
+    id: id.max(64),
+    enabled: z.boolean().optional(),
+    title: z.string().min(1).max(100).optional(),
+    description: z.string().max(500).optional(),
+    responders: z.array(slackId).optional(),
+    items: z.array(checklistItemEntry).min(1).max(MAX_CHECKLIST_ITEMS).optional(),
+  })
+  .strict();
+type ChecklistEntry = z.infer<typeof checklistEntry>;
+
 const userConfigSchema = z
   .object({
     prometheus: z.object({ url: z.url().optional(), timeout: duration.optional(), lookback: duration.optional() }).strict().optional(),
     grafana: z.object({ dashboard_url: z.url().nullable().optional() }).strict().optional(),
     slack: z.object({ alerts_channel: z.string().min(1).nullable().optional() }).strict().optional(),
     triggers: z.array(triggerEntry).optional(),
+    hosts: z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'a host name is lower-case letters, digits, ".", "_" and "-"'), hostEntry).optional(),
+    admins: z.array(slackId).optional(),
+    runbooks: z.array(runbookEntry).optional(),
+    checklists: z.array(checklistEntry).optional(),
     watch: z
       .object({
         enabled: z.boolean().optional(),
         interval: duration.optional(),
         resolve_after: duration.optional(),
         repeat: z.object({ immediate: duration.optional(), soon: duration.optional() }).strict().optional(),
-        responders: z.array(z.string().regex(/^[USW][A-Z0-9]+$/, 'a responder is a Slack user id (U…) or user group id (S…)')).optional(),
+        responders: z.array(slackId).optional(),
         snooze_options: z.array(duration).min(1).max(5).optional(),
       })
       .strict()
       .optional(),
+    ...advisorConfigShape,
   })
   .strict();
 type UserConfig = z.infer<typeof userConfigSchema>;
@@ -68,6 +168,8 @@ export interface Config {
   readonly grafana: { readonly dashboardUrl: string | null };
   readonly slack: { readonly alertsChannel: string | null };
   readonly triggers: readonly Trigger[];
+  /** The checklists `/scale checklist` can post: the guide's (config/checklists.yaml) and the user's, by id. */
+  readonly checklists: readonly Checklist[];
   readonly watch: {
     readonly enabled: boolean;
     readonly intervalSeconds: number;
@@ -77,6 +179,13 @@ export interface Config {
     readonly responders: readonly string[];
     readonly snoozeOptionsSeconds: readonly number[];
   };
+  readonly hosts: ReadonlyMap<string, HostDef>;
+  readonly runbooks: readonly RunbookDef[];
+  /** May force-release host locks. */
+  readonly admins: readonly string[];
+  /** The advisor's tables: server tiers, stages, API costs, what runs now (config/advisor.yaml). */
+  readonly capacity: CapacityTables;
+  readonly advisor: AdvisorConfig;
   /** The files the config was read from, defaults first. */
   readonly sources: readonly string[];
 }
@@ -123,7 +232,14 @@ function locate(parsed: ParsedFile, path: ReadonlyArray<PropertyKey>, message: s
   return `${parsed.file}: ${formatPath(path) || '(top level)'}: ${message}`;
 }
 
-function validateUserFile(parsed: ParsedFile, knownTriggerIds: ReadonlySet<string>, problems: string[]): UserConfig | undefined {
+interface KnownIds {
+  readonly triggers: ReadonlySet<string>;
+  readonly checklists: ReadonlySet<string>;
+}
+
+const NO_KNOWN_IDS: KnownIds = { triggers: new Set(), checklists: new Set() };
+
+function validateUserFile(parsed: ParsedFile, known: KnownIds, problems: string[]): UserConfig | undefined {
   const raw = parsed.document.toJS() ?? {};
   const result = userConfigSchema.safeParse(raw);
   if (!result.success) {
@@ -137,7 +253,7 @@ function validateUserFile(parsed: ParsedFile, knownTriggerIds: ReadonlySet<strin
     const trigger = entry as Record<string, unknown> & { id: string };
     if (seen.has(trigger.id)) problems.push(locate(parsed, ['triggers', index, 'id'], `trigger "${trigger.id}" is listed twice`));
     seen.add(trigger.id);
-    if (!idPattern.test(trigger.id) || knownTriggerIds.has(trigger.id) || trigger.enabled === false) return;
+    if (!idPattern.test(trigger.id) || known.triggers.has(trigger.id) || trigger.enabled === false) return;
     const missing = requiredTriggerFields.filter((field) => trigger[field] === undefined);
     if (missing.length > 0) {
       problems.push(
@@ -145,7 +261,65 @@ function validateUserFile(parsed: ParsedFile, knownTriggerIds: ReadonlySet<strin
       );
     }
   });
+  const checklists: unknown[] = Array.isArray((raw as { checklists?: unknown }).checklists) ? (raw as { checklists: unknown[] }).checklists : [];
+  validateChecklists(parsed, checklists, known.checklists, problems);
   return result.success ? result.data : undefined;
+}
+
+/** Checks across checklist entries (on the raw file, like the triggers'): ids listed twice, what a new list lacks. */
+function validateChecklists(parsed: ParsedFile, entries: readonly unknown[], knownIds: ReadonlySet<string>, problems: string[]): void {
+  const seen = new Set<string>();
+  entries.forEach((raw, index) => {
+    if (!raw || typeof raw !== 'object' || typeof (raw as { id?: unknown }).id !== 'string') return;
+    const entry = raw as Record<string, unknown> & { id: string };
+    if (seen.has(entry.id)) problems.push(locate(parsed, ['checklists', index, 'id'], `checklist "${entry.id}" is listed twice`));
+    seen.add(entry.id);
+    const itemIds = new Set<string>();
+    (Array.isArray(entry.items) ? entry.items : []).forEach((item: unknown, itemIndex) => {
+      const itemId = item && typeof item === 'object' ? (item as { id?: unknown }).id : undefined;
+      if (typeof itemId !== 'string') return;
+      if (itemIds.has(itemId)) {
+        problems.push(locate(parsed, ['checklists', index, 'items', itemIndex, 'id'], `item "${itemId}" is listed twice in checklist "${entry.id}"`));
+      }
+      itemIds.add(itemId);
+    });
+    if (!idPattern.test(entry.id) || knownIds.has(entry.id) || entry.enabled === false) return;
+    const missing = (['title', 'items'] as const).filter((field) => entry[field] === undefined);
+    if (missing.length > 0) {
+      problems.push(
+        locate(parsed, ['checklists', index], `new checklist "${entry.id}" needs ${missing.join(' and ')} (or use the id of a default checklist to change it)`),
+      );
+    }
+  });
+}
+
+/** A runbook that requires a checklist nobody can post would wait for ever: name the typo instead. */
+function checkRequiredChecklists(merged: UserConfig): string[] {
+  const ids = (merged.checklists ?? []).map((checklist) => checklist.id);
+  return (merged.runbooks ?? [])
+    .filter((runbook) => runbook.requires_checklist && !ids.includes(runbook.requires_checklist))
+    .map((runbook) => `runbooks.${runbook.id}.requires_checklist: no checklist "${runbook.requires_checklist}" is configured (${ids.join(', ') || 'none'})`);
+}
+
+function toChecklist(entry: ChecklistEntry): Checklist {
+  const items: ChecklistItem[] = (entry.items ?? []).map((item) => ({
+    id: item.id,
+    text: item.text,
+    ...(item.section ? { section: item.section } : {}),
+    ...(item.detail ? { detail: item.detail } : {}),
+    ...(item.action === 'status_snapshot'
+      ? { action: { kind: 'status_snapshot' as const } }
+      : item.action
+        ? { action: { kind: 'runbook' as const, runbook: item.action.runbook } }
+        : {}),
+  }));
+  return {
+    id: entry.id,
+    title: entry.title!,
+    ...(entry.description ? { description: entry.description } : {}),
+    items,
+    responders: entry.responders ?? [],
+  };
 }
 
 function mergeById<T extends { id: string; enabled?: boolean }>(base: readonly T[], overrides: readonly T[]): T[] {
@@ -167,6 +341,12 @@ function mergeConfigs(base: UserConfig, override: UserConfig): UserConfig {
     slack: { ...base.slack, ...override.slack },
     triggers: mergeById(base.triggers ?? [], override.triggers ?? []),
     watch: { ...base.watch, ...override.watch, repeat: { ...base.watch?.repeat, ...override.watch?.repeat } },
+    hosts: { ...base.hosts, ...override.hosts },
+    admins: override.admins ?? base.admins ?? [],
+    runbooks: mergeById(base.runbooks ?? [], override.runbooks ?? []),
+    // An entry with `items` replaces the default's items whole; its other fields override one by one.
+    checklists: mergeById(base.checklists ?? [], override.checklists ?? []),
+    ...mergeAdvisorConfigs(base, override),
   };
 }
 
@@ -190,10 +370,16 @@ export function loadConfig({ file, env = {}, defaultsDir = DEFAULTS_DIR }: LoadC
   const problems: string[] = [];
   const sources = defaultFiles(defaultsDir);
   let merged: UserConfig = {};
+  const origins: AdvisorOrigins = {};
+  const noteOrigin = (parsed: ParsedFile, data: UserConfig, user: boolean) =>
+    noteOrigins(origins, data, { file: parsed.file, order: sources.indexOf(parsed.file), user, locate: (path, message) => locate(parsed, path, message) });
   for (const source of sources) {
     const parsed = parseYamlFile(source, problems);
-    const data = parsed && validateUserFile(parsed, new Set(), problems);
-    if (data) merged = mergeConfigs(merged, data);
+    const data = parsed && validateUserFile(parsed, NO_KNOWN_IDS, problems);
+    if (data) {
+      merged = mergeConfigs(merged, data);
+      noteOrigin(parsed, data, false);
+    }
   }
   if (file) {
     const path = resolve(file);
@@ -201,10 +387,16 @@ export function loadConfig({ file, env = {}, defaultsDir = DEFAULTS_DIR }: LoadC
       problems.push(`${path}: no such file (give --config or SCALEBOT_CONFIG the path of your YAML config)`);
     } else {
       const parsed = parseYamlFile(path, problems);
-      const knownIds = new Set((merged.triggers ?? []).map((trigger) => trigger.id));
-      const data = parsed && validateUserFile(parsed, knownIds, problems);
-      if (data) merged = mergeConfigs(merged, data);
+      const knownIds: KnownIds = {
+        triggers: new Set((merged.triggers ?? []).map((trigger) => trigger.id)),
+        checklists: new Set((merged.checklists ?? []).map((checklist) => checklist.id)),
+      };
       sources.push(path);
+      const data = parsed && validateUserFile(parsed, knownIds, problems);
+      if (data) {
+        merged = mergeConfigs(merged, data);
+        noteOrigin(parsed, data, true);
+      }
     }
   }
   const prometheusUrl = env.PROMETHEUS_URL?.trim() || merged.prometheus?.url;
@@ -218,6 +410,8 @@ export function loadConfig({ file, env = {}, defaultsDir = DEFAULTS_DIR }: LoadC
   ] as const) {
     if (value !== undefined && safeDuration(value) < 1) problems.push(`${path}: must be at least 1s (got ${JSON.stringify(value)})`);
   }
+  if (problems.length === 0) problems.push(...checkRunbooks(merged, env), ...checkRequiredChecklists(merged));
+  if (problems.length === 0) checkAdvisorReferences(merged, new Set((merged.triggers ?? []).map((trigger) => trigger.id)), origins, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const triggers: Trigger[] = (merged.triggers ?? []).map((entry) => ({
@@ -231,6 +425,7 @@ export function loadConfig({ file, env = {}, defaultsDir = DEFAULTS_DIR }: LoadC
     unit: entry.unit!,
     ...(entry.advice ? { advice: entry.advice } : {}),
   }));
+  const { capacity, advisor } = buildAdvisorConfig(merged, triggers);
   return deepFreeze({
     prometheus: {
       url: prometheusUrl!,
@@ -240,6 +435,7 @@ export function loadConfig({ file, env = {}, defaultsDir = DEFAULTS_DIR }: LoadC
     grafana: { dashboardUrl: merged.grafana?.dashboard_url ?? null },
     slack: { alertsChannel: merged.slack?.alerts_channel ?? null },
     triggers,
+    checklists: (merged.checklists ?? []).map(toChecklist),
     watch: {
       enabled: (merged.watch?.enabled ?? true) && Boolean(merged.slack?.alerts_channel),
       intervalSeconds: parseDuration(merged.watch?.interval ?? '60s'),
@@ -251,8 +447,108 @@ export function loadConfig({ file, env = {}, defaultsDir = DEFAULTS_DIR }: LoadC
       responders: merged.watch?.responders ?? [],
       snoozeOptionsSeconds: (merged.watch?.snooze_options ?? ['1h', '4h', '24h']).map((option) => parseDuration(option)),
     },
+    hosts: new Map(Object.entries(merged.hosts ?? {}).map(([name, host]) => [name, toHostDef(name, host, env)])),
+    runbooks: (merged.runbooks ?? []).map(toRunbookDef),
+    admins: merged.admins ?? [],
+    capacity,
+    advisor,
     sources,
   });
+}
+
+type RunbookEntry = z.infer<typeof runbookEntry>;
+type StepEntry = z.infer<typeof stepEntry>;
+
+function toHostDef(name: string, host: z.infer<typeof hostEntry>, env: Readonly<Record<string, string | undefined>>): HostDef {
+  const keyFile = host.private_key_file ?? env[host.private_key_file_env!] ?? '';
+  return { name, address: host.address, port: host.port ?? 22, user: host.user, privateKeyFile: keyFile, hostKey: host.host_key };
+}
+
+function toStepDef(step: StepEntry): StepDef {
+  return {
+    id: step.id,
+    title: step.title ?? step.id,
+    host: step.host,
+    run: step.run,
+    timeoutSeconds: parseDuration(step.timeout ?? '10m'),
+    confirm: step.confirm ?? false,
+  };
+}
+
+function toRunbookDef(entry: RunbookEntry): RunbookDef {
+  return {
+    id: entry.id,
+    title: entry.title ?? entry.id,
+    ...(entry.description ? { description: entry.description } : {}),
+    params: (entry.params ?? []).map((param) => ({
+      name: param.name,
+      type: param.type,
+      ...(param.description ? { description: param.description } : {}),
+      ...(param.values ? { values: param.values } : {}),
+      ...(param.min !== undefined ? { min: param.min } : {}),
+      ...(param.max !== undefined ? { max: param.max } : {}),
+      ...(param.default !== undefined ? { default: param.default } : {}),
+    })),
+    steps: (entry.steps ?? []).map(toStepDef),
+    rollback: (entry.rollback ?? []).map(toStepDef),
+    ...(entry.requires_checklist ? { requiresChecklist: entry.requires_checklist } : {}),
+    approval: {
+      approvers: entry.approval?.approvers ?? [],
+      required: entry.approval?.required ?? 1,
+      allowSelf: entry.approval?.allow_self ?? false,
+      expiresSeconds: parseDuration(entry.approval?.expires ?? '30m'),
+    },
+  };
+}
+
+/**
+ * What a schema cannot see: every placeholder names a parameter, a step's host is a host parameter or an
+ * inventory name, a template fills safely, step ids are unique, key files exist by name.
+ */
+function checkRunbooks(merged: UserConfig, env: Readonly<Record<string, string | undefined>>): string[] {
+  const problems: string[] = [];
+  const hosts = merged.hosts ?? {};
+  for (const [name, host] of Object.entries(hosts)) {
+    if (host.private_key_file_env && !env[host.private_key_file_env]) {
+      problems.push(`hosts.${name}.private_key_file_env: the environment variable ${host.private_key_file_env} is not set`);
+    }
+  }
+  for (const runbook of merged.runbooks ?? []) {
+    const where = `runbooks.${runbook.id}`;
+    if (!runbook.title) problems.push(`${where}: needs a title`);
+    if (!runbook.steps || runbook.steps.length === 0) {
+      problems.push(`${where}: needs steps`);
+      continue;
+    }
+    const params = new Map((runbook.params ?? []).map((param) => [param.name, param]));
+    const sample = Object.fromEntries([...params.keys()].map((name) => [name, 'x']));
+    for (const [phase, steps] of [
+      ['steps', runbook.steps],
+      ['rollback', runbook.rollback ?? []],
+    ] as const) {
+      const ids = new Set<string>();
+      steps.forEach((step, index) => {
+        const at = `${where}.${phase}[${index}]`;
+        if (ids.has(step.id)) problems.push(`${at}: step id "${step.id}" is used twice`);
+        ids.add(step.id);
+        try {
+          for (const name of templatePlaceholders(step.run)) {
+            if (!params.has(name)) problems.push(`${at}.run: {{${name}}} is not a parameter of ${runbook.id} (${[...params.keys()].join(', ') || 'it has none'})`);
+          }
+          if (templatePlaceholders(step.run).every((name) => params.has(name))) renderCommand(step.run, sample);
+        } catch (error) {
+          if (error instanceof TemplateError || error instanceof Error) problems.push(`${at}.run: ${error.message}`);
+        }
+        const hostParam = /^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$/.exec(step.host);
+        if (hostParam) {
+          if (params.get(hostParam[1]!)?.type !== 'host') problems.push(`${at}.host: {{${hostParam[1]}}} must be a parameter of type host`);
+        } else if (!hosts[step.host]) {
+          problems.push(`${at}.host: "${step.host}" is not in hosts (${Object.keys(hosts).join(', ') || 'none configured'})`);
+        }
+      });
+    }
+  }
+  return problems;
 }
 
 function safeDuration(value: string | number): number {

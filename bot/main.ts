@@ -2,9 +2,14 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream, Logger } from 'pino';
 import type { CommandDeps } from '../commands/types.ts';
+import { lastCompletedRun } from '../db/checklists.ts';
 import { openDatabase, type DatabaseHandle } from '../db/client.ts';
 import { WebClient } from '@slack/web-api';
 import { createPrometheus } from '../integrations/prometheus.ts';
+import { createChecklistRunbookPort, createChecklistRuns, type ChecklistRuns } from './checklist-runs.ts';
+import { createSsh } from '../integrations/ssh.ts';
+import { createRunbookRunner, type RunbookRunner } from './runbook-runner.ts';
+import { createOutboxDeliverer } from './outbox-sender.ts';
 import { createResponderCheck } from './responders.ts';
 import { createWatcher, type Watcher } from './watcher.ts';
 import { createAlertmanagerRoute } from './alertmanager-route.ts';
@@ -20,6 +25,11 @@ export interface StartOptions {
   readonly configFile?: string;
   readonly clock?: () => Date;
   readonly logDestination?: DestinationStream;
+  /**
+   * When a checklist was last completed (the advisor counts the optimization checklist as "optimized").
+   * Default: the checklist runs in the database (`lastCompletedRun`); tests may answer instead.
+   */
+  readonly checklistCompletedAt?: (checklistId: string) => Date | null;
 }
 
 export interface RunningBot {
@@ -29,6 +39,8 @@ export interface RunningBot {
   readonly metrics: Metrics;
   readonly database: DatabaseHandle;
   readonly watcher: Watcher;
+  readonly runbooks: RunbookRunner;
+  readonly checklists: ChecklistRuns;
   /** Where the HTTP server listens (health, metrics, and Slack's requests in HTTP mode). */
   readonly url: string;
   stop(): Promise<void>;
@@ -38,7 +50,7 @@ export interface RunningBot {
  * The composition root: settings, config, database, Prometheus, Slack, HTTP server. Anything that is
  * wrong is reported before the bot says it is ready, with what to do about it.
  */
-export async function startBot({ env, configFile, clock = () => new Date(), logDestination }: StartOptions): Promise<RunningBot> {
+export async function startBot({ env, configFile, clock = () => new Date(), logDestination, checklistCompletedAt }: StartOptions): Promise<RunningBot> {
   const settings = loadSettings(env);
   const config = loadConfig({ file: configFile ?? settings.configFile ?? undefined, env });
   const logger: Logger = createLogger({
@@ -49,7 +61,6 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
   const database = openDatabase(settings.databaseFile);
   const prometheus = createPrometheus({ url: config.prometheus.url, timeoutMs: config.prometheus.timeoutMs });
   const metrics = createMetrics();
-  const deps: CommandDeps = { config, prometheus, db: database.db, logger, clock };
   // The watcher posts with no retries of the client's own: a 429 comes back at once with Retry-After, and
   // any other failure is looked up in Slack before the outbox posts again (see bot/outbox-sender.ts).
   const watcherClient = new WebClient(settings.botToken, {
@@ -58,11 +69,40 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     rejectRateLimitedCalls: true,
     timeout: 10_000,
   });
-  const watcher: Watcher = createWatcher({ db: database.db, config, prometheus, slack: watcherClient, clock, logger, metrics: metrics.watcher });
+  const deliver = createOutboxDeliverer(database.db, watcherClient, clock, logger, (method, error) => metrics.watcher.slackErrors.inc({ method, error }));
+  const watcher: Watcher = createWatcher({ db: database.db, config, prometheus, deliver, clock, logger, metrics: metrics.watcher });
   const isAllowed = createResponderCheck(watcherClient, clock);
-  const { app, receiver } = createApp({ settings, deps, metrics, watcher, isAllowed });
+  // Checklists and runbooks know each other: an item can start its runbook and is ticked when a run of it
+  // succeeds; a runbook can require a completed checklist. The port reads `runbooks` only once both exist.
+  const checklists = createChecklistRuns({
+    db: database.db,
+    config,
+    prometheus,
+    clock,
+    logger,
+    deliver,
+    isAllowed,
+    runbooks: createChecklistRunbookPort(config, () => runbooks),
+  });
+  const runbooks: RunbookRunner = createRunbookRunner({
+    db: database.db,
+    config,
+    ssh: createSsh(),
+    prometheus,
+    deliver,
+    clock,
+    logger,
+    isAllowed,
+    checklistGate: checklists.gate,
+    onSucceeded: (run) => checklists.tickItemsForRunbook({ runbookId: run.runbookId, user: run.requester, detail: { runbook_run_id: run.id } }),
+  });
+  // The advisor counts a completed optimization checklist as "optimized first: yes".
+  const completedAt = checklistCompletedAt ?? ((checklistId: string) => lastCompletedRun(database.db, checklistId)?.completedAt ?? null);
+  const deps: CommandDeps = { config, prometheus, db: database.db, logger, clock, runbooks, checklists, checklistCompletedAt: completedAt };
+  const { app, receiver } = createApp({ settings, deps, metrics, watcher, isAllowed, runbooks });
 
   let server: Server | null = null;
+  let expiryTimer: NodeJS.Timeout | null = null;
   try {
     await app.init();
     server = createHttpServer({
@@ -86,6 +126,10 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     });
     await listen(server, settings.host, settings.port);
     if (settings.mode === 'socket') await app.start();
+    const interrupted = await runbooks.recoverInterrupted();
+    if (interrupted > 0) logger.warn({ runs: interrupted }, 'runbook runs were interrupted by the last stop; marked, not re-run');
+    expiryTimer = setInterval(() => void runbooks.expireStale().catch((error: unknown) => logger.error({ err: error }, 'expiring runs failed')), 30_000);
+    expiryTimer.unref();
     if (config.watch.enabled) watcher.start();
     else if (!config.slack.alertsChannel) logger.info('the watcher is off: set slack.alerts_channel in the config to get breaches posted');
   } catch (error) {
@@ -105,11 +149,16 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     metrics,
     database,
     watcher,
+    runbooks,
+    checklists,
     url,
     async stop() {
       if (stopped) return;
       stopped = true;
+      checklists.stop();
       await watcher.stop();
+      if (expiryTimer) clearInterval(expiryTimer);
+      await runbooks.shutdown();
       if (settings.mode === 'socket') {
         await app.stop().catch(() => {});
         // app.stop() resolves before the socket has closed (STACK-NOTES): wait for the close itself.

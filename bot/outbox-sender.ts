@@ -144,3 +144,42 @@ async function findPosted(slack: OutboxSlackPort, row: OutboxRow, threadTs: stri
   }
   return null;
 }
+
+/**
+ * One delivery loop per process: the watcher, runbooks and checklists all post through it, and two passes
+ * never run at once (two concurrent passes could both see a row as pending and post it twice). A call made
+ * while a pass runs waits for one more pass, which sees everything queued before the call.
+ */
+export function createOutboxDeliverer(
+  db: Db,
+  slack: OutboxSlackPort,
+  clock: () => Date,
+  logger: Logger,
+  onError: (method: string, error: string) => void = () => {},
+) {
+  let current: Promise<DeliveryReport> | null = null;
+  let next: Promise<DeliveryReport> | null = null;
+  const pass = () => deliverOutbox(db, slack, clock, logger, onError);
+  return function deliver(): Promise<DeliveryReport> {
+    if (!current) {
+      current = pass().finally(() => {
+        current = null;
+      });
+      return current;
+    }
+    if (!next) {
+      next = current
+        .catch(() => undefined)
+        .then(() => {
+          next = null;
+          current = pass().finally(() => {
+            current = null;
+          });
+          return current;
+        });
+    }
+    return next;
+  };
+}
+
+export type OutboxDeliverer = ReturnType<typeof createOutboxDeliverer>;

@@ -8,6 +8,15 @@ const GROUP_CACHE_MS = 5 * 60 * 1000;
  */
 export function createResponderCheck(client: Pick<WebClient, 'usergroups'>, clock: () => Date = () => new Date()) {
   const cache = new Map<string, { users: Set<string>; at: number }>();
+  let handles: { byHandle: Map<string, string>; at: number } | null = null;
+  /** "@ops-leads" → the group's id, from usergroups.list (cached like the members). */
+  async function groupIdOf(handle: string): Promise<string | undefined> {
+    if (!handles || clock().getTime() - handles.at >= GROUP_CACHE_MS) {
+      const response = await client.usergroups.list({});
+      handles = { byHandle: new Map((response.usergroups ?? []).map((group) => [String(group.handle), String(group.id)])), at: clock().getTime() };
+    }
+    return handles.byHandle.get(handle.replace(/^@/, ''));
+  }
   async function membersOf(group: string): Promise<Set<string>> {
     const cached = cache.get(group);
     if (cached && clock().getTime() - cached.at < GROUP_CACHE_MS) return cached.users;
@@ -19,9 +28,10 @@ export function createResponderCheck(client: Pick<WebClient, 'usergroups'>, cloc
   return async function isAllowed(user: string, allowed: readonly string[]): Promise<boolean> {
     if (allowed.length === 0) return true;
     if (allowed.includes(user)) return true;
-    for (const group of allowed.filter((id) => id.startsWith('S'))) {
+    for (const entry of allowed.filter((id) => id.startsWith('S') || id.startsWith('@'))) {
       try {
-        if ((await membersOf(group)).has(user)) return true;
+        const group = entry.startsWith('@') ? await groupIdOf(entry) : entry;
+        if (group && (await membersOf(group)).has(user)) return true;
       } catch {
         // A group we cannot read grants nothing.
       }
@@ -31,5 +41,5 @@ export function createResponderCheck(client: Pick<WebClient, 'usergroups'>, cloc
 }
 
 export function describeAllowed(allowed: readonly string[]): string {
-  return allowed.map((id) => (id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`)).join(', ');
+  return allowed.map((id) => (id.startsWith('S') ? `<!subteam^${id}>` : id.startsWith('@') ? `\`${id}\`` : `<@${id}>`)).join(', ');
 }

@@ -22,13 +22,14 @@ import { buildBlindMessage, buildBreachMessage, buildReminderMessage, buildResol
 import { buildStatusBlocks } from './blocks/status.ts';
 import type { Config } from './config.ts';
 import type { WatcherMetrics } from './metrics.ts';
-import { deliverOutbox, type OutboxSlackPort } from './outbox-sender.ts';
+import type { OutboxDeliverer } from './outbox-sender.ts';
 
 export interface WatcherDeps {
   readonly db: Db;
   readonly config: Config;
   readonly prometheus: Pick<PrometheusPort, 'queryRange'>;
-  readonly slack: OutboxSlackPort;
+  /** The process's one outbox delivery loop (bot/outbox-sender.ts). */
+  readonly deliver: OutboxDeliverer;
   readonly clock: () => Date;
   readonly logger: Logger;
   readonly metrics: WatcherMetrics;
@@ -221,10 +222,7 @@ export function createWatcher(deps: WatcherDeps) {
     return { blind: plan.blind, opened, resolved: plan.resolve.length, reminded: plan.remind.length, open: listOpenBreaches(db).length };
   }
 
-  async function deliver() {
-    const report = await deliverOutbox(db, deps.slack, clock, logger, (method, error) => metrics.slackErrors.inc({ method, error }));
-    return report;
-  }
+  const deliver = deps.deliver;
 
   function scheduleNext(delayMs: number) {
     if (stopped) return;

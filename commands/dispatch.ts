@@ -33,7 +33,7 @@ export async function dispatchScaleCommand(invocation: ScaleInvocation, deps: Co
   try {
     let words: string[];
     try {
-      words = splitArguments(invocation.text);
+      words = splitArguments(unescapeSlack(invocation.text));
     } catch (error) {
       subcommandName = 'invalid';
       throw new UsageError(`I could not read that: ${(error as Error).message}.`);
@@ -80,6 +80,11 @@ export async function dispatchScaleCommand(invocation: ScaleInvocation, deps: Co
     detail: { text: invocation.text, args, duration_ms: deps.clock().getTime() - startedAt.getTime(), ...detail },
   });
   return { subcommand: subcommandName, outcome, ...(ref ? { ref } : {}) };
+}
+
+/** Slack sends a slash command's text with &, < and > HTML-escaped. */
+export function unescapeSlack(text: string): string {
+  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
 
 async function safeRespond(invocation: ScaleInvocation, reply: Reply, deps: CommandDeps): Promise<void> {

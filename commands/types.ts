@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import type { Message } from '../bot/blocks/types.ts';
+import type { ChecklistRuns } from '../bot/checklist-runs.ts';
 import type { Config } from '../bot/config.ts';
 import type { Db } from '../db/client.ts';
+import type { RunbookRunner } from '../bot/runbook-runner.ts';
 import type { PrometheusPort } from '../integrations/prometheus.ts';
 
 /** What every subcommand may use. Built once in bot/main.ts; tests build their own. */
@@ -11,6 +13,15 @@ export interface CommandDeps {
   readonly db: Db;
   readonly logger: Logger;
   readonly clock: () => Date;
+  /** Runbook requests and unlocks; absent where no runner is wired (some tests). */
+  readonly runbooks?: RunbookRunner;
+  /**
+   * When the checklist with this id was last completed, or null. The advisor counts the optimization
+   * checklist as "optimized first: yes". Absent where checklists are not wired (some tests): nothing is ever completed.
+   */
+  readonly checklistCompletedAt?: (checklistId: string) => Date | null;
+  /** Checklist runs: start, clicks, what a runbook's success ticks (bot/checklist-runs.ts); absent where not wired (some tests). */
+  readonly checklists?: ChecklistRuns;
 }
 
 export interface Reply extends Message {

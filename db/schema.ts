@@ -95,3 +95,129 @@ export const blindPeriods = sqliteTable('blind_periods', {
   reason: text('reason').notNull(),
   outboxId: integer('outbox_id'),
 });
+
+/** A runbook run: requested, planned, approved, executed step by step over SSH, maybe rolled back. */
+export const runbookRuns = sqliteTable(
+  'runbook_runs',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    runbookId: text('runbook_id').notNull(),
+    title: text('title').notNull(),
+    requester: text('requester').notNull(),
+    channel: text('channel').notNull(),
+    params: text('params', { mode: 'json' }).$type<Record<string, string>>().notNull(),
+    /** The plan as approved: every step's host and exact command. What runs is this, never a re-render. */
+    plan: text('plan', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    status: text('status').notNull(),
+    /** steps | rollback */
+    phase: text('phase').notNull().default('steps'),
+    /** Index of the step running, failed or next (in the current phase). */
+    stepIndex: integer('step_index').notNull().default(0),
+    /** "phase:index" of a `confirm: true` step an approver has confirmed. */
+    confirmedStep: text('confirmed_step'),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
+    startedAt: integer('started_at', { mode: 'timestamp_ms' }),
+    endedAt: integer('ended_at', { mode: 'timestamp_ms' }),
+    messageId: integer('message_id'),
+  },
+  (table) => [index('runbook_runs_status').on(table.status)],
+);
+
+export const runApprovals = sqliteTable(
+  'run_approvals',
+  {
+    runId: integer('run_id').notNull(),
+    approver: text('approver').notNull(),
+    at: integer('at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (table) => [uniqueIndex('run_approvals_once').on(table.runId, table.approver)],
+);
+
+/** One attempt of one step (a retry is a new row), with its full output. */
+export const runSteps = sqliteTable(
+  'run_steps',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    runId: integer('run_id').notNull(),
+    phase: text('phase').notNull(),
+    stepIndex: integer('step_index').notNull(),
+    stepId: text('step_id').notNull(),
+    host: text('host').notNull(),
+    command: text('command').notNull(),
+    status: text('status').notNull(),
+    exitCode: integer('exit_code'),
+    startedAt: integer('started_at', { mode: 'timestamp_ms' }).notNull(),
+    endedAt: integer('ended_at', { mode: 'timestamp_ms' }),
+    output: text('output').notNull().default(''),
+    message: text('message'),
+    messageId: integer('message_id'),
+  },
+  (table) => [index('run_steps_run').on(table.runId, table.id)],
+);
+
+/** One run at a time per host: a row here is the lock. */
+export const hostLocks = sqliteTable('host_locks', {
+  host: text('host').primaryKey(),
+  runId: integer('run_id').notNull(),
+  lockedBy: text('locked_by').notNull(),
+  lockedAt: integer('locked_at', { mode: 'timestamp_ms' }).notNull(),
+});
+
+/**
+ * One walk through a checklist: posted in a channel, ticked item by item, then completed, closed or abandoned.
+ * `definition` is the checklist as it was when the run started, so a run's buttons keep working (and mean
+ * the same items) after the config changes or the bot restarts.
+ */
+export const checklistRuns = sqliteTable(
+  'checklist_runs',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    checklistId: text('checklist_id').notNull(),
+    /** The scaling operation the run belongs to: "move to CPX51". */
+    name: text('name'),
+    definition: text('definition', { mode: 'json' }).$type<ChecklistSnapshot>().notNull(),
+    channel: text('channel').notNull(),
+    /** The outbox row of the run's message (its ts once sent); thread replies hang under it. */
+    messageId: integer('message_id'),
+    status: text('status', { enum: ['open', 'completed', 'closed', 'abandoned'] }).notNull(),
+    startedBy: text('started_by').notNull(),
+    startedAt: integer('started_at', { mode: 'timestamp_ms' }).notNull(),
+    endedBy: text('ended_by'),
+    endedAt: integer('ended_at', { mode: 'timestamp_ms' }),
+  },
+  (table) => [index('checklist_runs_status').on(table.status, table.startedAt), index('checklist_runs_checklist').on(table.checklistId, table.status, table.endedAt)],
+);
+
+/**
+ * What a run keeps of its checklist (core/checklists.ts `Checklist`). Who may tick is read from the config
+ * while the checklist is still configured; `responders` here is the fallback once it is not.
+ */
+export interface ChecklistSnapshot {
+  title: string;
+  description?: string;
+  responders?: string[];
+  items: Array<{ id: string; text: string; section?: string; detail?: string; action?: { kind: 'status_snapshot' } | { kind: 'runbook'; runbook: string } }>;
+}
+
+/**
+ * Every tick and untick of every run, append-only (a trigger in the migration refuses UPDATE and DELETE): the
+ * state of a run's items is replayed from these rows, so the history is the state.
+ */
+export const checklistEvents = sqliteTable(
+  'checklist_events',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    runId: integer('run_id')
+      .notNull()
+      .references(() => checklistRuns.id),
+    itemId: text('item_id').notNull(),
+    action: text('action', { enum: ['tick', 'untick'] }).notNull(),
+    actor: text('actor').notNull(),
+    at: integer('at', { mode: 'timestamp_ms' }).notNull(),
+    /** A click, the status snapshot action, or a runbook run that succeeded. */
+    source: text('source', { enum: ['click', 'status_snapshot', 'runbook'] }).notNull(),
+    detail: text('detail', { mode: 'json' }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+  },
+  (table) => [index('checklist_events_run').on(table.runId, table.id)],
+);

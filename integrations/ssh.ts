@@ -8,12 +8,14 @@ import { shellQuote } from '../core/shell-quote.ts';
 /**
  * Runs one runbook step on one host over SSH: the only importer of node-ssh.
  *
- * What node-ssh/ssh2 give us and what we add (details in the report in tests/integrations/ssh.test.ts):
+ * What node-ssh/ssh2 give us and what we add:
  * - node-ssh is used to connect only. Its `execCommand` closes stdin at once, which also makes ssh2's
  *   `channel.signal()` a silent no-op, and OpenSSH refuses signal requests for root sessions anyway. So the
- *   remote process is never signalled through SSH; it is killed by a second command on the same connection.
- * - Without a pty, closing the channel or the whole connection leaves the remote command running. The remote
- *   `timeout -k` is what bounds its life even when the bot is gone or the network is; the local timer is what
+ *   remote process is never signalled through SSH: a watchdog started by the wrapper (buildRemoteCommand)
+ *   kills the command's process group when the bot writes "stop" on stdin, or when stdin ends because the
+ *   connection is gone.
+ * - Without a pty, closing the channel or the whole connection does not end the remote command by itself.
+ *   The remote `timeout -k` bounds its life even when the bot and the network are gone; the local timer
  *   bounds the bot's wait even when the host hangs or has no `timeout`. Both are needed.
  * - After `connect()` node-ssh leaves no 'error' listener on the ssh2 client: a reset connection would throw
  *   an unhandled 'error' event and take the process down. We keep a listener for the connection's life.
@@ -77,8 +79,14 @@ export interface SshOptions {
   killAfterSeconds?: number;
   /** Seconds the bot waits after timeout + killAfter before it gives up on the host itself. Default 5. */
   localGraceSeconds?: number;
-  /** On stop: seconds between TERM and KILL sent to the remote process group. Default 3. */
+  /** On stop: at most this many seconds between TERM and KILL to the remote process group. Default 3. */
   stopGraceSeconds?: number;
+  /**
+   * What happens on the host when the connection drops while the command runs (bot crash, network): "kill"
+   * (default) treats it like a stop, as a pty's SIGHUP would, so nothing runs on unobserved and a retry never
+   * races an orphan; "leave" lets it run on until it ends or its timeout stops it.
+   */
+  onDisconnect?: 'kill' | 'leave';
   /** Cap on the stored merged output. Default 1 MB. */
   maxOutputBytes?: number;
   /** Characters kept in stdoutTail / stderrTail. Default 4000. */
@@ -97,6 +105,7 @@ const DEFAULTS: Required<SshOptions> = {
   killAfterSeconds: 5,
   localGraceSeconds: 5,
   stopGraceSeconds: 3,
+  onDisconnect: 'kill',
   maxOutputBytes: 1_000_000,
   tailChars: 4000,
   keepaliveIntervalMs: 15_000,
@@ -163,7 +172,20 @@ function keyTypeOf(blob: Buffer): string | null {
 
 export function createSsh(options: SshOptions = {}): SshPort {
   const settings: Required<SshOptions> = { ...DEFAULTS, ...options };
+  // These end up in the remote wrapper's text: only plain names and sane numbers. `-k 0` would disable the KILL.
   if (!/^[A-Za-z0-9_./-]+$/.test(settings.remoteTimeoutCommand)) throw new TypeError('remoteTimeoutCommand must be a plain command name or path');
+  const atLeast = (name: keyof SshOptions, min: number) => {
+    const value = settings[name];
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min) throw new TypeError(`${name} must be a number of at least ${min}`);
+  };
+  atLeast('killAfterSeconds', 1);
+  atLeast('stopGraceSeconds', 0.2);
+  atLeast('localGraceSeconds', 0);
+  atLeast('readyTimeoutMs', 1);
+  atLeast('exitGraceMs', 0);
+  atLeast('maxOutputBytes', 1);
+  atLeast('tailChars', 0);
+  if (settings.onDisconnect !== 'kill' && settings.onDisconnect !== 'leave') throw new TypeError('onDisconnect must be "kill" or "leave"');
   return { run: (host, command, runOptions) => runStep(settings, host, command, runOptions) };
 }
 
@@ -175,8 +197,9 @@ function checkArguments(host: SshHost, command: string, options: RunOptions): Pi
   if (typeof command !== 'string' || command.trim() === '') throw new TypeError('command must be a non-empty string');
   if (command.includes('\0')) throw new TypeError('command cannot contain NUL');
   const { timeoutSeconds } = options ?? {};
-  if (typeof timeoutSeconds !== 'number' || !Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0 || timeoutSeconds > 7 * 86400) {
-    throw new TypeError('timeoutSeconds must be a positive number of seconds (at most a week)');
+  // At least 1 s: `timeout 0` would mean "no time limit" on the host.
+  if (typeof timeoutSeconds !== 'number' || !Number.isFinite(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > 7 * 86400) {
+    throw new TypeError('timeoutSeconds must be a number of seconds from 1 to 604800 (a week)');
   }
   return parseHostKey(host.hostKey);
 }
@@ -303,15 +326,15 @@ async function runStep(settings: Required<SshOptions>, host: SshHost, command: s
   const marker = `__scalebot_pgid_${randomBytes(8).toString('hex')}__`;
   const remote = buildRemoteCommand(command, options.timeoutSeconds, marker, settings);
   const stderr = new MarkerFilter(marker, (text) => output.push('stderr', text));
-  let pgid: number | undefined;
+  let started = false;
   let remoteTimeout = false;
-  stderr.onMarker = (pid, guarded) => {
-    pgid = pid;
+  stderr.onMarker = (_pid, guarded) => {
+    started = true;
     remoteTimeout = guarded;
-    wake();
   };
 
   let exit: ExitInfo | undefined;
+  let exitAt = 0;
   let channelClosed = false;
   let execStarted = 0;
   let channel: ClientChannel;
@@ -337,14 +360,17 @@ async function runStep(settings: Required<SshOptions>, host: SshHost, command: s
   channel.stderr.on('data', (data: Buffer) => stderr.push(stderrDecoder.write(data)));
   channel.on('exit', (code: number | null, signal?: string) => {
     exit = { code: typeof code === 'number' ? code : null, signal: signal ? signal.replace(/^SIG/, '') : null };
+    exitAt = performance.now();
     wake();
   });
   channel.on('close', () => {
     channelClosed = true;
     wake();
   });
-  // Nothing is sent on stdin: a command that reads it gets end-of-file instead of waiting forever.
-  channel.end();
+  // A write after the server closed its side emits 'error' on the channel; without a listener it would throw.
+  channel.on('error', () => undefined);
+  // stdin stays open: it is how a stop reaches the remote watchdog (see buildRemoteCommand). The command
+  // itself reads /dev/null.
 
   const localDeadlineMs = (options.timeoutSeconds + settings.killAfterSeconds + settings.localGraceSeconds) * 1000;
   let localTimedOut = false;
@@ -361,28 +387,21 @@ async function runStep(settings: Required<SshOptions>, host: SshHost, command: s
   if (abort?.aborted) stopped = true;
 
   // Wait until something decides the outcome.
-  let exitSeenAt: number | undefined;
   let exitGraceExpired = false;
   let exitGraceTimer: NodeJS.Timeout | undefined;
-  await new Promise<void>((resolve) => {
-    const check = () => {
-      if (exit && exitSeenAt === undefined) {
-        exitSeenAt = performance.now();
+  await waitFor(
+    () => {
+      if (exit && !exitGraceTimer) {
         exitGraceTimer = setTimeout(() => {
           exitGraceExpired = true;
-          check();
+          wake();
         }, settings.exitGraceMs);
       }
-      const done =
-        stopped || localTimedOut || channelClosed || connectionClosed || exitGraceExpired;
-      if (done) {
-        events.delete(check);
-        resolve();
-      }
-    };
-    events.add(check);
-    check();
-  });
+      return stopped || localTimedOut || channelClosed || connectionClosed || exitGraceExpired;
+    },
+    Number.POSITIVE_INFINITY,
+    events,
+  );
   clearTimeout(localTimer);
   clearTimeout(exitGraceTimer);
   abort?.removeEventListener('abort', onAbort);
@@ -396,20 +415,32 @@ async function runStep(settings: Required<SshOptions>, host: SshHost, command: s
 
   // A stop or a local timeout that raced with a normal end is a normal end.
   if ((stopped || localTimedOut) && !exit && !channelClosed && !connectionClosed) {
-    // Stopped right after the start: the marker with the process group may be a moment away.
-    if (pgid === undefined) await waitFor(() => pgid !== undefined || channelClosed || connectionClosed, 1000, events);
-    const killReport = await killRemoteGroup(client, pgid, settings, () => connectionClosed);
-    // The command's own exit (caused by the kill) may arrive meanwhile; give the channel a moment to close.
-    await waitFor(() => channelClosed || connectionClosed, 1000, events);
+    const stopSentAt = performance.now();
+    let sent = false;
+    try {
+      channel.write('stop\n');
+      sent = true;
+    } catch {
+      // The channel is already half-closed: nothing more can be said to the host.
+    }
+    // TERM now, KILL after stopGraceSeconds: wait for the exit that follows, a little longer than that.
+    if (sent) await waitFor(() => exit !== undefined || channelClosed || connectionClosed, settings.stopGraceSeconds * 1000 + 2000, events);
+    if (exit) await waitFor(() => channelClosed || connectionClosed, 500, events);
     closeConnection();
     flushStreams();
+    const report = describeStop(exit, exitAt - stopSentAt, settings, started, sent);
     if (stopped) {
-      return finish('stopped', `stopped on request after ${seconds(elapsedSeconds)} on ${where}; ${killReport}`, exit);
+      return finish('stopped', `stopped on request after ${seconds(elapsedSeconds)} on ${where}: ${report}`, exit);
     }
+    const why = !started
+      ? 'the command had not even started (the login shell was still starting)'
+      : remoteTimeout
+        ? 'the remote timeout did not end it'
+        : 'the host has no `timeout` command';
     return finish(
       'timed_out',
-      `timed out: no exit status ${seconds(elapsedSeconds)} after the start (timeout ${seconds(options.timeoutSeconds)}) on ${where}; ` +
-        `the bot stopped waiting${remoteTimeout ? ' although the remote timeout was armed' : ' (the host has no `timeout` command)'}; ${killReport}`,
+      `timed out: no exit status ${seconds(elapsedSeconds)} after the start (timeout ${seconds(options.timeoutSeconds)}) on ${where}, ` +
+        `so the bot stopped waiting (${why}): ${report}`,
       exit,
     );
   }
@@ -418,10 +449,14 @@ async function runStep(settings: Required<SshOptions>, host: SshHost, command: s
   flushStreams();
 
   if (!exit) {
+    const fate =
+      settings.onDisconnect === 'kill'
+        ? 'the host stops the command once its sshd notices the connection is gone'
+        : 'the command may go on running there';
     return finish(
       'connection_lost',
       `lost the connection to ${where} after ${seconds(elapsedSeconds)}, before the command finished${reason(connectionError)}; ` +
-        `it may still be running there until its timeout (${seconds(options.timeoutSeconds)}) stops it`,
+        `${fate}, and its timeout (${seconds(options.timeoutSeconds)}) ends it at the latest`,
     );
   }
   const lateOutput = exitGraceExpired && !channelClosed ? ' (output written after the exit by background processes was not collected)' : '';
@@ -440,86 +475,60 @@ async function runStep(settings: Required<SshOptions>, host: SshHost, command: s
   return finish('failed', `ended by signal ${exit.signal ?? 'unknown'} after ${seconds(elapsedSeconds)} on ${where}${lateOutput}`, exit);
 }
 
+function describeStop(exit: ExitInfo | undefined, afterMs: number, settings: Required<SshOptions>, started: boolean, sent: boolean): string {
+  if (!sent) return 'the stop request could not be sent; the command\'s timeout ends it at the latest';
+  if (!exit) {
+    return started
+      ? 'no exit status arrived after TERM and KILL; the connection is closed, and the command\'s timeout ends it at the latest'
+      : 'the command had not started yet; the stop request waits for it on the host, and its timeout ends it at the latest';
+  }
+  if (exit.signal === 'KILL') return `the command ignored TERM for ${seconds(settings.stopGraceSeconds)} and was killed`;
+  if (exit.signal) return `the command ended on ${exit.signal} after ${seconds(afterMs / 1000)}`;
+  return `the command exited with status ${exit.code} after TERM`;
+}
+
 /**
- * The command the remote login shell runs. It prints a marker line with its PID on stderr (sshd makes each
- * session's shell a session and process-group leader, so the PID is also the group to kill on stop), then
- * replaces itself with `timeout -k K N sh -c '<command>'`: TERM at N seconds, KILL K seconds later, to the
- * whole group. If the host has no `timeout`, the command still runs and only the bot's own timer guards it.
+ * The command the remote login shell runs (any POSIX shell: bash, dash, zsh):
+ * 1. The channel's stdin moves to fd 3 and the command gets /dev/null. A watchdog subshell, started before
+ *    the command and in the same process group, reads one line from fd 3. "stop" (written by the bot on
+ *    abort or local timeout) → TERM to the whole group, KILL once the command is gone or stopGraceSeconds
+ *    have passed. End of file while the
+ *    command still runs (the connection is gone: bot crash, network) → the same, unless onDisconnect is
+ *    "leave". End of file after the command exited (the normal close) → nothing.
+ *    This replaces SSH's signal request, which OpenSSH refuses for root and which ssh2 silently drops once
+ *    stdin is closed; and unlike a second session it does not pay the login shell's start-up again.
+ * 2. A marker line with the shell's PID goes to stderr (taken out of the output by MarkerFilter). sshd makes
+ *    each session's shell a session and process-group leader, so that PID is the group the watchdog kills.
+ * 3. The shell replaces itself with `timeout -k K N sh -c '<command>'`: TERM at N seconds, KILL K seconds
+ *    later, to the whole group. This bounds the command even when the bot and the connection are gone. A host
+ *    without `timeout` still runs the command, guarded only by the bot's timer and the watchdog.
  */
 export function buildRemoteCommand(
   command: string,
   timeoutSeconds: number,
   marker: string,
-  settings: Pick<Required<SshOptions>, 'killAfterSeconds' | 'remoteTimeoutCommand'>,
+  settings: Pick<Required<SshOptions>, 'killAfterSeconds' | 'remoteTimeoutCommand' | 'stopGraceSeconds' | 'onDisconnect'>,
 ): string {
   const inner = shellQuote(command);
   const timeout = settings.remoteTimeoutCommand;
+  const rounds = Math.max(1, Math.round(settings.stopGraceSeconds * 5));
+  const onEof = settings.onDisconnect === 'kill' ? ' || { [ -z "$request" ] && kill -s 0 "$$" 2>/dev/null; }' : '';
+  // After TERM: wait (0.2 s steps) while the command's main process lives, at most the grace, then KILL the
+  // group: that ends what ignored TERM, children left behind by a main process that did exit, and the
+  // watchdog itself. The group's ID cannot be reused meanwhile: the watchdog is still a member.
+  const watchdog =
+    `( trap '' TERM HUP INT; request=; IFS= read -r request <&3; exec 3<&-; ` +
+    `if [ "$request" = stop ]${onEof}; then kill -s TERM -- -"$$"; n=0; ` +
+    `while kill -s 0 "$$" 2>/dev/null && [ "$n" -lt ${rounds} ]; do sleep 0.2 2>/dev/null || sleep 1; n=$((n+1)); done; ` +
+    `kill -s KILL -- -"$$"; fi ) >/dev/null 2>&1 &`;
   const mark = (guarded: 0 | 1) => `printf '%s %s %s\\n' ${shellQuote(marker)} "$$" ${guarded} >&2`;
   return (
+    `exec 3<&0 </dev/null; ${watchdog} exec 3<&-; ` +
     `if command -v ${timeout} >/dev/null 2>&1; then ${mark(1)}; ` +
     `exec ${timeout} -k ${formatNumber(settings.killAfterSeconds)} ${formatNumber(timeoutSeconds)} sh -c ${inner}; ` +
     `else ${mark(0)}; printf '%s\\n' ${shellQuote(`scalebot: no ${timeout} command on this host: only the bot's own timer limits this step`)} >&2; ` +
     `exec sh -c ${inner}; fi`
   );
-}
-
-/**
- * On stop or local timeout: a second command on the same connection sends TERM to the step's process group,
- * waits up to stopGraceSeconds for it to go, then sends KILL. This works for root and for other users (it is
- * the same user killing its own processes), where SSH's signal request does not.
- */
-async function killRemoteGroup(
-  client: Client,
-  pgid: number | undefined,
-  settings: Required<SshOptions>,
-  isClosed: () => boolean,
-): Promise<string> {
-  if (pgid === undefined || !Number.isInteger(pgid) || pgid <= 1) {
-    return 'the remote process was not identified, so only its remote timeout will stop it';
-  }
-  if (isClosed()) return 'the connection was gone, so only its remote timeout will stop it';
-  const rounds = Math.max(1, Math.round(settings.stopGraceSeconds * 5));
-  const script =
-    'p=$1; n=0; ' +
-    'kill -s TERM -- -"$p" 2>/dev/null || kill -s TERM "$p" 2>/dev/null || { echo gone; exit 0; }; ' +
-    `while [ "$n" -lt ${rounds} ]; do sleep 0.2 2>/dev/null || sleep 1; ` +
-    'kill -s 0 -- -"$p" 2>/dev/null || { echo term; exit 0; }; n=$((n+1)); done; ' +
-    'kill -s KILL -- -"$p" 2>/dev/null || kill -s KILL "$p" 2>/dev/null; echo kill';
-  const remote = `sh -c ${shellQuote(script)} scalebot-stop ${pgid}`;
-  const deadlineMs = settings.stopGraceSeconds * 1000 + 3000;
-  const answer = await new Promise<string>((resolve) => {
-    let text = '';
-    const timer = setTimeout(() => resolve('timeout'), deadlineMs);
-    try {
-      client.exec(remote, (error, channel) => {
-        if (error) {
-          clearTimeout(timer);
-          resolve('error');
-          return;
-        }
-        channel.on('data', (data: Buffer) => (text += data.toString('utf8')));
-        channel.stderr.on('data', () => undefined);
-        channel.on('close', () => {
-          clearTimeout(timer);
-          resolve(text.trim());
-        });
-        channel.end();
-      });
-    } catch {
-      clearTimeout(timer);
-      resolve('error');
-    }
-  });
-  switch (answer) {
-    case 'term':
-      return `its process group was sent TERM and ended`;
-    case 'kill':
-      return `its process group ignored TERM for ${seconds(settings.stopGraceSeconds)} and was sent KILL`;
-    case 'gone':
-      return 'its process group had already ended';
-    default:
-      return `sending TERM/KILL to its process group ${answer === 'timeout' ? 'got no answer' : 'failed'}, so only its remote timeout will stop it`;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -669,7 +678,7 @@ function seconds(value: number): string {
 }
 
 function formatNumber(value: number): string {
-  return Number.isInteger(value) ? String(value) : value.toFixed(3).replace(/0+$/, '');
+  return Number.isInteger(value) ? String(value) : value.toFixed(3).replace(/\.?0+$/, '');
 }
 
 function formatAddress(address: string, port: number): string {
@@ -689,7 +698,8 @@ function waitFor(condition: () => boolean, ms: number, events: Set<() => void>):
     const check = () => {
       if (condition()) done();
     };
-    const timer = setTimeout(() => done(), ms);
+    // setTimeout turns delays over 2^31-1 ms (and Infinity) into 1 ms: no timer at all for "no limit".
+    const timer = Number.isFinite(ms) ? setTimeout(() => done(), ms) : undefined;
     const done = () => {
       clearTimeout(timer);
       events.delete(check);

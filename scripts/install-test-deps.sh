@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
   prometheus               # Prometheus and promtool: trigger queries, backfills, the playground's --demo
   openssh-server           # a private sshd on loopback for runbook steps
+  postgresql               # real PostgreSQL clusters for the replica and failover runbooks
   chromium                 # the playground's browser tests (playwright-core drives /usr/bin/chromium)
   fonts-noto-color-emoji   # emoji in the playground's screenshots (test-artifacts/playground/)
 )

@@ -1,19 +1,27 @@
 import type { App } from '@slack/bolt';
 import type { CommandDeps } from '../../commands/types.ts';
 import type { Metrics } from '../metrics.ts';
+import type { RunbookRunner } from '../runbook-runner.ts';
 import type { Watcher } from '../watcher.ts';
+import { registerAdviseActions } from './advise-actions.ts';
 import { registerAlertActions } from './alert-actions.ts';
+import { registerChecklistActions } from './checklist-actions.ts';
 import { registerCommandListeners } from './commands.ts';
+import { registerRunbookActions } from './runbook-actions.ts';
 
 export interface ListenerDeps {
   readonly deps: CommandDeps;
   readonly metrics: Metrics;
   readonly watcher: Watcher;
   readonly isAllowed: (user: string, allowed: readonly string[]) => Promise<boolean>;
+  readonly runbooks: RunbookRunner;
 }
 
 /** Every Slack surface the bot listens on; each feature registers its own listeners here. */
-export function registerListeners(app: App, { deps, metrics, watcher, isAllowed }: ListenerDeps): void {
+export function registerListeners(app: App, { deps, metrics, watcher, isAllowed, runbooks }: ListenerDeps): void {
   registerCommandListeners(app, deps, metrics);
   registerAlertActions(app, { watcher, isAllowed, config: deps.config, db: deps.db, logger: deps.logger, clock: deps.clock });
+  registerRunbookActions(app, runbooks, deps.logger);
+  registerAdviseActions(app, deps);
+  if (deps.checklists) registerChecklistActions(app, { checklists: deps.checklists, db: deps.db, logger: deps.logger, clock: deps.clock });
 }

@@ -41,6 +41,8 @@ export interface FakeSlackOptions {
   channels?: Record<string, string>;
   /** usergroups.users.list: group id → member user ids. */
   userGroups?: Record<string, readonly string[]>;
+  /** usergroups.list: group id → handle, for approvers named like "@ops-leads". */
+  userGroupHandles?: Record<string, string>;
   responseUrls?: ResponseUrlOptions;
   /** How long an envelope waits for its ack; Slack allows 3 s. */
   socketAckTimeoutMs?: number;
@@ -145,6 +147,7 @@ export class FakeSlack {
       ...(options.users && { users: options.users }),
       ...(options.channels && { channels: options.channels }),
       userGroups: options.userGroups ?? {},
+      ...(options.userGroupHandles && { userGroupHandles: options.userGroupHandles }),
       openSocketUrl: () => this.socket.issueUrl(`ws://127.0.0.1:${this.port}`),
       nextId,
     };

@@ -33,6 +33,8 @@ export interface WebApiContext {
   /** When set, only these channels exist (id → name, names usable as `#name`); otherwise any channel does. */
   channels?: Readonly<Record<string, string>>;
   userGroups: Readonly<Record<string, readonly string[]>>;
+  /** usergroups.list: group id → handle (without "@"). */
+  userGroupHandles?: Readonly<Record<string, string>>;
   /** Issues a one-time Socket Mode URL (apps.connections.open). */
   openSocketUrl(): string;
   /** A fresh id with Slack's one-letter prefix ("V" for views). */
@@ -367,6 +369,18 @@ const HANDLERS: Record<string, Handler> = {
     const group = str(args, 'usergroup');
     if (group === undefined || !Object.hasOwn(ctx.userGroups, group)) return fail('no_such_subteam');
     return { ok: true, users: [...(ctx.userGroups[group] ?? [])] };
+  },
+
+  'usergroups.list': (ctx, args) => {
+    const withUsers = args.include_users === true || args.include_users === 'true';
+    const usergroups = Object.entries(ctx.userGroups).map(([id, users]) => ({
+      id,
+      team_id: ctx.identity.teamId,
+      handle: ctx.userGroupHandles?.[id] ?? id.toLowerCase(),
+      name: ctx.userGroupHandles?.[id] ?? id,
+      ...(withUsers ? { users: [...users], user_count: users.length } : { user_count: users.length }),
+    }));
+    return { ok: true, usergroups };
   },
 
   'apps.connections.open': (ctx) => ({ ok: true, url: ctx.openSocketUrl() }),

@@ -1,7 +1,7 @@
 import { WebClient } from '@slack/web-api';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { deliverOutbox } from '../../bot/outbox-sender.ts';
+import { createOutboxDeliverer, deliverOutbox } from '../../bot/outbox-sender.ts';
 import { openDatabase, type DatabaseHandle } from '../../db/client.ts';
 import { enqueueMessage, getMessage, markSending, setMessagePayload } from '../../db/outbox.ts';
 import { startFakeSlack, type FakeSlack } from '../helpers/slack/index.ts';
@@ -86,5 +86,16 @@ describe('the Slack outbox', () => {
     await deliverOutbox(database.db, client(), () => new Date(), logger);
     await deliverOutbox(database.db, client(), () => new Date(), logger);
     expect(posted().map((message) => message.text)).toEqual(['fine']);
+  });
+
+  it('never runs two delivery passes at once: concurrent callers post a message once', async () => {
+    const deliver = createOutboxDeliverer(database.db, client(), () => new Date(), logger);
+    enqueueMessage(database.db, { dedupeKey: 'race', channel: CHANNEL, payload: { text: 'once' }, at: new Date() });
+    fake.failNext('chat.postMessage', { delayMs: 200, thenSucceed: true });
+    const passes = await Promise.all([deliver(), deliver(), deliver()]);
+    expect(passes.reduce((sum, pass) => sum + pass.posted, 0)).toBe(1);
+    enqueueMessage(database.db, { dedupeKey: 'later', channel: CHANNEL, payload: { text: 'later' }, at: new Date() });
+    await deliver();
+    expect(posted().map((message) => message.text)).toEqual(['once', 'later']);
   });
 });

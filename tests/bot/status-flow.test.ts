@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openDatabase } from '../../db/client.ts';
 import { listDecisions } from '../../db/decision-log.ts';
 import { startTestBot, type TestBot } from '../helpers/bot.ts';
@@ -105,6 +105,8 @@ describe('/scale status against a real Prometheus', () => {
       expect(body.text).toContain('/scale help');
       if (text) expect(body.text).toMatch(/:warning:/);
     }
+    // the row is written once the answer is sent: wait for it rather than race it
+    await vi.waitFor(() => expect(listDecisions(harness.bot.deps.db, { kinds: ['command'], limit: 1 })[0]?.subject).toBe('help'));
     const outcomes = listDecisions(harness.bot.deps.db, { kinds: ['command'], limit: 4 }).map((row) => [row.subject, row.outcome]);
     expect(outcomes).toEqual([
       ['help', 'ok'],
@@ -115,6 +117,7 @@ describe('/scale status against a real Prometheus', () => {
   });
 
   it('refuses a bad signature, an old timestamp and one from the future with 401, running nothing', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 200));
     const before = listDecisions(harness.bot.deps.db).length;
     const responsesBefore = harness.fake.responses.length;
     const command = { text: 'status', user_id: 'U0MALLORY', channel_id: 'C0OPS', response_url: harness.fake.newResponseUrl() };
@@ -128,7 +131,7 @@ describe('/scale status against a real Prometheus', () => {
     await harness.fake.waitFor((fake) => fake.responses.length > responsesBefore);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(harness.fake.responses.length).toBe(responsesBefore + 1);
-    expect(listDecisions(harness.bot.deps.db).length).toBe(before + 1);
+    await vi.waitFor(() => expect(listDecisions(harness.bot.deps.db).length).toBe(before + 1));
   });
 
   it('serves health, readiness and metrics on the same port', async () => {

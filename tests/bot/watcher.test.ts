@@ -116,12 +116,21 @@ describe('the breach watcher', () => {
   });
 
   it('records who acknowledged, shows it on the message, and a second click changes nothing', async () => {
+    const staleCopy = structuredClone(fake.message(CHANNEL, breachTs)!);
     await click('U0LEAD', breachTs, 'alert_ack');
     await fake.waitFor((f) => flatText(f.message(CHANNEL, breachTs)).includes('acknowledged by <@U0LEAD>'));
     expect(flatText(fake.message(CHANNEL, breachTs))).not.toContain('alert_ack');
     const rows = listDecisions(harness.bot.deps.db, { kinds: ['breach_acknowledged'] });
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ actor: 'U0LEAD', subject: 'load' });
+    // the same button clicked again on a copy of the message from before the first click
+    const responseUrl = fake.newResponseUrl({ channel: CHANNEL, user: 'U0OPS', messageTs: breachTs });
+    const again = buildBlockActionsPayload({ user: 'U0OPS', channel: CHANNEL, message: staleCopy, action: { action_id: 'alert_ack' }, response_url: responseUrl });
+    expect((await sendInteraction(harness.url, harness.secret, again)).status).toBe(200);
+    const answer = await fake.waitFor((f) => f.responses.find((entry) => entry.url === responseUrl));
+    expect(JSON.stringify(answer.body)).toContain('Already acknowledged by <@U0LEAD>');
+    expect(listDecisions(harness.bot.deps.db, { kinds: ['breach_acknowledged'] })).toHaveLength(1);
+    expect(flatText(fake.message(CHANNEL, breachTs))).toContain('acknowledged by <@U0LEAD>');
     expect(topLevel()).toHaveLength(1);
   });
 

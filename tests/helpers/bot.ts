@@ -2,7 +2,16 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBot, type RunningBot } from '../../bot/main.ts';
-import { startFakeSlack, type FakeSlack } from './slack/index.ts';
+import { listDecisions } from '../../db/decision-log.ts';
+import {
+  buildBlockActionsPayload,
+  sendInteraction,
+  sendSlashCommand,
+  startFakeSlack,
+  type FakeSlack,
+  type RecordedResponse,
+  type StoredMessage,
+} from './slack/index.ts';
 
 export const TEST_SIGNING_SECRET = 'test-signing-secret-8f2c1e';
 export const TEST_BOT_TOKEN = 'xoxb-test-0000-bot-token';
@@ -20,6 +29,7 @@ export interface TestBotOptions {
   socketMode?: boolean;
   env?: Record<string, string>;
   clock?: () => Date;
+  checklistCompletedAt?: (checklistId: string) => Date | null;
 }
 
 export interface TestBot {
@@ -61,7 +71,12 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
   };
   let bot: RunningBot;
   try {
-    bot = await startBot({ env, ...(configFile ? { configFile } : {}), ...(options.clock ? { clock: options.clock } : {}) });
+    bot = await startBot({
+      env,
+      ...(configFile ? { configFile } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.checklistCompletedAt ? { checklistCompletedAt: options.checklistCompletedAt } : {}),
+    });
   } catch (error) {
     if (!options.fake) await fake.close();
     throw error;
@@ -78,4 +93,48 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
       if (!options.fake) await fake.close();
     },
   };
+}
+
+export interface Said {
+  /** The bot's answer to the response_url. */
+  readonly response: RecordedResponse;
+  /** The channel message it posted (in_channel) or replaced (replace_original), if any. */
+  readonly message?: StoredMessage;
+}
+
+const lastCommandId = (test: TestBot) => listDecisions(test.bot.database.db, { kinds: ['command'], limit: 1 })[0]?.id ?? 0;
+
+/**
+ * Types `/scale <text>` as `user` in `channel` and waits for the bot's answer through the response_url, and
+ * for the command's row in the decision log (written once the answer is out).
+ */
+export async function slash(test: TestBot, text: string, { user = 'U0ALICE01', channel = 'C0OPS00001' } = {}): Promise<Said> {
+  const { fake } = test;
+  const before = new Set(fake.messages(channel).map((message) => message.ts));
+  const commandsBefore = lastCommandId(test);
+  const responseUrl = fake.newResponseUrl({ channel, user });
+  const answer = await sendSlashCommand(test.url, test.secret, { text, user_id: user, channel_id: channel, response_url: responseUrl });
+  if (answer.status !== 200) throw new Error(`the bot answered ${answer.status} to /scale ${text}`);
+  const response = await fake.waitFor((f) => f.responses.find((r) => r.url === responseUrl), { timeoutMs: 10_000 });
+  await fake.waitFor(() => lastCommandId(test) > commandsBefore, { timeoutMs: 10_000 });
+  const message = fake.messages(channel).find((candidate) => !before.has(candidate.ts));
+  return { response, ...(message ? { message } : {}) };
+}
+
+/** Clicks the button `actionId` on a channel message as `user`, and waits for the bot's answer. */
+export async function click(test: TestBot, message: StoredMessage, actionId: string, { user = 'U0ALICE01', value }: { user?: string; value?: string } = {}): Promise<Said> {
+  const { fake } = test;
+  const responseUrl = fake.newResponseUrl({ channel: message.channel, messageTs: message.ts, user });
+  const payload = buildBlockActionsPayload({
+    user,
+    channel: message.channel,
+    message,
+    action: { action_id: actionId, ...(value !== undefined ? { value } : {}) },
+    response_url: responseUrl,
+  });
+  const answer = await sendInteraction(test.url, test.secret, payload);
+  if (answer.status !== 200) throw new Error(`the bot answered ${answer.status} to a click on ${actionId}`);
+  const response = await fake.waitFor((f) => f.responses.find((r) => r.url === responseUrl), { timeoutMs: 10_000 });
+  const after = fake.message(message.channel, message.ts);
+  return { response, ...(after ? { message: after } : {}) };
 }

@@ -336,15 +336,16 @@ describe('fake Slack', () => {
     });
 
     it('can time a client out after Slack has posted (thenSucceed), or before anything happened', async () => {
-      const impatient = client({ timeout: 100 });
-      fake.failNext('chat.postMessage', { delayMs: 300, thenSucceed: true });
+      // Margins wide enough for a loaded 2-core machine: 1 s timeout against 2 s delays, 50 ms well inside it.
+      const impatient = client({ timeout: 1000 });
+      fake.failNext('chat.postMessage', { delayMs: 2000, thenSucceed: true });
       expect((await rejection(impatient.chat.postMessage({ channel: CHANNEL, text: 'posted anyway' }))).code).toBe(
         ErrorCode.RequestError,
       );
       expect(fake.messages(CHANNEL).map((m) => m.text)).toEqual(['posted anyway']);
 
       fake.reset();
-      fake.failNext('chat.postMessage', { delayMs: 300 });
+      fake.failNext('chat.postMessage', { delayMs: 2000 });
       expect((await rejection(impatient.chat.postMessage({ channel: CHANNEL, text: 'never posted' }))).code).toBe(
         ErrorCode.RequestError,
       );

@@ -1,0 +1,169 @@
+import { formatDuration } from './duration.ts';
+import { ParamError, renderCommand, validateParam, type ParamType } from './shell-quote.ts';
+
+export interface HostDef {
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+  readonly user: string;
+  readonly privateKeyFile: string;
+  readonly hostKey: string;
+}
+
+export interface ParamDef {
+  readonly name: string;
+  readonly type: ParamType;
+  readonly description?: string;
+  readonly values?: readonly string[];
+  readonly min?: number;
+  readonly max?: number;
+  readonly default?: string;
+}
+
+export interface StepDef {
+  readonly id: string;
+  readonly title: string;
+  /** An inventory name, or "{{param}}" naming a host parameter. */
+  readonly host: string;
+  readonly run: string;
+  readonly timeoutSeconds: number;
+  readonly confirm: boolean;
+}
+
+export interface ApprovalPolicy {
+  /** Slack user ids (U…) and user group ids (S…). */
+  readonly approvers: readonly string[];
+  readonly required: number;
+  /** The four-eyes rule: false means the requester's own approval does not count. */
+  readonly allowSelf: boolean;
+  readonly expiresSeconds: number;
+}
+
+export interface RunbookDef {
+  readonly id: string;
+  readonly title: string;
+  readonly description?: string;
+  readonly params: readonly ParamDef[];
+  readonly steps: readonly StepDef[];
+  readonly rollback: readonly StepDef[];
+  readonly requiresChecklist?: string;
+  readonly approval: ApprovalPolicy;
+}
+
+export interface PlannedStep {
+  readonly id: string;
+  readonly title: string;
+  readonly host: string;
+  /** The exact command that will run, parameters already quoted. */
+  readonly command: string;
+  readonly timeoutSeconds: number;
+  readonly confirm: boolean;
+}
+
+export interface RunPlan {
+  readonly runbookId: string;
+  readonly params: Readonly<Record<string, string>>;
+  readonly steps: readonly PlannedStep[];
+  readonly rollback: readonly PlannedStep[];
+  /** Every host the run touches: all are locked while it lasts. */
+  readonly hosts: readonly string[];
+}
+
+/** The user asked for something a runbook cannot do: the message says what to type. */
+export class PlanError extends Error {}
+
+/** Reads `key=value` words; a word without "=" or a key given twice is refused. */
+export function parseAssignments(words: readonly string[]): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const word of words) {
+    const index = word.indexOf('=');
+    if (index <= 0) throw new PlanError(`"${word}" is not key=value`);
+    const key = word.slice(0, index);
+    if (key in values) throw new PlanError(`${key} is given twice`);
+    values[key] = word.slice(index + 1);
+  }
+  return values;
+}
+
+function hostFor(step: StepDef, params: Readonly<Record<string, string>>, hosts: ReadonlyMap<string, HostDef>): string {
+  const placeholder = /^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$/.exec(step.host);
+  const name = placeholder ? params[placeholder[1]!] : step.host;
+  if (!name || !hosts.has(name)) {
+    throw new PlanError(`step ${step.id} runs on "${name ?? step.host}", which is not in the hosts inventory (${[...hosts.keys()].join(', ') || 'none configured'})`);
+  }
+  return name;
+}
+
+/**
+ * Validates every parameter against its type, then fills each step's command with quoted values. Nothing
+ * from Slack reaches a command any other way. Throws PlanError (or ParamError) saying what is accepted.
+ */
+export function planRun(runbook: RunbookDef, given: Readonly<Record<string, string>>, hosts: ReadonlyMap<string, HostDef>): RunPlan {
+  const known = new Set(runbook.params.map((param) => param.name));
+  const unknown = Object.keys(given).filter((key) => !known.has(key));
+  if (unknown.length > 0) {
+    throw new PlanError(`${runbook.id} has no parameter ${unknown.join(', ')}; it takes ${describeParams(runbook) || 'no parameters'}`);
+  }
+  const params: Record<string, string> = {};
+  const problems: string[] = [];
+  for (const param of runbook.params) {
+    const raw = given[param.name] ?? param.default;
+    if (raw === undefined) {
+      problems.push(`${param.name} is missing (${param.type}${param.description ? `: ${param.description}` : ''})`);
+      continue;
+    }
+    try {
+      params[param.name] = validateParam(param.type, raw, {
+        name: param.name,
+        ...(param.values ? { values: param.values } : {}),
+        ...(param.min !== undefined ? { min: param.min } : {}),
+        ...(param.max !== undefined ? { max: param.max } : {}),
+        ...(param.type === 'host' ? { inventory: [...hosts.keys()] } : {}),
+      });
+    } catch (error) {
+      if (error instanceof ParamError) problems.push(error.message);
+      else throw error;
+    }
+  }
+  if (problems.length > 0) throw new PlanError(problems.join('; '));
+  const plan = (step: StepDef): PlannedStep => ({
+    id: step.id,
+    title: step.title,
+    host: hostFor(step, params, hosts),
+    command: renderCommand(step.run, params),
+    timeoutSeconds: step.timeoutSeconds,
+    confirm: step.confirm,
+  });
+  const steps = runbook.steps.map(plan);
+  const rollback = runbook.rollback.map(plan);
+  return { runbookId: runbook.id, params, steps, rollback, hosts: [...new Set([...steps, ...rollback].map((step) => step.host))].sort() };
+}
+
+export function describeParams(runbook: RunbookDef): string {
+  return runbook.params
+    .map((param) => `${param.name}=<${param.type === 'enum' && param.values ? param.values.join('|') : param.type}>${param.default !== undefined ? ` (default ${param.default})` : ''}`)
+    .join(' ');
+}
+
+export type ApprovalDecision = { accepted: true } | { accepted: false; reason: string };
+
+/** Whether a click on Approve counts: the approver list, the four-eyes rule, one approval per person. */
+export function judgeApproval(
+  policy: ApprovalPolicy,
+  { requester, approver, isApprover, alreadyApproved }: { requester: string; approver: string; isApprover: boolean; alreadyApproved: readonly string[] },
+): ApprovalDecision {
+  if (approver === requester && !policy.allowSelf) {
+    return { accepted: false, reason: 'you requested this run, and it needs someone else to approve it (four-eyes rule)' };
+  }
+  if (!isApprover) return { accepted: false, reason: 'you are not one of its approvers' };
+  if (alreadyApproved.includes(approver)) return { accepted: false, reason: 'you have approved it already' };
+  return { accepted: true };
+}
+
+export function describePolicy(policy: ApprovalPolicy): string {
+  const who =
+    policy.approvers.length === 0
+      ? 'anyone'
+      : policy.approvers.map((id) => (id.startsWith('S') ? `<!subteam^${id}>` : id.startsWith('@') ? `\`${id}\`` : `<@${id}>`)).join(', ');
+  return `${policy.required} approval${policy.required === 1 ? '' : 's'} from ${who}${policy.allowSelf ? '' : ', not the requester'}, within ${formatDuration(policy.expiresSeconds)}`;
+}
