@@ -36,12 +36,12 @@ export interface PlaygroundConfigOptions {
   readonly demo: boolean;
   /** The text of the person's own config file (--config), which the playground's settings go on top of. */
   readonly userConfig?: string;
-  /** `hosts:` entries to add (the runbook target's throwaway sshd, once the bot has runbooks). */
-  readonly hosts?: Record<string, unknown>;
+  /** The runbook target's host and the playground's tour runbook (runbook-target.ts `runbookConfig`). */
+  readonly runbooks?: { readonly hosts: Record<string, unknown>; readonly runbooks: ReadonlyArray<Record<string, unknown>> };
 }
 
 /** The YAML text of the bot's config for this playground run. */
-export function buildPlaygroundConfig({ demo, userConfig, hosts }: PlaygroundConfigOptions): string {
+export function buildPlaygroundConfig({ demo, userConfig, runbooks }: PlaygroundConfigOptions): string {
   const base = userConfig ? ((parse(userConfig) as Yaml | null) ?? {}) : {};
   const config: Yaml = { ...base };
   config.slack = { ...asObject(base.slack), alerts_channel: ALERTS_CHANNEL.id };
@@ -51,12 +51,18 @@ export function buildPlaygroundConfig({ demo, userConfig, hosts }: PlaygroundCon
     Object.assign(watch, { interval: '5s', resolve_after: '30s' });
     config.prometheus = { ...asObject(base.prometheus), timeout: '3s', lookback: '2m' };
     config.triggers = mergeById(Array.isArray(base.triggers) ? (base.triggers as Yaml[]) : [], DEMO_TRIGGER_OVERRIDES);
+    // "Is CPU or memory above 80 %?" held for 20 s: by the time CPU has held 70 % for 30 s (the breach), it has
+    // held 80 % long enough too, so /scale advise answers "vertical" as soon as the breach is posted.
+    config.advisor = { ...asObject(base.advisor), cpu_memory_for: '20s' };
   } else if (watch.interval === undefined) {
     // Often enough that a newcomer sees the watcher's "monitoring is blind" (or a breach) within a minute.
     watch.interval = '20s';
   }
   config.watch = watch;
-  if (hosts) config.hosts = { ...asObject(base.hosts), ...hosts };
+  if (runbooks) {
+    config.hosts = { ...asObject(base.hosts), ...runbooks.hosts };
+    config.runbooks = mergeById(Array.isArray(base.runbooks) ? (base.runbooks as Yaml[]) : [], runbooks.runbooks);
+  }
   const header = [
     '# Written by `npm run playground` for this run; the bot reads it like any config file (--config).',
     demo ? '# --demo: the guide\'s triggers with windows of seconds, fed by the demo exporter.' : '',

@@ -140,6 +140,7 @@ export class PlaygroundEmulator {
       users: emulatorUsers(),
       channels: emulatorChannels(),
       userGroups: emulatorUserGroups(),
+      userGroupHandles: { [OPS_GROUP.id]: OPS_GROUP.handle },
     });
     return new PlaygroundEmulator(slack);
   }

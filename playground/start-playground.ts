@@ -15,7 +15,7 @@ import { findPrometheus, PROMETHEUS_INSTALL_HINT, startDemoPrometheus, type Demo
 import { PlaygroundEmulator } from './emulator.ts';
 import { freeLoopbackPort } from './loopback.ts';
 import { startPageServer, type PageServer } from './page-server.ts';
-import { prepareRunbookTarget, runbookHostsConfig, type RunbookTarget } from './runbook-target.ts';
+import { prepareRunbookTarget, runbookConfig, type RunbookTarget } from './runbook-target.ts';
 import { ALERTS_CHANNEL } from './workspace.ts';
 
 export interface PlaygroundOptions {
@@ -100,7 +100,7 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
     const configText = buildPlaygroundConfig({
       demo: Boolean(options.demo),
       ...(userConfig !== undefined ? { userConfig } : {}),
-      ...(runbookTarget.mode === 'sshd' ? { hosts: runbookHostsConfig(runbookTarget.host) } : {}),
+      ...(runbookTarget.mode !== 'unavailable' ? { runbooks: runbookConfig(runbookTarget.host) } : {}),
     });
     const configFile = join(dir, 'playground.yaml');
     writeFileSync(configFile, configText);

@@ -228,7 +228,7 @@ function renderBanner() {
       'warming up': 'The story starts in a few seconds.',
       calm: 'The watcher checks every 5 s; the breaches appear here within about two minutes.',
       'traffic grows': 'The watcher checks every 5 s; the breaches appear here within about two minutes.',
-      'CPU stays above 70 %': 'Try the buttons on the breach (as Cas, then as Ben), <code>/scale status</code>, <code>/scale alerts</code>.',
+      'CPU stays above 70 %': 'Try <code>/scale advise</code> (the guide\'s decision tree on these numbers), the buttons on the breach (as Cas, then as Ben), <code>/scale status</code>.',
       'load drops': 'Breaches resolve once the load has stayed under the thresholds for 30 s.',
       'calm again': 'Breaches resolve once the load has stayed under the thresholds for 30 s. Replay to watch it again.',
     }[status.demo.phase] ?? '';

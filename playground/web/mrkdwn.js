@@ -36,6 +36,7 @@ export const EMOJI = {
   file_cabinet: '🗄️', skull: '💀', robot_face: '🤖', scales: '⚖️', crystal_ball: '🔮', dart: '🎯',
   runner: '🏃', snail: '🐌', turtle: '🐢', traffic_light: '🚥', vertical_traffic_light: '🚦',
   hospital: '🏥', ambulance: '🚑', books: '📚', bookmark_tabs: '📑', scroll: '📜', test_tube: '🧪',
+  raised_hand: '✋', wastebasket: '🗑️', closed_lock_with_key: '🔐', compass: '🧭', electric_plug: '🔌',
 };
 
 export function escapeHtml(text) {

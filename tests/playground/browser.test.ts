@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SUBCOMMANDS } from '../../commands/registry.ts';
+import { TOUR_RUNBOOK_ID } from '../../playground/runbook-target.ts';
 import { startPlayground, type RunningPlayground } from '../../playground/start-playground.ts';
 import { fireAlert, startTestPlayground } from './helpers.ts';
 
@@ -27,8 +28,8 @@ const STEP_TIMEOUT_MS = 10_000;
 /** The checklist and runbook steps need those features in the bot's registry (other branches, for now). */
 const HAS_CHECKLISTS = SUBCOMMANDS.some((sub) => sub.name === 'checklist');
 const HAS_RUNBOOKS = SUBCOMMANDS.some((sub) => sub.name === 'run');
-/** What the runbook step types after `/scale `: a runbook of the defaults that runs a harmless command. */
-const RUNBOOK_COMMAND = process.env.PLAYGROUND_RUNBOOK_COMMAND ?? 'run statelessness-check host=playground';
+/** The playground's own runbook: three harmless steps on this machine, through its throwaway sshd. */
+const RUNBOOK_COMMAND = `run ${TOUR_RUNBOOK_ID}`;
 
 let playground: RunningPlayground;
 let browser: Browser;
@@ -144,15 +145,26 @@ describe('the playground page in a browser', () => {
     await type(`/scale ${RUNBOOK_COMMAND}`);
     const plan = page.locator('.message', { has: page.getByRole('button', { name: 'Approve' }) }).last();
     await plan.waitFor();
+    expect(await plan.textContent()).toContain('df -h /');
     await shot('08-runbook-plan');
     // The four-eyes rule: the requester's own approval is refused, to her alone.
     await plan.getByRole('button', { name: 'Approve' }).click();
-    await page.locator('.message.ephemeral').last().waitFor();
+    await page.locator('.message.ephemeral', { hasText: 'four-eyes' }).waitFor();
     await becomes('Ben Backend');
     await plan.getByRole('button', { name: 'Approve' }).click();
-    await page.locator('.message', { hasText: /approved by @Ben Backend/i }).first().waitFor({ timeout: 20_000 });
-    await shot('09-runbook-approved');
-  }, 40_000);
+    // The third step waits for an approver's Confirm; the first two have run on this machine by then.
+    const run = message(/Playground tour/);
+    await run.getByRole('button', { name: 'Confirm step 3' }).waitFor({ timeout: 30_000 });
+    await shot('09-runbook-approved-waiting-for-confirm');
+    await run.getByRole('button', { name: 'Confirm step 3' }).click();
+    await run.locator('b', { hasText: /Succeeded/ }).waitFor({ timeout: 30_000 });
+    const thread = run.locator('xpath=..').getByRole('button', { name: /\d+ repl/ });
+    await thread.click();
+    const output = page.locator('.thread .message', { hasText: 'hello from' });
+    await output.waitFor();
+    await output.scrollIntoViewIfNeeded();
+    await shot('10-runbook-succeeded');
+  }, 60_000);
 });
 
 describe('--demo without Prometheus', () => {
@@ -168,7 +180,7 @@ describe('--demo without Prometheus', () => {
       await box.fill('/scale status');
       await box.press('Enter');
       await other.locator('.message.ephemeral', { hasText: 'Cannot tell: no metrics' }).waitFor({ timeout: STEP_TIMEOUT_MS });
-      await other.screenshot({ path: join(ARTIFACTS, '10-demo-without-prometheus.png') });
+      await other.screenshot({ path: join(ARTIFACTS, '11-demo-without-prometheus.png') });
       await other.close();
     } finally {
       await withoutPrometheus.stop();
