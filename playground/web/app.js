@@ -400,6 +400,12 @@ function onClick(event) {
     void post('/api/demo', { do: demo.dataset.demo });
     return;
   }
+  const jump = target.closest('[data-jump-ts]');
+  if (jump) {
+    event.preventDefault();
+    jumpTo(jump.dataset.jumpChannel, jump.dataset.jumpTs);
+    return;
+  }
   const thread = target.closest('[data-thread]');
   if (thread) {
     const key = thread.dataset.thread;
@@ -430,6 +436,24 @@ function onClick(event) {
   if (button && button.dataset.type === 'button') void act(button, {});
 }
 
+/** A link to a message (from `/scale alerts`, say): show its channel, open its thread if it is a reply, flash it. */
+function jumpTo(channel, ts) {
+  const view = page.data.workspace.channels.find((c) => c.id === channel);
+  if (!view) return;
+  const parent = view.messages.find((m) => m.ts === ts || (m.replies ?? []).some((reply) => reply.ts === ts));
+  if (!parent) {
+    setComposerError('That message is not in the playground any more.');
+    return;
+  }
+  if (parent.ts !== ts) page.openThreads.add(parent.key);
+  page.channel = channel;
+  history.replaceState(null, '', `#${channel}`);
+  render();
+  const node = $('messages').querySelector(`.message[data-ts="${CSS.escape(ts)}"]`);
+  node?.scrollIntoView({ block: 'center' });
+  node?.classList.add('flash');
+}
+
 function onChange(event) {
   const target = event.target;
   if (!(target instanceof Element)) return;
@@ -457,6 +481,8 @@ function onChange(event) {
 
 function start() {
   document.addEventListener('click', onClick);
+  // A flash is for one change: drop it once shown, so the next change (or a jump) can flash again.
+  document.addEventListener('animationend', (event) => event.target instanceof Element && event.target.classList.remove('flash'));
   $('messages').addEventListener('change', onChange);
   $('composer').addEventListener('submit', (event) => void submit(event));
   $('toggle-log').addEventListener('click', () => {

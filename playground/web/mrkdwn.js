@@ -63,7 +63,15 @@ export function plainToHtml(text, emoji = true) {
 
 const SAFE_URL = /^(https?:|mailto:)/i;
 
+/** A link to a Slack message (https://<any>.slack.com/archives/C…/p…): in the playground it jumps to the message. */
+const MESSAGE_LINK = /^https:\/\/(?:[a-z0-9-]+\.)?slack\.com\/archives\/([A-Z0-9]+)\/p(\d{10})(\d{6})(?:\?.*)?$/;
+
 function link(url, labelHtml) {
+  const message = MESSAGE_LINK.exec(decodeSlackEntities(url));
+  if (message) {
+    const [, channel, seconds, micros] = message;
+    return `<a href="#${channel}" class="message-link" data-jump-channel="${channel}" data-jump-ts="${seconds}.${micros}">${labelHtml}</a>`;
+  }
   if (!SAFE_URL.test(url)) return labelHtml;
   return `<a href="${escapeHtml(decodeSlackEntities(url))}" target="_blank" rel="noopener noreferrer">${labelHtml}</a>`;
 }

@@ -122,6 +122,13 @@ describe('the playground page in a browser', () => {
     await page.locator('.thread .message', { hasText: 'Scale immediately if' }).waitFor();
     await page.evaluate('document.querySelector(".thread").parentElement.scrollIntoView()');
     await shot('05-status-in-thread');
+
+    // /scale alerts links to the breach's message; in the playground the link jumps to it.
+    await page.locator('.message.flash').first().waitFor({ state: 'detached' }).catch(() => undefined);
+    await type('/scale alerts');
+    const list = page.locator('.message.ephemeral', { hasText: '1 open breach' });
+    await list.getByRole('link', { name: 'message' }).click();
+    await page.locator('.message.flash', { hasText: 'Scale now: HighCPUUsage' }).waitFor();
   });
 
   it.runIf(HAS_CHECKLISTS)('starts the before checklist and ticks two items', async () => {

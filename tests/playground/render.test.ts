@@ -24,6 +24,10 @@ describe('mrkdwn on the page', () => {
       '<b><a href="https://example.com/a?b=1&amp;c=2" target="_blank" rel="noopener noreferrer">the dashboard</a></b>',
     );
     expect(mrkdwnToHtml('<javascript:alert(1)|click>', ctx)).toBe('click');
+    // A link to a Slack message (what /scale alerts gives) stays in the page: it jumps to the message.
+    expect(mrkdwnToHtml('<https://slack.com/archives/C0PLAYOPS/p1795829341839000|message>', ctx)).toBe(
+      '<a href="#C0PLAYOPS" class="message-link" data-jump-channel="C0PLAYOPS" data-jump-ts="1795829341.839000">message</a>',
+    );
   });
 
   it('escapes everything else, so a message can never inject markup into the page', () => {
