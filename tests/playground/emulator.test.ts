@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WebClient } from '@slack/web-api';
+import { LogLevel, WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../bot/config.ts';
 import { buildPlaygroundConfig } from '../../playground/config.ts';
@@ -58,7 +58,9 @@ describe('the emulator shows what Slack would refuse, where it would have appear
   let web: WebClient;
   beforeAll(async () => {
     emulator = await PlaygroundEmulator.start({ botToken: 'xoxb-playground-test' });
-    web = new WebClient('xoxb-playground-test', { slackApiUrl: emulator.apiUrl, retryConfig: { retries: 0 } });
+    // The client logs Slack's refusals itself; here they are the point, so keep them out of the test output.
+    const quiet = { debug() {}, info() {}, warn() {}, error() {}, setLevel() {}, getLevel: () => LogLevel.ERROR, setName() {} };
+    web = new WebClient('xoxb-playground-test', { slackApiUrl: emulator.apiUrl, retryConfig: { retries: 0 }, logger: quiet });
   });
   afterAll(() => emulator?.close());
 
