@@ -213,6 +213,8 @@ export function createRunbookRunner(deps: RunbookRunnerDeps) {
         render(current);
         return false;
       }
+      // Settled inside the transaction, so a second approval arriving at the same moment cannot start it twice.
+      updateRun(db, runId, { status: 'approved' });
       return true;
     });
     if (start) await begin(runId, user);
@@ -505,7 +507,9 @@ export function createRunbookRunner(deps: RunbookRunnerDeps) {
    */
   async function recoverInterrupted(): Promise<number> {
     let count = 0;
-    for (const run of listRuns(db, { limit: 1000, statuses: ['running'] })) {
+    // "approved" left behind means the bot died between the last approval and the first step: nothing ran,
+    // but starting by itself after a restart would surprise people, so it waits for a click like the rest.
+    for (const run of listRuns(db, { limit: 1000, statuses: ['running', 'approved'] })) {
       inTransaction(db, () => {
         const stepRows = runningSteps(db, run.id);
         for (const step of stepRows) updateStep(db, step.id, { status: 'interrupted', endedAt: clock(), message: 'the bot stopped during this step; its outcome is unknown' });

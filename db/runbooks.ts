@@ -8,6 +8,7 @@ export type LockRow = typeof hostLocks.$inferSelect;
 
 export type RunStatus =
   | 'awaiting_approval'
+  | 'approved'
   | 'waiting_checklist'
   | 'running'
   | 'awaiting_confirmation'

@@ -6,6 +6,7 @@ import { escapeMrkdwn, SLACK_LIMITS, truncateText, type Block, type Message } fr
 
 const STATUS_TEXT: Record<RunStatus, string> = {
   awaiting_approval: ':hourglass_flowing_sand: Waiting for approval',
+  approved: ':white_check_mark: Approved; starting',
   waiting_checklist: ':clipboard: Approved; waiting for the checklist',
   running: ':arrow_forward: Running',
   awaiting_confirmation: ':raised_hand: Waiting for an approver to confirm the next step',
