@@ -1,4 +1,5 @@
 import { buildStatusBlocks } from '../bot/blocks/status.ts';
+import type { Message } from '../bot/blocks/types.ts';
 import { collectStatus, type StatusReport } from '../core/status.ts';
 import { UsageError, type CommandDeps, type Subcommand } from './types.ts';
 
@@ -8,14 +9,16 @@ import { UsageError, type CommandDeps, type Subcommand } from './types.ts';
  * on a 100-instance fleet took it past the 5 s timeout: every answer late and full of "no data" (README,
  * "Benchmarks"). An answer is never older than its question by more than one evaluation; nothing is cached.
  */
-const running = new WeakMap<CommandDeps['prometheus'], Promise<StatusReport>>();
+const running = new WeakMap<CommandDeps['prometheus'], Promise<{ report: StatusReport; message: Message }>>();
 
-function evaluate(deps: CommandDeps): Promise<StatusReport> {
+function evaluate(deps: CommandDeps): Promise<{ report: StatusReport; message: Message }> {
   let evaluation = running.get(deps.prometheus);
   if (!evaluation) {
-    evaluation = collectStatus(deps.config.triggers, deps.prometheus, deps.clock(), deps.config.prometheus.lookbackSeconds).finally(() =>
-      running.delete(deps.prometheus),
-    );
+    // The blocks are built once too: at 100 instances that is a few ms of the event loop per answer, and all
+    // the answers of a burst are sent in the same moment, while the next acks wait.
+    evaluation = collectStatus(deps.config.triggers, deps.prometheus, deps.clock(), deps.config.prometheus.lookbackSeconds)
+      .then((report) => ({ report, message: buildStatusBlocks(report, { dashboardUrl: deps.config.grafana.dashboardUrl }) }))
+      .finally(() => running.delete(deps.prometheus));
     running.set(deps.prometheus, evaluation);
   }
   return evaluation;
@@ -27,8 +30,8 @@ export const status = {
   summary: 'Every scaling trigger of the guide, live from Prometheus, and whether to scale now',
   async run({ args, deps, respond }) {
     if (args.length > 0) throw new UsageError('`/scale status` takes no arguments.');
-    const report = await evaluate(deps);
-    await respond({ ...buildStatusBlocks(report, { dashboardUrl: deps.config.grafana.dashboardUrl }), ephemeral: true });
+    const { report, message } = await evaluate(deps);
+    await respond({ ...message, ephemeral: true });
     return { outcome: report.failure ? 'no_data' : report.verdict, detail: { verdict: report.verdict } };
   },
 } as const satisfies Subcommand;
