@@ -52,16 +52,16 @@ export function readMatrix(body: unknown): Series[] | null {
   for (const entry of result) {
     if (!isRecord(entry) || !isRecord(entry.metric) || !Array.isArray(entry.values)) return null;
     for (const value of Object.values(entry.metric)) if (typeof value !== 'string') return null;
-    const values = entry.values as unknown[];
-    const points: Array<readonly [number, number]> = new Array(values.length);
-    for (let index = 0; index < values.length; index += 1) {
-      const point = values[index];
+    // The points are converted in place ([time, "0.5"] becomes [time, 0.5]): the answer is ours alone, and a
+    // second array per point would only be garbage for the collector to chase.
+    const points = entry.values as unknown[];
+    for (const point of points) {
       if (!Array.isArray(point) || point.length !== 2) return null;
       const [time, text] = point as [unknown, unknown];
       if (typeof time !== 'number' || !Number.isFinite(time) || typeof text !== 'string') return null;
-      points[index] = [time, parseSampleValue(text)];
+      point[1] = parseSampleValue(text);
     }
-    series.push({ labels: entry.metric as Record<string, string>, points });
+    series.push({ labels: entry.metric as Record<string, string>, points: points as Array<[number, number]> });
   }
   return series;
 }
