@@ -5,7 +5,7 @@
 // - our client's share (axios' JSON.parse, the zod check, the mapping) and evaluateTrigger's (pure JS),
 //   one query at a time so that each is timed alone,
 // - the watcher's runCycle (collectStatus plus the breach bookkeeping in SQLite) on a temp database.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -17,10 +17,13 @@ import { evaluateTrigger, evaluationWindow } from '../core/triggers.ts';
 import { openDatabase } from '../db/client.ts';
 import { createPrometheus } from '../integrations/prometheus.ts';
 import { Registry } from 'prom-client';
+import { cpuMsOf } from './measure-status.ts';
 import { serve } from './processes.ts';
 
 export interface CycleJob {
   readonly prometheusUrl: string;
+  /** For the CPU Prometheus spends on one evaluation (/proc). */
+  readonly prometheusPid: number;
   readonly rounds: number;
   /** Also run the watcher's runCycle (SQLite and all). */
   readonly watcher: boolean;
@@ -41,6 +44,9 @@ export interface QueryTiming {
 export interface CycleRound {
   /** collectStatus: every query at once, as the watcher and /scale status run it. */
   readonly collectMs: number;
+  /** CPU Prometheus and this process spent on that collectStatus, ms (10 ms ticks). */
+  readonly collectPrometheusCpuMs: number;
+  readonly collectOwnCpuMs: number;
   /** The raw queries, all at once: what Prometheus takes for the whole set. */
   readonly rawAllMs: number;
   /** The slowest single raw query run alone. */
@@ -48,6 +54,10 @@ export interface CycleRound {
   readonly slowestTrigger: string;
   readonly queries: QueryTiming[];
   readonly runCycleMs: number | null;
+  /** runCycle minus its queries: evaluation of the answers, breach bookkeeping in SQLite, the outbox. */
+  readonly bookkeepingMs: number | null;
+  /** Breaches open after the cycle. */
+  readonly openBreaches: number | null;
   readonly results: number;
 }
 
@@ -62,14 +72,32 @@ async function rawFetch(url: string): Promise<{ ms: number; bytes: number }> {
 }
 
 export async function measureCycle(job: CycleJob): Promise<CycleRound[]> {
-  const config = loadConfig({ env: { PROMETHEUS_URL: job.prometheusUrl } });
-  const prometheus = createPrometheus({ url: job.prometheusUrl, timeoutMs: 60_000 });
   const dir = mkdtempSync(join(tmpdir(), 'scalebot-bench-cycle-'));
+  // With an alerts channel, as in production: every open breach's message is re-rendered into the outbox each
+  // cycle. The delivery itself (Slack) is left out: the outbox keeps the rows.
+  const configFile = join(dir, 'scalebot.yaml');
+  writeFileSync(configFile, 'slack:\n  alerts_channel: C0BENCH001\n');
+  const config = loadConfig({ file: configFile, env: { PROMETHEUS_URL: job.prometheusUrl } });
+  const prometheus = createPrometheus({ url: job.prometheusUrl, timeoutMs: 60_000 });
   const database = openDatabase(join(dir, 'watcher.db'));
+  // The watcher's queries go through a stopwatch, so that runCycle's own bookkeeping (SQLite, the outbox) can be
+  // told apart from its evaluation: from the first query out to the last answer in.
+  let firstQueryAt = 0;
+  let lastAnswerAt = 0;
+  const timedPrometheus = {
+    async queryRange(query: string, start: number, end: number, step: number) {
+      if (firstQueryAt === 0) firstQueryAt = performance.now();
+      try {
+        return await prometheus.queryRange(query, start, end, step);
+      } finally {
+        lastAnswerAt = performance.now();
+      }
+    },
+  };
   const watcher = createWatcher({
     db: database.db,
     config,
-    prometheus,
+    prometheus: timedPrometheus,
     deliver: async () => ({ posted: 0, updated: 0, recovered: 0, errors: 0, rateLimitedUntil: null }),
     clock: () => new Date(),
     logger: silent,
@@ -89,9 +117,14 @@ export async function measureCycle(job: CycleJob): Promise<CycleRound[]> {
         return `${job.prometheusUrl}/api/v1/query_range?${params}`;
       });
 
+      const prometheusCpu = cpuMsOf(job.prometheusPid);
+      const ownCpu = process.cpuUsage();
       let began = performance.now();
       const report = await collectStatus(config.triggers, prometheus, at, config.prometheus.lookbackSeconds);
       const collectMs = performance.now() - began;
+      const collectPrometheusCpuMs = cpuMsOf(job.prometheusPid) - prometheusCpu;
+      const ownUsage = process.cpuUsage(ownCpu);
+      const collectOwnCpuMs = (ownUsage.user + ownUsage.system) / 1000;
       if (report.failure) throw new Error(`collectStatus failed: ${report.failure}`);
 
       began = performance.now();
@@ -113,12 +146,17 @@ export async function measureCycle(job: CycleJob): Promise<CycleRound[]> {
       const slowest = queries.reduce((a, b) => (b.rawMs > a.rawMs ? b : a));
 
       let runCycleMs: number | null = null;
+      let openBreaches: number | null = null;
+      let bookkeepingMs: number | null = null;
       if (job.watcher) {
+        firstQueryAt = 0;
         began = performance.now();
-        await watcher.runCycle();
+        const summary = await watcher.runCycle();
         runCycleMs = performance.now() - began;
+        bookkeepingMs = runCycleMs - (lastAnswerAt - firstQueryAt);
+        openBreaches = summary.open;
       }
-      rounds.push({ collectMs, rawAllMs, slowestRawMs: slowest.rawMs, slowestTrigger: slowest.trigger, queries, runCycleMs, results: report.results.length });
+      rounds.push({ collectMs, collectPrometheusCpuMs, collectOwnCpuMs, rawAllMs, slowestRawMs: slowest.rawMs, slowestTrigger: slowest.trigger, queries, runCycleMs, bookkeepingMs, openBreaches, results: report.results.length });
     }
   } finally {
     database.close();

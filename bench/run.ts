@@ -34,10 +34,10 @@ const PLAN = quick
   : { startups: 5, statusRounds: 7, ackRounds: 5, ackScale: 1, footprint: 10_000, cycleRounds: 5, sizes: [10, 100, 1000], decisionRounds: 5 };
 
 const ACK_MODES: AckMode[] = [
-  { label: 'one after another', mode: { kind: 'closed', concurrency: 1 }, count: Math.round(40 * PLAN.ackScale) },
-  { label: '10 concurrent', mode: { kind: 'closed', concurrency: 10 }, count: Math.round(100 * PLAN.ackScale) },
-  { label: '50 concurrent', mode: { kind: 'closed', concurrency: 50 }, count: Math.round(150 * PLAN.ackScale) },
-  { label: 'open loop, 20/s', mode: { kind: 'open', perSecond: 20 }, count: Math.round(80 * PLAN.ackScale) },
+  { label: 'one after another', mode: { kind: 'closed', concurrency: 1 }, count: Math.round(100 * PLAN.ackScale) },
+  { label: '10 concurrent', mode: { kind: 'closed', concurrency: 10 }, count: Math.round(200 * PLAN.ackScale) },
+  { label: '50 concurrent', mode: { kind: 'closed', concurrency: 50 }, count: Math.round(200 * PLAN.ackScale) },
+  { label: 'open loop, 20/s', mode: { kind: 'open', perSecond: 20 }, count: Math.round(100 * PLAN.ackScale) },
 ];
 
 /** A hard bound on the whole run: phases that would start after it are skipped and say so. */
@@ -218,7 +218,7 @@ async function main(): Promise<void> {
       }
       if (PLAN.sizes.includes(100) && timeLeft('watcher cycle at 100')) {
         log('watcher cycle at 100 series per trigger');
-        results.cycle.push(await cycleAt(cycle, 100, hundred.series, hundred.prometheus.url));
+        results.cycle.push(await cycleAt(cycle, 100, hundred.series, hundred.prometheus));
       }
     } finally {
       await hundred.prometheus.stop();
@@ -230,7 +230,7 @@ async function main(): Promise<void> {
       const fleet = await startFleet(work, size, 10 * 60);
       try {
         log(`watcher cycle at ${size} series per trigger`);
-        results.cycle.push(await cycleAt(cycle, size, fleet.series, fleet.prometheus.url));
+        results.cycle.push(await cycleAt(cycle, size, fleet.series, fleet.prometheus));
       } finally {
         await fleet.prometheus.stop();
       }
@@ -252,10 +252,10 @@ async function main(): Promise<void> {
   }
 }
 
-async function cycleAt(cycle: ReturnType<typeof spawnTs>, size: number, series: number, prometheusUrl: string): Promise<CycleFigures> {
+async function cycleAt(cycle: ReturnType<typeof spawnTs>, size: number, series: number, prometheus: BenchPrometheus): Promise<CycleFigures> {
   const rounds = await ask<CycleRound[]>(cycle, {
     type: 'cycle',
-    job: { prometheusUrl, rounds: size >= 1000 ? Math.min(3, PLAN.cycleRounds) : PLAN.cycleRounds, watcher: true },
+    job: { prometheusUrl: prometheus.url, prometheusPid: prometheus.pid, rounds: size >= 1000 ? Math.min(3, PLAN.cycleRounds) : PLAN.cycleRounds, watcher: true },
   });
   return { size, series, rounds };
 }
