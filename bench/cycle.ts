@@ -17,7 +17,7 @@ import { evaluateTrigger, evaluationWindow } from '../core/triggers.ts';
 import { openDatabase } from '../db/client.ts';
 import { createPrometheus } from '../integrations/prometheus.ts';
 import { Registry } from 'prom-client';
-import { cpuMsOf } from './measure-status.ts';
+import { cpuMsOf, triggerQueryUrls } from './measure-status.ts';
 import { serve } from './processes.ts';
 
 export interface CycleJob {
@@ -165,9 +165,39 @@ export async function measureCycle(job: CycleJob): Promise<CycleRound[]> {
   return rounds;
 }
 
+/**
+ * Keeps Prometheus as busy as a bot answering status after status: the 12 trigger queries, all at once, again
+ * and again until stopped. The control for the ack bench: the bare app with this beside it shows how much of
+ * the bot's ack latency is the machine's CPU going to Prometheus rather than anything in the bot.
+ */
+let churning: { state: { stop: boolean }; done: Promise<number> } | null = null;
+
+async function churn(prometheusUrl: string, state: { stop: boolean }): Promise<number> {
+  let evaluations = 0;
+  const deadline = Date.now() + 120_000;
+  while (!state.stop && Date.now() < deadline) {
+    await Promise.all(triggerQueryUrls(prometheusUrl, Date.now() / 1000).map(async ({ url }) => (await fetch(url)).text()));
+    evaluations += 1;
+  }
+  return evaluations;
+}
+
 if (process.send) {
   serve(async (message) => {
     if (message.type === 'cycle') return measureCycle(message.job as CycleJob);
+    if (message.type === 'churn-start') {
+      if (churning) throw new Error('already churning');
+      const state = { stop: false };
+      churning = { state, done: churn(String(message.prometheusUrl), state) };
+      return true;
+    }
+    if (message.type === 'churn-stop') {
+      if (!churning) return 0;
+      churning.state.stop = true;
+      const evaluations = await churning.done;
+      churning = null;
+      return evaluations;
+    }
     throw new Error(`cycle: unknown message ${message.type}`);
   });
 }

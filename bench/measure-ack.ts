@@ -35,6 +35,10 @@ export interface AckFigures {
   readonly count: number;
   readonly bot: AckRun[];
   readonly bare: AckRun[];
+  /** The bare app while Prometheus answers status queries back to back, as it does for the bot. */
+  readonly bareBusy: AckRun[];
+  readonly bareBusyP99: number;
+  readonly ratioP99Busy: number;
   readonly botP50: number;
   readonly botP99: number;
   readonly bareP50: number;
@@ -57,9 +61,14 @@ export interface AckContext {
   readonly watch: ResponseWatch;
   /** How long to wait for the bot's answers after a round before counting them missing. */
   readonly drainTimeoutMs: number;
+  /** Keeps Prometheus busy with status queries (bench/cycle.ts's churn) during the control rounds. */
+  readonly churn: { start(): Promise<void>; stop(): Promise<number> };
 }
 
-async function runOnce(context: AckContext, app: AppUnderTest, mode: AckMode): Promise<AckRun> {
+type Variant = 'bot' | 'bare' | 'bareBusy';
+
+async function runOnce(context: AckContext, variant: Variant, mode: AckMode): Promise<AckRun> {
+  const app = variant === 'bot' ? context.bot : context.bare;
   const urls: string[] = [];
   const requests = Array.from({ length: mode.count }, (_, i) => {
     const user = benchUser(i);
@@ -68,11 +77,13 @@ async function runOnce(context: AckContext, app: AppUnderTest, mode: AckMode): P
     return signedSlashCommand('status', user, url);
   });
   await app.eventLoopStart();
+  if (variant === 'bareBusy') await context.churn.start();
   const began = performance.now();
   const result = await ask<LoadResult>(context.load, {
     type: 'run',
     job: { url: `${app.url}/slack/events`, requests, mode: mode.mode, timeoutMs: 3000 },
   });
+  if (variant === 'bareBusy') await context.churn.stop();
   const eventLoop = await app.eventLoopRead();
   let lastAnswerMs: number | null = null;
   let missingAnswers = 0;
@@ -102,19 +113,25 @@ async function runOnce(context: AckContext, app: AppUnderTest, mode: AckMode): P
 
 export async function measureAck(context: AckContext, modes: readonly AckMode[], rounds: number): Promise<AckFigures[]> {
   // Warm both: connections opened, JIT warm, the bot's status path run once.
-  for (const app of [context.bot, context.bare]) await runOnce(context, app, { label: 'warm-up', mode: { kind: 'closed', concurrency: 5 }, count: 20 });
-  const runs = new Map(modes.map((mode) => [mode.label, { bot: [] as AckRun[], bare: [] as AckRun[] }]));
+  for (const variant of ['bot', 'bare'] as const) await runOnce(context, variant, { label: 'warm-up', mode: { kind: 'closed', concurrency: 5 }, count: 20 });
+  const runs = new Map(modes.map((mode) => [mode.label, { bot: [] as AckRun[], bare: [] as AckRun[], bareBusy: [] as AckRun[] }]));
+  const orders: Variant[][] = [
+    ['bot', 'bare', 'bareBusy'],
+    ['bare', 'bareBusy', 'bot'],
+    ['bareBusy', 'bot', 'bare'],
+  ];
   for (let round = 0; round < rounds; round++) {
     for (const mode of modes) {
-      const order = round % 2 === 0 ? [context.bot, context.bare] : [context.bare, context.bot];
-      for (const app of order) runs.get(mode.label)![app.name].push(await runOnce(context, app, mode));
+      // The three take turns at going first, so a drift in the machine's load favours none of them.
+      for (const variant of orders[round % orders.length]!) runs.get(mode.label)![variant].push(await runOnce(context, variant, mode));
     }
   }
   return modes.map((mode) => {
-    const { bot, bare } = runs.get(mode.label)!;
+    const { bot, bare, bareBusy } = runs.get(mode.label)!;
     const m = (runsOf: AckRun[], pick: (run: AckRun) => number | null) => median(runsOf.map(pick).filter((value): value is number => value !== null));
     const botP99 = m(bot, (run) => run.p99);
     const bareP99 = m(bare, (run) => run.p99);
+    const bareBusyP99 = m(bareBusy, (run) => run.p99);
     const botP50 = m(bot, (run) => run.p50);
     const bareP50 = m(bare, (run) => run.p50);
     const sumFailures = (list: AckRun[]) => list.reduce((sum, run) => sum + Object.values(run.failures).reduce((a, b) => a + b, 0), 0);
@@ -123,6 +140,9 @@ export async function measureAck(context: AckContext, modes: readonly AckMode[],
       count: mode.count,
       bot,
       bare,
+      bareBusy,
+      bareBusyP99,
+      ratioP99Busy: botP99 / bareBusyP99,
       botP50,
       botP99,
       bareP50,
@@ -130,7 +150,7 @@ export async function measureAck(context: AckContext, modes: readonly AckMode[],
       ratioP99: botP99 / bareP99,
       ratioP50: botP50 / bareP50,
       lastAnswerMs: m(bot, (run) => run.lastAnswerMs),
-      failures: sumFailures(bot) + sumFailures(bare),
+      failures: sumFailures(bot) + sumFailures(bare) + sumFailures(bareBusy),
       missingAnswers: bot.reduce((sum, run) => sum + run.missingAnswers, 0),
       noDataAnswers: bot.reduce((sum, run) => sum + run.noDataAnswers, 0),
       botEventLoopP99: m(bot, (run) => run.eventLoopP99),

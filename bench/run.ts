@@ -208,8 +208,12 @@ async function main(): Promise<void> {
           ...(await measureStatus({ bot, fake, watch, prometheusUrl: hundred.prometheus.url, prometheusPid: hundred.prometheus.pid, rounds: PLAN.statusRounds })),
         });
         if (timeLeft('ack latency')) {
-          log(`ack latency: ${ACK_MODES.map((mode) => `${mode.count} × ${mode.label}`).join(', ')}; ${PLAN.ackRounds} rounds, bot and bare alternating`);
-          results.ack = await measureAck({ bot, bare, load, fake, watch, drainTimeoutMs: 120_000 }, ACK_MODES, PLAN.ackRounds);
+          log(`ack latency: ${ACK_MODES.map((mode) => `${mode.count} × ${mode.label}`).join(', ')}; ${PLAN.ackRounds} rounds, bot, bare and bare with Prometheus busy taking turns`);
+          const churn = {
+            start: async () => void (await ask(cycle, { type: 'churn-start', prometheusUrl: hundred.prometheus.url })),
+            stop: () => ask<number>(cycle, { type: 'churn-stop' }),
+          };
+          results.ack = await measureAck({ bot, bare, load, fake, watch, drainTimeoutMs: 120_000, churn }, ACK_MODES, PLAN.ackRounds);
           fake.reset();
         }
       } finally {
