@@ -4,8 +4,7 @@
 // and only one API instance carries the 26 h of history that response_time_trend's `offset 1d` needs.
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { buildOpenMetrics } from '../tests/helpers/prometheus/build-open-metrics.ts';
-import { scenario, step, type Scenario } from '../tests/helpers/prometheus/scenario.ts';
+import { buildOpenMetrics, scenario, step, type Scenario } from '../tests/helpers/prometheus/index.ts';
 
 export interface FleetOptions {
   /** Instances per trigger: each per-instance trigger answers this many series. */

@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freeLoopbackPort } from '../tests/helpers/prometheus/loopback.ts';
+import { freeLoopbackPort } from '../tests/helpers/prometheus/index.ts';
 import { onExit } from './processes.ts';
 
 export interface BenchPrometheus {
