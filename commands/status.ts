@@ -1,6 +1,28 @@
 import { buildStatusBlocks } from '../bot/blocks/status.ts';
-import { collectStatus } from '../core/status.ts';
-import { UsageError, type Subcommand } from './types.ts';
+import type { Message } from '../bot/blocks/types.ts';
+import { collectStatus, type StatusReport } from '../core/status.ts';
+import { UsageError, type CommandDeps, type Subcommand } from './types.ts';
+
+/**
+ * Everyone who asks while an evaluation runs gets that evaluation. In an incident the whole team types
+ * `/scale status` at once; each request used to cost Prometheus its own 12 range queries, and sixteen at once
+ * on a 100-instance fleet took it past the 5 s timeout: every answer late and full of "no data" (README,
+ * "Benchmarks"). An answer is never older than its question by more than one evaluation; nothing is cached.
+ */
+const running = new WeakMap<CommandDeps['prometheus'], Promise<{ report: StatusReport; message: Message }>>();
+
+function evaluate(deps: CommandDeps): Promise<{ report: StatusReport; message: Message }> {
+  let evaluation = running.get(deps.prometheus);
+  if (!evaluation) {
+    // The blocks are built once too: at 100 instances that is a few ms of the event loop per answer, and all
+    // the answers of a burst are sent in the same moment, while the next acks wait.
+    evaluation = collectStatus(deps.config.triggers, deps.prometheus, deps.clock(), deps.config.prometheus.lookbackSeconds)
+      .then((report) => ({ report, message: buildStatusBlocks(report, { dashboardUrl: deps.config.grafana.dashboardUrl }) }))
+      .finally(() => running.delete(deps.prometheus));
+    running.set(deps.prometheus, evaluation);
+  }
+  return evaluation;
+}
 
 export const status = {
   name: 'status',
@@ -8,8 +30,8 @@ export const status = {
   summary: 'Every scaling trigger of the guide, live from Prometheus, and whether to scale now',
   async run({ args, deps, respond }) {
     if (args.length > 0) throw new UsageError('`/scale status` takes no arguments.');
-    const report = await collectStatus(deps.config.triggers, deps.prometheus, deps.clock(), deps.config.prometheus.lookbackSeconds);
-    await respond({ ...buildStatusBlocks(report, { dashboardUrl: deps.config.grafana.dashboardUrl }), ephemeral: true });
+    const { report, message } = await evaluate(deps);
+    await respond({ ...message, ephemeral: true });
     return { outcome: report.failure ? 'no_data' : report.verdict, detail: { verdict: report.verdict } };
   },
 } as const satisfies Subcommand;

@@ -182,6 +182,39 @@ describe('/scale status when Prometheus fails', () => {
   });
 });
 
+describe('/scale status typed by the whole team at once', () => {
+  it('answers everyone who asks during one evaluation from that evaluation: 12 queries, not 12 each', async () => {
+    // Each query held 300 ms: the five requests all arrive while the first evaluation runs.
+    const slow = await startSlowProxy(prometheus.url, 300);
+    const bot = await startTestBot({ prometheusUrl: slow.url, clock: () => new Date(NOW * 1000) });
+    try {
+      const ask = async (user: string) => {
+        const url = bot.fake.newResponseUrl({ channel: 'C0OPS', user });
+        const answer = await sendSlashCommand(bot.url, bot.secret, { text: 'status', user_id: user, channel_id: 'C0OPS', response_url: url });
+        expect(answer.status).toBe(200);
+        return url;
+      };
+      const urls = await Promise.all(['U1', 'U2', 'U3', 'U4', 'U5'].map(ask));
+      const bodies = await Promise.all(
+        urls.map(async (url) => (await bot.fake.waitFor((fake) => fake.responses.find((entry) => entry.url === url), { timeoutMs: 10_000 })).body as any),
+      );
+      expect(slow.requests).toBe(12);
+      for (const body of bodies) {
+        expect(body.blocks[0]).toMatchObject({ type: 'header', text: { text: 'Scale now' } });
+        expect(sectionTexts(body.blocks)).not.toContain('no data');
+      }
+      // Nothing is cached: a question after the evaluation has finished gets a new one.
+      const later = await ask('U6');
+      await bot.fake.waitFor((fake) => fake.responses.find((entry) => entry.url === later), { timeoutMs: 10_000 });
+      expect(slow.requests).toBe(24);
+      await vi.waitFor(() => expect(listDecisions(bot.bot.database.db, { kinds: ['command'] }).filter((row) => row.subject === 'status')).toHaveLength(6));
+    } finally {
+      await bot.stop();
+      await slow.stop();
+    }
+  });
+});
+
 describe('Socket Mode', () => {
   it('answers /scale status from an envelope over the WebSocket and acks it', async () => {
     const bot = await startTestBot({ prometheusUrl: prometheus.url, socketMode: true, clock: () => new Date(NOW * 1000) });
