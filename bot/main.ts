@@ -5,7 +5,7 @@ import type { CommandDeps } from '../commands/types.ts';
 import { lastCompletedRun } from '../db/checklists.ts';
 import { openDatabase, type DatabaseHandle } from '../db/client.ts';
 import { WebClient } from '@slack/web-api';
-import { createPrometheus } from '../integrations/prometheus.ts';
+import { createOffThreadPrometheus } from '../integrations/prometheus-off-thread.ts';
 import { createChecklistRunbookPort, createChecklistRuns, type ChecklistRuns } from './checklist-runs.ts';
 import { createSsh } from '../integrations/ssh.ts';
 import { createRunbookRunner, type RunbookRunner } from './runbook-runner.ts';
@@ -59,7 +59,10 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     ...(logDestination ? { destination: logDestination } : {}),
   });
   const database = openDatabase(settings.databaseFile);
-  const prometheus = createPrometheus({ url: config.prometheus.url, timeoutMs: config.prometheus.timeoutMs });
+  const prometheus = createOffThreadPrometheus(
+    { url: config.prometheus.url, timeoutMs: config.prometheus.timeoutMs },
+    { onWorkerDied: (reason) => logger.warn({ reason: reason instanceof Error ? reason.message : `exit code ${reason}` }, 'the Prometheus worker thread died; judging on the main thread until the next one starts') },
+  );
   const metrics = createMetrics();
   // The watcher posts with no retries of the client's own: a 429 comes back at once with Retry-After, and
   // any other failure is looked up in Slack before the outbox posts again (see bot/outbox-sender.ts).
@@ -134,6 +137,7 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     else if (!config.slack.alertsChannel) logger.info('the watcher is off: set slack.alerts_channel in the config to get breaches posted');
   } catch (error) {
     server?.close();
+    await prometheus.close();
     database.close();
     throw error;
   }
@@ -159,6 +163,7 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
       await watcher.stop();
       if (expiryTimer) clearInterval(expiryTimer);
       await runbooks.shutdown();
+      await prometheus.close();
       if (settings.mode === 'socket') {
         await app.stop().catch(() => {});
         // app.stop() resolves before the socket has closed (STACK-NOTES): wait for the close itself.

@@ -18,10 +18,31 @@ export interface StatusReport {
 }
 
 /**
+ * A Prometheus client that judges the triggers where it reads the answers. The bot's client does it in a
+ * worker thread (integrations/prometheus-off-thread.ts): reading a fleet's answers is megabytes of JSON,
+ * and on the event loop it delays the next ack (README, "Benchmarks").
+ */
+export interface TriggerJudgingPort {
+  judgeTriggers(triggers: readonly Trigger[], at: Date, lookbackSeconds?: number): Promise<StatusReport>;
+}
+
+/**
  * Evaluates every trigger at `at`, all queries at once: the slowest query, not their sum, sets how long a
  * status takes. A failed query makes its trigger "no data" with the reason; it never makes it ok.
+ * A client that can judge the triggers itself is left to do so.
  */
 export async function collectStatus(
+  triggers: readonly Trigger[],
+  prometheus: Pick<PrometheusPort, 'queryRange'> & Partial<TriggerJudgingPort>,
+  at: Date,
+  lookbackSeconds?: number,
+): Promise<StatusReport> {
+  if (prometheus.judgeTriggers) return prometheus.judgeTriggers(triggers, at, lookbackSeconds);
+  return judgeTriggers(triggers, prometheus, at, lookbackSeconds);
+}
+
+/** collectStatus on this thread: the queries, the reading of their answers and the judging. */
+export async function judgeTriggers(
   triggers: readonly Trigger[],
   prometheus: Pick<PrometheusPort, 'queryRange'>,
   at: Date,

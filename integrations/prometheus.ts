@@ -85,6 +85,10 @@ export function createPrometheus({ url, timeoutMs }: PrometheusOptions): Prometh
     validateStatus: () => true,
     // Ask Prometheus to give up no later than we do, so a slow query does not keep running there.
     params: { timeout: `${Math.max(1, Math.floor(timeoutMs / 1000))}s` },
+    // Over loopback, gzip only costs CPU on both ends of the same machine: at 100 instances a status cost
+    // Prometheus 280 ms of CPU with it and 220 ms without, and our reading of the answers 180 ms and 115 ms
+    // (README, "Benchmarks"). Anywhere else the wire may be slow: let axios ask for gzip as it does.
+    ...(isLoopback(url) ? { headers: { 'Accept-Encoding': 'identity' } } : {}),
   });
 
   async function get(path: string, params: Record<string, string | number>): Promise<unknown> {
@@ -120,6 +124,17 @@ export function createPrometheus({ url, timeoutMs }: PrometheusOptions): Prometh
       return data.result.map(({ metric, value }) => ({ labels: metric, value: value[1] }));
     },
   };
+}
+
+/** Whether the URL names this machine: localhost, 127.0.0.0/8 or ::1. */
+export function isLoopback(url: string): boolean {
+  let hostname: string;
+  try {
+    hostname = new URL(url).hostname;
+  } catch {
+    return false;
+  }
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 }
 
 function describeTransportError(error: unknown, url: string, timeoutMs: number): PrometheusError {

@@ -1,0 +1,25 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { judgeTriggers } from '../core/status.ts';
+import type { Trigger } from '../core/triggers.ts';
+import { createPrometheus, type PrometheusOptions } from './prometheus.ts';
+import type { JudgeReply, JudgeRequest, WireResult } from './prometheus-off-thread.ts';
+
+// The worker side of integrations/prometheus-off-thread.ts: one Prometheus client, and the judging of
+// every trigger the main thread asks about. Only the verdicts go back, never the answers' points.
+const prometheus = createPrometheus(workerData as PrometheusOptions);
+const port = parentPort!;
+
+port.on('message', (request: JudgeRequest) => {
+  void judge(request).then((reply) => port.postMessage(reply));
+});
+
+async function judge({ id, triggers, atMs, lookbackSeconds }: JudgeRequest): Promise<JudgeReply> {
+  try {
+    const report = await judgeTriggers(triggers, prometheus, new Date(atMs), lookbackSeconds);
+    const index = new Map<Trigger, number>(triggers.map((trigger, position) => [trigger, position]));
+    const results: WireResult[] = report.results.map(({ trigger, ...rest }) => ({ ...rest, triggerIndex: index.get(trigger)! }));
+    return { id, verdict: report.verdict, results, ...(report.failure ? { failure: report.failure } : {}) };
+  } catch (error) {
+    return { id, error: error instanceof Error ? error.message : String(error) };
+  }
+}
