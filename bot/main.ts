@@ -4,6 +4,7 @@ import type { DestinationStream, Logger } from 'pino';
 import type { CommandDeps } from '../commands/types.ts';
 import { lastCompletedRun } from '../db/checklists.ts';
 import { openDatabase, type DatabaseHandle } from '../db/client.ts';
+import { flushDecisions } from '../db/decision-log.ts';
 import { WebClient } from '@slack/web-api';
 import { createOffThreadPrometheus } from '../integrations/prometheus-off-thread.ts';
 import { createChecklistRunbookPort, createChecklistRuns, type ChecklistRuns } from './checklist-runs.ts';
@@ -172,6 +173,7 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
       }
       await new Promise<void>((resolve) => server!.close(() => resolve()));
       server!.closeAllConnections();
+      flushDecisions(database.db);
       database.close();
       logger.flush();
     },

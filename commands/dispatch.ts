@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { splitArguments } from '../core/arguments.ts';
-import { recordDecision } from '../db/decision-log.ts';
+import { appendDecision } from '../db/decision-log.ts';
 import { buildHelp } from './help.ts';
 import { findSubcommand, SUBCOMMANDS } from './registry.ts';
 import { UsageError, type CommandDeps, type Reply } from './types.ts';
@@ -70,7 +70,7 @@ export async function dispatchScaleCommand(invocation: ScaleInvocation, deps: Co
       );
     }
   }
-  recordDecision(deps.db, {
+  await appendDecision(deps.db, {
     at: startedAt,
     kind: 'command',
     actor: invocation.user,

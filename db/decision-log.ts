@@ -1,5 +1,5 @@
 import { and, desc, eq, gte, inArray, type SQL } from 'drizzle-orm';
-import type { Db } from './client.ts';
+import { inTransaction, type Db } from './client.ts';
 import { decisionLog } from './schema.ts';
 
 export interface DecisionInput {
@@ -30,6 +30,58 @@ export function recordDecision(db: Db, input: DecisionInput): number {
     .returning({ id: decisionLog.id })
     .get();
   return row.id;
+}
+
+interface QueuedDecision {
+  readonly input: DecisionInput;
+  resolve(id: number): void;
+  reject(error: unknown): void;
+}
+
+const queued = new WeakMap<Db, QueuedDecision[]>();
+
+/**
+ * Appends a row in one commit with every other row asked for in the same turn of the event loop, and
+ * resolves once it is committed. Each commit is an fsync (synchronous=FULL) that blocks the event loop:
+ * when a burst of `/scale status` answers goes out together, one commit per command held up the acks
+ * behind them (README, "Benchmarks"). A row that cannot be written fails alone, not its batch.
+ */
+export function appendDecision(db: Db, input: DecisionInput): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let batch = queued.get(db);
+    if (!batch) {
+      batch = [];
+      queued.set(db, batch);
+      setImmediate(() => commitQueued(db));
+    }
+    batch.push({ input, resolve, reject });
+  });
+}
+
+/** Commits the rows still waiting for their turn: before the database closes. */
+export function flushDecisions(db: Db): void {
+  commitQueued(db);
+}
+
+function commitQueued(db: Db): void {
+  const batch = queued.get(db);
+  if (!batch) return;
+  queued.delete(db);
+  let ids: number[];
+  try {
+    ids = inTransaction(db, () => batch.map(({ input }) => recordDecision(db, input)));
+  } catch {
+    // The transaction is rolled back whole: find the row at fault by writing each alone.
+    for (const entry of batch) {
+      try {
+        entry.resolve(recordDecision(db, entry.input));
+      } catch (error) {
+        entry.reject(error);
+      }
+    }
+    return;
+  }
+  batch.forEach((entry, index) => entry.resolve(ids[index]!));
 }
 
 export interface DecisionQuery {

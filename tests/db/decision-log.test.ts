@@ -1,9 +1,9 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '../../db/client.ts';
-import { listDecisions, recordDecision } from '../../db/decision-log.ts';
+import { appendDecision, flushDecisions, listDecisions, recordDecision } from '../../db/decision-log.ts';
 
 const handles: DatabaseHandle[] = [];
 afterEach(() => {
@@ -31,6 +31,46 @@ describe('the decision log', () => {
     const [command] = listDecisions(handle.db, { kinds: ['command'] });
     expect(command).toMatchObject({ actor: 'U1', channel: 'C1', subject: 'status', outcome: 'ok', detail: { args: [] } });
     expect(command?.at.toISOString()).toBe('2026-11-28T10:00:00.000Z');
+  });
+
+  it('appends the rows asked for in one turn of the event loop in one commit, resolving once committed', async () => {
+    const { handle, file } = open();
+    const walBytes = () => statSync(`${file}-wal`).size;
+    const before = walBytes();
+    const ids = await Promise.all(
+      Array.from({ length: 50 }, (_, index) => appendDecision(handle.db, { at: new Date(), kind: 'command', actor: `U${index}` })),
+    );
+    const batched = walBytes() - before;
+    expect(listDecisions(handle.db, { limit: 100 }).map((row) => row.actor).reverse()).toEqual(ids.map((_, index) => `U${index}`));
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    // The same 50 rows a commit each: every commit writes its own WAL frames (a page and a header each).
+    const middle = walBytes();
+    for (let index = 0; index < 50; index += 1) recordDecision(handle.db, { at: new Date(), kind: 'command', actor: `V${index}` });
+    const oneByOne = walBytes() - middle;
+    expect(oneByOne).toBeGreaterThanOrEqual(50 * 4096);
+    expect(batched).toBeLessThan(oneByOne / 10);
+  });
+
+  it('fails a row that cannot be written alone, not the rows committed with it', async () => {
+    const { handle } = open();
+    const results = await Promise.allSettled([
+      appendDecision(handle.db, { at: new Date(), kind: 'command', actor: 'U1' }),
+      appendDecision(handle.db, { at: new Date(), kind: 'command', actor: 'U2', detail: { count: 1n } }),
+      appendDecision(handle.db, { at: new Date(), kind: 'command', actor: 'U3' }),
+    ]);
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(listDecisions(handle.db).map((row) => row.actor)).toEqual(['U3', 'U1']);
+  });
+
+  it('commits the waiting rows when flushed, before the database closes', async () => {
+    const { handle, file } = open();
+    const appended = appendDecision(handle.db, { at: new Date(), kind: 'command', actor: 'U1' });
+    flushDecisions(handle.db);
+    handle.close();
+    handles.splice(0);
+    await expect(appended).resolves.toBeGreaterThan(0);
+    const reopened = open(file).handle;
+    expect(listDecisions(reopened.db).map((row) => row.actor)).toEqual(['U1']);
   });
 
   it('is append-only: SQLite itself refuses UPDATE and DELETE', () => {
