@@ -29,7 +29,7 @@ export function describeLabels(labels: Readonly<Record<string, string>>): string
   return entries.map(([name, value]) => `${name}=${value}`).join(', ');
 }
 
-/** "breached, held 22 min", "pending, 11 of 15 min", "ok", "no data: …". */
+/** "breached, held 22 min", "pending, held 11 min of 15 min", "pending, held 20 s of 30 s", "ok", "no data: …". */
 export function describeState(result: TriggerResult): string {
   const { trigger } = result;
   switch (result.state) {
@@ -39,7 +39,7 @@ export function describeState(result: TriggerResult): string {
       return `breached, held ${prefix}${formatDuration(result.heldSeconds)}`;
     }
     case 'pending':
-      return `pending, ${Math.floor(result.heldSeconds / 60)} of ${formatDuration(trigger.forSeconds)}`;
+      return `pending, held ${formatDuration(result.heldSeconds)} of ${formatDuration(trigger.forSeconds)}`;
     case 'no_data':
       return `no data${result.reason ? `: ${result.reason}` : ''}`;
     case 'ok':

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildBlindMessage, buildBreachMessage } from '../../bot/blocks/breach.ts';
-import { buildStatusBlocks } from '../../bot/blocks/status.ts';
+import { buildStatusBlocks, describeState } from '../../bot/blocks/status.ts';
 import { buildHelp } from '../../commands/help.ts';
 import { SUBCOMMANDS } from '../../commands/registry.ts';
 import type { StatusReport } from '../../core/status.ts';
@@ -76,5 +76,30 @@ describe('Block Kit builders stay within Slack limits', () => {
     const help = buildHelp(SUBCOMMANDS);
     for (const sub of SUBCOMMANDS) expect(help.text).toContain(`/scale ${sub.usage}`);
     expect(checkBlockKitLimits([...(help.blocks ?? [])])).toEqual([]);
+  });
+});
+
+describe('describeState', () => {
+  const trigger = (forSeconds: number): Trigger => ({ ...triggers[0]!, forSeconds });
+  const result = (forSeconds: number, state: TriggerResult['state'], heldSeconds: number, heldWholeWindow = false): TriggerResult => ({
+    trigger: trigger(forSeconds),
+    labels: {},
+    state,
+    value: 1,
+    heldSeconds,
+    heldWholeWindow,
+  });
+
+  it.each([
+    ['pending, held 11 min of 15 min', result(900, 'pending', 660)],
+    // A `for` under a minute used to read "pending, 0 of 30 s": the held part was whole minutes.
+    ['pending, held 20 s of 30 s', result(30, 'pending', 20)],
+    ['pending, held 25 min of 1 h', result(3600, 'pending', 1500)],
+    ['breached, held 22 min', result(900, 'breached', 1320)],
+    ['breached, held ≥ 1 h', result(900, 'breached', 3600, true)],
+    ['breached', result(0, 'breached', 0)],
+    ['ok', result(900, 'ok', 0)],
+  ])('reads %s', (expected, input) => {
+    expect(describeState(input)).toBe(expected);
   });
 });

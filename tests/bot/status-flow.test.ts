@@ -76,7 +76,7 @@ describe('/scale status against a real Prometheus', () => {
     // the breached series, per instance, and only the series that are not ok
     // mrkdwn escapes < and > as Slack asks; Slack shows them as < and >
     expect(text).toMatch(/CPU usage\*  \(&gt; 70 % for 15 min\)\n• `instance=web-1:9100`: 92 % · breached, held ≥ 30 min\n• 1 series ok \(35 %\)/);
-    expect(text).toMatch(/Memory usage\*  \(&gt; 85 % for 10 min\)\n• `instance=web-1:9100, job=node`: 90 % · pending, 6 of 10 min/);
+    expect(text).toMatch(/Memory usage\*  \(&gt; 85 % for 10 min\)\n• `instance=web-1:9100, job=node`: 90 % · pending, held 6 min of 10 min/);
     expect(text).toMatch(/API response time P99\*  \(&gt; 1 s for 5 min\)\n1.7 s · breached, held 2[5-9] min\n/);
     expect(text).toMatch(/Database size\*  \(&gt; 20 GB\)\n21.4 GB · breached, held ≥ 30 min  `instance=db-1:9187/);
     expect(text).toMatch(/Concurrent users\*  \(&gt; 500\)\n650 · breached/);

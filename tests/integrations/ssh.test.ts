@@ -113,8 +113,9 @@ describe.concurrent('running a command', () => {
 });
 
 describe('time limits and stop, as root and as a non-root user', () => {
-  // Each test runs a command that ignores TERM (`trap '' TERM`; the ignored disposition is inherited by sleep).
-  const stubborn = (m: string) => `echo started; trap '' TERM; sleep ${m}`;
+  // Each test runs a command that ignores TERM (`trap '' TERM`, set before "started" is printed: a stop sent on
+  // seeing it must not find TERM still deadly; the ignored disposition is inherited by sleep).
+  const stubborn = (m: string) => `trap '' TERM; echo started; sleep ${m}`;
   const users = () => [
     ['root', rootSshd],
     ['postgres', userSshd],
@@ -383,7 +384,7 @@ describe('the remote wrapper under dash (a login shell other than bash)', () => 
   it('kills the group on "stop", with KILL for what ignores TERM', async () => {
     const m = marker();
     const began = performance.now();
-    const result = await runWrapper(`echo started; trap '' TERM; sleep ${m}`, (stdin) => stdin.write('stop\n'));
+    const result = await runWrapper(`trap '' TERM; echo started; sleep ${m}`, (stdin) => stdin.write('stop\n'));
     expect(result.signal).toBe('SIGKILL');
     expect(performance.now() - began).toBeLessThan(4000);
     expect(await waitProcessesGone(m, 1000)).toEqual([]);
