@@ -13,7 +13,11 @@ import type { ResponseWatch } from './watch-responses.ts';
 export interface MemorySample {
   readonly commands: number;
   readonly rss: number;
+  /** Heap used after a forced GC, the main isolate's and every worker thread's added up. */
   readonly heapUsed: number;
+  /** Of that, the worker threads' (the bot's Prometheus worker). */
+  readonly workerHeapUsed: number;
+  readonly workers: number;
   readonly external: number;
 }
 
@@ -31,7 +35,15 @@ async function sample(bot: AppUnderTest, commands: number): Promise<MemorySample
   // A forced GC (twice, in the probe), then VmRSS from /proc: what the process really holds.
   const usage = await bot.memory();
   await new Promise((resolve) => setTimeout(resolve, 200));
-  return { commands, rss: await bot.rss(), heapUsed: usage.heapUsed, external: usage.external };
+  const workerHeapUsed = (usage.workerHeapsUsed ?? []).reduce((sum, heap) => sum + heap, 0);
+  return {
+    commands,
+    rss: await bot.rss(),
+    heapUsed: usage.heapUsed + workerHeapUsed,
+    workerHeapUsed,
+    workers: usage.workerHeapsUsed?.length ?? 0,
+    external: usage.external,
+  };
 }
 
 export async function measureFootprint(options: {

@@ -2,7 +2,7 @@
 import type { CycleRound } from './cycle.ts';
 import type { DecisionLogRound } from './decision-log.ts';
 import type { AckFigures } from './measure-ack.ts';
-import type { FootprintFigures } from './measure-footprint.ts';
+import type { FootprintFigures, MemorySample } from './measure-footprint.ts';
 import type { StatusFigures } from './measure-status.ts';
 import { formatBytes, formatMs, formatRatio, growthExponent, markdownTable, median, spread } from './stats.ts';
 
@@ -239,13 +239,16 @@ export function renderResults(results: BenchResults): string {
     const first = footprint.samples[0]!;
     const second = footprint.samples[Math.min(1, footprint.samples.length - 1)]!;
     const last = footprint.samples[footprint.samples.length - 1]!;
-    rows.push(['RSS at rest (after a forced GC)', formatBytes(footprint.idle.rss), `heap used ${formatBytes(footprint.idle.heapUsed)}`]);
-    rows.push([`RSS after ${first.commands.toLocaleString('en')} commands`, formatBytes(first.rss), `heap used ${formatBytes(first.heapUsed)}`]);
-    rows.push([`RSS after ${second.commands.toLocaleString('en')} commands`, formatBytes(second.rss), `heap used ${formatBytes(second.heapUsed)}`]);
+    const heap = (sample: MemorySample) =>
+      `heap used ${formatBytes(sample.heapUsed)}` +
+      (sample.workers > 0 ? ` (${sample.workers === 1 ? 'the worker thread' : `${sample.workers} worker threads`}: ${formatBytes(sample.workerHeapUsed)})` : '');
+    rows.push(['RSS at rest (after a forced GC)', formatBytes(footprint.idle.rss), heap(footprint.idle)]);
+    rows.push([`RSS after ${first.commands.toLocaleString('en')} commands`, formatBytes(first.rss), heap(first)]);
+    rows.push([`RSS after ${second.commands.toLocaleString('en')} commands`, formatBytes(second.rss), heap(second)]);
     rows.push([
       `RSS after ${last.commands.toLocaleString('en')} commands (${footprint.statusCommands} of them status)`,
       formatBytes(last.rss),
-      `heap used ${formatBytes(last.heapUsed)}; every 1,000: ${footprint.samples.map((s) => (s.rss / 1024 / 1024).toFixed(0)).join(', ')} MB RSS`,
+      `${heap(last)}; every 1,000: ${footprint.samples.map((s) => (s.rss / 1024 / 1024).toFixed(0)).join(', ')} MB RSS`,
     ]);
     const heapGrowth = last.heapUsed - second.heapUsed;
     const rssGrowth = last.rss - second.rss;
