@@ -24,6 +24,19 @@ function evaluate(deps: CommandDeps): Promise<{ report: StatusReport; message: M
   return evaluation;
 }
 
+/**
+ * Resolves each caller in an event-loop turn of its own, in order. The answers to a burst share one
+ * evaluation and so would all be posted in the same moment: fifty response_url posts in one go held the
+ * event loop for tens of ms while the acks of the requests behind them waited (README, "Benchmarks").
+ * One answer a turn lets the loop take in new requests between answers.
+ */
+let lastTurn: Promise<void> = Promise.resolve();
+function ownTurn(): Promise<void> {
+  const turn = lastTurn.then(() => new Promise<void>((resolve) => setImmediate(resolve)));
+  lastTurn = turn;
+  return turn;
+}
+
 export const status = {
   name: 'status',
   usage: 'status',
@@ -31,6 +44,7 @@ export const status = {
   async run({ args, deps, respond }) {
     if (args.length > 0) throw new UsageError('`/scale status` takes no arguments.');
     const { report, message } = await evaluate(deps);
+    await ownTurn();
     await respond({ ...message, ephemeral: true });
     return { outcome: report.failure ? 'no_data' : report.verdict, detail: { verdict: report.verdict } };
   },

@@ -1,17 +1,7 @@
-const DEFAULT_TRIGGER_IDS = [
-  'cpu',
-  'memory',
-  'api_p99',
-  'db_connections',
-  'redis_memory',
-  'disk_iowait',
-  'error_rate',
-  'concurrent_users',
-  'daily_active_users',
-  'db_size',
-  'cache_hit_rate',
-  'response_time_trend',
-];
+import { loadConfig } from '../../bot/config.ts';
+
+// The guide's triggers as config/triggers.yaml has them (tests/bot/config.test.ts pins that list).
+const DEFAULT_TRIGGER_IDS = loadConfig().triggers.map((trigger) => trigger.id);
 
 /** YAML switching off the guide's triggers, for tests that bring their own few. */
 export const WITHOUT_DEFAULT_TRIGGERS = DEFAULT_TRIGGER_IDS.map((id) => `  - { id: ${id}, enabled: false }`).join('\n');

@@ -4,6 +4,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeLoopbackPort } from '../prometheus/loopback.ts';
+import { forgetOnExit, killOnExit } from '../kill-on-exit.ts';
 
 export interface StartPostgresOptions {
   /** Default: a free loopback port. */
@@ -77,18 +78,6 @@ export function postgresBinDir(): string {
   return (cachedBinDir = join(base, versions[0]!, 'bin'));
 }
 
-const live = new Set<{ kill(): void }>();
-let exitHookInstalled = false;
-function track(entry: { kill(): void }): void {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on('exit', () => {
-      for (const e of live) e.kill();
-    });
-  }
-  live.add(entry);
-}
-
 /** A new cluster: initdb (as `postgres`), replication-ready settings and pg_hba.conf, started on 127.0.0.1. */
 export async function startPostgresCluster(options: StartPostgresOptions = {}): Promise<PostgresCluster> {
   const cluster = await createEmptyCluster({ port: options.port });
@@ -158,7 +147,7 @@ export async function createEmptyCluster(options: { port?: number } = {}): Promi
       rmSync(root, { recursive: true, force: true });
     },
   };
-  track(entry);
+  killOnExit(entry);
 
   let destroyed: Promise<void> | undefined;
   const cluster: PostgresCluster = {
@@ -194,7 +183,7 @@ export async function createEmptyCluster(options: { port?: number } = {}): Promi
     destroy() {
       destroyed ??= (async () => {
         await cluster.stop();
-        live.delete(entry);
+        forgetOnExit(entry);
         entry.kill();
       })();
       return destroyed;

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeLoopbackPort } from './loopback.ts';
 import { queryInstant, queryRange, type RangeSeries, type VectorSample } from './query.ts';
+import { forgetOnExit, killOnExit } from '../kill-on-exit.ts';
 
 export interface StartPrometheusOptions {
   /** OpenMetrics text (see buildOpenMetrics / scenario) backfilled with promtool before the server starts. */
@@ -37,19 +38,6 @@ const PROMTOOL = process.env.PROMTOOL_BIN ?? 'promtool';
 const BIND_ATTEMPTS = 5;
 const LOG_LIMIT = 64 * 1024;
 
-/** Everything still running in this process, killed synchronously if the process exits without stop(). */
-const live = new Set<{ kill(): void }>();
-let exitHookInstalled = false;
-function track(entry: { kill(): void }): void {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on('exit', () => {
-      for (const e of live) e.kill();
-    });
-  }
-  live.add(entry);
-}
-
 export async function startPrometheus(options: StartPrometheusOptions = {}): Promise<PrometheusFixture> {
   const root = mkdtempSync(join(tmpdir(), 'scalebot-prom-'));
   const dataDir = join(root, 'data');
@@ -62,7 +50,7 @@ export async function startPrometheus(options: StartPrometheusOptions = {}): Pro
       removeRoot();
     },
   };
-  track(entry);
+  killOnExit(entry);
 
   try {
     writeFileSync(configFile, renderConfig(options));
@@ -97,7 +85,7 @@ export async function startPrometheus(options: StartPrometheusOptions = {}): Pro
             stopped ??= (async () => {
               await launched.stop();
               removeRoot();
-              live.delete(entry);
+              forgetOnExit(entry);
             })();
             return stopped;
           },
@@ -111,7 +99,7 @@ export async function startPrometheus(options: StartPrometheusOptions = {}): Pro
   } catch (error) {
     await server?.stop();
     removeRoot();
-    live.delete(entry);
+    forgetOnExit(entry);
     throw error;
   }
 }

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SshHost } from '../../../integrations/ssh.ts';
 import { freeLoopbackPort } from '../prometheus/loopback.ts';
+import { forgetOnExit, killOnExit } from '../kill-on-exit.ts';
 
 export interface StartSshdOptions {
   /**
@@ -41,24 +42,12 @@ const SSHD = process.env.SSHD_BIN ?? '/usr/sbin/sshd';
 const BIND_ATTEMPTS = 5;
 const LOG_LIMIT = 256 * 1024;
 
-const live = new Set<{ kill(): void }>();
-let exitHookInstalled = false;
-function track(entry: { kill(): void }): void {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on('exit', () => {
-      for (const e of live) e.kill();
-    });
-  }
-  live.add(entry);
-}
-
 export async function startSshd(options: StartSshdOptions = {}): Promise<SshdFixture> {
   const user = options.user ?? 'root';
   const dir = mkdtempSync(join(tmpdir(), 'scalebot-sshd-'));
   const removeDir = () => rmSync(dir, { recursive: true, force: true });
   const pending = { kill: removeDir };
-  track(pending);
+  killOnExit(pending);
   try {
     // sshd reads AuthorizedKeysFile as the logging-in user: a non-root user must be able to reach it.
     chmodSync(dir, 0o755);
@@ -87,7 +76,7 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdFix
       const server = launch(configFile);
       const outcome = await waitListening(server, port, options.readyTimeoutMs ?? 10_000);
       if (outcome === 'ready') {
-        live.delete(pending);
+        forgetOnExit(pending);
         const entry = {
           kill() {
             killSessionsOf(server.child.pid);
@@ -95,7 +84,7 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdFix
             removeDir();
           },
         };
-        track(entry);
+        killOnExit(entry);
         let stopped: Promise<void> | undefined;
         return {
           host: {
@@ -114,7 +103,7 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdFix
           killSessions: () => killSessionsOf(server.child.pid),
           stop() {
             stopped ??= (async () => {
-              live.delete(entry);
+              forgetOnExit(entry);
               killSessionsOf(server.child.pid);
               await server.stop();
               removeDir();
@@ -128,7 +117,7 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdFix
       throw new Error(`sshd did not start (${outcome}):\n${server.logs()}`);
     }
   } catch (error) {
-    live.delete(pending);
+    forgetOnExit(pending);
     removeDir();
     throw error;
   }

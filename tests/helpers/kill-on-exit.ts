@@ -1,0 +1,19 @@
+// What the fixtures started (Prometheus, sshd, PostgreSQL), killed synchronously if the test process exits
+// without their stop(): a failed or aborted test must not leave servers behind on the machine.
+const live = new Set<{ kill(): void }>();
+let hookInstalled = false;
+
+export function killOnExit(entry: { kill(): void }): void {
+  if (!hookInstalled) {
+    hookInstalled = true;
+    process.on('exit', () => {
+      for (const e of live) e.kill();
+    });
+  }
+  live.add(entry);
+}
+
+/** Stopped the orderly way: nothing left to kill. */
+export function forgetOnExit(entry: { kill(): void }): void {
+  live.delete(entry);
+}
