@@ -1,3 +1,4 @@
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { judgeTriggers } from '../core/status.ts';
 import type { Trigger } from '../core/triggers.ts';
@@ -7,6 +8,18 @@ import type { JudgeReply, JudgeRequest, WireResult } from './prometheus-off-thre
 // The worker side of integrations/prometheus-off-thread.ts: one Prometheus client, and the judging of
 // every trigger the main thread asks about. Only the verdicts go back, never the answers' points.
 const prometheus = createPrometheus(workerData as PrometheusOptions);
+
+// On Linux a nice value belongs to a thread: this lowers this worker's alone, 10 below the bot's. When the CPUs are busy (an
+// incident, Prometheus answering a burst of status queries) the main thread's acks go first, and Slack's
+// 3 s is kept; an answer waits a little instead. On the VPS the product shares, judging triggers is the
+// least urgent work there is.
+if (process.platform === 'linux') {
+  try {
+    setPriority(Math.min(19, getPriority() + 10));
+  } catch {
+    // Refused (a seccomp profile, say): the worker runs at the process's priority, still off the event loop.
+  }
+}
 const port = parentPort!;
 
 port.on('message', (request: JudgeRequest) => {

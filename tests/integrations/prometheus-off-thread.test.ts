@@ -1,6 +1,7 @@
 // The bot's Prometheus client judges triggers in a worker thread. What comes back must be what judging on
 // the main thread gives, with the config's own trigger objects; a dying worker must cost no answer.
 import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
@@ -90,6 +91,27 @@ describe('createOffThreadPrometheus', () => {
     const report = await offThread.judgeTriggers(triggers, at);
     expect(report.verdict).toBe('scale_now');
     expect(offThread.workersStarted()).toBe(1);
+  });
+
+  it.runIf(process.platform === 'linux')('lowers its worker thread’s priority, not the process’s: acks go first when the CPUs are busy', async () => {
+    // Field 19 of /proc/<pid>/task/<tid>/stat is the thread's nice value.
+    const niceOf = (tid: string) => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    };
+    const niceByThread = () => new Map(readdirSync('/proc/self/task').map((tid) => [tid, niceOf(tid)]));
+    const mainThread = String(process.pid);
+    const before = niceByThread();
+    const offThread = createOffThreadPrometheus({ url: prom.url, timeoutMs: 5000 });
+    try {
+      await offThread.judgeTriggers(triggers, at);
+      const after = niceByThread();
+      expect(after.get(mainThread)).toBe(before.get(mainThread));
+      const lowered = [...after].filter(([tid, nice]) => !before.has(tid) && nice === Math.min(19, before.get(mainThread)! + 10));
+      expect(lowered).toHaveLength(1);
+    } finally {
+      await offThread.close();
+    }
   });
 
   it('does not keep a process alive once it is idle', async () => {
