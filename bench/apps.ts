@@ -17,8 +17,8 @@ export interface AppUnderTest {
   readonly child: ChildProcess;
   /** VmRSS, bytes. */
   rss(): Promise<number>;
-  /** Forces a GC in the process and its worker threads, then reads process.memoryUsage() and the workers' heaps. */
-  memory(): Promise<NodeJS.MemoryUsage & { workerHeapsUsed?: number[] }>;
+  /** Forces a GC in the process, then reads process.memoryUsage(). */
+  memory(): Promise<NodeJS.MemoryUsage>;
   eventLoopStart(): Promise<void>;
   eventLoopRead(): Promise<{ p50: number; p99: number; max: number } | null>;
   /** The tail of what it printed. */
@@ -94,7 +94,7 @@ async function launch(name: 'bot' | 'bare', args: string[], environment: Record<
     startMs,
     child,
     rss: () => rssOf(pid),
-    memory: () => ask<NodeJS.MemoryUsage & { workerHeapsUsed?: number[] }>(child, { probe: 'mem' }, 30_000),
+    memory: () => ask<NodeJS.MemoryUsage>(child, { probe: 'mem' }, 30_000),
     async eventLoopStart() {
       await ask(child, { probe: 'eld-start' }, 30_000);
     },

@@ -1,5 +1,5 @@
 // Footprint: memory of a freshly started bot at rest, and after each thousand of 10,000 commands, each sample
-// taken after a forced GC (bench/probe.mjs). The commands are mostly `/scale help` (Bolt, the signature
+// taken after a forced GC (bench/probe.mjs; the Prometheus worker's through the bot's /metrics). The commands are mostly `/scale help` (Bolt, the signature
 // check, the dispatcher, a response_url post and a decision-log row: the whole per-command path, cheaply)
 // with a `/scale status` every 33rd (the Prometheus client, evaluation and the status blocks).
 import type { ChildProcess } from 'node:child_process';
@@ -34,16 +34,24 @@ export interface FootprintFigures {
 async function sample(bot: AppUnderTest, commands: number): Promise<MemorySample> {
   // A forced GC (twice, in the probe), then VmRSS from /proc: what the process really holds.
   const usage = await bot.memory();
+  // The Prometheus worker thread has a heap of its own, which the probe (preloaded into the main thread only)
+  // cannot reach: the bot's /metrics reports it, collected first since the bench runs with --expose-gc.
+  const workerHeapUsed = await workerHeap(bot.url);
   await new Promise((resolve) => setTimeout(resolve, 200));
-  const workerHeapUsed = (usage.workerHeapsUsed ?? []).reduce((sum, heap) => sum + heap, 0);
   return {
     commands,
     rss: await bot.rss(),
-    heapUsed: usage.heapUsed + workerHeapUsed,
-    workerHeapUsed,
-    workers: usage.workerHeapsUsed?.length ?? 0,
+    heapUsed: usage.heapUsed + (workerHeapUsed ?? 0),
+    workerHeapUsed: workerHeapUsed ?? 0,
+    workers: workerHeapUsed === null ? 0 : 1,
     external: usage.external,
   };
+}
+
+async function workerHeap(url: string): Promise<number | null> {
+  const response = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) });
+  const match = /^scalebot_prometheus_worker_heap_used_bytes (\d+(?:\.\d+)?(?:e\+\d+)?)$/m.exec(await response.text());
+  return match ? Number(match[1]) : null;
 }
 
 export async function measureFootprint(options: {

@@ -71,6 +71,8 @@ export interface ChecklistRunsDeps {
   readonly deliver: () => Promise<unknown>;
   readonly isAllowed: (user: string, allowed: readonly string[]) => Promise<boolean>;
   readonly runbooks?: ChecklistRunbookPort;
+  /** Told when a run of a checklist is completed (runbooks held for it show it complete). */
+  readonly onCompleted?: (checklistId: string) => Promise<unknown>;
 }
 
 export interface StartOutcome {
@@ -434,6 +436,7 @@ export function createChecklistRuns(deps: ChecklistRunsDeps) {
    */
   async function end(runId: number, how: 'complete' | 'close' | 'abandon', user: string): Promise<ChecklistClickOutcome> {
     const now = clock();
+    let completed: string | null = null;
     const outcome = inTransaction(db, (): ChecklistClickOutcome => {
       const run = getRun(db, runId)!;
       const ended = endedMessage(run);
@@ -464,9 +467,13 @@ export function createChecklistRuns(deps: ChecklistRunsDeps) {
         detail: { run_id: runId, name: run.name, title: runTitle(view), summary: { ...summary } },
       });
       render(endedRun, view);
+      completed = status === 'completed' ? run.checklistId : null;
       return { changed: true };
     });
     await deliver();
+    if (completed && deps.onCompleted) {
+      await deps.onCompleted(completed).catch((error: unknown) => logger.error({ err: error, checklist: completed }, 'telling the runbooks a checklist was completed failed'));
+    }
     return outcome;
   }
 

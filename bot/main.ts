@@ -64,7 +64,7 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     { url: config.prometheus.url, timeoutMs: config.prometheus.timeoutMs },
     { onWorkerDied: (reason) => logger.warn({ reason: reason instanceof Error ? reason.message : `exit code ${reason}` }, 'the Prometheus worker thread died; judging on the main thread until the next one starts') },
   );
-  const metrics = createMetrics();
+  const metrics = createMetrics(prometheus);
   // The watcher posts with no retries of the client's own: a 429 comes back at once with Retry-After, and
   // any other failure is looked up in Slack before the outbox posts again (see bot/outbox-sender.ts).
   const watcherClient = new WebClient(settings.botToken, {
@@ -87,6 +87,7 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     deliver,
     isAllowed,
     runbooks: createChecklistRunbookPort(config, () => runbooks),
+    onCompleted: (checklistId) => runbooks.checklistCompleted(checklistId),
   });
   const runbooks: RunbookRunner = createRunbookRunner({
     db: database.db,

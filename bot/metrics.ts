@@ -1,9 +1,36 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** What /metrics reads of the Prometheus worker thread (integrations/prometheus-off-thread.ts). */
+export interface PrometheusWorkerStats {
+  workerHeapUsed(): Promise<number | null>;
+  workersStarted(): number;
+}
 
 /** The bot's own metrics, served at GET /metrics. One registry per process (tests build their own). */
-export function createMetrics() {
+export function createMetrics(prometheusWorker?: PrometheusWorkerStats) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'scalebot_' });
+  if (prometheusWorker) {
+    // The default metrics see the main thread's heap only; the worker reading Prometheus' answers has its own.
+    new Gauge({
+      name: 'scalebot_prometheus_worker_heap_used_bytes',
+      help: "Heap in use in the worker thread that reads Prometheus' answers (absent until it has started)",
+      registers: [registry],
+      async collect() {
+        const bytes = await prometheusWorker.workerHeapUsed();
+        if (bytes === null) this.reset();
+        else this.set(bytes);
+      },
+    });
+    new Gauge({
+      name: 'scalebot_prometheus_workers_started',
+      help: 'Prometheus worker threads started since the bot started: more than 1 means one died (the log says why)',
+      registers: [registry],
+      collect() {
+        this.set(prometheusWorker.workersStarted());
+      },
+    });
+  }
   const commandsTotal = new Counter({
     name: 'scalebot_commands_total',
     help: '/scale commands handled, by subcommand and outcome',

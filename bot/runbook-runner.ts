@@ -532,9 +532,32 @@ export function createRunbookRunner(deps: RunbookRunnerDeps) {
     await deps.deliver();
   }
 
+  /**
+   * A checklist was completed: every run still ahead of its start whose runbook requires that checklist is
+   * shown again, now with the checklist complete, and a run that was held for it says in its thread that it
+   * can start. Nothing starts by itself: a person still presses Start.
+   */
+  async function checklistCompleted(checklistId: string): Promise<number> {
+    const runbookIds = new Set(config.runbooks.filter((runbook) => runbook.requiresChecklist === checklistId).map((runbook) => runbook.id));
+    if (runbookIds.size === 0) return 0;
+    const ahead = listRuns(db, { limit: 1000, statuses: ['awaiting_approval', 'approved', 'waiting_checklist'] }).filter((run) => runbookIds.has(run.runbookId));
+    const at = clock();
+    inTransaction(db, () => {
+      for (const run of ahead) {
+        render(run);
+        if (run.status === 'waiting_checklist') {
+          threadReply(run, `checklist-complete:${at.getTime()}`, `:white_check_mark: Checklist \`${checklistId}\` is complete: press *Start* to run.`);
+        }
+      }
+    });
+    if (ahead.length > 0) await deps.deliver();
+    return ahead.length;
+  }
+
   return {
     request,
     approve,
+    checklistCompleted,
     reject,
     cancel,
     start,

@@ -6,10 +6,17 @@ import type { Trigger, TriggerResult, Verdict } from '../core/triggers.ts';
 import { createPrometheus, type PrometheusOptions, type PrometheusPort } from './prometheus.ts';
 
 export interface JudgeRequest {
+  readonly kind: 'judge';
   readonly id: number;
   readonly triggers: readonly Trigger[];
   readonly atMs: number;
   readonly lookbackSeconds: number | undefined;
+}
+
+export type ThreadRequest = JudgeRequest | { readonly kind: 'memory'; readonly id: number };
+export interface MemoryReply {
+  readonly id: number;
+  readonly heapUsedBytes: number;
 }
 
 /** A result as it crosses the thread boundary: its trigger by position in the request, not a copy. */
@@ -24,6 +31,8 @@ export interface OffThreadPrometheus extends PrometheusPort, TriggerJudgingPort 
   close(): Promise<void>;
   /** How many workers were started: more than one means one died. */
   workersStarted(): number;
+  /** The worker's heap in use, or null when no worker runs (none is started for this) or it does not answer in 2 s. */
+  workerHeapUsed(): Promise<number | null>;
 }
 
 export interface OffThreadOptions {
@@ -85,6 +94,7 @@ export function createOffThreadPrometheus(
   const here = createPrometheus(options);
   let started = 0;
   const pending = new Map<number, Pending>();
+  const memoryAsked = new Map<number, (bytes: number | null) => void>();
   let worker: Promise<Worker> | null = null;
   let nextId = 1;
   let closed = false;
@@ -98,7 +108,11 @@ export function createOffThreadPrometheus(
     started += 1;
     const starting = bundleOnce(threadEntry).then((code) => {
       const thread = new Worker(code, { eval: true, workerData: { url: options.url, timeoutMs: options.timeoutMs } });
-      thread.on('message', (reply: JudgeReply) => {
+      thread.on('message', (reply: JudgeReply | MemoryReply) => {
+        if ('heapUsedBytes' in reply) {
+          memoryAsked.get(reply.id)?.(reply.heapUsedBytes);
+          return;
+        }
         const entry = pending.get(reply.id);
         if (!entry) return;
         pending.delete(reply.id);
@@ -144,7 +158,7 @@ export function createOffThreadPrometheus(
     queryInstant: here.queryInstant,
     judgeTriggers(triggers, at, lookbackSeconds) {
       return new Promise<StatusReport>((resolve, reject) => {
-        const request: JudgeRequest = { id: nextId++, triggers, atMs: at.getTime(), lookbackSeconds };
+        const request: JudgeRequest = { kind: 'judge', id: nextId++, triggers, atMs: at.getTime(), lookbackSeconds };
         const entry: Pending = { request, triggers, resolve, reject };
         if (closed) {
           judgeHere(entry);
@@ -175,5 +189,20 @@ export function createOffThreadPrometheus(
       if (stopping) await stopping.then((ready) => ready.terminate(), () => {});
     },
     workersStarted: () => started,
+    async workerHeapUsed() {
+      const ready = await worker?.catch(() => null);
+      if (!ready || closed) return null;
+      const id = nextId++;
+      return new Promise<number | null>((resolve) => {
+        const timer = setTimeout(() => settle(null), 2000);
+        function settle(bytes: number | null) {
+          clearTimeout(timer);
+          memoryAsked.delete(id);
+          resolve(bytes);
+        }
+        memoryAsked.set(id, settle);
+        ready.postMessage({ kind: 'memory', id } satisfies ThreadRequest);
+      });
+    },
   };
 }

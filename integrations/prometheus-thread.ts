@@ -1,16 +1,17 @@
 import { getPriority, setPriority } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { judgeTriggers } from '../core/status.ts';
 import type { Trigger } from '../core/triggers.ts';
 import { createPrometheus, type PrometheusOptions } from './prometheus.ts';
-import type { JudgeReply, JudgeRequest, WireResult } from './prometheus-off-thread.ts';
+import type { JudgeReply, JudgeRequest, MemoryReply, ThreadRequest, WireResult } from './prometheus-off-thread.ts';
 
 // The worker side of integrations/prometheus-off-thread.ts: one Prometheus client, and the judging of
 // every trigger the main thread asks about. Only the verdicts go back, never the answers' points.
 const prometheus = createPrometheus(workerData as PrometheusOptions);
 
-// On Linux a nice value belongs to a thread: this lowers this worker's alone, 10 below the bot's. When the CPUs are busy (an
-// incident, Prometheus answering a burst of status queries) the main thread's acks go first, and Slack's
+// On Linux a nice value belongs to a thread: this lowers this worker's alone, 10 below the bot's. When the
+// CPUs are busy (an incident, Prometheus answering a burst of status queries) the main thread's acks go first, and Slack's
 // 3 s is kept; an answer waits a little instead. On the VPS the product shares, judging triggers is the
 // least urgent work there is.
 if (process.platform === 'linux') {
@@ -22,9 +23,17 @@ if (process.platform === 'linux') {
 }
 const port = parentPort!;
 
-port.on('message', (request: JudgeRequest) => {
-  void judge(request).then((reply) => port.postMessage(reply));
+port.on('message', (request: ThreadRequest) => {
+  if (request.kind === 'memory') port.postMessage(memory(request.id));
+  else void judge(request).then((reply) => port.postMessage(reply));
 });
+
+// This isolate's heap, for the bot's /metrics (the default metrics see the main thread's only). Under
+// --expose-gc (the bench) it is collected first, so that the figure is what is live, not garbage.
+function memory(id: number): MemoryReply {
+  (globalThis as { gc?: () => void }).gc?.();
+  return { id, heapUsedBytes: getHeapStatistics().used_heap_size };
+}
 
 async function judge({ id, triggers, atMs, lookbackSeconds }: JudgeRequest): Promise<JudgeReply> {
   try {

@@ -100,6 +100,19 @@ describe('checklist items and runbooks', () => {
     await tb.fake.waitFor(() => getChecklistRun(tb.bot.database.db, 2)?.status === 'completed');
     expect(gate()).toMatchObject({ complete: true, text: expect.stringMatching(/^run #2 \(CPX51\) completed \d{4}-\d\d-\d\d \d\d:\d\d UTC$/) });
 
+    // Nobody has pressed anything on the run yet: its message already shows the checklist complete, and its
+    // thread says it can start. It does not start by itself.
+    const plan = await planMessage(runId);
+    await tb.fake.waitFor(() => {
+      const current = tb.fake.message(CHANNEL, plan.ts);
+      return JSON.stringify(current?.blocks).includes(':white_check_mark: Checklist `tests`: run #2 (CPX51) completed');
+    });
+    const reply = await tb.fake.waitFor(() =>
+      tb.fake.messages(CHANNEL).find((entry) => entry.thread_ts === plan.ts && entry.ts !== plan.ts && entry.text.includes('is complete: press *Start*')),
+    );
+    expect(reply.text).toBe(':white_check_mark: Checklist `tests` is complete: press *Start* to run.');
+    expect(getRunbookRun(tb.bot.database.db, runId)?.status).toBe('waiting_checklist');
+
     await click(tb, await planMessage(runId), 'run_start', BOB);
     await waitRunbook(runId, 'succeeded');
     expect(runMessage(tb.fake, 2)?.text).toBe('Testing scaled architecture: CPX51: completed');

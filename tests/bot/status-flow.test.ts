@@ -90,6 +90,10 @@ describe('/scale status against a real Prometheus', () => {
   it('records the invocation in the decision log and counts it in /metrics', async () => {
     const metrics = await (await fetch(`${harness.url}/metrics`)).text();
     expect(metrics).toMatch(/scalebot_commands_total\{subcommand="status",outcome="scale_now"\} [1-9]/);
+    // The status was judged in the Prometheus worker thread, which /metrics shows with its own heap.
+    expect(metrics).toMatch(/^scalebot_prometheus_workers_started 1$/m);
+    const heap = Number(/^scalebot_prometheus_worker_heap_used_bytes (\d+)$/m.exec(metrics)?.[1]);
+    expect(heap).toBeGreaterThan(1024 * 1024);
     expect(metrics).toMatch(/scalebot_command_duration_seconds_count\{subcommand="status",outcome="scale_now"\} [1-9]/);
     const rows = listDecisions(harness.bot.deps.db, { kinds: ['command'] });
     expect(rows[rows.length - 1]).toMatchObject({ actor: 'U0PARKER', channel: 'C0OPS', subject: 'status', outcome: 'scale_now', detail: expect.objectContaining({ text: 'status', args: [] }) });
