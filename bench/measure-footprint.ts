@@ -41,17 +41,18 @@ async function sample(bot: AppUnderTest, commands: number): Promise<MemorySample
   return {
     commands,
     rss: await bot.rss(),
-    heapUsed: usage.heapUsed + (workerHeapUsed ?? 0),
-    workerHeapUsed: workerHeapUsed ?? 0,
-    workers: workerHeapUsed === null ? 0 : 1,
+    heapUsed: usage.heapUsed + workerHeapUsed,
+    workerHeapUsed,
+    // The bot reports 0 while its worker has not started (it starts on the first status).
+    workers: workerHeapUsed > 0 ? 1 : 0,
     external: usage.external,
   };
 }
 
-async function workerHeap(url: string): Promise<number | null> {
+async function workerHeap(url: string): Promise<number> {
   const response = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) });
   const match = /^scalebot_prometheus_worker_heap_used_bytes (\d+(?:\.\d+)?(?:e\+\d+)?)$/m.exec(await response.text());
-  return match ? Number(match[1]) : null;
+  return match ? Number(match[1]) : 0;
 }
 
 export async function measureFootprint(options: {

@@ -14,12 +14,10 @@ export function createMetrics(prometheusWorker?: PrometheusWorkerStats) {
     // The default metrics see the main thread's heap only; the worker reading Prometheus' answers has its own.
     new Gauge({
       name: 'scalebot_prometheus_worker_heap_used_bytes',
-      help: "Heap in use in the worker thread that reads Prometheus' answers (absent until it has started)",
+      help: "Heap in use in the worker thread that reads Prometheus' answers (0 while none runs: it starts on first use)",
       registers: [registry],
       async collect() {
-        const bytes = await prometheusWorker.workerHeapUsed();
-        if (bytes === null) this.reset();
-        else this.set(bytes);
+        this.set((await prometheusWorker.workerHeapUsed()) ?? 0);
       },
     });
     new Gauge({

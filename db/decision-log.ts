@@ -40,11 +40,16 @@ interface QueuedDecision {
 
 const queued = new WeakMap<Db, QueuedDecision[]>();
 
+/** How long a row waits for others to share its commit. */
+export const DECISION_COMMIT_WINDOW_MS = 20;
+
 /**
- * Appends a row in one commit with every other row asked for in the same turn of the event loop, and
- * resolves once it is committed. Each commit is an fsync (synchronous=FULL) that blocks the event loop:
- * when a burst of `/scale status` answers goes out together, one commit per command held up the acks
- * behind them (README, "Benchmarks"). A row that cannot be written fails alone, not its batch.
+ * Appends a row in one commit with every other row asked for within the next 20 ms, and resolves once it
+ * is committed. Each commit is an fsync (synchronous=FULL) that blocks the event loop: with one commit per
+ * command, a burst of `/scale status` answers held up the acks of the requests behind them (README,
+ * "Benchmarks"); per event-loop turn was not enough, since the answers go out one turn each. A row that
+ * cannot be written fails alone, not its batch. Rows still waiting when the bot stops are committed by
+ * flushDecisions before the database closes.
  */
 export function appendDecision(db: Db, input: DecisionInput): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -52,7 +57,7 @@ export function appendDecision(db: Db, input: DecisionInput): Promise<number> {
     if (!batch) {
       batch = [];
       queued.set(db, batch);
-      setImmediate(() => commitQueued(db));
+      setTimeout(() => commitQueued(db), DECISION_COMMIT_WINDOW_MS);
     }
     batch.push({ input, resolve, reject });
   });
