@@ -88,8 +88,12 @@ describe('/scale status against a real Prometheus', () => {
   });
 
   it('records the invocation in the decision log and counts it in /metrics', async () => {
-    const metrics = await (await fetch(`${harness.url}/metrics`)).text();
-    expect(metrics).toMatch(/scalebot_commands_total\{subcommand="status",outcome="scale_now"\} [1-9]/);
+    // A command is counted once its decision-log row is committed, which may be a few ms after its answer.
+    const metrics = await vi.waitFor(async () => {
+      const text = await (await fetch(`${harness.url}/metrics`)).text();
+      expect(text).toMatch(/scalebot_commands_total\{subcommand="status",outcome="scale_now"\} [1-9]/);
+      return text;
+    });
     // The status was judged in the Prometheus worker thread, which /metrics shows with its own heap.
     expect(metrics).toMatch(/^scalebot_prometheus_workers_started 1$/m);
     const heap = Number(/^scalebot_prometheus_worker_heap_used_bytes (\d+)$/m.exec(metrics)?.[1]);
