@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { build } from 'esbuild';
+import { build, stop as stopEsbuild } from 'esbuild';
 import { judgeTriggers, type StatusReport, type TriggerJudgingPort } from '../core/status.ts';
 import type { Trigger, TriggerResult, Verdict } from '../core/triggers.ts';
 import { createPrometheus, type PrometheusOptions, type PrometheusPort } from './prometheus.ts';
@@ -50,17 +50,20 @@ interface Pending {
 }
 
 const bundles = new Map<string, Promise<string>>();
+let bundling = 0;
 
 /**
  * The worker's code, bundled once per process into one CommonJS script (its imports, zod and axios
  * included) by esbuild, which tsx already brings. A worker inherits neither tsx's hooks nor vitest's and
  * Node 20 refuses a .ts entry; registering tsx in the worker worked, but cost a hooks thread and 56 MB of
- * RSS, against 32 MB for the bundle (README, "Benchmarks"). esbuild's async API runs in its own process:
- * the event loop is not held while it bundles.
+ * RSS, against 38 MB for the bundle (README, "Benchmarks"). esbuild's async API runs in its own process:
+ * the event loop is not held while it bundles. That process holds 54 MB once it has bundled, so it is
+ * stopped when no bundle is being built (tsx's own esbuild, in its hooks thread, is another instance).
  */
 function bundleOnce(entry: URL): Promise<string> {
   let bundle = bundles.get(entry.href);
   if (!bundle) {
+    bundling += 1;
     bundle = build({
       entryPoints: [fileURLToPath(entry)],
       bundle: true,
@@ -69,7 +72,12 @@ function bundleOnce(entry: URL): Promise<string> {
       target: 'node20',
       write: false,
       logLevel: 'silent',
-    }).then((result) => result.outputFiles[0]!.text);
+    })
+      .then((result) => result.outputFiles[0]!.text)
+      .finally(async () => {
+        bundling -= 1;
+        if (bundling === 0) await stopEsbuild();
+      });
     // A failed bundle is not kept: the next worker tries again.
     bundle.catch(() => bundles.delete(entry.href));
     bundles.set(entry.href, bundle);

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../bot/config.ts';
 import { judgeTriggers } from '../../core/status.ts';
 import { createOffThreadPrometheus } from '../../integrations/prometheus-off-thread.ts';
@@ -109,6 +109,35 @@ describe('createOffThreadPrometheus', () => {
       expect(after.get(mainThread)).toBe(before.get(mainThread));
       const lowered = [...after].filter(([tid, nice]) => !before.has(tid) && nice === Math.min(19, before.get(mainThread)! + 10));
       expect(lowered).toHaveLength(1);
+    } finally {
+      await offThread.close();
+    }
+  });
+
+  it('leaves no esbuild service process behind once its worker is bundled', async () => {
+    // The service holds about 54 MB after a bundle: nothing the bot needs once its worker runs.
+    const services = () =>
+      readdirSync('/proc')
+        .filter((entry) => /^\d+$/.test(entry))
+        .filter((pid) => {
+          try {
+            const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+            const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+            return parent === process.pid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('esbuild');
+          } catch {
+            return false;
+          }
+        }).length;
+    const before = services();
+    const offThread = createOffThreadPrometheus(
+      { url: prom.url, timeoutMs: 5000 },
+      // An entry of its own: the default one is already bundled in this process.
+      { threadEntry: new URL('./fixtures/plain-prometheus-thread.ts', import.meta.url) },
+    );
+    try {
+      await offThread.judgeTriggers(triggers, at);
+      expect(offThread.workersStarted()).toBe(1);
+      await vi.waitFor(() => expect(services()).toBeLessThanOrEqual(before), { timeout: 5000 });
     } finally {
       await offThread.close();
     }
