@@ -49,6 +49,9 @@ interface Pending {
   reject(error: Error): void;
 }
 
+/** How long no worker is started after two died in a row without answering. */
+export const WORKER_PAUSE_MS = 60_000;
+
 const bundles = new Map<string, Promise<string>>();
 let bundling = 0;
 
@@ -93,7 +96,8 @@ function bundleOnce(entry: URL): Promise<string> {
  * the verdicts. Instant queries (small, a few per command) stay on this thread.
  *
  * The worker starts on first use. If it dies, what it was judging is judged here, and the next call starts
- * a new one: a broken worker costs latency, never an answer.
+ * a new one: a broken worker costs latency, never an answer. After two deaths in a row without an answer,
+ * everything is judged here for a minute before a worker is tried again.
  */
 export function createOffThreadPrometheus(
   options: PrometheusOptions,
@@ -106,6 +110,10 @@ export function createOffThreadPrometheus(
   let worker: Promise<Worker> | null = null;
   let nextId = 1;
   let closed = false;
+  // Workers that died in a row without answering: a worker that cannot start (a broken install, say) is not
+  // started again for every evaluation, each a warning in the log; it is tried again after a pause.
+  let deathsInARow = 0;
+  let pausedUntil = 0;
 
   function judgeHere(entry: Pending): void {
     const { triggers, request } = entry;
@@ -124,6 +132,7 @@ export function createOffThreadPrometheus(
         const entry = pending.get(reply.id);
         if (!entry) return;
         pending.delete(reply.id);
+        deathsInARow = 0;
         idleUnlessBusy(thread);
         if ('error' in reply) {
           entry.reject(new Error(reply.error));
@@ -149,6 +158,8 @@ export function createOffThreadPrometheus(
     if (worker !== thread) return;
     worker = null;
     onWorkerDied?.(reason);
+    deathsInARow += 1;
+    if (deathsInARow >= 2) pausedUntil = Date.now() + WORKER_PAUSE_MS;
     const orphans = [...pending.values()];
     pending.clear();
     for (const entry of orphans) judgeHere(entry);
@@ -168,7 +179,7 @@ export function createOffThreadPrometheus(
       return new Promise<StatusReport>((resolve, reject) => {
         const request: JudgeRequest = { kind: 'judge', id: nextId++, triggers, atMs: at.getTime(), lookbackSeconds };
         const entry: Pending = { request, triggers, resolve, reject };
-        if (closed) {
+        if (closed || (!worker && Date.now() < pausedUntil)) {
           judgeHere(entry);
           return;
         }

@@ -66,7 +66,7 @@ describe('createOffThreadPrometheus', () => {
     }
   });
 
-  it('judges on this thread what a dying worker was judging, and starts a new worker for the next call', async () => {
+  it('judges on this thread what a dying worker was judging, starts a new worker for the next call, and pauses after two deaths', async () => {
     const deaths: Array<Error | number> = [];
     const offThread = createOffThreadPrometheus(
       { url: prom.url, timeoutMs: 5000 },
@@ -79,6 +79,10 @@ describe('createOffThreadPrometheus', () => {
       expect(withoutTriggers(second.results)).toEqual(withoutTriggers(first.results));
       expect(offThread.workersStarted()).toBe(2);
       expect(deaths).toEqual([3, 3]);
+      // Two deaths in a row without an answer: no third worker for a while, the judging stays here.
+      const third = await offThread.judgeTriggers(triggers, at);
+      expect(third.verdict).toBe('scale_now');
+      expect(offThread.workersStarted()).toBe(2);
     } finally {
       await offThread.close();
     }
