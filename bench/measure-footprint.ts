@@ -15,9 +15,8 @@ export interface MemorySample {
   readonly rss: number;
   /** Heap used after a forced GC, the main isolate's and every worker thread's added up. */
   readonly heapUsed: number;
-  /** Of that, the worker threads' (the bot's Prometheus worker). */
+  /** Of that, the bot's Prometheus worker thread's (0 while it has not started: it starts on the first status). */
   readonly workerHeapUsed: number;
-  readonly workers: number;
   readonly external: number;
 }
 
@@ -43,8 +42,6 @@ async function sample(bot: AppUnderTest, commands: number): Promise<MemorySample
     rss: await bot.rss(),
     heapUsed: usage.heapUsed + workerHeapUsed,
     workerHeapUsed,
-    // The bot reports 0 while its worker has not started (it starts on the first status).
-    workers: workerHeapUsed > 0 ? 1 : 0,
     external: usage.external,
   };
 }

@@ -57,18 +57,14 @@ export function appendDecision(db: Db, input: DecisionInput): Promise<number> {
     if (!batch) {
       batch = [];
       queued.set(db, batch);
-      setTimeout(() => commitQueued(db), DECISION_COMMIT_WINDOW_MS);
+      setTimeout(() => flushDecisions(db), DECISION_COMMIT_WINDOW_MS);
     }
     batch.push({ input, resolve, reject });
   });
 }
 
-/** Commits the rows still waiting for their turn: before the database closes. */
+/** Commits the rows still waiting for their window: also before the database closes. */
 export function flushDecisions(db: Db): void {
-  commitQueued(db);
-}
-
-function commitQueued(db: Db): void {
   const batch = queued.get(db);
   if (!batch) return;
   queued.delete(db);

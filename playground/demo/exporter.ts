@@ -2,9 +2,8 @@
 // node_exporter's CPU and memory, the app's request counter, latency histogram and user gauges,
 // postgres_exporter's and redis_exporter's. The bot's default trigger queries read them unchanged (the demo
 // config only shortens their windows), so the demo shows the real triggers at work.
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry } from 'prom-client';
+import { serveMetrics } from '../metrics-endpoint.ts';
 import { demoMoment, latencyFractionAtOrBelow, type DemoMoment, type DemoTimeline, type DemoValues } from './scenario.ts';
 
 export interface DemoExporter {
@@ -60,7 +59,6 @@ export async function startDemoExporter({ now = () => Date.now() }: { now?: () =
   let startedAt: number | undefined;
   let calmDownAt: number | undefined;
   let lastAdvance = now();
-  let scrapes = 0;
   const timeline = (at: number): DemoTimeline =>
     startedAt === undefined
       ? {}
@@ -117,28 +115,12 @@ export async function startDemoExporter({ now = () => Date.now() }: { now?: () =
   };
   advance();
 
-  const server = createServer((request, response) => {
-    if (request.url !== '/metrics') {
-      response.writeHead(404).end();
-      return;
-    }
-    scrapes += 1;
-    advance();
-    registry.metrics().then(
-      (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
-      (error: unknown) => response.writeHead(500).end(String(error)),
-    );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const endpoint = await serveMetrics(registry, advance);
 
   return {
-    target: `127.0.0.1:${port}`,
+    target: endpoint.target,
     get scrapes() {
-      return scrapes;
+      return endpoint.scrapes;
     },
     moment() {
       const at = timeline(now());
@@ -160,11 +142,6 @@ export async function startDemoExporter({ now = () => Date.now() }: { now?: () =
       advance();
       if (startedAt !== undefined && calmDownAt === undefined) calmDownAt = now();
     },
-    stop() {
-      return new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    },
+    stop: () => endpoint.stop(),
   };
 }

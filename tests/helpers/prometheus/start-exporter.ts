@@ -1,6 +1,5 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Gauge, Registry } from 'prom-client';
+import { serveMetrics } from '../../../playground/metrics-endpoint.ts';
 
 export interface Exporter {
   /** `127.0.0.1:PORT`, for `startPrometheus({ scrapeTargets: [exporter.target] })`. */
@@ -24,7 +23,6 @@ export async function startExporter(): Promise<Exporter> {
   const registry = new Registry();
   // Our own copy of every series, so a gauge can be rebuilt when a new label name turns up.
   const metrics = new Map<string, { gauge: Gauge; labelNames: string[]; series: Map<string, { labels: Record<string, string>; value: number }> }>();
-  let scrapes = 0;
 
   const rebuild = (name: string, labelNames: string[], series: Map<string, { labels: Record<string, string>; value: number }>) => {
     if (metrics.has(name)) registry.removeSingleMetric(name);
@@ -33,27 +31,12 @@ export async function startExporter(): Promise<Exporter> {
     metrics.set(name, { gauge, labelNames, series });
   };
 
-  const server = createServer((request, response) => {
-    if (request.url !== '/metrics') {
-      response.writeHead(404).end();
-      return;
-    }
-    scrapes++;
-    registry.metrics().then(
-      (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
-      (error: unknown) => response.writeHead(500).end(String(error)),
-    );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const endpoint = await serveMetrics(registry);
 
   return {
-    target: `127.0.0.1:${port}`,
+    target: endpoint.target,
     get scrapes() {
-      return scrapes;
+      return endpoint.scrapes;
     },
     set(name, labels, value) {
       const key = seriesKey(labels);
@@ -73,12 +56,7 @@ export async function startExporter(): Promise<Exporter> {
       if (!metric?.series.delete(seriesKey(labels))) return;
       metric.gauge.remove(labels);
     },
-    stop() {
-      return new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    },
+    stop: () => endpoint.stop(),
   };
 }
 
