@@ -472,6 +472,7 @@ function toStepDef(step: StepEntry): StepDef {
     run: step.run,
     timeoutSeconds: parseDuration(step.timeout ?? '10m'),
     confirm: step.confirm ?? false,
+    output: 'shown',
   };
 }
 
@@ -492,8 +493,10 @@ function toRunbookDef(entry: RunbookEntry): RunbookDef {
     steps: (entry.steps ?? []).map(toStepDef),
     rollback: (entry.rollback ?? []).map(toStepDef),
     ...(entry.requires_checklist ? { requiresChecklist: entry.requires_checklist } : {}),
+    requesters: [],
     approval: {
       approvers: entry.approval?.approvers ?? [],
+      anyone: false,
       required: entry.approval?.required ?? 1,
       allowSelf: entry.approval?.allow_self ?? false,
       expiresSeconds: parseDuration(entry.approval?.expires ?? '30m'),

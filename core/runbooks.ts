@@ -28,11 +28,14 @@ export interface StepDef {
   readonly run: string;
   readonly timeoutSeconds: number;
   readonly confirm: boolean;
+  readonly output: 'shown' | 'hidden';
 }
 
 export interface ApprovalPolicy {
   /** Slack user ids (U…) and user group ids (S…). */
   readonly approvers: readonly string[];
+  /** The config said `approvers: anyone`. */
+  readonly anyone: boolean;
   readonly required: number;
   /** The four-eyes rule: false means the requester's own approval does not count. */
   readonly allowSelf: boolean;
@@ -48,6 +51,10 @@ export interface RunbookDef {
   readonly rollback: readonly StepDef[];
   readonly requiresChecklist?: string;
   readonly approval: ApprovalPolicy;
+  /** Who may request; empty: anyone. */
+  readonly requesters: readonly string[];
+  /** Why it cannot be run. */
+  readonly disabled?: string;
 }
 
 export interface PlannedStep {
@@ -58,6 +65,7 @@ export interface PlannedStep {
   readonly command: string;
   readonly timeoutSeconds: number;
   readonly confirm: boolean;
+  readonly output: 'shown' | 'hidden';
 }
 
 export interface RunPlan {
@@ -133,6 +141,7 @@ export function planRun(runbook: RunbookDef, given: Readonly<Record<string, stri
     command: renderCommand(step.run, params),
     timeoutSeconds: step.timeoutSeconds,
     confirm: step.confirm,
+    output: step.output,
   });
   const steps = runbook.steps.map(plan);
   const rollback = runbook.rollback.map(plan);

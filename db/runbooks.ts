@@ -1,29 +1,14 @@
 import { and, desc, eq, inArray } from 'drizzle-orm';
 import type { Db } from './client.ts';
 import { hostLocks, runApprovals, runbookRuns, runSteps } from './schema.ts';
+import { TRANSITIONS, type RunStatus, type TransitionName } from '../core/run-state.ts';
 
 export type RunRow = typeof runbookRuns.$inferSelect;
 export type StepRow = typeof runSteps.$inferSelect;
 export type LockRow = typeof hostLocks.$inferSelect;
 
-export type RunStatus =
-  | 'awaiting_approval'
-  | 'approved'
-  | 'waiting_checklist'
-  | 'running'
-  | 'awaiting_confirmation'
-  | 'failed'
-  | 'stopped'
-  | 'interrupted'
-  | 'rollback_failed'
-  | 'succeeded'
-  | 'rolled_back'
-  | 'rejected'
-  | 'cancelled'
-  | 'expired'
-  | 'abandoned';
-
-export const FINISHED_STATUSES: readonly RunStatus[] = ['succeeded', 'rolled_back', 'rejected', 'cancelled', 'expired', 'abandoned'];
+export type { RunStatus } from '../core/run-state.ts';
+export { FINISHED_STATUSES } from '../core/run-state.ts';
 
 export function createRun(db: Db, input: Omit<typeof runbookRuns.$inferInsert, 'id'>): RunRow {
   return db.insert(runbookRuns).values(input).returning().get();
@@ -35,6 +20,43 @@ export function getRun(db: Db, id: number): RunRow | undefined {
 
 export function updateRun(db: Db, id: number, patch: Partial<Omit<RunRow, 'id'>>): RunRow {
   return db.update(runbookRuns).set(patch).where(eq(runbookRuns.id, id)).returning().get()!;
+}
+
+/**
+ * Applies a transition of core/run-state.ts as one compare-and-set: the row changes only while its status is
+ * one the transition leaves from (and, when given, while it is at that phase and step). Undefined when the run
+ * had changed meanwhile: the caller changes nothing and says so. Locks are released in the same statement set
+ * when the transition ends the run; call it inside the transaction that records why.
+ */
+export function transitionRun(
+  db: Db,
+  id: number,
+  name: TransitionName,
+  patch: Partial<Omit<RunRow, 'id' | 'status'>> = {},
+  at: { phase?: string; stepIndex?: number } = {},
+): { run: RunRow; released: string[] } | undefined {
+  const transition = TRANSITIONS[name];
+  const conditions = [eq(runbookRuns.id, id), inArray(runbookRuns.status, [...transition.from])];
+  if (at.phase !== undefined) conditions.push(eq(runbookRuns.phase, at.phase));
+  if (at.stepIndex !== undefined) conditions.push(eq(runbookRuns.stepIndex, at.stepIndex));
+  const changed = db
+    .update(runbookRuns)
+    .set({ ...patch, status: transition.to })
+    .where(and(...conditions))
+    .returning()
+    .get();
+  if (!changed) return undefined;
+  return { run: changed, released: transition.releasesLocks ? releaseLocks(db, id) : [] };
+}
+
+/** Moves the step counter past a step that succeeded, only while the run is still at that step. */
+export function advanceStep(db: Db, id: number, phase: string, stepIndex: number, statuses: readonly RunStatus[]): RunRow | undefined {
+  return db
+    .update(runbookRuns)
+    .set({ stepIndex: stepIndex + 1, confirmedStep: null })
+    .where(and(eq(runbookRuns.id, id), eq(runbookRuns.phase, phase), eq(runbookRuns.stepIndex, stepIndex), inArray(runbookRuns.status, [...statuses])))
+    .returning()
+    .get();
 }
 
 export function listRuns(db: Db, { limit = 20, statuses }: { limit?: number; statuses?: readonly RunStatus[] } = {}): RunRow[] {

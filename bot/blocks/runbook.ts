@@ -32,6 +32,7 @@ const STEP_ICONS: Record<string, string> = {
   connect_failed: ':electric_plug:',
   stopped: ':octagonal_sign:',
   interrupted: ':warning:',
+  already_running: ':lock:',
 };
 
 export interface RunView {
@@ -136,17 +137,48 @@ function fitBlocks(blocks: Block[]): Block[] {
   return [...head, ...keep, { type: 'context', elements: [{ type: 'mrkdwn', text: `… ${middle.length - keep.length} more steps: \`/scale history\` lists them.` }] }, ...tail];
 }
 
-/** A step's thread message: the command, then the last lines of its output, then how it ended. */
-export function buildStepMessage(step: PlannedStep, index: number, phase: string, output: string, row: StepRow | null): Message {
-  const lines = output.split('\n');
-  const tail = lines.slice(-30).join('\n');
-  const state = row && row.status !== 'running'
-    ? `${STEP_ICONS[row.status] ?? ''} *${row.status.replace('_', ' ')}*${row.exitCode !== null ? `, exit ${row.exitCode}` : ''}${row.endedAt ? `, ${formatDuration((row.endedAt.getTime() - row.startedAt.getTime()) / 1000)}` : ''}${row.message && row.status !== 'succeeded' ? `: ${escapeMrkdwn(row.message)}` : ''}`
-    : ':arrow_forward: running…';
-  const head = `*${phase === 'rollback' ? 'Rollback step' : 'Step'} ${index + 1}: ${escapeMrkdwn(step.title)}* on \`${escapeMrkdwn(step.host)}\`\n\`\`\`$ ${escapeMrkdwn(step.command)}\`\`\``;
-  const body = tail.trim() ? `\n\`\`\`${escapeMrkdwn(tail.slice(-2400))}\`\`\`` : '';
-  const text = truncateText(`${head}${body}\n${state}`, SLACK_LIMITS.sectionText);
+/**
+ * A step's thread message: the command, then the last lines of its output, then how it ended. The end line
+ * is never cut: the output gets what room is left after escaping (`<` and `&` grow fourfold once escaped).
+ */
+export function buildStepMessage(step: PlannedStep, index: number, phase: string, output: string, row: StepRow | null, { hidden = false }: { hidden?: boolean } = {}): Message {
+  const state = truncateText(
+    row && row.status !== 'running'
+      ? `${STEP_ICONS[row.status] ?? ''} *${row.status.replace(/_/g, ' ')}*${row.exitCode !== null ? `, exit ${row.exitCode}` : ''}${row.endedAt ? `, ${formatDuration((row.endedAt.getTime() - row.startedAt.getTime()) / 1000)}` : ''}${row.message && row.status !== 'succeeded' ? `: ${escapeMrkdwn(row.message)}` : ''}`
+      : ':arrow_forward: running…',
+    600,
+  );
+  const head = truncateText(`*${phase === 'rollback' ? 'Rollback step' : 'Step'} ${index + 1}: ${escapeMrkdwn(step.title)}* on \`${escapeMrkdwn(step.host)}\`\n\`\`\`$ ${escapeMrkdwn(step.command)}\`\`\``, 1200);
+  let body = '';
+  if (hidden) body = '\n_Output hidden: this step keeps its output out of Slack (`output: hidden`); it is stored with the run._';
+  else if (output.trim()) {
+    const room = SLACK_LIMITS.sectionText - head.length - state.length - 20;
+    body = `\n\`\`\`${escapedTail(output, Math.min(room, 2400))}\`\`\``;
+  }
+  const text = `${head}${body}\n${state}`;
   return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
+}
+
+/** The last lines of `output` that fit in `room` characters once escaped, whole lines first, never half an entity. */
+function escapedTail(output: string, room: number): string {
+  const lines = output.split('\n').slice(-30);
+  let kept: string[] = [];
+  let length = 0;
+  for (let i = lines.length - 1; i >= 0; i -= 1) {
+    const escaped = escapeMrkdwn(lines[i]!);
+    if (length + escaped.length + 1 > room) {
+      if (kept.length === 0) {
+        // One line longer than the room: keep its end, cut before escaping so no entity is split.
+        let raw = lines[i]!;
+        while (raw.length > 0 && escapeMrkdwn(raw).length > room - 2) raw = raw.slice(Math.max(1, Math.floor(raw.length / 8)));
+        kept = [`…${escapeMrkdwn(raw)}`];
+      }
+      break;
+    }
+    kept.unshift(escaped);
+    length += escaped.length + 1;
+  }
+  return kept.join('\n');
 }
 
 export function buildRunbookList(runbooks: readonly RunbookDef[], hosts: readonly string[]): Message {

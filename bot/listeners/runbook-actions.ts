@@ -1,6 +1,6 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
 import type { Logger } from 'pino';
-import type { Answer, RunbookRunner } from '../runbook-runner.ts';
+import type { Answer, ClickOrigin, RunbookRunner } from '../runbook-runner.ts';
 
 type RunAction =
   | { kind: 'approve' | 'reject' | 'cancel' | 'start' | 'stop' | 'rollback' | 'abandon'; runId: number }
@@ -31,10 +31,15 @@ export function registerRunbookActions(app: App, runner: RunbookRunner, logger: 
       await tell(':warning: That button is not one I know; nothing was changed.');
       return;
     }
+    // The click counts only on the run's own message: its channel and ts are checked against the run's.
+    const origin: ClickOrigin = {
+      channel: body.channel?.id ?? body.container?.channel_id,
+      messageTs: body.message?.ts ?? body.container?.message_ts,
+    };
     const answer: Answer =
       parsed.kind === 'confirm' || parsed.kind === 'retry'
-        ? await runner[parsed.kind](parsed.runId, user, parsed.phase, parsed.index)
-        : await runner[parsed.kind](parsed.runId, user);
+        ? await runner[parsed.kind](parsed.runId, user, parsed.phase, parsed.index, origin)
+        : await runner[parsed.kind](parsed.runId, user, origin);
     if (answer.message) await tell(answer.message);
   });
 }

@@ -23,11 +23,13 @@ beforeAll(async () => {
 runbooks:
   - id: backup
     params: []
+    approval: { approvers: [${BOB}] }
     steps:
       - { id: backup, title: Full backup, host: local, run: "echo backed-up", timeout: 30s }
   - id: migrate
     title: Migrate
     requires_checklist: tests
+    approval: { approvers: [${BOB}] }
     steps:
       - { id: move, title: Move, host: local, run: "echo moved", timeout: 30s }
 checklists:
