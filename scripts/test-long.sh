@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The long runs: every test file with a SCALEBOT_LONG switch, with it on (many more generated inputs, races
+# and crash points than `npm test` runs). Extra arguments go to vitest (CI passes its reporters).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mapfile -t files < <(grep -rl --include='*.test.ts' 'SCALEBOT_LONG' tests | sort)
+if [ "${#files[@]}" -eq 0 ]; then echo "no long test files found" >&2; exit 1; fi
+echo "long runs: ${files[*]}"
+SCALEBOT_LONG=1 exec npx vitest run "$@" "${files[@]}"
