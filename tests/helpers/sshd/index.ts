@@ -34,8 +34,19 @@ export interface SshdFixture {
   logs(): string;
   /** SIGKILLs every per-connection sshd process (children of the listener): clients see the connection drop. */
   killSessions(): number;
+  /**
+   * SIGSTOPs the per-connection sshd processes there are now: a half-open link as the client sees it (no
+   * answer to keepalives, no close) while the remote command runs on, its stdin never reaching end of file.
+   * Connections opened later are not affected. `thaw()` sends SIGCONT; `stop()` kills frozen ones too.
+   */
+  freezeSessions(): FrozenSessions;
   /** Kills the sessions and the listener and removes the temp dir. */
   stop(): Promise<void>;
+}
+
+export interface FrozenSessions {
+  pids: number[];
+  thaw(): void;
 }
 
 const SSHD = process.env.SSHD_BIN ?? '/usr/sbin/sshd';
@@ -101,6 +112,7 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdFix
           pid: server.child.pid!,
           logs: server.logs,
           killSessions: () => killSessionsOf(server.child.pid),
+          freezeSessions: () => freezeSessionsOf(server.child.pid),
           stop() {
             stopped ??= (async () => {
               forgetOnExit(entry);
@@ -259,6 +271,21 @@ function killSessionsOf(listenerPid: number | undefined): number {
     }
   }
   return killed;
+}
+
+function freezeSessionsOf(listenerPid: number | undefined): FrozenSessions {
+  const pids = listenerPid ? descendantsOf(listenerPid).filter((p) => p.comm.startsWith('sshd')).map((p) => p.pid) : [];
+  const signal = (name: NodeJS.Signals) => {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, name);
+      } catch {
+        // Gone.
+      }
+    }
+  };
+  signal('SIGSTOP');
+  return { pids, thaw: () => signal('SIGCONT') };
 }
 
 /** Processes on this machine whose command line contains `marker` (the sshd is local, so remote = local). */
