@@ -400,15 +400,18 @@ async function runStep(settings: Required<SshOptions>, host: SshHost, command: s
     const base = started ? startedAtWall : Date.now();
     return new Date(base + Math.ceil(options.timeoutSeconds + settings.killAfterSeconds) * 1000);
   };
+  const retryNote = (until: Date): string => {
+    const when = until.getTime() === NO_TIME_BOUND.getTime() ? '' : ' before then';
+    return lock
+      ? `a Retry${when} is refused by the host's lock (${lock.key}) while it runs, so no second copy can start`
+      : `a Retry${when} could start a second copy`;
+  };
   const mayRunOn = (until: Date, ifStarted: boolean): string => {
     const subject = ifStarted ? 'if it started, the command may still run on the host' : 'the command may still run on the host';
-    const retry = lock
-      ? `a Retry before then is refused by the host's lock (${lock.key}) while it runs, so no second copy can start`
-      : 'a Retry before then could start a second copy';
     if (until.getTime() === NO_TIME_BOUND.getTime()) {
-      return `${subject} with no time bound (the host has no \`${settings.remoteTimeoutCommand}\`); ${retry.replace(' before then', '')}`;
+      return `${subject} with no time bound (the host has no \`${settings.remoteTimeoutCommand}\`); ${retryNote(until)}`;
     }
-    return `${subject} until its timeout ends it, at the latest at ${formatUtc(until)}; ${retry}`;
+    return `${subject} until its timeout ends it, at the latest at ${formatUtc(until)}; ${retryNote(until)}`;
   };
 
   let exit: ExitInfo | undefined;
@@ -557,13 +560,10 @@ async function runStep(settings: Required<SshOptions>, host: SshHost, command: s
       until.getTime() === NO_TIME_BOUND.getTime()
         ? 'and nothing there bounds its time'
         : `and its timeout (${seconds(options.timeoutSeconds)}) ends it at the latest, at ${formatUtc(until)}`;
-    const retry = lock
-      ? `a Retry before then is refused by the host's lock (${lock.key}) while it runs, so no second copy can start`
-      : 'a Retry before then could start a second copy';
     return finish(
       'connection_lost',
       `lost the connection to ${where} after ${seconds(elapsedSeconds)}, before the command finished${reason(connectionError)}` +
-        `${started ? '' : ' (it may not have started)'}; ${fate}, ${bound}; ${retry}`,
+        `${started ? '' : ' (it may not have started)'}; ${fate}, ${bound}; ${retryNote(until)}`,
       undefined,
       { mayRunUntil: until },
     );
@@ -731,7 +731,7 @@ export function buildRemoteCommand(
  * it is still part of that attempt; the refusal then says the recorded PID is gone and names the lock file.
  *
  * Where: `$HOME/.cache/scalebot/locks`, a directory of the login user's own; if HOME is unusable (unset, not
- * writable, `/nonexistent`), `${TMPDIR:-/tmp}/scalebot-<uid>`. Each must be a real directory (not a symlink)
+ * an existing directory, not writable), `${TMPDIR:-/tmp}/scalebot-<uid>`. Each must be a real directory (not a symlink)
  * owned by the user, so nobody else can plant a symlink or swap a file in it; in a shared /tmp another user
  * can only squat the name, which makes the step refuse (nolock dir), never run twice. Not $XDG_RUNTIME_DIR:
  * logind removes it at the user's last logout, while a command whose connection dropped may still hold a lock
@@ -761,7 +761,9 @@ function lockSection(lock: RemoteLock, marker: string, timeout: string, bound: n
   const readHolder = `sb_h=; sb_s=; sb_d=; read -r sb_h sb_s sb_d sb_rest < "$sb_file" 2>/dev/null; `;
   return (
     `command -v ${flock} >/dev/null 2>&1 || ${refuse('flock')}; ` +
-    `sb_dir=; for sb_try in "\${HOME:+\$HOME/.cache/scalebot/locks}" "\${TMPDIR:-/tmp}/scalebot-$(id -u)"; do ` +
+    // HOME only if it exists: a root session with HOME=/nonexistent would otherwise create it.
+    `sb_home=; if [ -n "\${HOME:-}" ] && [ -d "$HOME" ]; then sb_home=$HOME/.cache/scalebot/locks; fi; ` +
+    `sb_dir=; for sb_try in "$sb_home" "\${TMPDIR:-/tmp}/scalebot-$(id -u)"; do ` +
     `[ -n "$sb_try" ] || continue; mkdir -p -m 700 "$sb_try" 2>/dev/null; ` +
     `if [ -d "$sb_try" ] && [ ! -L "$sb_try" ] && [ -O "$sb_try" ] && [ -w "$sb_try" ]; then sb_dir=$sb_try; break; fi; done; ` +
     `[ -n "$sb_dir" ] || ${refuse('dir')}; ` +

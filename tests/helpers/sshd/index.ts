@@ -18,6 +18,12 @@ export interface StartSshdOptions {
   user?: string;
   /** Milliseconds to wait for the port to accept connections. Default 10 000. */
   readyTimeoutMs?: number;
+  /**
+   * Environment for the sessions (sshd's `SetEnv`, which overrides sshd's own HOME, PATH, …): e.g. a temp HOME,
+   * so what a command writes under ~ stays in the test's dir (and root's slow ~/.bashrc is not read).
+   * Values without whitespace, quotes or backslashes.
+   */
+  env?: Record<string, string>;
 }
 
 export interface SshdFixture {
@@ -83,7 +89,7 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdFix
     for (let attempt = 1; ; attempt++) {
       const port = await freeLoopbackPort();
       const configFile = join(dir, 'sshd_config');
-      writeFileSync(configFile, renderConfig({ port, dir, hostKeyFile, authorizedKeys, user }));
+      writeFileSync(configFile, renderConfig({ port, dir, hostKeyFile, authorizedKeys, user, env: options.env ?? {} }));
       const server = launch(configFile);
       const outcome = await waitListening(server, port, options.readyTimeoutMs ?? 10_000);
       if (outcome === 'ready') {
@@ -140,8 +146,13 @@ function publicKeyLine(file: string): string {
   return `${type} ${key}`;
 }
 
-function renderConfig(o: { port: number; dir: string; hostKeyFile: string; authorizedKeys: string; user: string }): string {
+function renderConfig(o: { port: number; dir: string; hostKeyFile: string; authorizedKeys: string; user: string; env: Record<string, string> }): string {
+  const setEnv = Object.entries(o.env).map(([name, value]) => {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || !/^[^\s"'\\]*$/.test(value)) throw new Error(`sshd env: cannot pass ${name}=${value} through SetEnv`);
+    return `${name}=${value}`;
+  });
   return [
+    ...(setEnv.length ? [`SetEnv ${setEnv.join(' ')}`] : []),
     `Port ${o.port}`,
     'ListenAddress 127.0.0.1',
     `HostKey ${o.hostKeyFile}`,
