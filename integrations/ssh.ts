@@ -401,18 +401,24 @@ async function runStep(settings: Required<SshOptions>, host: SshHost, command: s
     return new Date(base + Math.ceil(options.timeoutSeconds + settings.killAfterSeconds) * 1000);
   };
   const retryNote = (until: Date): string => {
+    if (until.getTime() <= Date.now()) return 'so a Retry can run now';
     const when = until.getTime() === NO_TIME_BOUND.getTime() ? '' : ' before then';
     return lock
       ? `a Retry${when} is refused by the host's lock (${lock.key}) while it runs, so no second copy can start`
       : `a Retry${when} could start a second copy`;
   };
-  const mayRunOn = (until: Date, ifStarted: boolean): string => {
-    const subject = ifStarted ? 'if it started, the command may still run on the host' : 'the command may still run on the host';
+  /** "its timeout (6.0 s) ends it at the latest at 14:02:09 UTC; a Retry before then is refused …" */
+  const boundNote = (until: Date): string => {
     if (until.getTime() === NO_TIME_BOUND.getTime()) {
-      return `${subject} with no time bound (the host has no \`${settings.remoteTimeoutCommand}\`); ${retryNote(until)}`;
+      return `nothing there bounds its time (the host has no \`${settings.remoteTimeoutCommand}\`); ${retryNote(until)}`;
     }
-    return `${subject} until its timeout ends it, at the latest at ${formatUtc(until)}; ${retryNote(until)}`;
+    const timeout = `its timeout (${seconds(options.timeoutSeconds)})`;
+    return until.getTime() <= Date.now()
+      ? `${timeout} has ended it by now (at the latest at ${formatUtc(until)}), ${retryNote(until)}`
+      : `${timeout} ends it at the latest at ${formatUtc(until)}; ${retryNote(until)}`;
   };
+  const mayRunOn = (until: Date, ifStarted: boolean): string =>
+    `${ifStarted ? 'if it started, the command may have run on' : 'the command may have run on'} after the bot stopped watching: ${boundNote(until)}`;
 
   let exit: ExitInfo | undefined;
   let exitAt = 0;
@@ -556,14 +562,10 @@ async function runStep(settings: Required<SshOptions>, host: SshHost, command: s
         ? 'the host stops the command once its sshd notices the connection is gone (over a half-open link it may not notice)'
         : 'the command may go on running there';
     const until = latestEnd();
-    const bound =
-      until.getTime() === NO_TIME_BOUND.getTime()
-        ? 'and nothing there bounds its time'
-        : `and its timeout (${seconds(options.timeoutSeconds)}) ends it at the latest, at ${formatUtc(until)}`;
     return finish(
       'connection_lost',
       `lost the connection to ${where} after ${seconds(elapsedSeconds)}, before the command finished${reason(connectionError)}` +
-        `${started ? '' : ' (it may not have started)'}; ${fate}, ${bound}; ${retryNote(until)}`,
+        `${started ? '' : ' (it may not have started)'}; ${fate}, and ${boundNote(until)}`,
       undefined,
       { mayRunUntil: until },
     );

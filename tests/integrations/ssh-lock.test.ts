@@ -195,7 +195,7 @@ describe('one attempt per lockKey on the host', () => {
   });
 });
 
-describe('a half-open link', () => {
+describe.concurrent('a half-open link (each test with its own sshd)', () => {
   it('gives up with connection_lost and mayRunUntil; a Retry is refused while the first runs, and runs after its timeout', async () => {
     // Its own sshd: freezing sessions must not hit other tests' connections.
     const own = await startSshd({ env: { HOME: home } });
@@ -222,7 +222,7 @@ describe('a half-open link', () => {
       expect(first.outcome).toBe('connection_lost');
       expect(first.message).toMatch(/Keepalive/i);
       expect(first.message).toMatch(
-        new RegExp(`its timeout \\(6\\.0 s\\) ends it at the latest, at \\d\\d:\\d\\d:\\d\\d UTC; a Retry before then is refused by the host's lock \\(${key}\\) while it runs, so no second copy can start$`),
+        new RegExp(`its timeout \\(6\\.0 s\\) ends it at the latest at \\d\\d:\\d\\d:\\d\\d UTC; a Retry before then is refused by the host's lock \\(${key}\\) while it runs, so no second copy can start$`),
       );
       // Started (by the bot's clock) at most 6 + 1 s before it ends for sure.
       const until = first.mayRunUntil!;
@@ -254,6 +254,38 @@ describe('a half-open link', () => {
     }
   }, 40_000);
 
+  it('on the bot\'s own timer (keepalives too slow to notice): timed_out, and mayRunUntil says the host\'s timeout has ended it', async () => {
+    const own = await startSshd({ env: { HOME: home } });
+    const patient = createSsh({ killAfterSeconds: 1, localGraceSeconds: 1, stopGraceSeconds: 0.5, keepaliveIntervalMs: 60_000 });
+    let frozen: ReturnType<SshdFixture['freezeSessions']> | undefined;
+    try {
+      const key = unique('run-14-steps-1');
+      const m = marker();
+      let startedAt = 0;
+      const first = await run(patient, own.host, `echo started; sleep ${m}`, {
+        timeoutSeconds: 2,
+        lockKey: key,
+        onOutput: (text) => {
+          if (text.includes('started') && !frozen) {
+            startedAt = Date.now();
+            frozen = own.freezeSessions();
+          }
+        },
+      });
+      expect(first.outcome).toBe('timed_out');
+      const until = first.mayRunUntil!;
+      expect(Math.abs(until.getTime() - (startedAt + 3000))).toBeLessThanOrEqual(800);
+      expect(until.getTime()).toBeLessThanOrEqual(Date.now());
+      expect(first.message).toMatch(/its timeout \(2\.0 s\) has ended it by now \(at the latest at \d\d:\d\d:\d\d UTC\), so a Retry can run now$/);
+      expect(commandProcesses(m)).toEqual([]);
+      const retry = await run(patient, own.host, 'true', { timeoutSeconds: 2, lockKey: key });
+      expect(retry.outcome).toBe('succeeded');
+    } finally {
+      frozen?.thaw();
+      await own.stop();
+    }
+  });
+
   it('reports no time bound when the host has no `timeout`', async () => {
     const own = await startSshd({ env: { HOME: home } });
     const bare = createSsh({ killAfterSeconds: 1, keepaliveIntervalMs: 300, keepaliveCountMax: 2, remoteTimeoutCommand: 'scalebot-no-such-timeout', onDisconnect: 'leave' });
@@ -268,7 +300,7 @@ describe('a half-open link', () => {
       });
       expect(result.outcome).toBe('connection_lost');
       expect(result.mayRunUntil?.getTime()).toBe(NO_TIME_BOUND.getTime());
-      expect(result.message).toMatch(/the command may go on running there, and nothing there bounds its time; a Retry is refused by the host's lock/);
+      expect(result.message).toMatch(/the command may go on running there, and nothing there bounds its time \(the host has no `scalebot-no-such-timeout`\); a Retry is refused by the host's lock/);
       killMatching(m);
     } finally {
       await own.stop();
@@ -278,10 +310,10 @@ describe('a half-open link', () => {
 
 describe('the lock directory, with the wrapper run under dash', () => {
   // As sshd would run it, minus SSH: its own session, stdin a pipe left open (the connection).
-  function runWrapper(command: string, key: string, env: Record<string, string>) {
+  function runWrapper(command: string, key: string, env: Record<string, string>, flockCommand = 'flock') {
     const settings = { killAfterSeconds: 1, remoteTimeoutCommand: 'timeout', stopGraceSeconds: 1, onDisconnect: 'kill' } as const;
     const marker = '__scalebot_pgid_0123456789abcdef__';
-    const wrapper = buildRemoteCommand(command, 10, marker, settings, { key, flockCommand: 'flock' });
+    const wrapper = buildRemoteCommand(command, 10, marker, settings, { key, flockCommand });
     const child = spawn('/bin/sh', ['-c', wrapper], { detached: true, stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH!, ...env } });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -322,6 +354,32 @@ describe('the lock directory, with the wrapper run under dash', () => {
     const viaOther = await runWrapper(`touch '${ran}'`, 'k4', { TMPDIR: squatted });
     expect(viaOther).toMatchObject({ code: 75, stderr: '__scalebot_pgid_0123456789abcdef__ nolock dir\n' });
     expect(existsSync(ran)).toBe(false);
+  });
+
+  it('notices that its lock file was swept between opening and locking it, and locks the new one', async () => {
+    const dir = mkdtempSync(join(scratch, 'home-'));
+    const counter = join(dir, 'starts');
+    const release = join(dir, 'release');
+    // A flock that, the first time the wrapper locks fd 7, first removes the file fd 7 was opened from: what
+    // the sweep of an old file does when it wins that race. The wrapper then holds a lock on a dead inode.
+    const once = join(dir, 'swept-once');
+    const shim = join(dir, 'sweeping-flock');
+    writeFileSync(
+      shim,
+      `#!/bin/sh\nif [ "$1" = -n ] && [ "$2" = 7 ] && [ ! -e '${once}' ]; then touch '${once}'; rm -f "$(readlink /proc/$PPID/fd/7)"; fi\nexec flock "$@"\n`,
+      { mode: 0o755 },
+    );
+    const command = `echo "$PPID" >> '${counter}'; while [ ! -e '${release}' ]; do sleep 0.05; done`;
+    const first = runWrapper(command, 'k6', { HOME: dir }, shim);
+    const deadline = Date.now() + 5000;
+    while (starts(counter).length === 0 && Date.now() < deadline) await sleep(20);
+    expect(existsSync(once)).toBe(true);
+    const second = await runWrapper(command, 'k6', { HOME: dir });
+    writeFileSync(release, '');
+    expect((await first).code).toBe(0);
+    expect(second.code).toBe(75);
+    expect(second.stderr).toMatch(new RegExp(`^__scalebot_pgid_0123456789abcdef__ busy ${starts(counter)[0]} \\d+ \\d+ 1 \\d+ `));
+    expect(starts(counter)).toHaveLength(1);
   });
 
   it('sweeps lock files older than 8 days, but never one that is held', async () => {
