@@ -627,6 +627,8 @@ function describeRefusal(
   let end: string;
   if (refusal.holderPid !== null && !refusal.holderAlive) {
     end = `pid ${refusal.holderPid} has ended, but a process it left running still holds the lock file ${refusal.lockFile} (\`fuser -v\` on it shows which)`;
+  } else if (until && until.getTime() < refusal.seenAt) {
+    end = `its timeout should have ended it by ${formatUtc(until)}, yet it still runs (is the host's \`timeout\` working?)`;
   } else if (until) {
     end = `its timeout ends it at the latest at ${formatUtc(until)}`;
   } else if (refusal.holderPid !== null && refusal.deadline === null) {

@@ -65,7 +65,7 @@ describe('one attempt per lockKey on the host', () => {
     let fired = 0;
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 2, maxLength: LONG ? 8 : 4 }),
+        fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 2, maxLength: LONG ? 10 : 4 }),
         async (delays) => {
           rounds += 1;
           fired += delays.length;
@@ -105,7 +105,7 @@ describe('one attempt per lockKey on the host', () => {
           }
         },
       ),
-      { numRuns: LONG ? 25 : 3 },
+      { numRuns: LONG ? 60 : 3 },
     );
     figures.push(`same-key attempts: ${fired} fired in ${rounds} rounds, exactly one start per round`);
   }, LONG ? 600_000 : 60_000);
