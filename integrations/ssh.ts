@@ -40,7 +40,23 @@ export type StepOutcome =
   | 'connection_lost'
   | 'host_key_mismatch'
   | 'connect_failed'
-  | 'stopped';
+  | 'stopped'
+  /** Not started: another attempt with the same `lockKey` still holds its slot on the host (see `lockHolder`). */
+  | 'already_running';
+
+/** Who holds a `lockKey` slot on the host, as the holder wrote it when it took the lock. */
+export interface LockHolder {
+  /** The holder's process (the remote `timeout`, leader of the command's process group); null if not yet written. */
+  pid: number | null;
+  /** Whether that PID still lives. False while the slot is held: a process the command left behind holds it. */
+  alive: boolean;
+  /** When the holder started, in the bot's clock (the host's clock offset is taken out). */
+  since: Date | null;
+  /** When its remote timeout ends it at the latest; null when the host has no `timeout` (no bound). */
+  until: Date | null;
+  /** The lock file on the host, for `fuser -v FILE` there. */
+  lockFile: string;
+}
 
 export interface StepResult {
   outcome: StepOutcome;
@@ -57,7 +73,19 @@ export interface StepResult {
   outputTruncated: boolean;
   /** One or two sentences for people; never contains key material. */
   message: string;
+  /**
+   * When the bot could not see the command end (connection lost, half-open link, local timeout without an
+   * exit, stop without an answer): the latest moment it may still run on the host, from when it started plus
+   * its timeout and kill-after. `NO_TIME_BOUND` when the host has no `timeout` command. Null when the command
+   * is known to have ended or never started.
+   */
+  mayRunUntil: Date | null;
+  /** With `already_running`: the attempt that holds the slot. */
+  lockHolder?: LockHolder;
 }
+
+/** `mayRunUntil` when nothing on the host bounds the command's life (it has no `timeout` command). */
+export const NO_TIME_BOUND: Date = new Date(8.64e15);
 
 export interface RunOptions {
   /** The step's timeout. The remote command is stopped at this point; see `SshOptions` for the margins. */
@@ -66,6 +94,13 @@ export interface RunOptions {
   onOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void;
   /** Aborting stops the step: the remote process group gets TERM, then KILL, and the result is `stopped`. */
   signal?: AbortSignal;
+  /**
+   * A name for this attempt's slot on the host, e.g. "run-12-steps-3" ([A-Za-z0-9_.-], at most 100
+   * characters): while a process holding it lives, another run with the same key refuses to start, with
+   * `already_running`. The slot is an flock(1) lock held by the remote command and everything it starts (see
+   * buildRemoteCommand); the kernel releases it when the last of them dies.
+   */
+  lockKey?: string;
 }
 
 export interface SshPort {
@@ -98,6 +133,8 @@ export interface SshOptions {
   exitGraceMs?: number;
   /** The remote command used as the time guard. Default "timeout" (GNU coreutils, busybox). */
   remoteTimeoutCommand?: string;
+  /** The remote command that holds a `lockKey` slot. Default "flock" (util-linux, busybox). */
+  remoteFlockCommand?: string;
 }
 
 const DEFAULTS: Required<SshOptions> = {
@@ -112,6 +149,7 @@ const DEFAULTS: Required<SshOptions> = {
   keepaliveCountMax: 3,
   exitGraceMs: 2000,
   remoteTimeoutCommand: 'timeout',
+  remoteFlockCommand: 'flock',
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -173,7 +211,9 @@ function keyTypeOf(blob: Buffer): string | null {
 export function createSsh(options: SshOptions = {}): SshPort {
   const settings: Required<SshOptions> = { ...DEFAULTS, ...options };
   // These end up in the remote wrapper's text: only plain names and sane numbers. `-k 0` would disable the KILL.
-  if (!/^[A-Za-z0-9_./-]+$/.test(settings.remoteTimeoutCommand)) throw new TypeError('remoteTimeoutCommand must be a plain command name or path');
+  for (const name of ['remoteTimeoutCommand', 'remoteFlockCommand'] as const) {
+    if (!/^[A-Za-z0-9_./-]+$/.test(settings[name])) throw new TypeError(`${name} must be a plain command name or path`);
+  }
   const atLeast = (name: keyof SshOptions, min: number) => {
     const value = settings[name];
     if (typeof value !== 'number' || !Number.isFinite(value) || value < min) throw new TypeError(`${name} must be a number of at least ${min}`);
@@ -201,8 +241,14 @@ function checkArguments(host: SshHost, command: string, options: RunOptions): Pi
   if (typeof timeoutSeconds !== 'number' || !Number.isFinite(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > 7 * 86400) {
     throw new TypeError('timeoutSeconds must be a number of seconds from 1 to 604800 (a week)');
   }
+  const { lockKey } = options;
+  if (lockKey !== undefined && (typeof lockKey !== 'string' || !LOCK_KEY.test(lockKey))) {
+    throw new TypeError('lockKey must be 1 to 100 characters of A-Z a-z 0-9 _ . -');
+  }
   return parseHostKey(host.hostKey);
 }
+
+const LOCK_KEY = /^[A-Za-z0-9_.-]{1,100}$/;
 
 interface ExitInfo {
   code: number | null;
@@ -215,13 +261,20 @@ async function runStep(settings: Required<SshOptions>, host: SshHost, command: s
   const where = `${host.name} (${host.user}@${formatAddress(host.address, host.port)})`;
   const output = new OutputCollector(settings, options.onOutput);
   let secret: string | undefined;
-  const finish = (outcome: StepOutcome, message: string, exit: ExitInfo = { code: null, signal: null }): StepResult => ({
+  const finish = (
+    outcome: StepOutcome,
+    message: string,
+    exit: ExitInfo = { code: null, signal: null },
+    extra: { mayRunUntil?: Date | null; lockHolder?: LockHolder } = {},
+  ): StepResult => ({
     outcome,
     exitCode: exit.code,
     signal: exit.signal,
     durationMs: Math.round(performance.now() - began),
     ...output.result(),
     message: scrub(message, secret),
+    mayRunUntil: extra.mayRunUntil ?? null,
+    ...(extra.lockHolder ? { lockHolder: extra.lockHolder } : {}),
   });
 
   const abort = options.signal;
@@ -324,14 +377,48 @@ async function runStep(settings: Required<SshOptions>, host: SshHost, command: s
 
   // ---- run
   const marker = `__scalebot_pgid_${randomBytes(8).toString('hex')}__`;
-  const remote = buildRemoteCommand(command, options.timeoutSeconds, marker, settings);
+  const lock = options.lockKey === undefined ? undefined : { key: options.lockKey, flockCommand: settings.remoteFlockCommand };
+  const remote = buildRemoteCommand(command, options.timeoutSeconds, marker, settings, lock);
   const stderr = new MarkerFilter(marker, (text) => output.push('stderr', text));
   let started = false;
+  let startedAtWall = 0;
   let remoteTimeout = false;
+  let refusal: LockRefusal | undefined;
   stderr.onMarker = (_pid, guarded) => {
     started = true;
+    startedAtWall = Date.now();
     remoteTimeout = guarded;
   };
+  stderr.onRefusal = (why) => {
+    refusal = why;
+  };
+  // The latest moment the command may run on when the bot stops watching without an exit: its remote
+  // `timeout` started just before the marker line arrived (or, without a marker, it may start about now),
+  // and KILLs the group at N + K seconds.
+  const latestEnd = (): Date => {
+    if (started && !remoteTimeout) return NO_TIME_BOUND;
+    const base = started ? startedAtWall : Date.now();
+    return new Date(base + Math.ceil(options.timeoutSeconds + settings.killAfterSeconds) * 1000);
+  };
+  const retryNote = (until: Date): string => {
+    if (until.getTime() <= Date.now()) return 'so a Retry can run now';
+    const when = until.getTime() === NO_TIME_BOUND.getTime() ? '' : ' before then';
+    return lock
+      ? `a Retry${when} is refused by the host's lock (${lock.key}) while it runs, so no second copy can start`
+      : `a Retry${when} could start a second copy`;
+  };
+  /** "its timeout (6.0 s) ends it at the latest at 14:02:09 UTC; a Retry before then is refused …" */
+  const boundNote = (until: Date): string => {
+    if (until.getTime() === NO_TIME_BOUND.getTime()) {
+      return `nothing there bounds its time (the host has no \`${settings.remoteTimeoutCommand}\`); ${retryNote(until)}`;
+    }
+    const timeout = `its timeout (${seconds(options.timeoutSeconds)})`;
+    return until.getTime() <= Date.now()
+      ? `${timeout} has ended it by now (at the latest at ${formatUtc(until)}), ${retryNote(until)}`
+      : `${timeout} ends it at the latest at ${formatUtc(until)}; ${retryNote(until)}`;
+  };
+  const mayRunOn = (until: Date, ifStarted: boolean): string =>
+    `${ifStarted ? 'if it started, the command may have run on' : 'the command may have run on'} after the bot stopped watching: ${boundNote(until)}`;
 
   let exit: ExitInfo | undefined;
   let exitAt = 0;
@@ -345,7 +432,16 @@ async function runStep(settings: Required<SshOptions>, host: SshHost, command: s
     execStarted = performance.now();
   } catch (error) {
     closeConnection();
-    if (connectionClosed) return finish('connection_lost', `lost the connection to ${where} before the command started${reason(connectionError ?? (error as Error))}`);
+    if (connectionClosed) {
+      // The exec request may have reached the host before the connection went.
+      const until = latestEnd();
+      return finish(
+        'connection_lost',
+        `lost the connection to ${where} before the command started${reason(connectionError ?? (error as Error))}; ${mayRunOn(until, true)}`,
+        undefined,
+        { mayRunUntil: until },
+      );
+    }
     return finish('connect_failed', `${where} refused to start the command: ${(error as Error).message}`);
   }
 
@@ -413,6 +509,14 @@ async function runStep(settings: Required<SshOptions>, host: SshHost, command: s
     stderr.flush();
   };
 
+  // The wrapper refused before anything started: whatever else happened since, the command never ran.
+  if (refusal) {
+    closeConnection();
+    flushStreams();
+    const { outcome, message, lockHolder } = describeRefusal(refusal, where, options.lockKey!, settings);
+    return finish(outcome, message, undefined, { lockHolder });
+  }
+
   // A stop or a local timeout that raced with a normal end is a normal end.
   if ((stopped || localTimedOut) && !exit && !channelClosed && !connectionClosed) {
     const stopSentAt = performance.now();
@@ -429,8 +533,10 @@ async function runStep(settings: Required<SshOptions>, host: SshHost, command: s
     closeConnection();
     flushStreams();
     const report = describeStop(exit, exitAt - stopSentAt, settings, started, sent);
+    const until = exit ? null : latestEnd();
+    const after = until ? `; ${mayRunOn(until, !started)}` : '';
     if (stopped) {
-      return finish('stopped', `stopped on request after ${seconds(elapsedSeconds)} on ${where}: ${report}`, exit);
+      return finish('stopped', `stopped on request after ${seconds(elapsedSeconds)} on ${where}: ${report}${after}`, exit, { mayRunUntil: until });
     }
     const why = !started
       ? 'the command had not even started (the login shell was still starting)'
@@ -440,8 +546,9 @@ async function runStep(settings: Required<SshOptions>, host: SshHost, command: s
     return finish(
       'timed_out',
       `timed out: no exit status ${seconds(elapsedSeconds)} after the start (timeout ${seconds(options.timeoutSeconds)}) on ${where}, ` +
-        `so the bot stopped waiting (${why}): ${report}`,
+        `so the bot stopped waiting (${why}): ${report}${after}`,
       exit,
+      { mayRunUntil: until },
     );
   }
 
@@ -449,14 +556,18 @@ async function runStep(settings: Required<SshOptions>, host: SshHost, command: s
   flushStreams();
 
   if (!exit) {
+    // A half-open link (keepalives unanswered) looks the same from here: the host's sshd may never notice.
     const fate =
       settings.onDisconnect === 'kill'
-        ? 'the host stops the command once its sshd notices the connection is gone'
+        ? 'the host stops the command once its sshd notices the connection is gone (over a half-open link it may not notice)'
         : 'the command may go on running there';
+    const until = latestEnd();
     return finish(
       'connection_lost',
-      `lost the connection to ${where} after ${seconds(elapsedSeconds)}, before the command finished${reason(connectionError)}; ` +
-        `${fate}, and its timeout (${seconds(options.timeoutSeconds)}) ends it at the latest`,
+      `lost the connection to ${where} after ${seconds(elapsedSeconds)}, before the command finished${reason(connectionError)}` +
+        `${started ? '' : ' (it may not have started)'}; ${fate}, and ${boundNote(until)}`,
+      undefined,
+      { mayRunUntil: until },
     );
   }
   const lateOutput = exitGraceExpired && !channelClosed ? ' (output written after the exit by background processes was not collected)' : '';
@@ -475,6 +586,70 @@ async function runStep(settings: Required<SshOptions>, host: SshHost, command: s
   return finish('failed', `ended by signal ${exit.signal ?? 'unknown'} after ${seconds(elapsedSeconds)} on ${where}${lateOutput}`, exit);
 }
 
+interface LockRefusal {
+  /** "busy": held by another attempt; otherwise why no lock could be taken: flock, dir, open, error. */
+  kind: 'busy' | 'flock' | 'dir' | 'open' | 'error';
+  holderPid: number | null;
+  holderAlive: boolean;
+  /** Host clock, epoch seconds. */
+  since: number | null;
+  deadline: number | null;
+  hostNow: number;
+  /** Bot clock when the refusal arrived, ms. */
+  seenAt: number;
+  lockFile: string;
+}
+
+function describeRefusal(
+  refusal: LockRefusal,
+  where: string,
+  key: string,
+  settings: Required<SshOptions>,
+): { outcome: StepOutcome; message: string; lockHolder?: LockHolder } {
+  if (refusal.kind !== 'busy') {
+    const why = {
+      flock: `the host has no \`${settings.remoteFlockCommand}\` command (util-linux or busybox), so the bot cannot make sure a Retry never starts a second copy`,
+      dir: 'no lock directory of the login user\'s own could be used ($HOME/.cache/scalebot/locks, or ${TMPDIR:-/tmp}/scalebot-<uid>, which must be a directory owned by the user and not a symlink)',
+      open: 'the lock file could not be opened',
+      error: 'taking the lock failed',
+    }[refusal.kind];
+    return { outcome: 'failed', message: `not started on ${where}: ${why}. The command was NOT started (lock ${key}).` };
+  }
+  // Host times, moved into the bot's clock.
+  const toBot = (hostSeconds: number | null) => (hostSeconds === null ? null : new Date(refusal.seenAt + (hostSeconds - refusal.hostNow) * 1000));
+  const since = toBot(refusal.since);
+  const until = toBot(refusal.deadline);
+  const holder: LockHolder = { pid: refusal.holderPid, alive: refusal.holderAlive, since, until, lockFile: refusal.lockFile };
+  const who =
+    refusal.holderPid === null
+      ? 'an attempt that is just starting'
+      : `pid ${refusal.holderPid}${since ? `, running since ${formatUtc(since)} (${seconds((refusal.seenAt - since.getTime()) / 1000)} ago)` : ''}`;
+  let end: string;
+  if (refusal.holderPid !== null && !refusal.holderAlive) {
+    end = `pid ${refusal.holderPid} has ended, but a process it left running still holds the lock file ${refusal.lockFile} (\`fuser -v\` on it shows which)`;
+  } else if (until && until.getTime() < refusal.seenAt) {
+    end = `its timeout should have ended it by ${formatUtc(until)}, yet it still runs (is the host's \`timeout\` working?)`;
+  } else if (until) {
+    end = `its timeout ends it at the latest at ${formatUtc(until)}`;
+  } else if (refusal.holderPid !== null && refusal.deadline === null) {
+    end = 'nothing on the host bounds its time (no `timeout` command there)';
+  } else {
+    end = 'its end time is not known yet';
+  }
+  return {
+    outcome: 'already_running',
+    lockHolder: holder,
+    message: `not started on ${where}: another attempt of this step (lock ${key}) still runs there: ${who}; ${end}. The command was NOT started.`,
+  };
+}
+
+/** "14:02:03 UTC" today, "2026-05-21 14:02:03 UTC" another day. */
+function formatUtc(at: Date): string {
+  const iso = at.toISOString();
+  const time = `${iso.slice(11, 19)} UTC`;
+  return iso.slice(0, 10) === new Date().toISOString().slice(0, 10) ? time : `${iso.slice(0, 10)} ${time}`;
+}
+
 function describeStop(exit: ExitInfo | undefined, afterMs: number, settings: Required<SshOptions>, started: boolean, sent: boolean): string {
   if (!sent) return 'the stop request could not be sent; the command\'s timeout ends it at the latest';
   if (!exit) {
@@ -487,20 +662,34 @@ function describeStop(exit: ExitInfo | undefined, afterMs: number, settings: Req
   return `the command exited with status ${exit.code} after TERM`;
 }
 
+/** A `lockKey` slot, as the wrapper takes it. */
+export interface RemoteLock {
+  key: string;
+  /** "flock", or a missing name in tests. */
+  flockCommand: string;
+}
+
+/** Exit status of a wrapper that did not start the command because of its lock (EX_TEMPFAIL). */
+const LOCK_REFUSED_EXIT = 75;
+
 /**
  * The command the remote login shell runs (any POSIX shell: bash, dash, zsh):
- * 1. The channel's stdin moves to fd 3 and the command gets /dev/null. A watchdog subshell, started before
- *    the command and in the same process group, reads one line from fd 3. "stop" (written by the bot on
- *    abort or local timeout) → TERM to the whole group, KILL once the command is gone or stopGraceSeconds
- *    have passed. End of file while the
+ * 1. The channel's stdin moves to fd 3 and the command gets /dev/null.
+ * 2. With a lock (`lockKey`), the slot is taken before anything starts (see lockSection); if it is held,
+ *    the wrapper reports the holder on stderr and exits without starting the command.
+ * 3. A watchdog subshell, started before the command and in the same process group, reads one line from fd
+ *    3. "stop" (written by the bot on abort or local timeout) → TERM to the whole group, KILL once the
+ *    command is gone or stopGraceSeconds have passed. End of file while the
  *    command still runs (the connection is gone: bot crash, network) → the same, unless onDisconnect is
  *    "leave". End of file after the command exited (the normal close) → nothing.
  *    This replaces SSH's signal request, which OpenSSH refuses for root and which ssh2 silently drops once
  *    stdin is closed; and unlike a second session it does not pay the login shell's start-up again.
- * 2. A marker line with the shell's PID goes to stderr (taken out of the output by MarkerFilter). sshd makes
+ *    It does not hold the lock: it outlives the command until the channel closes, which on a half-open link
+ *    is never.
+ * 4. A marker line with the shell's PID goes to stderr (taken out of the output by MarkerFilter). sshd makes
  *    each session's shell a session and process-group leader, so that PID is the group the watchdog kills.
- * 3. The shell replaces itself with `timeout -k K N sh -c '<command>'`: TERM at N seconds, KILL K seconds
- *    later, to the whole group. This bounds the command even when the bot and the connection are gone. A host
+ * 5. The shell replaces itself with `timeout -k K N sh -c '<command>'`: TERM at N seconds, KILL K seconds
+ *    later, to the whole group. This bounds the command even when the bot and the network are gone. A host
  *    without `timeout` still runs the command, guarded only by the bot's timer and the watchdog.
  */
 export function buildRemoteCommand(
@@ -508,6 +697,7 @@ export function buildRemoteCommand(
   timeoutSeconds: number,
   marker: string,
   settings: Pick<Required<SshOptions>, 'killAfterSeconds' | 'remoteTimeoutCommand' | 'stopGraceSeconds' | 'onDisconnect'>,
+  lock?: RemoteLock,
 ): string {
   const inner = shellQuote(command);
   const timeout = settings.remoteTimeoutCommand;
@@ -520,14 +710,80 @@ export function buildRemoteCommand(
     `( trap '' TERM HUP INT; request=; IFS= read -r request <&3; exec 3<&-; ` +
     `if [ "$request" = stop ]${onEof}; then kill -s TERM -- -"$$"; n=0; ` +
     `while kill -s 0 "$$" 2>/dev/null && [ "$n" -lt ${rounds} ]; do sleep 0.2 2>/dev/null || sleep 1; n=$((n+1)); done; ` +
-    `kill -s KILL -- -"$$"; fi ) >/dev/null 2>&1 &`;
+    `kill -s KILL -- -"$$"; fi ) ${lock ? '7>&- ' : ''}>/dev/null 2>&1 &`;
   const mark = (guarded: 0 | 1) => `printf '%s %s %s\\n' ${shellQuote(marker)} "$$" ${guarded} >&2`;
+  // The latest end, whole seconds: TERM at N, KILL at N + K.
+  const bound = Math.ceil(timeoutSeconds + settings.killAfterSeconds);
   return (
-    `exec 3<&0 </dev/null; ${watchdog} exec 3<&-; ` +
+    `exec 3<&0 </dev/null; ` +
+    (lock ? lockSection(lock, marker, timeout, bound) : '') +
+    `${watchdog} exec 3<&-; ` +
     `if command -v ${timeout} >/dev/null 2>&1; then ${mark(1)}; ` +
     `exec ${timeout} -k ${formatNumber(settings.killAfterSeconds)} ${formatNumber(timeoutSeconds)} sh -c ${inner}; ` +
     `else ${mark(0)}; printf '%s\\n' ${shellQuote(`scalebot: no ${timeout} command on this host: only the bot's own timer limits this step`)} >&2; ` +
     `exec sh -c ${inner}; fi`
+  );
+}
+
+/**
+ * Takes the `lockKey` slot in the wrapper shell, before the command and its watchdog start.
+ *
+ * The lock is flock(2) on fd 7, opened by the wrapper shell and inherited through `exec timeout … sh -c` by
+ * the command and everything it starts (the watchdog closes it). The kernel drops the lock when the last of
+ * those processes dies, however it dies (normal end, timeout's KILL, the watchdog's KILL, OOM, reboot): no
+ * stale lock to detect and break. A process the command leaves running in the background keeps the slot, as
+ * it is still part of that attempt; the refusal then says the recorded PID is gone and names the lock file.
+ *
+ * Where: `$HOME/.cache/scalebot/locks`, a directory of the login user's own; if HOME is unusable (unset, not
+ * an existing directory, not writable), `${TMPDIR:-/tmp}/scalebot-<uid>`. Each must be a real directory (not a symlink)
+ * owned by the user, so nobody else can plant a symlink or swap a file in it; in a shared /tmp another user
+ * can only squat the name, which makes the step refuse (nolock dir), never run twice. Not $XDG_RUNTIME_DIR:
+ * logind removes it at the user's last logout, while a command whose connection dropped may still hold a lock
+ * there. The file name carries `uname -n`, so hosts sharing an NFS home do not share slots.
+ *
+ * Holder details: after locking, the wrapper writes "PID START DEADLINE" (epoch seconds, DEADLINE "-" without
+ * `timeout`) into the file, in place (renaming would move the lock's inode). A refused attempt prints them
+ * with the host's clock, so the bot can take out the clock offset.
+ *
+ * Old files: lock files untouched for more than 8 days (longer than the longest step, a week, plus kill-after)
+ * are removed, each only while holding its lock (`flock -n FILE rm -f FILE`), so a held slot is never removed.
+ * A wrapper that opened a file just before it was removed would lock a dead inode; so after locking it checks
+ * that the path still names the file it holds (`-ef /dev/fd/7`) and otherwise opens it again.
+ *
+ * No flock(1) (it comes with util-linux and busybox, so this is rare): the step refuses to start (nolock
+ * flock) rather than fall back to a `mkdir` lock. A mkdir lock must be broken by hand when its holder dies,
+ * and breaking it by a `kill -0` check races with the next holder (two attempts that both see it stale both
+ * take it), and a PID can be reused: exactly the "twice" this lock is for.
+ *
+ * Marker lines (MarkerFilter): "MARKER busy PID START DEADLINE ALIVE NOW FILE" (fields "-" when unknown) or
+ * "MARKER nolock flock|dir|open|error", then exit 75.
+ */
+function lockSection(lock: RemoteLock, marker: string, timeout: string, bound: number): string {
+  const m = shellQuote(marker);
+  const flock = lock.flockCommand;
+  const refuse = (why: string) => `{ printf '%s nolock %s\\n' ${m} ${why} >&2; exit ${LOCK_REFUSED_EXIT}; }`;
+  const readHolder = `sb_h=; sb_s=; sb_d=; read -r sb_h sb_s sb_d sb_rest < "$sb_file" 2>/dev/null; `;
+  return (
+    `command -v ${flock} >/dev/null 2>&1 || ${refuse('flock')}; ` +
+    // HOME only if it exists: a root session with HOME=/nonexistent would otherwise create it.
+    `sb_home=; if [ -n "\${HOME:-}" ] && [ -d "$HOME" ]; then sb_home=$HOME/.cache/scalebot/locks; fi; ` +
+    `sb_dir=; for sb_try in "$sb_home" "\${TMPDIR:-/tmp}/scalebot-$(id -u)"; do ` +
+    `[ -n "$sb_try" ] || continue; mkdir -p -m 700 "$sb_try" 2>/dev/null; ` +
+    `if [ -d "$sb_try" ] && [ ! -L "$sb_try" ] && [ -O "$sb_try" ] && [ -w "$sb_try" ]; then sb_dir=$sb_try; break; fi; done; ` +
+    `[ -n "$sb_dir" ] || ${refuse('dir')}; ` +
+    `find "$sb_dir" -type f -name '*.lock' -mtime +8 -exec ${flock} -n {} rm -f {} \\; >/dev/null 2>&1; ` +
+    `sb_file="$sb_dir/$(uname -n 2>/dev/null | tr -cd 'A-Za-z0-9_.-')-"${shellQuote(lock.key)}.lock; sb_n=0; ` +
+    `while :; do command exec 7>>"$sb_file" || ${refuse('open')}; ${flock} -n 7 2>/dev/null; sb_rc=$?; ` +
+    `if [ "$sb_rc" -eq 0 ]; then if [ ! -e /dev/fd/7 ] || [ "$sb_file" -ef /dev/fd/7 ]; then break; fi; ` +
+    `elif [ "$sb_rc" -eq 1 ]; then ${readHolder}` +
+    // The holder may be between its lock and its write, and the file still shows the one before it.
+    `if [ -z "$sb_h" ] || ! kill -s 0 "$sb_h" 2>/dev/null; then sleep 0.3 2>/dev/null || sleep 1; ${readHolder}fi; ` +
+    `if [ -n "$sb_h" ] && kill -s 0 "$sb_h" 2>/dev/null; then sb_a=1; else sb_a=0; fi; ` +
+    `printf '%s busy %s %s %s %s %s %s\\n' ${m} "\${sb_h:--}" "\${sb_s:--}" "\${sb_d:--}" "$sb_a" "$(date +%s)" "$sb_file" >&2; exit ${LOCK_REFUSED_EXIT}; ` +
+    `else ${refuse('error')}; fi; ` +
+    `sb_n=$((sb_n+1)); [ "$sb_n" -lt 5 ] || ${refuse('error')}; done; ` +
+    `sb_s=$(date +%s); if command -v ${timeout} >/dev/null 2>&1; then sb_d=$((sb_s+${bound})); else sb_d=-; fi; ` +
+    `printf '%s %s %s\\n' "$$" "$sb_s" "$sb_d" > "$sb_file"; `
   );
 }
 
@@ -584,6 +840,7 @@ class OutputCollector {
  */
 class MarkerFilter {
   onMarker: (pid: number, guarded: boolean) => void = () => undefined;
+  onRefusal: (refusal: LockRefusal) => void = () => undefined;
   private pending = '';
   private found = false;
 
@@ -601,10 +858,15 @@ class MarkerFilter {
     for (let newline = this.pending.indexOf('\n'); newline !== -1 && !this.found; newline = this.pending.indexOf('\n')) {
       const line = this.pending.slice(0, newline);
       this.pending = this.pending.slice(newline + 1);
-      const match = line.startsWith(this.marker) ? /^\S+ (\d+) ([01])$/.exec(line) : null;
+      const ours = line.startsWith(`${this.marker} `);
+      const match = ours ? /^\S+ (\d+) ([01])$/.exec(line) : null;
+      const refusal = ours && !match ? parseRefusal(line.slice(this.marker.length + 1)) : null;
       if (match) {
         this.found = true;
         this.onMarker(Number(match[1]), match[2] === '1');
+      } else if (refusal) {
+        this.found = true;
+        this.onRefusal(refusal);
       } else {
         this.emit(line + '\n');
       }
@@ -616,6 +878,29 @@ class MarkerFilter {
     if (this.pending) this.emit(this.pending);
     this.pending = '';
   }
+}
+
+/** "busy PID START DEADLINE ALIVE NOW FILE" or "nolock WHY" (see lockSection); fields may be "-". */
+function parseRefusal(text: string): LockRefusal | null {
+  const seenAt = Date.now();
+  const nolock = /^nolock (flock|dir|open|error)$/.exec(text);
+  if (nolock) {
+    return { kind: nolock[1] as LockRefusal['kind'], holderPid: null, holderAlive: false, since: null, deadline: null, hostNow: 0, seenAt, lockFile: '' };
+  }
+  const busy = /^busy (\S+) (\S+) (\S+) ([01]) (\d+) (.+)$/.exec(text);
+  if (!busy) return null;
+  // The file is the holder's to write; anything but a plain number is taken as unknown.
+  const number = (field: string) => (/^\d{1,12}$/.test(field) ? Number(field) : null);
+  return {
+    kind: 'busy',
+    holderPid: number(busy[1]!),
+    holderAlive: busy[4] === '1',
+    since: number(busy[2]!),
+    deadline: number(busy[3]!),
+    hostNow: Number(busy[5]),
+    seenAt,
+    lockFile: busy[6]!,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -67,6 +67,7 @@ describe.concurrent('running a command', () => {
       'stdout:out 1\nstderr:err 1\nstdout:out 2\nstderr:err 2\nstdout:out 3\nstderr:err 3\nstdout:out 4\nstderr:err 4\n',
     );
     expect(result.message).toMatch(/^exited 0 after/);
+    expect(result.mayRunUntil).toBeNull();
   });
 
   it('reports a non-zero exit as failed, with the status and stderr', async () => {
@@ -251,7 +252,8 @@ describe('time limits and stop, as root and as a non-root user', () => {
           expect(await waitProcessesGone(m, 3000 + 1500)).toEqual([]);
         } else {
           // Nobody is connected any more, the command runs on, and its remote timeout still ends it.
-          expect(result.message).toMatch(/the command may go on running there, and its timeout \(4\.0 s\) ends it at the latest/);
+          expect(result.message).toMatch(/the command may go on running there, and its timeout \(4\.0 s\) ends it at the latest at \d\d:\d\d:\d\d UTC; a Retry before then could start a second copy$/);
+          expect(result.mayRunUntil!.getTime()).toBeGreaterThan(Date.now());
           await new Promise((resolve) => setTimeout(resolve, 1000));
           expect(processesMatching(m).length).toBeGreaterThan(0);
           expect(await waitProcessesGone(m, 6000)).toEqual([]);

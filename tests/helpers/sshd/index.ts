@@ -18,6 +18,12 @@ export interface StartSshdOptions {
   user?: string;
   /** Milliseconds to wait for the port to accept connections. Default 10 000. */
   readyTimeoutMs?: number;
+  /**
+   * Environment for the sessions (sshd's `SetEnv`, which overrides sshd's own HOME, PATH, …): e.g. a temp HOME,
+   * so what a command writes under ~ stays in the test's dir (and root's slow ~/.bashrc is not read).
+   * Values without whitespace, quotes or backslashes.
+   */
+  env?: Record<string, string>;
 }
 
 export interface SshdFixture {
@@ -34,8 +40,19 @@ export interface SshdFixture {
   logs(): string;
   /** SIGKILLs every per-connection sshd process (children of the listener): clients see the connection drop. */
   killSessions(): number;
+  /**
+   * SIGSTOPs the per-connection sshd processes there are now: a half-open link as the client sees it (no
+   * answer to keepalives, no close) while the remote command runs on, its stdin never reaching end of file.
+   * Connections opened later are not affected. `thaw()` sends SIGCONT; `stop()` kills frozen ones too.
+   */
+  freezeSessions(): FrozenSessions;
   /** Kills the sessions and the listener and removes the temp dir. */
   stop(): Promise<void>;
+}
+
+export interface FrozenSessions {
+  pids: number[];
+  thaw(): void;
 }
 
 const SSHD = process.env.SSHD_BIN ?? '/usr/sbin/sshd';
@@ -72,7 +89,7 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdFix
     for (let attempt = 1; ; attempt++) {
       const port = await freeLoopbackPort();
       const configFile = join(dir, 'sshd_config');
-      writeFileSync(configFile, renderConfig({ port, dir, hostKeyFile, authorizedKeys, user }));
+      writeFileSync(configFile, renderConfig({ port, dir, hostKeyFile, authorizedKeys, user, env: options.env ?? {} }));
       const server = launch(configFile);
       const outcome = await waitListening(server, port, options.readyTimeoutMs ?? 10_000);
       if (outcome === 'ready') {
@@ -101,6 +118,7 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdFix
           pid: server.child.pid!,
           logs: server.logs,
           killSessions: () => killSessionsOf(server.child.pid),
+          freezeSessions: () => freezeSessionsOf(server.child.pid),
           stop() {
             stopped ??= (async () => {
               forgetOnExit(entry);
@@ -128,8 +146,13 @@ function publicKeyLine(file: string): string {
   return `${type} ${key}`;
 }
 
-function renderConfig(o: { port: number; dir: string; hostKeyFile: string; authorizedKeys: string; user: string }): string {
+function renderConfig(o: { port: number; dir: string; hostKeyFile: string; authorizedKeys: string; user: string; env: Record<string, string> }): string {
+  const setEnv = Object.entries(o.env).map(([name, value]) => {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || !/^[^\s"'\\]*$/.test(value)) throw new Error(`sshd env: cannot pass ${name}=${value} through SetEnv`);
+    return `${name}=${value}`;
+  });
   return [
+    ...(setEnv.length ? [`SetEnv ${setEnv.join(' ')}`] : []),
     `Port ${o.port}`,
     'ListenAddress 127.0.0.1',
     `HostKey ${o.hostKeyFile}`,
@@ -259,6 +282,21 @@ function killSessionsOf(listenerPid: number | undefined): number {
     }
   }
   return killed;
+}
+
+function freezeSessionsOf(listenerPid: number | undefined): FrozenSessions {
+  const pids = listenerPid ? descendantsOf(listenerPid).filter((p) => p.comm.startsWith('sshd')).map((p) => p.pid) : [];
+  const signal = (name: NodeJS.Signals) => {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, name);
+      } catch {
+        // Gone.
+      }
+    }
+  };
+  signal('SIGSTOP');
+  return { pids, thaw: () => signal('SIGCONT') };
 }
 
 /** Processes on this machine whose command line contains `marker` (the sshd is local, so remote = local). */
