@@ -569,7 +569,7 @@ export function createRunbookRunner(deps: RunbookRunnerDeps) {
       } else if (!host) {
         result = notStarted('connect_failed', `host ${step.host} is not in the inventory`);
       } else {
-        const options: RunOptions & { lockKey?: string } = {
+        const options: RunOptions = {
             timeoutSeconds: step.timeoutSeconds,
             signal: controller.signal,
             // One slot per run, phase and step on the host: a Retry while an earlier attempt may still live there is refused by the host.
@@ -638,7 +638,7 @@ export function createRunbookRunner(deps: RunbookRunnerDeps) {
   }
 
   function notStarted(outcome: StepResult['outcome'], message: string): StepResult {
-    return { outcome, exitCode: null, signal: null, durationMs: 0, stdoutTail: '', stderrTail: '', output: '', outputTruncated: false, message } as StepResult;
+    return { outcome, exitCode: null, signal: null, durationMs: 0, stdoutTail: '', stderrTail: '', output: '', outputTruncated: false, message, mayRunUntil: null };
   }
 
   /**
