@@ -56,7 +56,7 @@ function copiesOf(row: OutboxRow): number {
     .filter((message) => message.metadata?.event_type === OUTBOX_EVENT_TYPE && message.metadata.event_payload?.outbox_id === row.id).length;
 }
 
-export const outboxFigures = { sequences: 0, slackCalls: 0 };
+const figures = { sequences: 0, slackCalls: 0 };
 
 describe('the outbox under any sequence of Slack failures', () => {
   it('never posts a row twice, and posts every row exactly once once Slack answers again', async () => {
@@ -99,8 +99,8 @@ describe('the outbox under any sequence of Slack failures', () => {
               expect(stored.status).toBe('sent');
               expect(fake.message(CHANNEL, stored.ts!)?.metadata?.event_payload?.outbox_id).toBe(row.id);
             }
-            outboxFigures.sequences += 1;
-            outboxFigures.slackCalls += fake.calls.length;
+            figures.sequences += 1;
+            figures.slackCalls += fake.calls.length;
           } finally {
             database.close();
           }
@@ -108,5 +108,6 @@ describe('the outbox under any sequence of Slack failures', () => {
       ),
       { numRuns: LONG ? 300 : 25 },
     );
+    if (process.env.SCALEBOT_FIGURES === '1') process.stdout.write(`outbox sequences: ${JSON.stringify(figures)}\n`);
   }, LONG ? 900_000 : 120_000);
 });
