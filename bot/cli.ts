@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { buildAlertingRules } from '../core/rules.ts';
 import { Command, CommanderError, Option } from 'commander';
+import { redactSecrets, registerSecrets, urlSecrets } from '../core/redact.ts';
 import { collectStatus, statusReportToJson } from '../core/status.ts';
 import { openDatabase } from '../db/client.ts';
 import { listDecisions } from '../db/decision-log.ts';
@@ -54,11 +55,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       const config = loadConfig({ file: configFileFrom(options, io.env), env: io.env });
       const at = options.at ? new Date(options.at) : new Date();
       if (Number.isNaN(at.getTime())) throw new UsageProblem(`--at "${options.at}" is not a time: write it like 2026-11-28T14:00:00Z`);
+      registerSecrets(urlSecrets(config.prometheus.url));
       const prometheus = createPrometheus({ url: config.prometheus.url, timeoutMs: config.prometheus.timeoutMs });
       const report = await collectStatus(config.triggers, prometheus, at, config.prometheus.lookbackSeconds);
       io.stdout(options.json ? `${JSON.stringify(statusReportToJson(report), null, 2)}\n` : formatStatusTable(report));
       if (report.failure) {
-        io.stderr(`scalebot: nothing could be evaluated: ${report.failure}\n`);
+        io.stderr(`scalebot: nothing could be evaluated: ${redactSecrets(report.failure)}\n`);
         exitCode = EXIT.failure;
       } else {
         exitCode = report.verdict === 'ok' ? EXIT.ok : EXIT.scale;
@@ -121,7 +123,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.stderr(`${error.message}\n`);
       return EXIT.failure;
     }
-    io.stderr(`scalebot: ${(error as Error)?.message ?? String(error)}\n`);
+    io.stderr(`scalebot: ${redactSecrets((error as Error)?.message ?? String(error))}\n`);
     return EXIT.failure;
   }
 }

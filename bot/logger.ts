@@ -1,7 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
-
-// Slack tokens have fixed prefixes; anything that looks like one is cut out of every log line.
-const TOKEN_PATTERN = /\b(xox[abposre]|xapp)-[A-Za-z0-9-]+/g;
+import { redactSecrets } from '../core/redact.ts';
 
 export interface LoggerOptions {
   level: string;
@@ -10,15 +8,17 @@ export interface LoggerOptions {
   destination?: DestinationStream;
 }
 
+/** core/redact.ts's one scrubber (registered secrets, credential shapes), plus this logger's own secrets. */
 export function scrubSecrets(text: string, secrets: readonly string[] = []): string {
-  let scrubbed = text.replace(TOKEN_PATTERN, '$1-[redacted]');
-  for (const secret of secrets) if (secret.length >= 6) scrubbed = scrubbed.split(secret).join('[redacted]');
-  return scrubbed;
+  return redactSecrets(text, secrets);
 }
 
 function scrubValue(value: unknown, secrets: readonly string[], depth = 0): unknown {
   if (typeof value === 'string') return scrubSecrets(value, secrets);
-  if (depth > 6 || value === null || typeof value !== 'object') return value;
+  if (value === null || typeof value !== 'object') return value;
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
+  // Deeper than this, the value is logged as scrubbed JSON text rather than walked further (never raw).
+  if (depth > 6) return scrubSecrets(safeJson(value), secrets);
   if (value instanceof Error) {
     return { type: value.name, message: scrubSecrets(value.message, secrets), stack: value.stack && scrubSecrets(value.stack, secrets) };
   }
@@ -28,6 +28,14 @@ function scrubValue(value: unknown, secrets: readonly string[], depth = 0): unkn
     copy[key] = /token|secret|password|authorization|private_?key/i.test(key) ? '[redacted]' : scrubValue(inner, secrets, depth + 1);
   }
   return copy;
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return '[unserializable]';
+  }
 }
 
 /** Structured JSON logs; no token, signing secret or key reaches a line, whatever a caller passes in. */

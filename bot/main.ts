@@ -13,7 +13,8 @@ import { createRunbookRunner, type RunbookRunner } from './runbook-runner.ts';
 import { createOutboxDeliverer } from './outbox-sender.ts';
 import { createResponderCheck } from './responders.ts';
 import { createWatcher, type Watcher } from './watcher.ts';
-import { createAlertmanagerRoute } from './alertmanager-route.ts';
+import { createAlertmanagerRoute, openDoorProblem } from './alertmanager-route.ts';
+import { displayUrl, registerSecrets, urlSecrets } from '../core/redact.ts';
 import { createApp } from './app.ts';
 import { loadConfig, loadSettings, type Config, type Settings } from './config.ts';
 import { createLogger } from './logger.ts';
@@ -54,6 +55,8 @@ export interface RunningBot {
 export async function startBot({ env, configFile, clock = () => new Date(), logDestination, checklistCompletedAt }: StartOptions): Promise<RunningBot> {
   const settings = loadSettings(env);
   const config = loadConfig({ file: configFile ?? settings.configFile ?? undefined, env });
+  // Cut wherever they appear: Slack-bound texts, the decision log, the outbox and every log line.
+  registerSecrets([settings.botToken, settings.appToken, settings.signingSecret, settings.alertmanagerToken, ...urlSecrets(config.prometheus.url)]);
   const logger: Logger = createLogger({
     level: settings.logLevel,
     secrets: [settings.botToken, settings.signingSecret, settings.appToken].filter((value): value is string => Boolean(value)),
@@ -126,10 +129,13 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
           clock,
           token: settings.alertmanagerToken,
           enabled: Boolean(config.slack.alertsChannel),
+          host: settings.host,
         }),
       },
     });
     await listen(server, settings.host, settings.port);
+    const alertmanagerDoor = openDoorProblem(settings.host, settings.alertmanagerToken);
+    if (alertmanagerDoor) logger.warn(alertmanagerDoor);
     if (settings.mode === 'socket') await app.start();
     const interrupted = await runbooks.recoverInterrupted();
     if (interrupted > 0) logger.warn({ runs: interrupted }, 'runbook runs were interrupted by the last stop; marked, not re-run');
@@ -145,7 +151,7 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
   }
   const address = server.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
-  logger.info({ mode: settings.mode, url, prometheus: config.prometheus.url, triggers: config.triggers.length }, 'scalebot is ready');
+  logger.info({ mode: settings.mode, url, prometheus: displayUrl(config.prometheus.url), triggers: config.triggers.length }, 'scalebot is ready');
 
   let stopped = false;
   return {

@@ -53,8 +53,9 @@ export interface DeliveryReport {
 /**
  * Posts and edits what the outbox holds, exactly once each. Every post carries the row's id in Slack
  * message metadata; a row left in "sending" (a crash, a timeout: we cannot know whether Slack posted) is
- * first looked up in the channel or thread by that id, and posted again only if it is not there. A 429
- * means not posted: the row waits for Retry-After and nothing else is sent until then.
+ * first looked up in the channel or thread by that id, and posted again only if it is not there; a look-up
+ * that fails (a 429, an error, a timeout) leaves it "sending", to be looked up again on a later pass. A 429
+ * on a post means not posted: the row waits for Retry-After and nothing else is sent until then.
  */
 export async function deliverOutbox(
   db: Db,
@@ -79,7 +80,34 @@ export async function deliverOutbox(
         continue;
       }
       if (row.status === 'sending') {
-        const ts = await findPosted(slack, row, threadTs);
+        let ts: string | null;
+        try {
+          ts = await findPosted(slack, row, threadTs);
+        } catch (caught) {
+          // Whether Slack has the message is still unknown: the row stays "sending" and is looked up again
+          // on a later pass, never posted without a look-up (that would post it twice if Slack had it).
+          report.errors += 1;
+          const error = caught as SlackErrorShape;
+          const code = error.data?.error ?? error.code ?? (caught instanceof Error ? caught.message : 'unknown_error');
+          const lookup = threadTs ? 'conversations.replies' : 'conversations.history';
+          onError(lookup, code);
+          if (error.code === 'slack_webapi_rate_limited_error') {
+            const until = new Date(clock().getTime() + (error.retryAfter ?? 1) * 1000);
+            deferMessage(db, row.id, `look-up rate limited`, until);
+            report.rateLimitedUntil = until;
+            logger.warn({ outboxId: row.id, retryAfter: error.retryAfter }, 'Slack rate limit on a look-up: waiting as Retry-After says');
+            break;
+          }
+          const permanent = (error.code === 'slack_webapi_platform_error' && PERMANENT_ERRORS.has(code)) || code === LOOKUP_INCOMPLETE;
+          deferMessage(db, row.id, `look-up failed: ${code}`, new Date(clock().getTime() + (permanent ? 600_000 : 5_000)));
+          logger[permanent ? 'error' : 'warn'](
+            { outboxId: row.id, error: code, method: lookup },
+            permanent
+              ? 'cannot look up whether a message was posted (the bot may lack a *:history scope for this conversation); it is not posted again without a look-up'
+              : 'looking up whether a message was posted failed; will look again before posting',
+          );
+          continue;
+        }
         if (ts) {
           markSent(db, row.id, ts, clock(), row.payload);
           report.recovered += 1;
@@ -128,6 +156,8 @@ export async function deliverOutbox(
   return report;
 }
 
+const LOOKUP_INCOMPLETE = 'lookup_incomplete';
+
 async function findPosted(slack: OutboxSlackPort, row: OutboxRow, threadTs: string | undefined): Promise<string | null> {
   const oldest = String(Math.floor(row.createdAt.getTime() / 1000) - 60);
   const matches = (message: { metadata?: { event_type?: string; event_payload?: Record<string, unknown> } }) =>
@@ -142,7 +172,8 @@ async function findPosted(slack: OutboxSlackPort, row: OutboxRow, threadTs: stri
     cursor = response.response_metadata?.next_cursor || undefined;
     if (!cursor) return null;
   }
-  return null;
+  // Not found in the pages read, but not all were read: unknown, not "not posted".
+  throw new Error(LOOKUP_INCOMPLETE);
 }
 
 /**

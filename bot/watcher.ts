@@ -286,66 +286,75 @@ export function createWatcher(deps: WatcherDeps) {
    */
   async function applyAlertmanagerAlerts(alerts: readonly AlertmanagerAlert[], now: Date) {
     const counts = { opened: 0, updated: 0, resolved: 0, ignored: 0 };
-    for (const alert of alerts) {
-      inTransaction(db, () => {
-        const existing = findOpenBreach(db, alert.key);
-        const detail: BreachDetail = {
-          ...(alert.summary ? { summary: alert.summary } : {}),
-          ...(alert.description ? { description: alert.description } : {}),
-          ...(alert.advice ? { advice: alert.advice } : {}),
-          ...(alert.generatorUrl ? { generatorUrl: alert.generatorUrl } : {}),
-        };
-        if (alert.status === 'resolved') {
-          if (!existing) {
-            counts.ignored += 1;
+    // One transaction for the whole request: a failure part way opens nothing (Alertmanager sends it again).
+    inTransaction(db, () => {
+      for (const alert of alerts) {
+        inTransaction(db, () => {
+          const existing = findOpenBreach(db, alert.key);
+          const detail: BreachDetail = {
+            ...(alert.summary ? { summary: alert.summary } : {}),
+            ...(alert.description ? { description: alert.description } : {}),
+            ...(alert.advice ? { advice: alert.advice } : {}),
+            ...(alert.generatorUrl ? { generatorUrl: alert.generatorUrl } : {}),
+          };
+          if (alert.status === 'resolved') {
+            if (!existing) {
+              counts.ignored += 1;
+              return;
+            }
+            resolveBreach(existing, alert.endsAt && alert.endsAt < now ? alert.endsAt : now, alert.value ?? existing.lastValue, 'Alertmanager resolved it');
+            counts.resolved += 1;
             return;
           }
-          resolveBreach(existing, alert.endsAt && alert.endsAt < now ? alert.endsAt : now, alert.value ?? existing.lastValue, 'Alertmanager resolved it');
-          counts.resolved += 1;
-          return;
-        }
-        if (existing) {
-          const row = updateBreach(db, existing.id, { lastValue: alert.value ?? existing.lastValue, lastSeenAt: now, detail: { ...detail } });
-          renderBreach(row, now);
-          counts.updated += 1;
-          return;
-        }
-        const { breach, created } = openBreach(db, {
-          key: alert.key,
-          source: 'alertmanager',
-          triggerId: alert.alertname,
-          name: alert.alertname,
-          severity: alert.severity,
-          labels: alert.labels,
-          openedAt: now,
-          breachedSince: alert.startsAt < now ? alert.startsAt : now,
-          lastValue: alert.value ?? null,
-          lastSeenAt: now,
-          detail: { ...detail },
+          if (existing) {
+            const row = updateBreach(db, existing.id, { lastValue: alert.value ?? existing.lastValue, lastSeenAt: now, detail: { ...detail } });
+            renderBreach(row, now);
+            counts.updated += 1;
+            return;
+          }
+          const { breach, created } = openBreach(db, {
+            key: alert.key,
+            source: 'alertmanager',
+            triggerId: alert.alertname,
+            name: alert.alertname,
+            severity: alert.severity,
+            labels: alert.labels,
+            openedAt: now,
+            breachedSince: alert.startsAt < now ? alert.startsAt : now,
+            lastValue: alert.value ?? null,
+            lastSeenAt: now,
+            detail: { ...detail },
+          });
+          if (!created) return;
+          recordDecision(db, {
+            at: now,
+            kind: 'breach_opened',
+            actor: 'alertmanager',
+            channel,
+            subject: alert.alertname,
+            outcome: 'firing',
+            detail: { breach_id: breach.id, key: alert.key, labels: alert.labels },
+          });
+          metrics.breachesOpened.inc({ severity: breach.severity });
+          renderBreach(breach, now);
+          counts.opened += 1;
         });
-        if (!created) return;
-        recordDecision(db, {
-          at: now,
-          kind: 'breach_opened',
-          actor: 'alertmanager',
-          channel,
-          subject: alert.alertname,
-          outcome: 'firing',
-          detail: { breach_id: breach.id, key: alert.key, labels: alert.labels },
-        });
-        metrics.breachesOpened.inc({ severity: breach.severity });
-        renderBreach(breach, now);
-        counts.opened += 1;
-      });
-    }
+      }
+    });
     await deliver();
     return counts;
+  }
+
+  /** A webhook body refused (malformed, too many alerts): on record, with why; nothing else is stored. */
+  function recordAlertmanagerRefusal(reason: string, status: number, now: Date): void {
+    recordDecision(db, { at: now, kind: 'alertmanager_refused', actor: 'alertmanager', channel, outcome: 'refused', detail: { status, reason } });
   }
 
   return {
     runCycle,
     deliver,
     applyAlertmanagerAlerts,
+    recordAlertmanagerRefusal,
     acknowledge,
     snooze,
     renderBreach,

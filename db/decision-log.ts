@@ -1,4 +1,5 @@
 import { and, desc, eq, gte, inArray, type SQL } from 'drizzle-orm';
+import { redactDeep, redactSecrets } from '../core/redact.ts';
 import { inTransaction, type Db } from './client.ts';
 import { decisionLog } from './schema.ts';
 
@@ -14,8 +15,15 @@ export interface DecisionInput {
 
 export type Decision = typeof decisionLog.$inferSelect;
 
-/** Appends one row; the log has no update or delete (the schema refuses both). */
+const redactOptional = (text: string | null | undefined): string | null => (text == null ? null : redactSecrets(text));
+
+/**
+ * Appends one row; the log has no update or delete (the schema refuses both), so a secret written here
+ * stays: subject, outcome and detail are scrubbed first. The detail goes in as JSON carries it (a Date
+ * becomes its text, as the column writes it; a BigInt fails the row, as it always did).
+ */
 export function recordDecision(db: Db, input: DecisionInput): number {
+  const detail = input.detail === undefined ? {} : redactDeep(JSON.parse(JSON.stringify(input.detail)) as Record<string, unknown>);
   const row = db
     .insert(decisionLog)
     .values({
@@ -23,9 +31,9 @@ export function recordDecision(db: Db, input: DecisionInput): number {
       kind: input.kind,
       actor: input.actor,
       channel: input.channel ?? null,
-      subject: input.subject ?? null,
-      outcome: input.outcome ?? null,
-      detail: input.detail ?? {},
+      subject: redactOptional(input.subject),
+      outcome: redactOptional(input.outcome),
+      detail,
     })
     .returning({ id: decisionLog.id })
     .get();

@@ -1,4 +1,5 @@
 import { and, asc, eq, inArray, isNull, lte, or } from 'drizzle-orm';
+import { redactSecrets } from '../core/redact.ts';
 import type { Db } from './client.ts';
 import { slackOutbox } from './schema.ts';
 
@@ -16,6 +17,28 @@ export interface EnqueueInput {
   at: Date;
 }
 
+/**
+ * Block Kit fields that are identifiers, never shown: a button's `value` like "5:rotate-secret:tick" reads
+ * as a credential to the patterns, and cutting it would break the button. Everything else is scrubbed.
+ */
+const IDENTIFIER_KEYS = new Set(['type', 'action_id', 'block_id', 'value', 'style', 'callback_id']);
+
+function scrubValue(value: unknown, key: string | null): unknown {
+  if (typeof value === 'string') return key !== null && IDENTIFIER_KEYS.has(key) ? value : redactSecrets(value);
+  if (Array.isArray(value)) return value.map((item) => scrubValue(item, null));
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([name, inner]) => [name, scrubValue(inner, name)]));
+}
+
+/**
+ * What is stored, and so what the outbox will post: the payload as JSON carries it (as the column writes
+ * it), with every registered secret and credential-shaped text cut out. Everything the bot posts through
+ * the outbox passes here, whoever built it.
+ */
+function scrubbed(payload: OutboxPayload): OutboxPayload {
+  return scrubValue(JSON.parse(JSON.stringify(payload)), null) as OutboxPayload;
+}
+
 /** Queues a message; a second call with the same dedupe key returns the first row and queues nothing. */
 export function enqueueMessage(db: Db, input: EnqueueInput): OutboxRow {
   db.insert(slackOutbox)
@@ -23,7 +46,7 @@ export function enqueueMessage(db: Db, input: EnqueueInput): OutboxRow {
       dedupeKey: input.dedupeKey,
       channel: input.channel,
       parentId: input.parentId ?? null,
-      payload: input.payload,
+      payload: scrubbed(input.payload),
       status: 'pending',
       createdAt: input.at,
     })
@@ -33,7 +56,8 @@ export function enqueueMessage(db: Db, input: EnqueueInput): OutboxRow {
 }
 
 /** Replaces what a message should say; a message already in Slack is marked for chat.update. */
-export function setMessagePayload(db: Db, id: number, payload: OutboxPayload): void {
+export function setMessagePayload(db: Db, id: number, given: OutboxPayload): void {
+  const payload = scrubbed(given);
   const row = getMessage(db, id);
   if (!row || JSON.stringify(row.payload) === JSON.stringify(payload)) return;
   db.update(slackOutbox)

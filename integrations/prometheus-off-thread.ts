@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { build, stop as stopEsbuild } from 'esbuild';
+import { redactSecrets } from '../core/redact.ts';
 import { judgeTriggers, type StatusReport, type TriggerJudgingPort } from '../core/status.ts';
 import type { Trigger, TriggerResult, Verdict } from '../core/triggers.ts';
 import { createPrometheus, type PrometheusOptions, type PrometheusPort } from './prometheus.ts';
@@ -135,14 +136,14 @@ export function createOffThreadPrometheus(
         deathsInARow = 0;
         idleUnlessBusy(thread);
         if ('error' in reply) {
-          entry.reject(new Error(reply.error));
+          entry.reject(new Error(redactSecrets(reply.error)));
           return;
         }
         entry.resolve({
           verdict: reply.verdict,
           evaluatedAt: new Date(entry.request.atMs),
           results: reply.results.map(({ triggerIndex, ...rest }): TriggerResult => ({ ...rest, trigger: entry.triggers[triggerIndex]! })),
-          ...(reply.failure ? { failure: reply.failure } : {}),
+          ...(reply.failure ? { failure: redactSecrets(reply.failure) } : {}),
         });
       });
       thread.on('error', (error) => takeOver(starting, error));

@@ -1,6 +1,7 @@
 import { getPriority, setPriority } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
+import { redactSecrets } from '../core/redact.ts';
 import { judgeTriggers } from '../core/status.ts';
 import type { Trigger } from '../core/triggers.ts';
 import { createPrometheus, type PrometheusOptions } from './prometheus.ts';
@@ -42,6 +43,8 @@ async function judge({ id, triggers, atMs, lookbackSeconds }: JudgeRequest): Pro
     const results: WireResult[] = report.results.map(({ trigger, ...rest }) => ({ ...rest, triggerIndex: index.get(trigger)! }));
     return { id, verdict: report.verdict, results, ...(report.failure ? { failure: report.failure } : {}) };
   } catch (error) {
-    return { id, error: error instanceof Error ? error.message : String(error) };
+    // This thread knows no registered secret: the credential shapes (a URL's user:password) are cut here,
+    // the exact values by the main thread's sinks.
+    return { id, error: redactSecrets(error instanceof Error ? error.message : String(error)) };
   }
 }

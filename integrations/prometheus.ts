@@ -1,5 +1,6 @@
 import axios, { AxiosError, type AxiosInstance } from 'axios';
 import { z } from 'zod';
+import { displayUrl, redactSecrets } from '../core/redact.ts';
 import type { Series } from '../core/triggers.ts';
 
 export interface PrometheusPort {
@@ -100,7 +101,7 @@ export function createPrometheus({ url, timeoutMs }: PrometheusOptions): Prometh
     }
     const body = response.data as { status?: string; error?: string; errorType?: string } | undefined;
     if (response.status >= 400 || body?.status !== 'success') {
-      const detail = body?.error ?? `HTTP ${response.status}`;
+      const detail = redactSecrets(body?.error ?? `HTTP ${response.status}`);
       const kind = response.status === 400 || response.status === 422 ? 'bad_query' : 'bad_response';
       throw new PrometheusError(`Prometheus refused the query: ${detail}`, kind);
     }
@@ -137,12 +138,15 @@ export function isLoopback(url: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 }
 
+// These messages reach Slack (the blind notice, /scale status), the decision log and the logs: the URL is
+// shown without its user and password, and whatever the error says is scrubbed.
 function describeTransportError(error: unknown, url: string, timeoutMs: number): PrometheusError {
+  const shown = displayUrl(url);
   if (error instanceof AxiosError) {
     if (error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT') {
-      return new PrometheusError(`Prometheus at ${url} did not answer within ${timeoutMs / 1000} s`, 'timeout');
+      return new PrometheusError(`Prometheus at ${shown} did not answer within ${timeoutMs / 1000} s`, 'timeout');
     }
-    return new PrometheusError(`Prometheus at ${url} cannot be reached (${error.code ?? error.message})`, 'unreachable');
+    return new PrometheusError(`Prometheus at ${shown} cannot be reached (${redactSecrets(error.code ?? error.message)})`, 'unreachable');
   }
-  return new PrometheusError(`Prometheus at ${url} cannot be reached (${String(error)})`, 'unreachable');
+  return new PrometheusError(`Prometheus at ${shown} cannot be reached (${redactSecrets(String(error))})`, 'unreachable');
 }

@@ -39,6 +39,11 @@ function thresholdText(detail: BreachDetail): string {
   return ` (threshold ${detail.op} ${formatValue(detail.threshold, detail.unit)}${held})`;
 }
 
+/** A user's mention; anything that is not a Slack user id is shown as text, never as markup. */
+function mention(user: string): string {
+  return /^[UW][A-Z0-9]{2,}$/.test(user) ? `<@${user}>` : escapeMrkdwn(user);
+}
+
 export interface BreachMessageOptions {
   readonly now: Date;
   readonly snoozeOptionsSeconds: readonly number[];
@@ -66,9 +71,9 @@ export function buildBreachMessage(breach: BreachRow, { now, snoozeOptionsSecond
   if (detail.advice && breach.status === 'open') lines.push(`:bulb: ${escapeMrkdwn(detail.advice)}`);
 
   const context: string[] = [];
-  if (breach.ackedBy && breach.ackedAt) context.push(`:eyes: acknowledged by <@${breach.ackedBy}> at ${slackTime(breach.ackedAt)}`);
+  if (breach.ackedBy && breach.ackedAt) context.push(`:eyes: acknowledged by ${mention(breach.ackedBy)} at ${slackTime(breach.ackedAt)}`);
   if (breach.snoozedUntil && breach.snoozedUntil > now && breach.status === 'open') {
-    context.push(`:zzz: snoozed${breach.snoozedBy ? ` by <@${breach.snoozedBy}>` : ''} until ${slackTime(breach.snoozedUntil, '{date_short_pretty} {time}')}`);
+    context.push(`:zzz: snoozed${breach.snoozedBy ? ` by ${mention(breach.snoozedBy)}` : ''} until ${slackTime(breach.snoozedUntil, '{date_short_pretty} {time}')}`);
   }
   context.push(`${breach.source === 'alertmanager' ? 'Alertmanager' : 'scalebot watcher'} · breach #${breach.id}`);
 
@@ -94,22 +99,24 @@ export function buildBreachMessage(breach: BreachRow, { now, snoozeOptionsSecond
       ],
     });
   }
+  // The fallback is mrkdwn too (notifications, clients without blocks): escaped like the blocks, so an alert's
+  // name, labels or summary cannot ping the channel or hide a link there either.
   const valueText = breach.lastValue === null ? detail.summary ?? '' : `${formatBreachValue(breach)}${thresholdText(detail)}`;
-  const text = `${title}${labels ? ` (${labels})` : ''}${valueText ? `: ${valueText}` : ''}`;
+  const text = truncateText(escapeMrkdwn(`${title}${labels ? ` (${labels})` : ''}${valueText ? `: ${valueText}` : ''}`), SLACK_LIMITS.sectionText);
   return { text, blocks };
 }
 
 export function buildReminderMessage(breach: BreachRow, now: Date): Message {
   const lasted = formatDuration((now.getTime() - breach.breachedSince.getTime()) / 1000);
   const value = breach.lastValue === null ? '' : ` is ${formatBreachValue(breach)}`;
-  const text = `:alarm_clock: Still breached after ${lasted}: ${breach.name}${value}. Acknowledge or snooze to silence reminders.`;
-  return { text };
+  const text = `:alarm_clock: Still breached after ${lasted}: ${escapeMrkdwn(`${breach.name}${value}`)}. Acknowledge or snooze to silence reminders.`;
+  return { text: truncateText(text, SLACK_LIMITS.sectionText) };
 }
 
 export function buildResolvedReply(breach: BreachRow): Message {
   const lasted = breach.resolvedAt ? formatDuration((breach.resolvedAt.getTime() - breach.breachedSince.getTime()) / 1000) : 'a while';
   const value = breach.lastValue === null ? '' : ` is back at ${formatBreachValue(breach)}`;
-  return { text: `:white_check_mark: Resolved after ${lasted}: ${breach.name}${value}.` };
+  return { text: truncateText(`:white_check_mark: Resolved after ${lasted}: ${escapeMrkdwn(`${breach.name}${value}`)}.`, SLACK_LIMITS.sectionText) };
 }
 
 export function buildBlindMessage(period: BlindPeriodRow, now: Date): Message {

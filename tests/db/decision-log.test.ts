@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '../../db/client.ts';
+import { registerSecrets } from '../../core/redact.ts';
 import { appendDecision, flushDecisions, listDecisions, recordDecision } from '../../db/decision-log.ts';
 
 const handles: DatabaseHandle[] = [];
@@ -92,5 +93,30 @@ describe('the decision log', () => {
     handles.splice(handles.indexOf(handle), 1);
     const { handle: again } = open(file);
     expect(listDecisions(again.db)).toHaveLength(1);
+  });
+
+  it('stores no secret: subject, outcome and detail are scrubbed before the row is written, and stay so', () => {
+    const { handle } = open();
+    registerSecrets(['decision-known-secret-77']);
+    recordDecision(handle.db, {
+      at: new Date('2026-11-28T10:00:00Z'),
+      kind: 'step_finished',
+      actor: 'U1',
+      subject: 'deploy with token=abc123def',
+      outcome: 'failed: decision-known-secret-77',
+      detail: {
+        output: 'curl -H "Authorization: Bearer eyJhbGciOi.abcdefghijk" https://admin:pa55word@db.example/ && echo password=hunter2',
+        nested: { list: ['xoxb-1111-2222-abcdefabcdef', { key: 'AKIAABCDEFGHIJKLMNOP' }] },
+        when: new Date('2026-11-28T10:00:00Z'),
+        count: 3,
+      },
+    });
+    const [row] = listDecisions(handle.db);
+    const stored = JSON.stringify(row);
+    for (const secret of ['abc123def', 'decision-known-secret-77', 'eyJhbGciOi.abcdefghijk', 'pa55word', 'hunter2', 'xoxb-1111-2222-abcdefabcdef', 'AKIAABCDEFGHIJKLMNOP']) {
+      expect(stored).not.toContain(secret);
+    }
+    expect(row).toMatchObject({ subject: 'deploy with token=[redacted]', detail: { count: 3, when: '2026-11-28T10:00:00.000Z' } });
+    expect(String((row!.detail as { output: string }).output)).toContain('https://[redacted]@db.example/');
   });
 });
