@@ -66,11 +66,22 @@ export function redactSecrets(text: string, extra: readonly string[] = []): stri
 /** Every string inside a JSON-like value redacted (payloads, decision details). */
 export function redactDeep<T>(value: T, depth = 0): T {
   if (typeof value === 'string') return redactSecrets(value) as T;
-  if (depth > 12 || value === null || typeof value !== 'object') return value;
+  if (value === null || typeof value !== 'object' || value instanceof Date) return value;
+  // Deeper than anything the bot builds: kept as scrubbed text rather than passed through unread.
+  if (depth > 12) return redactSecrets(safeJson(value)) as T;
+  if (value instanceof Map) return new Map([...value].map(([key, inner]) => [key, redactDeep(inner, depth + 1)])) as T;
   if (Array.isArray(value)) return value.map((item) => redactDeep(item, depth + 1)) as T;
   const copy: Record<string, unknown> = {};
   for (const [key, inner] of Object.entries(value as Record<string, unknown>)) copy[key] = redactDeep(inner, depth + 1);
   return copy as T;
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? '';
+  } catch {
+    return '[unserialisable]';
+  }
 }
 
 /** A URL as people may see it: without user and password (and unchanged when it does not parse). */

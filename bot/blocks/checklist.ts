@@ -343,7 +343,8 @@ export function buildChecklistMessage(view: ChecklistRunView, options: Checklist
   if (body.length > room) body = compactLayout(view, options, true);
   if (body.length > room) body = compactLayout(view, options, false);
   const status = view.status === 'open' ? `${progressText(view.states)} done` : view.status;
-  return { text: `${runTitle(view)}: ${status}`, blocks: fitBlockCount(head, body, foot) };
+  // The run name is typed by people (`/scale checklist before "…"`): the fallback text is mrkdwn too.
+  return { text: `${escapeMrkdwn(runTitle(view))}: ${status}`, blocks: fitBlockCount(head, body, foot) };
 }
 
 // ---- The summary a finished run posts in its thread ----
