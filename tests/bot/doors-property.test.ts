@@ -9,6 +9,8 @@ import { signSlackRequest } from '../helpers/slack/index.ts';
 import { blockActions, CHANNEL, echoProblems, interactionPayload, LONG, slashCommandPayload, snapshotState, USER, type GeneratedPayload } from './doors-arbitraries.ts';
 
 const RUNS = LONG ? 3000 : 150;
+/** The quick share stays well inside vitest's 30 s; the long one may take minutes. */
+const TIMEOUT_MS = LONG ? 30 * 60_000 : 60_000;
 const SLACK_DEADLINE_MS = 3000;
 
 let harness: TestBot;
@@ -114,7 +116,7 @@ describe('the HTTP doors under generated input', () => {
     for (const reply of harness.fake.responses) expect(echoProblems(reply.body)).toEqual([]);
     expect(snapshotState(harness.databaseFile)).toEqual(before);
     expect(rejections).toEqual([]);
-  });
+  }, TIMEOUT_MS);
 
   it(`slash commands: generated text (unicode, control characters, quotes, mentions, links, huge) and broken fields (${RUNS} runs)`, async () => {
     const before = snapshotState(harness.databaseFile);
@@ -126,7 +128,7 @@ describe('the HTTP doors under generated input', () => {
     for (const reply of harness.fake.responses) expect(echoProblems(reply.body)).toEqual([]);
     expect(snapshotState(harness.databaseFile)).toEqual(before);
     expect(rejections).toEqual([]);
-  });
+  }, TIMEOUT_MS);
 
   it(`raw bodies: any content type, any JSON, not JSON, signed or not (${RUNS} runs)`, async () => {
     const before = snapshotState(harness.databaseFile);
@@ -154,7 +156,7 @@ describe('the HTTP doors under generated input', () => {
     );
     expect(snapshotState(harness.databaseFile)).toEqual(before);
     expect(rejections).toEqual([]);
-  });
+  }, TIMEOUT_MS);
 
   it('refuses a body over 4 MB with 413 and keeps serving', async () => {
     const answer = await post(form({ payload: 'x'.repeat(4 * 1024 * 1024 + 10) }), 'application/x-www-form-urlencoded');

@@ -8,6 +8,8 @@ import { startTestBot, type TestBot } from '../helpers/bot.ts';
 import { CHANNEL, echoProblems, interactionPayload, LONG, slashCommandPayload, snapshotState, USER, type GeneratedPayload } from './doors-arbitraries.ts';
 
 const RUNS = LONG ? 3000 : 120;
+/** The quick share stays well inside vitest's 30 s; the long one may take minutes. */
+const TIMEOUT_MS = LONG ? 30 * 60_000 : 60_000;
 const SLACK_ACK_DEADLINE_MS = 3000;
 
 let harness: TestBot;
@@ -92,7 +94,7 @@ describe('the Socket Mode doors under generated input', () => {
     expect(harness.fake.socket.envelopes.filter((sent) => !sent.ack)).toEqual([]);
     expect(snapshotState(harness.databaseFile)).toEqual(before);
     expect(rejections).toEqual([]);
-  });
+  }, TIMEOUT_MS);
 
   it('is still connected afterwards: a real /scale help over the socket gets its answer', async () => {
     const url = harness.fake.newResponseUrl({ channel: CHANNEL, user: USER });
