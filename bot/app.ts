@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { CommandDeps } from '../commands/types.ts';
 import type { Settings } from './config.ts';
-import { registerListeners } from './listeners/index.ts';
+import { createRedactingFetch, guardHttpListener, guardProcessEvent, guardSocketModeClient, installProcessSafetyNets, markAnswered, somethingWentWrong, tellThroughResponseUrl } from './door-guard.ts';
+import { LISTENED_ACTION_PREFIXES, registerListeners, SCALE_COMMAND } from './listeners/index.ts';
 import type { Metrics } from './metrics.ts';
 import type { RunbookRunner } from './runbook-runner.ts';
 import type { Watcher } from './watcher.ts';
@@ -36,12 +38,21 @@ export interface CreateAppOptions {
   readonly runbooks: RunbookRunner;
 }
 
-/** The Bolt app with every listener registered; not started (bot/main.ts decides how it is served). */
+const DEFAULT_SLACK_API_URL = 'https://slack.com/api/';
+
+/**
+ * The Bolt app with every listener registered; not started (bot/main.ts decides how it is served). Every
+ * request passes the doors first (bot/door-guard.ts): the HTTP receiver's listener and `processEvent` are
+ * guarded, so `receiver.requestListener` is already the guarded one.
+ */
 export function createApp({ settings, deps, metrics, watcher, isAllowed, runbooks }: CreateAppOptions): SlackApp {
   const logger = toBoltLogger(deps.logger);
+  installProcessSafetyNets(deps.logger);
   const clientOptions = {
     ...(settings.slackApiUrl ? { slackApiUrl: settings.slackApiUrl } : {}),
     ...(settings.apiRetries !== null ? { retryConfig: { retries: settings.apiRetries } } : {}),
+    // Every respond() goes through this fetch: replies built from input or errors are scrubbed of secrets.
+    fetch: createRedactingFetch(settings.slackApiUrl ?? DEFAULT_SLACK_API_URL),
   };
   let receiver: HTTPReceiver | null = null;
   let app: App;
@@ -54,18 +65,31 @@ export function createApp({ settings, deps, metrics, watcher, isAllowed, runbook
       clientOptions,
       logger,
       deferInitialization: true,
+      extendedErrorHandler: true,
     });
+    guardSocketModeClient((app as unknown as { receiver?: { client?: unknown } }).receiver?.client, deps.logger);
   } else {
     receiver = new HTTPReceiver({
       signingSecret: settings.signingSecret!,
       endpoints: ['/slack/events'],
       logger,
     });
-    app = new App({ token: settings.botToken, receiver, clientOptions, logger, deferInitialization: true });
+    receiver.requestListener = guardHttpListener(receiver.requestListener, { signingSecret: settings.signingSecret!, logger: deps.logger });
+    app = new App({ token: settings.botToken, receiver, clientOptions, logger, deferInitialization: true, extendedErrorHandler: true });
   }
+  guardProcessEvent(app, { logger: deps.logger, command: SCALE_COMMAND, actionPrefixes: LISTENED_ACTION_PREFIXES });
   registerListeners(app, { deps, metrics, watcher, isAllowed, runbooks });
-  app.error(async (error) => {
-    deps.logger.error({ err: error }, 'unhandled error in a Slack listener');
-  });
+  // A listener that threw: logged under a ref, and the clicker told so, instead of silence.
+  // Bolt's ExtendedErrorHandler (the last overload of app.error; the type itself is not exported).
+  const onListenerError: Parameters<App['error']>[0] = async ({ error, body }) => {
+    const ref = randomBytes(4).toString('hex');
+    deps.logger.error({ err: error, ref }, 'unhandled error in a Slack listener');
+    const record = (typeof body === 'object' && body !== null ? body : {}) as { response_url?: unknown };
+    if (typeof record.response_url === 'string') {
+      markAnswered(body);
+      await tellThroughResponseUrl(record.response_url, somethingWentWrong(ref), deps.logger);
+    }
+  };
+  app.error(onListenerError);
   return { app, receiver };
 }

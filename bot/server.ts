@@ -53,7 +53,16 @@ export function createHttpServer(options: HttpServerOptions): Server {
           response.writeHead(401);
           return response.end();
         }
-        return options.slackListener(request, response);
+        // The listener answers every request itself (bot/door-guard.ts); should it still throw, Slack gets a
+        // 4xx, never the 500 it would retry.
+        try {
+          return await options.slackListener(request, response);
+        } catch (error) {
+          options.logger.error({ err: error, route }, 'the Slack listener failed');
+          request.resume();
+          if (!response.headersSent) return sendJson(response, 400, { error: 'request not understood' });
+          return response.end();
+        }
       }
       return sendJson(response, 404, { error: `nothing at ${route}` });
     };

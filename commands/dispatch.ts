@@ -57,7 +57,7 @@ export async function dispatchScaleCommand(invocation: ScaleInvocation, deps: Co
     if (error instanceof UsageError) {
       outcome = 'usage_error';
       detail = { message: error.message };
-      await safeRespond(invocation, { ...buildHelp(SUBCOMMANDS, `:warning: ${error.message}`), ephemeral: true }, deps);
+      await safeRespond(invocation, { ...buildHelp(SUBCOMMANDS, `:warning: ${neutralizeControlSequences(error.message)}`), ephemeral: true }, deps);
     } else {
       outcome = 'error';
       ref = randomBytes(4).toString('hex');
@@ -85,6 +85,15 @@ export async function dispatchScaleCommand(invocation: ScaleInvocation, deps: Co
 /** Slack sends a slash command's text with &, < and > HTML-escaped. */
 export function unescapeSlack(text: string): string {
   return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
+
+/**
+ * A usage error quotes what was typed; typed `<!channel>`, `<@U…>`, `<#C…>` or `<https://…|…>` would ping or
+ * link when the bot says it back. Their `<` is escaped (Slack shows `&lt;` as `<`); the placeholders of the
+ * usage texts (`<host>`, `<users>`) are left as they are.
+ */
+export function neutralizeControlSequences(text: string): string {
+  return text.replace(/<(?=[!@#]|[a-z][a-z0-9+.-]*:)/gi, '&lt;');
 }
 
 async function safeRespond(invocation: ScaleInvocation, reply: Reply, deps: CommandDeps): Promise<void> {

@@ -3,6 +3,9 @@ import { dispatchScaleCommand } from '../../commands/dispatch.ts';
 import type { CommandDeps, Reply } from '../../commands/types.ts';
 import type { Metrics } from '../metrics.ts';
 
+/** The slash command the bot serves (manifest.yml). */
+export const SCALE_COMMAND = '/scale';
+
 export function toResponsePayload(reply: Reply) {
   return {
     response_type: reply.ephemeral === false ? ('in_channel' as const) : ('ephemeral' as const),
@@ -13,7 +16,7 @@ export function toResponsePayload(reply: Reply) {
 
 /** `/scale …`: ack at once (Slack gives three seconds), then answer through response_url. */
 export function registerCommandListeners(app: App, deps: CommandDeps, metrics: Metrics): void {
-  app.command('/scale', async ({ command, ack, respond }) => {
+  app.command(SCALE_COMMAND, async ({ command, ack, respond }) => {
     const started = process.hrtime.bigint();
     await ack();
     const result = await dispatchScaleCommand(

@@ -7,6 +7,8 @@ import { registerAdviseActions } from './advise-actions.ts';
 import { registerAlertActions } from './alert-actions.ts';
 import { registerChecklistActions } from './checklist-actions.ts';
 import { registerCommandListeners } from './commands.ts';
+
+export { SCALE_COMMAND } from './commands.ts';
 import { registerRunbookActions } from './runbook-actions.ts';
 
 export interface ListenerDeps {
@@ -16,6 +18,12 @@ export interface ListenerDeps {
   readonly isAllowed: (user: string, allowed: readonly string[]) => Promise<boolean>;
   readonly runbooks: RunbookRunner;
 }
+
+/**
+ * The action id prefixes the listeners below serve, one per feature; the door (bot/door-guard.ts) refuses a
+ * click on any other id before Bolt looks for a listener. A new feature's buttons add their prefix here.
+ */
+export const LISTENED_ACTION_PREFIXES = ['alert_', 'run_', 'advise_', 'checklist_'] as const;
 
 /** Every Slack surface the bot listens on; each feature registers its own listeners here. */
 export function registerListeners(app: App, { deps, metrics, watcher, isAllowed, runbooks }: ListenerDeps): void {
