@@ -16,6 +16,7 @@ import {
   pointsOf,
   startPointProxy,
   startSlackProxy,
+  sweepConcurrently,
   until,
   type CrashPoint,
   type ProxiedCall,
@@ -37,8 +38,11 @@ const TOKEN = 'xoxb-breach-crash-0000-token';
 const SECRET = 'breach-crash-signing-secret-7e1a';
 /** Per condition of a life; a life with two restarts takes about 15 s. */
 const STEP_TIMEOUT_MS = 30_000;
+/** Lives run side by side in the long sweep (each has its own fake, proxies, database and series). */
+const SWEEP_CONCURRENCY = 2;
 
-const CONFIG = `prometheus:
+/** One life's config: its trigger reads only its own series, so two lives can run side by side. */
+const configFor = (instance: string) => `prometheus:
   lookback: 30s
   timeout: 2s
 slack:
@@ -49,13 +53,11 @@ watch:
   repeat: { immediate: 2s }
 triggers:
 ${WITHOUT_DEFAULT_TRIGGERS}
-  - { id: load, name: Load, severity: immediate, query: "max by (instance) (${METRIC})", op: ">", threshold: 0.7, for: 0s, unit: percent, advice: "Consider vertical scaling." }
+  - { id: load, name: Load, severity: immediate, query: "max by (instance) (${METRIC}{instance=\\"${instance}\\"})", op: ">", threshold: 0.7, for: 0s, unit: percent, advice: "Consider vertical scaling." }
 `;
 
 let exporter: Exporter;
 let prometheus: PrometheusFixture;
-let configDir: string;
-let configFile: string;
 let runs = 0;
 
 /** Names an edit by what it shows, so "the edit that resolves" is one point in every run. */
@@ -75,6 +77,8 @@ interface LifeOptions {
   points?: readonly CrashPoint[];
   /** Kill the bot this long after the first start, wherever it is. */
   killAfterMs?: number;
+  /** At each of these points the connection is lost (before: Slack never saw the call; after: it did), the bot lives on. */
+  lostAnswers?: readonly CrashPoint[];
 }
 
 interface Life {
@@ -82,6 +86,8 @@ interface Life {
   calls: ProxiedCall[];
   durationMs: number;
   kills: number;
+  /** Bot processes started. */
+  starts: number;
   reached: CrashPoint[];
   unreached: CrashPoint[];
   /** Everything wrong with the end state; empty when the life came out right. */
@@ -97,10 +103,12 @@ interface Life {
  * the database shows the previous one, so a kill anywhere only delays the life; at the end the outbox must
  * be drained and Slack must match it.
  */
-async function liveABreach({ points = [], killAfterMs }: LifeOptions = {}): Promise<Life> {
+async function liveABreach({ points = [], killAfterMs, lostAnswers = [] }: LifeOptions = {}): Promise<Life> {
   runs += 1;
   const instance = `run-${runs}`;
   const dir = mkdtempSync(join(tmpdir(), 'scalebot-breach-crash-'));
+  const configFile = join(dir, 'scalebot.yaml');
+  writeFileSync(configFile, configFor(instance));
   const fake = await startFakeSlack();
   const slack = await startSlackProxy(fake, breachPhase);
   const prometheusProxy = await startPointProxy({ source: 'prometheus', target: prometheus.url, label: (request) => request.path });
@@ -115,6 +123,7 @@ async function liveABreach({ points = [], killAfterMs }: LifeOptions = {}): Prom
     },
   });
   for (const point of points) (point.source === 'slack' ? slack : prometheusProxy).at(point, () => bot.crash());
+  for (const point of lostAnswers) (point.source === 'slack' ? slack : prometheusProxy).at(point, () => undefined);
   let database: DatabaseHandle | undefined;
   let timer: NodeJS.Timeout | undefined;
   const calls = () => [...slack.calls, ...prometheusProxy.calls].sort((a, b) => a.at - b.at);
@@ -123,7 +132,7 @@ async function liveABreach({ points = [], killAfterMs }: LifeOptions = {}): Prom
   const step = <T>(what: string, probe: () => T | undefined | null | false) => until(what, probe, { timeoutMs: STEP_TIMEOUT_MS, detail });
   try {
     exporter.set(METRIC, { instance }, 0.9);
-    if (killAfterMs !== undefined) timer = setTimeout(() => void bot.crash(), killAfterMs);
+    if (killAfterMs !== undefined) timer = setTimeout(() => void bot.crash().catch(() => undefined), killAfterMs);
     await bot.start();
     database = openDatabase(join(dir, 'scalebot.db'));
     const db = database.db;
@@ -173,6 +182,7 @@ async function liveABreach({ points = [], killAfterMs }: LifeOptions = {}): Prom
       calls: calls(),
       durationMs: Date.now() - startedAt,
       kills: bot.kills,
+      starts: bot.generations.length,
       reached: [...slack.reached, ...prometheusProxy.reached],
       unreached: [...slack.armed, ...prometheusProxy.armed],
       problems,
@@ -205,9 +215,6 @@ function sweptPoints(calls: readonly ProxiedCall[]): CrashPoint[] {
 }
 
 beforeAll(async () => {
-  configDir = mkdtempSync(join(tmpdir(), 'scalebot-breach-crash-config-'));
-  configFile = join(configDir, 'scalebot.yaml');
-  writeFileSync(configFile, CONFIG);
   exporter = await startExporter();
   exporter.set(METRIC, { instance: 'warm-up' }, 0.1);
   prometheus = await startPrometheus({ scrapeTargets: [exporter.target], scrapeIntervalSeconds: 1 });
@@ -217,7 +224,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await prometheus?.stop();
   await exporter?.stop();
-  if (configDir) rmSync(configDir, { recursive: true, force: true });
 });
 
 describe("a breach's life with the bot killed (SIGKILL) where it awaits Slack or Prometheus", () => {
@@ -256,32 +262,47 @@ describe("a breach's life with the bot killed (SIGKILL) where it awaits Slack or
     );
   }, 90_000);
 
+  // KNOWN BUG, reported with the fix (make this `it` once fixed): no crash, Slack posted the notice and the
+  // connection broke before the answer. The outbox keeps the row "sending" and looks it up 5 s later;
+  // Prometheus answers again in between, so the row's payload becomes "was blind … answers again", but
+  // setMessagePayload marks no edit on a "sending" row, and deliverOutbox's recovery calls markSent with the
+  // row's *current* payload as the one sent, so no edit ever follows: Slack says "Monitoring is blind" for good.
+  it.fails('shows the blind notice ended when the answer to its post was lost and Prometheus came back meanwhile', async () => {
+    const point = points.find((candidate) => candidate.label === 'chat.postMessage blind:1' && candidate.when === 'after')!;
+    const life = await liveABreach({ lostAnswers: [point] });
+    expectSound(life, `the answer lost at ${describePoint(point)}`);
+    expect(life.starts).toBe(1);
+  }, 90_000);
+
   it.runIf(LONG)(
     'comes out right killed at every recorded point, before and after, then at the look-ups each restart adds',
     async () => {
       const started = Date.now();
-      const revealed = new Map<string, { first: CrashPoint; source: string; label: string }>();
-      for (const point of points) {
+      const lives = await sweepConcurrently(points, SWEEP_CONCURRENCY, async (point) => {
         const life = await liveABreach({ points: [point] });
         expectSound(life, describePoint(point));
+        expect(life.kills).toBe(1);
+        return life;
+      });
+      const revealed = new Map<string, { first: CrashPoint; source: string; label: string }>();
+      lives.forEach((life, index) => {
         for (const fresh of labelsNotIn(baseline.calls, life.calls)) {
-          if (!revealed.has(`${fresh.source} ${fresh.label}`)) revealed.set(`${fresh.source} ${fresh.label}`, { first: point, ...fresh });
+          const key = `${fresh.source} "${fresh.label}"`;
+          if (!revealed.has(key)) revealed.set(key, { first: points[index]!, ...fresh });
         }
-      }
-      let second = 0;
-      for (const { first, source, label } of revealed.values()) {
-        for (const when of ['before', 'after'] as const) {
-          const again: CrashPoint = { source, label, occurrence: 1, when };
-          const life = await liveABreach({ points: [first, again] });
-          expectSound(life, `${describePoint(first)}, then ${describePoint(again)}`);
-          expect(life.kills).toBe(2);
-          second += 1;
-        }
-      }
+      });
+      const pairs = [...revealed.values()].flatMap(({ first, source, label }) =>
+        (['before', 'after'] as const).map((when) => [first, { source, label, occurrence: 1, when }] as const),
+      );
+      await sweepConcurrently(pairs, SWEEP_CONCURRENCY, async ([first, again]) => {
+        const life = await liveABreach({ points: [first, again] });
+        expectSound(life, `${describePoint(first)}, then ${describePoint(again)}`);
+        expect(life.kills).toBe(2);
+      });
       console.info(
-        `breach crash sweep: ${points.length} points from the recording (${new Set(points.map((point) => point.label)).size} labels), ` +
-          `${revealed.size} revealed by restarts (${[...revealed.keys()].join(', ')}), ${points.length + second} lives, ${points.length + 2 * second} kills, ` +
-          `0 duplicates, ${Math.round((Date.now() - started) / 1000)} s`,
+        `breach crash sweep: ${points.length} points from the recording (${[...new Set(points.map((point) => `${point.source} "${point.label}"`))].join(', ')}); ` +
+          `${revealed.size} more revealed by restarts (${[...revealed.keys()].join(', ')}); ${points.length + pairs.length} lives, ` +
+          `${points.length + 2 * pairs.length} kills, 0 duplicates, ${Math.round((Date.now() - started) / 1000)} s`,
       );
     },
     15 * 60_000,
@@ -290,12 +311,15 @@ describe("a breach's life with the bot killed (SIGKILL) where it awaits Slack or
   it.runIf(LONG)(
     'comes out right killed at a random moment of the life',
     async () => {
-      await fc.assert(
-        fc.asyncProperty(fc.integer({ min: 0, max: Math.max(1, baseline.durationMs) }), async (killAfterMs) => {
-          const life = await liveABreach({ killAfterMs });
-          expectSound(life, `a kill ${killAfterMs} ms into the life`);
-        }),
-        { numRuns: 8, endOnFailure: true },
+      // Two lives at a time, each a property run of its own (fast-check runs one property at a time).
+      await sweepConcurrently([1, 2], SWEEP_CONCURRENCY, (seed) =>
+        fc.assert(
+          fc.asyncProperty(fc.integer({ min: 0, max: Math.max(1, baseline.durationMs) }), async (killAfterMs) => {
+            const life = await liveABreach({ killAfterMs });
+            expectSound(life, `a kill ${killAfterMs} ms into the life`);
+          }),
+          { numRuns: 4, endOnFailure: true, seed: Date.now() + seed },
+        ),
       );
     },
     10 * 60_000,

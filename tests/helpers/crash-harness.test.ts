@@ -68,7 +68,7 @@ describe('the crash-point proxy in front of the fake Slack', () => {
     // Only that occurrence: the next post goes through.
     await post('breach:1', 1);
     expect(fake.messages(CHANNEL)).toHaveLength(1);
-    expect(proxy.calls.map((call) => call.fate)).toEqual(['killed before', 'answered']);
+    expect(proxy.calls.map((call) => call.fate)).toEqual(['cut before', 'answered']);
   });
 
   it('kills after: Slack has posted, the caller never hears, and calls made while the kill runs are dropped', async () => {
@@ -84,7 +84,7 @@ describe('the crash-point proxy in front of the fake Slack', () => {
     await expect(first).rejects.toThrow();
     expect(fake.messages(CHANNEL).map((message) => message.text)).toEqual(['breach:1']);
     expect(proxy.calls.map((call) => [call.label, call.fate, call.status])).toEqual([
-      ['chat.postMessage breach:1', 'killed after', 200],
+      ['chat.postMessage breach:1', 'cut after', 200],
       ['chat.postMessage breach:2', 'dropped', undefined],
     ]);
   });

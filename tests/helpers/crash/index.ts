@@ -27,4 +27,5 @@ export {
   type SlackCall,
   type SlackProxy,
 } from './slack.ts';
+export { sweepConcurrently } from './sweep.ts';
 export { until, type UntilOptions } from './wait.ts';

@@ -116,7 +116,7 @@ export async function startPointProxy({ source, target, label = defaultLabel }: 
     };
 
     if (hook?.point.when === 'before') {
-      call.fate = 'killed before';
+      call.fate = 'cut before';
       await crash();
       return;
     }
@@ -138,7 +138,7 @@ export async function startPointProxy({ source, target, label = defaultLabel }: 
     call.status = answer.status;
     call.responseBody = answer.body.toString('utf8');
     if (hook?.point.when === 'after') {
-      call.fate = 'killed after';
+      call.fate = 'cut after';
       await crash();
       return;
     }

@@ -15,7 +15,7 @@ export interface CrashPoint {
   readonly when: When;
 }
 
-export type CallFate = 'pending' | 'answered' | 'refused' | 'killed before' | 'killed after' | 'dropped' | 'upstream failed';
+export type CallFate = 'pending' | 'answered' | 'refused' | 'cut before' | 'cut after' | 'dropped' | 'upstream failed';
 
 export interface ProxiedCall {
   readonly source: string;
