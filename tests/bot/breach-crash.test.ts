@@ -36,8 +36,11 @@ const CHANNEL = 'C0ALERTS';
 const METRIC = 'crash_load';
 const TOKEN = 'xoxb-breach-crash-0000-token';
 const SECRET = 'breach-crash-signing-secret-7e1a';
-/** Per condition of a life; a life with two restarts takes about 15 s. */
-const STEP_TIMEOUT_MS = 30_000;
+/**
+ * Per condition of a life. A life takes about 10 s, but with the machine loaded (load 11 on 2 cores, seen)
+ * one bot start took 12–16 s; a deadline only bounds a failure, it costs nothing when things go well.
+ */
+const STEP_TIMEOUT_MS = 60_000;
 /** Lives run side by side in the long sweep (each has its own fake, proxies, database and series). */
 const SWEEP_CONCURRENCY = 2;
 
@@ -250,7 +253,7 @@ describe("a breach's life with the bot killed (SIGKILL) where it awaits Slack or
     expect(life.kills).toBe(1);
     // The restarted bot looked the post up instead of posting again.
     expect(life.calls.some((call) => call.label === 'conversations.history')).toBe(true);
-  }, 90_000);
+  }, 150_000);
 
   it('comes out right killed at a point drawn from the recording', async () => {
     await fc.assert(
@@ -260,7 +263,7 @@ describe("a breach's life with the bot killed (SIGKILL) where it awaits Slack or
       }),
       { numRuns: 1, endOnFailure: true },
     );
-  }, 90_000);
+  }, 150_000);
 
   // KNOWN BUG, reported with the fix (make this `it` once fixed): no crash, Slack posted the notice and the
   // connection broke before the answer. The outbox keeps the row "sending" and looks it up 5 s later;
@@ -272,7 +275,7 @@ describe("a breach's life with the bot killed (SIGKILL) where it awaits Slack or
     const life = await liveABreach({ lostAnswers: [point] });
     expectSound(life, `the answer lost at ${describePoint(point)}`);
     expect(life.starts).toBe(1);
-  }, 90_000);
+  }, 150_000);
 
   it.runIf(LONG)(
     'comes out right killed at every recorded point, before and after, then at the look-ups each restart adds',

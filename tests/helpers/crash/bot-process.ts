@@ -15,7 +15,7 @@ export interface BotProcessOptions {
   env: Record<string, string>;
   /** Default: `serve`. */
   args?: readonly string[];
-  /** How long a start may take before it is a failure; default 30 s. */
+  /** How long a start may take before it is a failure; default 60 s (a loaded machine). */
   readyTimeoutMs?: number;
 }
 
@@ -61,7 +61,7 @@ const isAlive = (child: ChildProcess) => child.exitCode === null && child.signal
  * The real bot (`node bin/scalebot.js serve`), started, killed with SIGKILL and started again on the same
  * SQLite file, like a service manager that restarts it. Nothing of it outlives the test process.
  */
-export function createBotSupervisor({ env, args = ['serve'], readyTimeoutMs = 30_000 }: BotProcessOptions): BotSupervisor {
+export function createBotSupervisor({ env, args = ['serve'], readyTimeoutMs = 60_000 }: BotProcessOptions): BotSupervisor {
   const generations: BotGeneration[] = [];
   const readiness = new Map<BotGeneration, Promise<void>>();
   let kills = 0;
