@@ -1,0 +1,152 @@
+import type { FakeSlack, StoredMessage } from '../slack/index.ts';
+// Which form fields @slack/web-api JSON-encodes: the emulator's own list, so both decode alike.
+import { JSON_ARGUMENTS } from '../../../playground/slack-emulator/web-api.ts';
+import { startPointProxy, type PointProxy, type PointProxyRequest } from './point-proxy.ts';
+
+/** The event_type the outbox stamps on every post (bot/outbox-sender.ts OUTBOX_EVENT_TYPE). */
+const OUTBOX_EVENT_TYPE = 'scalebot_message';
+
+/** A Web API call as the proxy sees it: the method from the path, the form (or JSON) arguments decoded. */
+export interface SlackCall {
+  readonly method: string;
+  readonly args: Record<string, unknown>;
+}
+
+export function decodeSlackCall(request: Pick<PointProxyRequest, 'path' | 'body' | 'headers'>): SlackCall {
+  const method = decodeURIComponent(request.path.replace(/^.*\/api\//, ''));
+  const args: Record<string, unknown> = {};
+  const contentType = String(request.headers['content-type'] ?? '').toLowerCase();
+  if (contentType.startsWith('application/json')) {
+    try {
+      Object.assign(args, JSON.parse(request.body || '{}'));
+    } catch {
+      // left empty: the fake answers invalid_json
+    }
+  } else {
+    for (const [key, value] of new URLSearchParams(request.body)) args[key] = value;
+    for (const key of JSON_ARGUMENTS) {
+      if (typeof args[key] !== 'string') continue;
+      try {
+        args[key] = JSON.parse(args[key] as string);
+      } catch {
+        // left as the string
+      }
+    }
+  }
+  delete args.token;
+  return { method, args };
+}
+
+/** The outbox key a message was posted with (`breach:3`, `breach:3:resolved`), from its metadata. */
+export function outboxKeyOf(message: Pick<StoredMessage, 'metadata'> | undefined): string | undefined {
+  const metadata = message?.metadata as { event_type?: string; event_payload?: Record<string, unknown> } | undefined;
+  if (metadata?.event_type !== OUTBOX_EVENT_TYPE) return undefined;
+  const key = metadata.event_payload?.key;
+  return typeof key === 'string' ? key : undefined;
+}
+
+export function outboxIdOf(message: Pick<StoredMessage, 'metadata'> | undefined): number | undefined {
+  const metadata = message?.metadata as { event_type?: string; event_payload?: Record<string, unknown> } | undefined;
+  if (metadata?.event_type !== OUTBOX_EVENT_TYPE) return undefined;
+  const id = metadata.event_payload?.outbox_id;
+  return typeof id === 'number' ? id : undefined;
+}
+
+/**
+ * What a Slack call is about, for its crash-point label: a post by the outbox key it carries, an edit by
+ * the key of the message it edits (looked up in the fake), and `qualify` may add a phase ("resolved").
+ * Digits runs of 6 or more (times in reminder keys) become `*`, so "the first reminder" is the same point in
+ * every run.
+ */
+export function slackPointLabeller(fake: FakeSlack, qualify: (call: SlackCall, key: string | undefined) => string | undefined = () => undefined) {
+  return (request: PointProxyRequest): string => {
+    const call = decodeSlackCall(request);
+    const { method, args } = call;
+    let key: string | undefined;
+    if (method === 'chat.postMessage') key = outboxKeyOf({ metadata: args.metadata as StoredMessage['metadata'] });
+    else if (method === 'chat.update' && typeof args.channel === 'string' && typeof args.ts === 'string') key = outboxKeyOf(fake.message(args.channel, args.ts));
+    else if (method === 'conversations.replies' && typeof args.channel === 'string' && typeof args.ts === 'string') key = outboxKeyOf(fake.message(args.channel, args.ts));
+    const phase = qualify(call, key);
+    return [method, key?.replace(/\d{6,}/g, '*'), phase].filter(Boolean).join(' ');
+  };
+}
+
+export interface SlackProxy extends PointProxy {
+  /** For the bot's SLACK_API_URL. */
+  readonly apiUrl: string;
+}
+
+/** A crash-point proxy in front of the fake Slack's Web API, labelling calls with slackPointLabeller. */
+export async function startSlackProxy(fake: FakeSlack, qualify?: (call: SlackCall, key: string | undefined) => string | undefined): Promise<SlackProxy> {
+  const proxy = await startPointProxy({ source: 'slack', target: fake.baseUrl, label: slackPointLabeller(fake, qualify) });
+  return Object.assign(proxy, { apiUrl: `${proxy.url}/api/` });
+}
+
+/** What an outbox row says a message is, for comparing with what Slack shows. */
+export interface ExpectedSlackMessage {
+  readonly id: number;
+  readonly dedupeKey: string;
+  readonly channel: string;
+  readonly status: string;
+  readonly ts: string | null;
+  readonly needsUpdate: boolean;
+  /** A thread reply's parent row. */
+  readonly parentId: number | null;
+  readonly payload: { text: string; blocks?: unknown[] };
+}
+
+const withoutSlackIds = (blocks: unknown[] | undefined) =>
+  JSON.stringify(blocks ?? [], (key, value: unknown) => (key === 'block_id' || key === 'action_id' ? undefined : value));
+
+/**
+ * Exactly once, as Slack shows it: every problem found between the outbox (what the bot meant to post) and
+ * the fake (what was posted). Empty when each row is one message, posted once, showing the row's payload, in
+ * the right thread, and the bot posted nothing else. Ids stamped by the fake (block_id, action_id) are
+ * ignored; the bot's own ones are compared too when it sets them.
+ */
+export function exactlyOnceProblems(fake: FakeSlack, rows: readonly ExpectedSlackMessage[], channels: readonly string[]): string[] {
+  const problems: string[] = [];
+  const botMessages = channels.flatMap((channel) => fake.messages(channel)).filter((message) => message.user === fake.identity.botUserId);
+  const byOutboxId = new Map<number, StoredMessage[]>();
+  for (const message of botMessages) {
+    const id = outboxIdOf(message);
+    if (id === undefined) {
+      problems.push(`a bot message without outbox metadata: ${message.ts} ${JSON.stringify(message.text).slice(0, 120)}`);
+      continue;
+    }
+    byOutboxId.set(id, [...(byOutboxId.get(id) ?? []), message]);
+  }
+  const acceptedPosts = new Map<number, number>();
+  for (const call of fake.callsTo('chat.postMessage')) {
+    const id = outboxIdOf({ metadata: call.args.metadata as StoredMessage['metadata'] });
+    const ok = (call.response?.body as { ok?: boolean } | undefined)?.ok === true;
+    if (id !== undefined && ok) acceptedPosts.set(id, (acceptedPosts.get(id) ?? 0) + 1);
+  }
+  const rowIds = new Set(rows.map((row) => row.id));
+  for (const [id, messages] of byOutboxId) {
+    if (!rowIds.has(id)) problems.push(`a message for outbox row ${id}, which does not exist: ${messages.map((m) => m.ts).join(', ')}`);
+  }
+  for (const row of rows) {
+    const messages = byOutboxId.get(row.id) ?? [];
+    const posts = acceptedPosts.get(row.id) ?? 0;
+    if (posts > 1) problems.push(`${row.dedupeKey} (row ${row.id}) was posted ${posts} times`);
+    if (messages.length > 1) problems.push(`${row.dedupeKey} (row ${row.id}) shows ${messages.length} times in Slack: ${messages.map((m) => m.ts).join(', ')}`);
+    if (row.status !== 'sent' || !row.ts) {
+      problems.push(`${row.dedupeKey} (row ${row.id}) is ${row.status}, never delivered`);
+      continue;
+    }
+    if (row.needsUpdate) problems.push(`${row.dedupeKey} (row ${row.id}) still waits for an edit`);
+    const shown = fake.message(row.channel, row.ts);
+    if (!shown) {
+      problems.push(`${row.dedupeKey} (row ${row.id}) is marked sent as ${row.ts}, which Slack does not have`);
+      continue;
+    }
+    const parent = row.parentId === null ? undefined : rows.find((candidate) => candidate.id === row.parentId);
+    if (row.parentId !== null && (!parent?.ts || shown.thread_ts !== parent.ts)) problems.push(`${row.dedupeKey} (row ${row.id}) is not in its parent's thread (${shown.thread_ts} ≠ ${parent?.ts})`);
+    if (row.parentId === null && shown.thread_ts !== undefined && shown.thread_ts !== shown.ts) problems.push(`${row.dedupeKey} (row ${row.id}) landed in a thread`);
+    if (outboxIdOf(shown) !== row.id) problems.push(`${row.dedupeKey} (row ${row.id}) points at ${row.ts}, which is outbox row ${outboxIdOf(shown)}'s message`);
+    if (shown.text !== row.payload.text) problems.push(`${row.dedupeKey} (row ${row.id}) shows ${JSON.stringify(shown.text)} but should say ${JSON.stringify(row.payload.text)}`);
+    else if (withoutSlackIds(shown.blocks) !== withoutSlackIds(row.payload.blocks)) problems.push(`${row.dedupeKey} (row ${row.id}) shows other blocks than its payload`);
+  }
+  return problems;
+}
