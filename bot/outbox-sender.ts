@@ -109,7 +109,7 @@ export async function deliverOutbox(
           continue;
         }
         if (ts) {
-          markSent(db, row.id, ts, clock(), row.payload);
+          markSent(db, row.id, ts, clock(), null);
           report.recovered += 1;
           logger.info({ outboxId: row.id, ts }, 'found a message posted before an interruption; not posting it again');
           continue;

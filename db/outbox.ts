@@ -91,10 +91,14 @@ export function markSending(db: Db, id: number): void {
   db.update(slackOutbox).set({ status: 'sending', attempts: row.attempts + 1 }).where(eq(slackOutbox.id, id)).run();
 }
 
-export function markSent(db: Db, id: number, ts: string, at: Date, payloadSent: OutboxPayload): void {
+/**
+ * `payloadSent` null: the message was found in Slack after an interruption, and which version of the payload it
+ * shows is unknown (the text may have changed while the answer was lost): it gets one edit to the current one.
+ */
+export function markSent(db: Db, id: number, ts: string, at: Date, payloadSent: OutboxPayload | null): void {
   const row = getMessage(db, id)!;
   // If the payload changed while the post was in flight, the message still needs an edit.
-  const changed = JSON.stringify(row.payload) !== JSON.stringify(payloadSent);
+  const changed = payloadSent === null || JSON.stringify(row.payload) !== JSON.stringify(payloadSent);
   db.update(slackOutbox)
     .set({ status: 'sent', ts, sentAt: at, needsUpdate: changed, lastError: null, notBefore: null })
     .where(eq(slackOutbox.id, id))

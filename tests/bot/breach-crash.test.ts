@@ -265,12 +265,11 @@ describe("a breach's life with the bot killed (SIGKILL) where it awaits Slack or
     );
   }, 150_000);
 
-  // KNOWN BUG, reported with the fix (make this `it` once fixed): no crash, Slack posted the notice and the
-  // connection broke before the answer. The outbox keeps the row "sending" and looks it up 5 s later;
-  // Prometheus answers again in between, so the row's payload becomes "was blind … answers again", but
-  // setMessagePayload marks no edit on a "sending" row, and deliverOutbox's recovery calls markSent with the
-  // row's *current* payload as the one sent, so no edit ever follows: Slack says "Monitoring is blind" for good.
-  it.fails('shows the blind notice ended when the answer to its post was lost and Prometheus came back meanwhile', async () => {
+  // Found by this harness: no crash, Slack posted the notice and the connection broke before the answer. The
+  // outbox keeps the row "sending" and looks it up 5 s later; Prometheus answers again in between, so the row's
+  // payload becomes "was blind … answers again". The recovery used to take the current payload for the one
+  // posted, so no edit followed and Slack said "Monitoring is blind" for good; a found message now gets one edit.
+  it('shows the blind notice ended when the answer to its post was lost and Prometheus came back meanwhile', async () => {
     const point = points.find((candidate) => candidate.label === 'chat.postMessage blind:1' && candidate.when === 'after')!;
     const life = await liveABreach({ lostAnswers: [point] });
     expectSound(life, `the answer lost at ${describePoint(point)}`);
