@@ -6,6 +6,7 @@ set -euo pipefail
 # One package a line, with what needs it.
 packages=(
   prometheus               # Prometheus and promtool: trigger queries, backfills, the playground's --demo
+  prometheus-alertmanager  # a real Alertmanager delivering its webhook to the bot (tests/helpers/alertmanager)
   openssh-server           # a private sshd on loopback for runbook steps
   postgresql               # real PostgreSQL clusters for the replica and failover runbooks
   chromium                 # the playground's browser tests (playwright-core drives /usr/bin/chromium)
@@ -28,8 +29,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "installing: ${missing[*]}"
 $sudo apt-get update -qq
-# policy-rc.d keeps the packages' own services (a system Prometheus on :9090, the system sshd) from starting:
-# the tests start their own, on free loopback ports.
+# policy-rc.d keeps the packages' own services (a system Prometheus on :9090, Alertmanager on :9093, the system
+# sshd) from starting: the tests start their own, on free loopback ports.
 printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
 $sudo chmod +x /usr/sbin/policy-rc.d
 trap '$sudo rm -f /usr/sbin/policy-rc.d' EXIT
