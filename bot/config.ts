@@ -211,6 +211,8 @@ interface ParsedFile {
   file: string;
   document: Document.Parsed;
   lineCounter: LineCounter;
+  /** The document as plain data. */
+  raw: unknown;
 }
 
 function parseYamlFile(file: string, problems: string[]): ParsedFile | undefined {
@@ -230,7 +232,13 @@ function parseYamlFile(file: string, problems: string[]): ParsedFile | undefined
     }
     return undefined;
   }
-  return { file, document, lineCounter };
+  // An alias to no anchor, or too many aliases (a "billion laughs" file), only shows when the data is built.
+  try {
+    return { file, document, lineCounter, raw: document.toJS({ maxAliasCount: 1000 }) };
+  } catch (error) {
+    problems.push(`${file}:1:1: not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+    return undefined;
+  }
 }
 
 function formatPath(path: ReadonlyArray<PropertyKey>): string {
@@ -257,7 +265,7 @@ interface KnownIds {
 const NO_KNOWN_IDS: KnownIds = { triggers: new Set(), checklists: new Set() };
 
 function validateUserFile(parsed: ParsedFile, known: KnownIds, problems: string[]): UserConfig | undefined {
-  const raw = parsed.document.toJS() ?? {};
+  const raw = parsed.raw ?? {};
   const result = userConfigSchema.safeParse(raw);
   if (!result.success) {
     for (const issue of result.error.issues) problems.push(locate(parsed, issue.path, issue.message));
