@@ -7,7 +7,7 @@ import { collectStatus, statusReportToJson } from '../core/status.ts';
 import { openDatabase } from '../db/client.ts';
 import { listDecisions } from '../db/decision-log.ts';
 import { createPrometheus } from '../integrations/prometheus.ts';
-import { ConfigError, loadConfig, SettingsError } from './config.ts';
+import { ConfigError, configWarnings, loadConfig, SettingsError } from './config.ts';
 import { startBot } from './main.ts';
 import { formatStatusTable } from './status-table.ts';
 
@@ -111,6 +111,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .action((file: string | undefined, options: { config?: string }) => {
       const path = file ?? configFileFrom(options, io.env);
       const config = loadConfig({ file: path, env: io.env });
+      // The bot would start, but with these runbooks disabled: for a check, that is a failure to fix.
+      const warnings = configWarnings(config);
+      if (warnings.length > 0) throw new ConfigError(warnings);
       io.stdout(`ok: ${config.sources.join(', ')}: ${config.triggers.length} triggers, ${config.checklists.length} checklists, ${config.capacity.tiers.length} server tiers, ${config.capacity.stages.length} stages\n`);
     });
 

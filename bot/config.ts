@@ -5,7 +5,7 @@ import { LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import type { Checklist, ChecklistItem } from '../core/checklists.ts';
 import { parseDuration } from '../core/duration.ts';
-import type { HostDef, RunbookDef, StepDef } from '../core/runbooks.ts';
+import { paramTypes, type HostDef, type RunbookDef, type StepDef } from '../core/runbooks.ts';
 import { PARAM_TYPES, renderCommand, TemplateError, templatePlaceholders } from '../core/shell-quote.ts';
 import type { CapacityTables } from '../core/capacity.ts';
 import { OPERATORS, SEVERITIES, type Trigger } from '../core/triggers.ts';
@@ -79,8 +79,24 @@ const hostEntry = z
   .strict()
   .refine((host) => Boolean(host.private_key_file) !== Boolean(host.private_key_file_env), 'give exactly one of private_key_file or private_key_file_env');
 const stepEntry = z
-  .object({ id, title: z.string().min(1).optional(), host: z.string().min(1), run: z.string().min(1), timeout: duration.optional(), confirm: z.boolean().optional() })
+  .object({
+    id,
+    title: z.string().min(1).optional(),
+    host: z.string().min(1),
+    run: z.string().min(1),
+    timeout: duration.optional(),
+    confirm: z.boolean().optional(),
+    output: z.enum(['shown', 'hidden'], { error: 'output is shown (the default) or hidden (kept out of Slack)' }).optional(),
+  })
   .strict();
+/** Who may approve (or request): Slack ids, or the word `anyone`, which has to be written out to mean it. */
+const approversEntry = z.union(
+  [
+    z.literal('anyone'),
+    z.array(z.string().regex(/^([USW][A-Z0-9]+|@[a-z0-9._-]+)$/, 'a Slack user id (U…), user group id (S…) or group handle (@ops-leads); to let anyone, write `anyone` instead of the list')),
+  ],
+  { error: 'a list of Slack ids ([U0123ABCD, S0456EFGH, "@ops-leads"]) or the word anyone' },
+);
 const paramEntry = z
   .object({
     name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a parameter name is letters, digits and _'),
@@ -100,8 +116,9 @@ const runbookEntry = z
     title: z.string().min(1).optional(),
     description: z.string().optional(),
     requires_checklist: z.string().nullable().optional(),
+    requesters: approversEntry.optional(),
     approval: z
-      .object({ approvers: z.array(slackId).optional(), required: z.number().int().min(1).max(10).optional(), allow_self: z.boolean().optional(), expires: duration.optional() })
+      .object({ approvers: approversEntry.optional(), required: z.number().int().min(1).max(10).optional(), allow_self: z.boolean().optional(), expires: duration.optional() })
       .strict()
       .optional(),
     params: z.array(paramEntry).optional(),
@@ -194,6 +211,8 @@ interface ParsedFile {
   file: string;
   document: Document.Parsed;
   lineCounter: LineCounter;
+  /** The document as plain data. */
+  raw: unknown;
 }
 
 function parseYamlFile(file: string, problems: string[]): ParsedFile | undefined {
@@ -213,7 +232,13 @@ function parseYamlFile(file: string, problems: string[]): ParsedFile | undefined
     }
     return undefined;
   }
-  return { file, document, lineCounter };
+  // An alias to no anchor, or too many aliases (a "billion laughs" file), only shows when the data is built.
+  try {
+    return { file, document, lineCounter, raw: document.toJS({ maxAliasCount: 1000 }) };
+  } catch (error) {
+    problems.push(`${file}:1:1: not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+    return undefined;
+  }
 }
 
 function formatPath(path: ReadonlyArray<PropertyKey>): string {
@@ -240,7 +265,7 @@ interface KnownIds {
 const NO_KNOWN_IDS: KnownIds = { triggers: new Set(), checklists: new Set() };
 
 function validateUserFile(parsed: ParsedFile, known: KnownIds, problems: string[]): UserConfig | undefined {
-  const raw = parsed.document.toJS() ?? {};
+  const raw = parsed.raw ?? {};
   const result = userConfigSchema.safeParse(raw);
   if (!result.success) {
     for (const issue of result.error.issues) problems.push(locate(parsed, issue.path, issue.message));
@@ -343,7 +368,11 @@ function mergeConfigs(base: UserConfig, override: UserConfig): UserConfig {
     watch: { ...base.watch, ...override.watch, repeat: { ...base.watch?.repeat, ...override.watch?.repeat } },
     hosts: { ...base.hosts, ...override.hosts },
     admins: override.admins ?? base.admins ?? [],
-    runbooks: mergeById(base.runbooks ?? [], override.runbooks ?? []),
+    // A runbook's `approval` merges field by field, so adding approvers to a built-in runbook keeps its `expires`.
+    runbooks: mergeById(base.runbooks ?? [], override.runbooks ?? []).map((runbook) => {
+      const before = base.runbooks?.find((entry) => entry.id === runbook.id)?.approval;
+      return before && runbook.approval && runbook.approval !== before ? { ...runbook, approval: { ...before, ...runbook.approval } } : runbook;
+    }),
     // An entry with `items` replaces the default's items whole; its other fields override one by one.
     checklists: mergeById(base.checklists ?? [], override.checklists ?? []),
     ...mergeAdvisorConfigs(base, override),
@@ -369,6 +398,7 @@ export interface LoadConfigOptions {
 export function loadConfig({ file, env = {}, defaultsDir = DEFAULTS_DIR }: LoadConfigOptions = {}): Config {
   const problems: string[] = [];
   const sources = defaultFiles(defaultsDir);
+  const runbookSites: RunbookSites = new Map();
   let merged: UserConfig = {};
   const origins: AdvisorOrigins = {};
   const noteOrigin = (parsed: ParsedFile, data: UserConfig, user: boolean) =>
@@ -379,6 +409,7 @@ export function loadConfig({ file, env = {}, defaultsDir = DEFAULTS_DIR }: LoadC
     if (data) {
       merged = mergeConfigs(merged, data);
       noteOrigin(parsed, data, false);
+      noteRunbookSites(runbookSites, parsed, data);
     }
   }
   if (file) {
@@ -396,6 +427,7 @@ export function loadConfig({ file, env = {}, defaultsDir = DEFAULTS_DIR }: LoadC
       if (data) {
         merged = mergeConfigs(merged, data);
         noteOrigin(parsed, data, true);
+        noteRunbookSites(runbookSites, parsed, data);
       }
     }
   }
@@ -426,7 +458,8 @@ export function loadConfig({ file, env = {}, defaultsDir = DEFAULTS_DIR }: LoadC
     ...(entry.advice ? { advice: entry.advice } : {}),
   }));
   const { capacity, advisor } = buildAdvisorConfig(merged, triggers);
-  return deepFreeze({
+  const hostCount = Object.keys(merged.hosts ?? {}).length;
+  const config: Config = deepFreeze({
     prometheus: {
       url: prometheusUrl!,
       timeoutMs: parseDuration(merged.prometheus?.timeout ?? '5s') * 1000,
@@ -448,12 +481,45 @@ export function loadConfig({ file, env = {}, defaultsDir = DEFAULTS_DIR }: LoadC
       snoozeOptionsSeconds: (merged.watch?.snooze_options ?? ['1h', '4h', '24h']).map((option) => parseDuration(option)),
     },
     hosts: new Map(Object.entries(merged.hosts ?? {}).map(([name, host]) => [name, toHostDef(name, host, env)])),
-    runbooks: (merged.runbooks ?? []).map(toRunbookDef),
+    runbooks: (merged.runbooks ?? []).map((entry) => toRunbookDef(entry, hostCount)),
     admins: merged.admins ?? [],
     capacity,
     advisor,
     sources,
   });
+  warningsOf.set(
+    config,
+    config.runbooks
+      .filter((runbook) => runbook.disabled)
+      .map((runbook) => {
+        const message =
+          `runbook "${runbook.id}" can run on the configured hosts but names no approvers, so the bot starts with it disabled: ` +
+          `under \`runbooks:\` in your config file, add \`- id: ${runbook.id}\` with \`approval: { approvers: [U0123ABCD, "@ops-leads"] }\` ` +
+          '(Slack user ids, user group ids or handles), or `approval: { approvers: anyone }` to let anyone approve it';
+        return runbookSites.get(runbook.id)?.(message) ?? `runbooks.${runbook.id}: ${message}`;
+      }),
+  );
+  return config;
+}
+
+/** Where each runbook was last defined: the user's entry when it has one, else the defaults'. */
+type RunbookSites = Map<string, (message: string) => string>;
+
+function noteRunbookSites(sites: RunbookSites, parsed: ParsedFile, data: UserConfig): void {
+  (data.runbooks ?? []).forEach((entry, index) => {
+    const path = entry.approval ? ['runbooks', index, 'approval'] : ['runbooks', index];
+    sites.set(entry.id, (message) => locate(parsed, path, message));
+  });
+}
+
+const warningsOf = new WeakMap<Config, readonly string[]>();
+
+/**
+ * What the config allows but should not, one line each with its file and line where known: today, runbooks
+ * disabled because they name no approvers. `scalebot check-config` exits 1 on these; the bot logs them at start.
+ */
+export function configWarnings(config: Config): readonly string[] {
+  return warningsOf.get(config) ?? config.runbooks.filter((runbook) => runbook.disabled).map((runbook) => `runbooks.${runbook.id}: ${runbook.disabled}`);
 }
 
 type RunbookEntry = z.infer<typeof runbookEntry>;
@@ -472,11 +538,25 @@ function toStepDef(step: StepEntry): StepDef {
     run: step.run,
     timeoutSeconds: parseDuration(step.timeout ?? '10m'),
     confirm: step.confirm ?? false,
-    output: 'shown',
+    output: step.output ?? 'shown',
   };
 }
 
-function toRunbookDef(entry: RunbookEntry): RunbookDef {
+/**
+ * Open by default is not a default: a runbook that can run on a host (any host is configured: a step's host is
+ * either an inventory name or a host parameter) and names nobody as approver is disabled, unless the config
+ * says `approvers: anyone`.
+ */
+function toRunbookDef(entry: RunbookEntry, hostCount: number): RunbookDef {
+  const approvers = entry.approval?.approvers;
+  const anyone = approvers === 'anyone';
+  const named = Array.isArray(approvers) ? approvers : [];
+  const disabled =
+    hostCount > 0 && !anyone && named.length === 0
+      ? `\`${entry.id}\` names no approvers, so nobody could approve a run of it. An admin adds to the bot's config file:\n` +
+        `\`\`\`\nrunbooks:\n  - id: ${entry.id}\n    approval: { approvers: [U0123ABCD, "@ops-leads"] }\n\`\`\`\n` +
+        '(Slack user ids, user group ids or handles; `approvers: anyone` lets anyone approve it.)'
+      : undefined;
   return {
     id: entry.id,
     title: entry.title ?? entry.id,
@@ -493,10 +573,11 @@ function toRunbookDef(entry: RunbookEntry): RunbookDef {
     steps: (entry.steps ?? []).map(toStepDef),
     rollback: (entry.rollback ?? []).map(toStepDef),
     ...(entry.requires_checklist ? { requiresChecklist: entry.requires_checklist } : {}),
-    requesters: [],
+    requesters: entry.requesters === 'anyone' || !entry.requesters ? [] : entry.requesters,
+    ...(disabled ? { disabled } : {}),
     approval: {
-      approvers: entry.approval?.approvers ?? [],
-      anyone: false,
+      approvers: named,
+      anyone,
       required: entry.approval?.required ?? 1,
       allowSelf: entry.approval?.allow_self ?? false,
       expiresSeconds: parseDuration(entry.approval?.expires ?? '30m'),
@@ -525,6 +606,7 @@ function checkRunbooks(merged: UserConfig, env: Readonly<Record<string, string |
     }
     const params = new Map((runbook.params ?? []).map((param) => [param.name, param]));
     const sample = Object.fromEntries([...params.keys()].map((name) => [name, 'x']));
+    const types = paramTypes(runbook.params ?? []);
     for (const [phase, steps] of [
       ['steps', runbook.steps],
       ['rollback', runbook.rollback ?? []],
@@ -538,14 +620,14 @@ function checkRunbooks(merged: UserConfig, env: Readonly<Record<string, string |
           for (const name of templatePlaceholders(step.run)) {
             if (!params.has(name)) problems.push(`${at}.run: {{${name}}} is not a parameter of ${runbook.id} (${[...params.keys()].join(', ') || 'it has none'})`);
           }
-          if (templatePlaceholders(step.run).every((name) => params.has(name))) renderCommand(step.run, sample);
+          if (templatePlaceholders(step.run).every((name) => params.has(name))) renderCommand(step.run, sample, types);
         } catch (error) {
           if (error instanceof TemplateError || error instanceof Error) problems.push(`${at}.run: ${error.message}`);
         }
         const hostParam = /^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$/.exec(step.host);
         if (hostParam) {
           if (params.get(hostParam[1]!)?.type !== 'host') problems.push(`${at}.host: {{${hostParam[1]}}} must be a parameter of type host`);
-        } else if (!hosts[step.host]) {
+        } else if (!Object.hasOwn(hosts, step.host)) {
           problems.push(`${at}.host: "${step.host}" is not in hosts (${Object.keys(hosts).join(', ') || 'none configured'})`);
         }
       });

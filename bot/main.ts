@@ -16,7 +16,7 @@ import { createWatcher, type Watcher } from './watcher.ts';
 import { createAlertmanagerRoute, openDoorProblem } from './alertmanager-route.ts';
 import { displayUrl, registerSecrets, urlSecrets } from '../core/redact.ts';
 import { createApp } from './app.ts';
-import { loadConfig, loadSettings, type Config, type Settings } from './config.ts';
+import { configWarnings, loadConfig, loadSettings, type Config, type Settings } from './config.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createHttpServer } from './server.ts';
@@ -62,6 +62,8 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     secrets: [settings.botToken, settings.signingSecret, settings.appToken].filter((value): value is string => Boolean(value)),
     ...(logDestination ? { destination: logDestination } : {}),
   });
+  // A runbook that can run on a host but names no approvers starts disabled; say which, and what to add.
+  for (const warning of configWarnings(config)) logger.warn(warning);
   const database = openDatabase(settings.databaseFile);
   const prometheus = createOffThreadPrometheus(
     { url: config.prometheus.url, timeoutMs: config.prometheus.timeoutMs },

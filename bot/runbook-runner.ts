@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { planRun, judgeApproval, type RunbookDef, type RunPlan, type PlannedStep } from '../core/runbooks.ts';
+import { describeIds, planRun, judgeApproval, type RunbookDef, type RunPlan, type PlannedStep } from '../core/runbooks.ts';
 import { collectStatus } from '../core/status.ts';
 import { inTransaction, type Db } from '../db/client.ts';
 import { recordDecision } from '../db/decision-log.ts';
@@ -30,7 +30,6 @@ import type { RunOptions, SshPort, StepResult } from '../integrations/ssh.ts';
 import { buildRunMessage, buildStepMessage } from './blocks/runbook.ts';
 import type { Config } from './config.ts';
 import type { OutboxDeliverer } from './outbox-sender.ts';
-import { describeAllowed } from './responders.ts';
 
 /** Whether the checklist a runbook requires has been completed (wired to the checklist feature). */
 export type ChecklistGate = (checklistId: string, now: Date) => { complete: boolean; text: string };
@@ -194,7 +193,7 @@ export function createRunbookRunner(deps: RunbookRunnerDeps) {
     }
     if (runbook.requesters.length > 0 && !(await deps.isAllowed(requester, runbook.requesters))) {
       recordDecision(db, { at: clock(), kind: 'run_refused', actor: requester, channel, subject: runbook.id, outcome: 'not_a_requester' });
-      return refuse(`Only ${describeAllowed(runbook.requesters)} may request \`${runbook.id}\` (\`requesters\` in the config). Nothing was planned.`);
+      return refuse(`Only ${describeIds(runbook.requesters)} may request \`${runbook.id}\` (\`requesters\` in the config); ask one of them. Nothing was planned.`);
     }
     const plan = planRun(runbook, given, config.hosts);
     const now = clock();

@@ -12,6 +12,8 @@ export const run = {
     if (!deps.runbooks) throw new UsageError('Runbooks are not available in this bot.');
     const runbook = deps.config.runbooks.find((candidate) => candidate.id === runbookId);
     if (!runbook) throw new UsageError(`There is no runbook \`${runbookId}\`; \`/scale runbooks\` lists them.`);
+    // A disabled runbook and a requester not in `requesters` are refused by the runner itself, which the
+    // checklists' runbook items reach without this command.
     try {
       const answer = await deps.runbooks.request(runbookId, parseAssignments(assignments), user, channel);
       if (!answer.ok) {

@@ -8,6 +8,6 @@ export const runbooks = {
   async run({ args, deps, respond }) {
     if (args.length > 0) throw new UsageError('`/scale runbooks` takes no arguments.');
     await respond({ ...buildRunbookList(deps.config.runbooks, [...deps.config.hosts.keys()]), ephemeral: true });
-    return { detail: { runbooks: deps.config.runbooks.length } };
+    return { detail: { runbooks: deps.config.runbooks.length, disabled: deps.config.runbooks.filter((runbook) => runbook.disabled).length } };
   },
 } as const satisfies Subcommand;

@@ -1,5 +1,5 @@
 import { formatDuration } from './duration.ts';
-import { ParamError, renderCommand, validateParam, type ParamType } from './shell-quote.ts';
+import { ParamError, renderCommand, validateParam, type ParamType, type PlaceholderType } from './shell-quote.ts';
 
 export interface HostDef {
   readonly name: string;
@@ -28,13 +28,14 @@ export interface StepDef {
   readonly run: string;
   readonly timeoutSeconds: number;
   readonly confirm: boolean;
+  /** hidden: the step's output stays out of Slack (the thread says only how it ended). */
   readonly output: 'shown' | 'hidden';
 }
 
 export interface ApprovalPolicy {
-  /** Slack user ids (U…) and user group ids (S…). */
+  /** Slack user ids (U…), user group ids (S…) and group handles (@ops). Empty and not `anyone`: nobody may approve. */
   readonly approvers: readonly string[];
-  /** The config said `approvers: anyone`. */
+  /** The config said `approvers: anyone` in so many words: anyone but the requester (unless allowSelf) may approve. */
   readonly anyone: boolean;
   readonly required: number;
   /** The four-eyes rule: false means the requester's own approval does not count. */
@@ -51,9 +52,12 @@ export interface RunbookDef {
   readonly rollback: readonly StepDef[];
   readonly requiresChecklist?: string;
   readonly approval: ApprovalPolicy;
-  /** Who may request; empty: anyone. */
+  /** Who may request a run: Slack user ids, user group ids and handles; empty: anyone. */
   readonly requesters: readonly string[];
-  /** Why it cannot be run. */
+  /**
+   * Why it cannot be run: set when it can run on a configured host and names nobody as approver (nor
+   * `anyone`). The text says what to add to the config.
+   */
   readonly disabled?: string;
 }
 
@@ -80,14 +84,17 @@ export interface RunPlan {
 /** The user asked for something a runbook cannot do: the message says what to type. */
 export class PlanError extends Error {}
 
-/** Reads `key=value` words; a word without "=" or a key given twice is refused. */
+/**
+ * Reads `key=value` words; a word without "=" or a key given twice is refused. The result has no prototype, so
+ * `__proto__=x`, `constructor=x` or `toString=x` are keys like any other (and are refused as unknown parameters).
+ */
 export function parseAssignments(words: readonly string[]): Record<string, string> {
-  const values: Record<string, string> = {};
+  const values: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const word of words) {
     const index = word.indexOf('=');
     if (index <= 0) throw new PlanError(`"${word}" is not key=value`);
     const key = word.slice(0, index);
-    if (key in values) throw new PlanError(`${key} is given twice`);
+    if (Object.hasOwn(values, key)) throw new PlanError(`${key} is given twice`);
     values[key] = word.slice(index + 1);
   }
   return values;
@@ -95,7 +102,7 @@ export function parseAssignments(words: readonly string[]): Record<string, strin
 
 function hostFor(step: StepDef, params: Readonly<Record<string, string>>, hosts: ReadonlyMap<string, HostDef>): string {
   const placeholder = /^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$/.exec(step.host);
-  const name = placeholder ? params[placeholder[1]!] : step.host;
+  const name = placeholder ? (Object.hasOwn(params, placeholder[1]!) ? params[placeholder[1]!] : undefined) : step.host;
   if (!name || !hosts.has(name)) {
     throw new PlanError(`step ${step.id} runs on "${name ?? step.host}", which is not in the hosts inventory (${[...hosts.keys()].join(', ') || 'none configured'})`);
   }
@@ -112,10 +119,11 @@ export function planRun(runbook: RunbookDef, given: Readonly<Record<string, stri
   if (unknown.length > 0) {
     throw new PlanError(`${runbook.id} has no parameter ${unknown.join(', ')}; it takes ${describeParams(runbook) || 'no parameters'}`);
   }
-  const params: Record<string, string> = {};
+  // Own keys only: a parameter named `constructor` or `toString` must not find Object.prototype's member.
+  const params: Record<string, string> = Object.create(null) as Record<string, string>;
   const problems: string[] = [];
   for (const param of runbook.params) {
-    const raw = given[param.name] ?? param.default;
+    const raw = Object.hasOwn(given, param.name) ? given[param.name] : param.default;
     if (raw === undefined) {
       problems.push(`${param.name} is missing (${param.type}${param.description ? `: ${param.description}` : ''})`);
       continue;
@@ -134,11 +142,12 @@ export function planRun(runbook: RunbookDef, given: Readonly<Record<string, stri
     }
   }
   if (problems.length > 0) throw new PlanError(problems.join('; '));
+  const types = paramTypes(runbook.params);
   const plan = (step: StepDef): PlannedStep => ({
     id: step.id,
     title: step.title,
     host: hostFor(step, params, hosts),
-    command: renderCommand(step.run, params),
+    command: renderCommand(step.run, params, types),
     timeoutSeconds: step.timeoutSeconds,
     confirm: step.confirm,
     output: step.output,
@@ -146,6 +155,13 @@ export function planRun(runbook: RunbookDef, given: Readonly<Record<string, stri
   const steps = runbook.steps.map(plan);
   const rollback = runbook.rollback.map(plan);
   return { runbookId: runbook.id, params, steps, rollback, hosts: [...new Set([...steps, ...rollback].map((step) => step.host))].sort() };
+}
+
+/** Each parameter's type, as renderCommand judges where a value may go. */
+export function paramTypes(params: readonly Pick<ParamDef, 'name' | 'type' | 'values'>[]): Record<string, PlaceholderType> {
+  const types: Record<string, PlaceholderType> = Object.create(null) as Record<string, PlaceholderType>;
+  for (const param of params) types[param.name] = { type: param.type, ...(param.values ? { values: param.values } : {}) };
+  return types;
 }
 
 export function describeParams(runbook: RunbookDef): string {
@@ -161,6 +177,11 @@ export function judgeApproval(
   policy: ApprovalPolicy,
   { requester, approver, isApprover, alreadyApproved }: { requester: string; approver: string; isApprover: boolean; alreadyApproved: readonly string[] },
 ): ApprovalDecision {
+  // Defence in depth: the config loader disables such a runbook, but no caller should ever count an approval
+  // for a policy that names nobody.
+  if (policy.approvers.length === 0 && !policy.anyone) {
+    return { accepted: false, reason: 'this runbook names no approvers, so nobody may approve it (an admin adds `approval: { approvers: [...] }` to the config)' };
+  }
   if (approver === requester && !policy.allowSelf) {
     return { accepted: false, reason: 'you requested this run, and it needs someone else to approve it (four-eyes rule)' };
   }
@@ -170,9 +191,12 @@ export function judgeApproval(
 }
 
 export function describePolicy(policy: ApprovalPolicy): string {
-  const who =
-    policy.approvers.length === 0
-      ? 'anyone'
-      : policy.approvers.map((id) => (id.startsWith('S') ? `<!subteam^${id}>` : id.startsWith('@') ? `\`${id}\`` : `<@${id}>`)).join(', ');
+  if (policy.approvers.length === 0 && !policy.anyone) return 'no approvers named, so nobody may approve it';
+  const who = policy.anyone ? 'anyone (explicitly)' : describeIds(policy.approvers);
   return `${policy.required} approval${policy.required === 1 ? '' : 's'} from ${who}${policy.allowSelf ? '' : ', not the requester'}, within ${formatDuration(policy.expiresSeconds)}`;
+}
+
+/** Slack ids as mentions: users <@U…>, groups <!subteam^S…>, handles as code. */
+export function describeIds(ids: readonly string[]): string {
+  return ids.map((id) => (id.startsWith('S') ? `<!subteam^${id}>` : id.startsWith('@') ? `\`${id}\`` : `<@${id}>`)).join(', ');
 }

@@ -42,7 +42,44 @@ const NEAR_PLACEHOLDER = /\{\{\s*[A-Za-z0-9_-]+\s*\}\}/y;
 
 /** Every `{{name}}` in the template, in order, with the names it uses. Throws on a malformed `{{`. */
 export function templatePlaceholders(template: string): string[] {
-  return scanTemplate(template).map((p) => p.name);
+  return scanTemplate(template).placeholders.map((p) => p.name);
+}
+
+/** What renderCommand needs to know of a parameter to judge where its value may go. */
+export interface PlaceholderType {
+  readonly type: ParamType;
+  /** enum: the accepted values. */
+  readonly values?: readonly string[];
+}
+
+/**
+ * A place where bash reads text again as arithmetic, a variable name or code: `(( n = {{s}} ))`,
+ * `let`, `[[ {{s}} -eq 0 ]]`, `a[{{s}}]=`, `declare -i`, `read {{s}}`, `eval`, `sh -c`… There a quoted value is
+ * quoted no more: `a[$(touch /tmp/x)]` runs `touch` in arithmetic. A value also reaches such a place through a
+ * variable, `$1` or a loop (`n={{s}}; echo $((n))`), so the whole template is judged, not the placeholder's spot.
+ */
+export interface EvaluatingConstruct {
+  /** arithmetic and name: only `int` values are inert there; code: `int`, `ip`, `hostname`, `host` and enums of plain words. */
+  readonly kind: 'arithmetic' | 'name' | 'code';
+  /** "bash arithmetic (( … ))", for messages. */
+  readonly what: string;
+  readonly at: number;
+}
+
+/** The constructs of `template` where bash evaluates text again; empty for most templates. */
+export function evaluatingConstructs(template: string): EvaluatingConstruct[] {
+  return scanTemplate(template).constructs;
+}
+
+/** A value bash can only ever read as one plain word, wherever it lands. */
+const INERT_WORD = /^[A-Za-z0-9._:@%+,/=-]+$/;
+
+function typeAccepted(kind: EvaluatingConstruct['kind'], type: PlaceholderType | undefined): boolean {
+  if (!type) return false;
+  if (type.type === 'int') return true;
+  if (kind !== 'code') return false;
+  if (type.type === 'ip' || type.type === 'hostname' || type.type === 'host') return true;
+  return type.type === 'enum' && (type.values ?? []).length > 0 && (type.values ?? []).every((value) => INERT_WORD.test(value) && !value.startsWith('-'));
 }
 
 /**
@@ -51,12 +88,30 @@ export function templatePlaceholders(template: string): string[] {
  * inside '…', "…", `…`, ${…}, $((…)), a comment or a here-document body, right after a backslash or a `$`.
  * The check is default-deny: a placeholder is accepted only where the scanner saw it in plain command context.
  */
-export function renderCommand(template: string, params: Readonly<Record<string, string>>): string {
-  const placeholders = scanTemplate(template);
+export function renderCommand(
+  template: string,
+  params: Readonly<Record<string, string>>,
+  types: Readonly<Record<string, ParamType | PlaceholderType>> = {},
+): string {
+  const { placeholders, constructs } = scanTemplate(template);
+  for (const p of placeholders) {
+    const given = Object.hasOwn(types, p.name) ? types[p.name] : undefined;
+    const type = typeof given === 'string' ? { type: given } : given;
+    const blocking = constructs.find((construct) => !typeAccepted(construct.kind, type));
+    if (blocking) {
+      const allowed = blocking.kind === 'code' ? 'an int, ip, hostname or host parameter (or an enum of plain words)' : 'an int parameter';
+      throw new TemplateError(
+        `placeholder {{${p.name}}}${type ? ` (${type.type})` : ''} cannot be used in "${excerpt(template, p.start)}": the command has ${blocking.what} ` +
+          `("${excerpt(template, blocking.at)}"), where bash reads text again as ${blocking.kind === 'code' ? 'code' : blocking.kind === 'name' ? 'a variable name (with an arithmetic subscript)' : 'arithmetic'}, ` +
+          `and a value can reach it through a variable, $1 or a loop, quotes or not; only ${allowed} is safe there. ` +
+          'Make the parameter that type, or move that logic into a script on the host and pass the value as its argument',
+      );
+    }
+  }
   let out = '';
   let last = 0;
   for (const p of placeholders) {
-    if (!Object.prototype.hasOwnProperty.call(params, p.name)) {
+    if (!Object.hasOwn(params, p.name)) {
       const known = Object.keys(params);
       throw new TemplateError(
         `unknown placeholder {{${p.name}}}` + (known.length ? `; the parameters are: ${known.join(', ')}` : '; this runbook has no parameters'),
@@ -80,7 +135,7 @@ type Context = 'cmd' | 'subshell' | 'dq' | 'bq' | 'brace' | 'arith';
  * A small shell lexer, just enough to know the quoting context at each placeholder. It errs towards refusing:
  * whatever it does not understand leaves a placeholder unvisited, and an unvisited placeholder is an error.
  */
-function scanTemplate(template: string): Placeholder[] {
+function scanTemplate(template: string): { placeholders: Placeholder[]; constructs: EvaluatingConstruct[] } {
   const all: Placeholder[] = [];
   for (let i = template.indexOf('{{'); i !== -1; i = template.indexOf('{{', i + 1)) {
     PLACEHOLDER.lastIndex = i;
@@ -98,7 +153,7 @@ function scanTemplate(template: string): Placeholder[] {
     }
     all.push({ name: match[1]!, start: i, end: i + match[0].length });
   }
-  if (all.length === 0) return all;
+  if (all.length === 0) return { placeholders: all, constructs: [] };
 
   const starts = new Map(all.map((p) => [p.start, p]));
   const accepted = new Set<Placeholder>();
@@ -110,6 +165,10 @@ function scanTemplate(template: string): Placeholder[] {
   const pendingHeredocs: Array<[string, boolean]> = [];
   let atWordStart = true;
   let arithDepth = 0;
+  // The template as bash's command parser sees it: characters read as shell code keep their place, everything
+  // else (quoted text, ${…} and $((…)) bodies, comments, here-document bodies) becomes NOT_CODE and each
+  // placeholder PLACEHOLDER_MARK. The evaluating constructs are looked for in this.
+  const mask: string[] = Array.from({ length: template.length }, () => NOT_CODE);
 
   const refuse = (p: Placeholder | undefined, why: string) => {
     if (p && !rejected.has(p)) rejected.set(p, why);
@@ -129,6 +188,7 @@ function scanTemplate(template: string): Placeholder[] {
       else if (!inPlainContext()) refuse(placeholder, 'inside a quoted or nested context');
       else if (template[i - 1] === '$') refuse(placeholder, 'right after a $');
       else accepted.add(placeholder);
+      for (let at = placeholder.start; at < placeholder.end; at += 1) mask[at] = PLACEHOLDER_MARK;
       i = placeholder.end;
       atWordStart = false;
       continue;
@@ -138,6 +198,7 @@ function scanTemplate(template: string): Placeholder[] {
       if (ch === '\\') i += 2;
       else {
         if (ch === '`') stack.pop();
+        else mask[i] = ch;
         i += 1;
       }
       continue;
@@ -219,7 +280,9 @@ function scanTemplate(template: string): Placeholder[] {
     }
     if (ch === '$') {
       refuse(starts.get(i + 1), 'right after a $');
-      i = openDollar(template, i, stack, (d) => (arithDepth = d));
+      const next = openDollar(template, i, stack, (d) => (arithDepth = d));
+      for (let at = i; at < next; at += 1) mask[at] = template[at]!;
+      i = next;
       atWordStart = false;
       continue;
     }
@@ -232,12 +295,14 @@ function scanTemplate(template: string): Placeholder[] {
     }
     if (ch === '(') {
       stack.push('subshell');
+      mask[i] = ch;
       i += 1;
       atWordStart = true;
       continue;
     }
     if (ch === ')') {
       if (stack.length > 1) stack.pop();
+      mask[i] = ch;
       i += 1;
       atWordStart = true;
       continue;
@@ -281,6 +346,7 @@ function scanTemplate(template: string): Placeholder[] {
       continue;
     }
     atWordStart = /[\s;&|<>]/.test(ch);
+    mask[i] = ch;
     i += 1;
   }
 
@@ -294,7 +360,85 @@ function scanTemplate(template: string): Placeholder[] {
       );
     }
   }
-  return all;
+  return { placeholders: all, constructs: findEvaluatingConstructs(template, mask.join('')) };
+}
+
+const NOT_CODE = '\u0002';
+const PLACEHOLDER_MARK = '\u0001';
+/** Where a command word may start in the mask. */
+const CMD = String.raw`(?:^|[\s;&|(){}!\x60])`;
+const END = String.raw`(?=[\s;&|()<>]|$)`;
+/** A word that is not plain literal text: a placeholder, an expansion or quoted text. */
+const NOT_LITERAL = /[\u0001\u0002$\x60]/;
+
+/** Patterns on the raw text: `$`-expansions that evaluate, wherever they are (double quotes and here-documents expand them). */
+const RAW_CONSTRUCTS: ReadonlyArray<[RegExp, EvaluatingConstruct['kind'], string]> = [
+  [/\$\(\(/g, 'arithmetic', 'an arithmetic expansion $(( … ))'],
+  [/\$\[/g, 'arithmetic', 'an arithmetic expansion $[ … ]'],
+  [/\$\{#?[A-Za-z_][A-Za-z0-9_]*\[/g, 'arithmetic', 'an array subscript ${a[…]}'],
+  [/\$\{[A-Za-z_][A-Za-z0-9_]*:(?![-=?+])/g, 'arithmetic', 'a substring expansion ${v:offset}'],
+  [/\$\{!/g, 'name', 'an indirect expansion ${!v}'],
+];
+
+/** Patterns on the mask: commands and words that bash's parser sees as code. */
+const MASK_CONSTRUCTS: ReadonlyArray<[RegExp, EvaluatingConstruct['kind'], string]> = [
+  [/\(\(/g, 'arithmetic', 'bash arithmetic (( … ))'],
+  [new RegExp(`${CMD}let${END}`, 'g'), 'arithmetic', 'a let command'],
+  [/\[\[[^\n]*?\s-(?:eq|ne|lt|le|gt|ge)(?=\s)/g, 'arithmetic', 'an arithmetic comparison in [[ … ]]'],
+  [/(?:\[\[|\[|\btest|&&|\|\|)\s+(?:!\s+)?-[vR](?=\s)/g, 'name', 'a variable test -v'],
+  [/(?:^|[\s;&|(){}!\x60])[A-Za-z_][A-Za-z0-9_]*\[[^\]\n]*\]\+?=/g, 'arithmetic', 'an array element assignment a[…]='],
+  [/(?:\(|\s)\[[^\]\n]*\]\+?=/g, 'arithmetic', 'an array element assignment ( [i]=… )'],
+  [new RegExp(`${CMD}(?:declare|typeset|local|export|readonly)(?:\\s+[-+][A-Za-z]+)*\\s+[-+][A-Za-z]*[inA]`, 'g'), 'arithmetic', 'an integer, nameref or array declaration'],
+  [new RegExp(`${CMD}(?:eval|trap)${END}`, 'g'), 'code', 'eval or trap'],
+  [new RegExp(`${CMD}(?:\\S*/)?(?:sh|bash|dash|zsh|ksh|mksh|ash|busybox)\\s(?:[^;&|\\n]*\\s)?-[A-Za-z]*c[A-Za-z]*${END}`, 'g'), 'code', 'a nested shell (sh -c)'],
+  [new RegExp(`${CMD}(?:\\S*/)?(?:ssh|su|watch)${END}`, 'g'), 'code', 'a command that hands its arguments to another shell (ssh, su, watch)'],
+];
+
+/** Commands whose arguments name variables: harmless with literal names, evaluated with any other. */
+const NAME_COMMANDS = new RegExp(`${CMD}(read|mapfile|readarray|unset|getopts|printf|wait|declare|typeset|local|export|readonly)${END}([^;&|\\n)]*)`, 'g');
+
+function findEvaluatingConstructs(template: string, mask: string): EvaluatingConstruct[] {
+  const found: EvaluatingConstruct[] = [];
+  for (const [pattern, kind, what] of RAW_CONSTRUCTS) for (const match of template.matchAll(pattern)) found.push({ kind, what, at: match.index });
+  for (const [pattern, kind, what] of MASK_CONSTRUCTS) {
+    for (const match of mask.matchAll(pattern)) found.push({ kind, what, at: match.index + (/^[\s;&|(){}!\x60]/.test(match[0]) ? 1 : 0) });
+  }
+  for (const match of mask.matchAll(NAME_COMMANDS)) {
+    const command = match[1]!;
+    const words = match[2]!.trim().split(/\s+/).filter(Boolean);
+    const names = nameWords(command, words);
+    if (names.some((word) => NOT_LITERAL.test(word))) {
+      found.push({ kind: 'name', what: `a ${command} command with a variable name that is not plain text`, at: match.index + (/^[\s;&|(){}!\x60]/.test(match[0]) ? 1 : 0) });
+    }
+  }
+  return found.sort((a, b) => a.at - b.at);
+}
+
+/** The words of a name-taking command that bash reads as variable names. */
+function nameWords(command: string, words: readonly string[]): string[] {
+  switch (command) {
+    case 'printf': {
+      const at = words.indexOf('-v');
+      return at === -1 ? [] : [words[at + 1] ?? ''];
+    }
+    case 'wait': {
+      const at = words.indexOf('-p');
+      return at === -1 ? [] : [words[at + 1] ?? ''];
+    }
+    case 'getopts':
+      return words.slice(1, 2);
+    case 'declare':
+    case 'typeset':
+    case 'local':
+    case 'export':
+    case 'readonly':
+      // The name is what comes before "=": `local dir={{path}}` assigns a value, `local {{x}}=1` names a variable.
+      return words.filter((word) => !/^[-+]/.test(word)).map((word) => word.split('=')[0]!);
+    default:
+      // read, mapfile, readarray, unset: every word that is not an option (option values are taken as names
+      // too, which refuses a little more than needed).
+      return words.filter((word) => !/^-[A-Za-z]+$/.test(word));
+  }
 }
 
 /** Handles `$(`, `$((`, `${` and a plain `$`; returns the index after what it consumed. */
@@ -378,6 +522,15 @@ const PATH_MAX = 4096;
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const STRING_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/;
 const HOST_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+/**
+ * Characters that make the text an approver reads differ from what runs: bidi overrides and isolates
+ * (U+202A–U+202E, U+2066–U+2069), zero-width and other format characters (U+200B–U+200F, U+2060, U+FEFF, soft
+ * hyphen, tags: all of \p{Cf}), C1 controls, line and paragraph separators, spaces other than U+0020, Hangul
+ * and Braille fillers, variation selectors, the combining grapheme joiner, private-use, unassigned code points and
+ * lone surrogates. C0 controls are handled by each type (text may keep newlines and tabs).
+ */
+const INVISIBLE =
+  /[\p{Cf}\u0080-\u009f\p{Zl}\p{Zp}\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\u034f\u115f\u1160\u2800\u3164\uffa0\ufe00-\ufe0f\u{e0100}-\u{e01ef}\p{Co}\p{Cn}\p{Cs}]/u;
 
 /**
  * Checks a value against its parameter type and returns the normalized value (trimmed, lower-cased host
@@ -391,6 +544,13 @@ export function validateParam(type: ParamType, value: string, options: ParamOpti
   };
   if (typeof value !== 'string') throw new ParamError(`${label}a value is required`, options.name);
   if (value.includes('\0')) fail('contains a NUL byte, which is never accepted');
+  const invisible = INVISIBLE.exec(value);
+  if (invisible) {
+    fail(
+      `contains the invisible or look-alike character U+${invisible[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}, ` +
+        `which would make the plan read differently from what runs: type the value again by hand; ${describeType(type, options)}`,
+    );
+  }
 
   const trimmed = type === 'string' || type === 'path' ? value : value.trim();
   if (trimmed === '') fail(`is empty: ${describeType(type, options)}`);
@@ -415,6 +575,7 @@ export function validateParam(type: ParamType, value: string, options: ParamOpti
       if (trimmed.length > PATH_MAX) fail(`is longer than ${PATH_MAX} characters`);
       if (trimmed !== trimmed.trim()) fail(`starts or ends with a space: ${describeType(type, options)}`);
       if (options.absolute && !trimmed.startsWith('/')) fail(`is not an absolute path: ${describeType(type, options)}`);
+      if (trimmed.split('/').includes('..')) fail('has a ".." segment, which leaves the directory it seems to name: give the path without "..", like /var/lib/postgresql/data');
       return trimmed;
     }
     case 'int': {
@@ -455,7 +616,7 @@ export function describeType(type: ParamType, options: ParamOptions = {}): strin
     case 'hostname':
       return 'give a host name such as db-1.example.com (letters, digits, inner hyphens; dot-separated)';
     case 'path':
-      return `give a file path such as ${options.absolute ? '' : 'backups/today or '}/var/lib/postgresql/data (not starting with "-", no control characters)`;
+      return `give a file path such as ${options.absolute ? '' : 'backups/today or '}/var/lib/postgresql/data (not starting with "-", no ".." segment, no control or invisible characters)`;
     case 'int': {
       const min = options.min ?? 0;
       return options.max !== undefined
@@ -467,7 +628,7 @@ export function describeType(type: ParamType, options: ParamOptions = {}): strin
     case 'host':
       return `give one of the hosts: ${(options.inventory ?? []).join(', ') || '(the inventory is empty)'}`;
     case 'string':
-      return `give text of at most ${options.maxLength ?? DEFAULT_STRING_MAX} characters, not starting with "-"`;
+      return `give text of at most ${options.maxLength ?? DEFAULT_STRING_MAX} characters, not starting with "-", without invisible characters`;
     default:
       return '';
   }
@@ -477,5 +638,6 @@ export function describeType(type: ParamType, options: ParamOptions = {}): strin
 function showValue(value: unknown): string {
   if (typeof value !== 'string') return String(value);
   const short = [...value].length > 60 ? [...value].slice(0, 60).join('') + '…' : value;
-  return JSON.stringify(short);
+  // Invisible characters are shown by their code point: echoed as they are, they would reorder or hide the message.
+  return JSON.stringify(short).replace(new RegExp(INVISIBLE.source, 'gu'), (ch) => `\\u{${ch.codePointAt(0)!.toString(16).toUpperCase()}}`);
 }

@@ -1,7 +1,10 @@
 // The config file the playground hands the bot (--config FILE, as anyone would): the watcher posts to the
 // playground's #ops, the @ops group may acknowledge and snooze, and with --demo the guide's triggers keep their
 // queries and thresholds but look at seconds instead of minutes.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { DEFAULTS_DIR } from '../bot/config.ts';
 import { ALERTS_CHANNEL, OPS_GROUP } from './workspace.ts';
 
 type Yaml = Record<string, unknown>;
@@ -61,13 +64,29 @@ export function buildPlaygroundConfig({ demo, userConfig, runbooks }: Playground
   config.watch = watch;
   if (runbooks) {
     config.hosts = { ...asObject(base.hosts), ...runbooks.hosts };
-    config.runbooks = mergeById(Array.isArray(base.runbooks) ? (base.runbooks as Yaml[]) : [], runbooks.runbooks);
+    const merged = mergeById(Array.isArray(base.runbooks) ? (base.runbooks as Yaml[]) : [], runbooks.runbooks);
+    config.runbooks = mergeById(merged, approvedByOps(merged));
   }
   const header = [
     '# Written by `npm run playground` for this run; the bot reads it like any config file (--config).',
     demo ? '# --demo: the guide\'s triggers with windows of seconds, fed by the demo exporter.' : '',
   ].filter(Boolean);
   return `${header.join('\n')}\n${stringify(config, { lineWidth: 0 })}`;
+}
+
+/**
+ * Permissions are explicit: with a host configured, a runbook naming no approvers would come up disabled. The
+ * playground names the @ops group (Ana and Ben) for the guide's runbooks and the person's own that name nobody;
+ * Cas, outside @ops, sees his approval refused, and the requester's own never counts.
+ */
+function approvedByOps(runbooks: readonly Yaml[]): Yaml[] {
+  const builtIn = (parse(readFileSync(join(DEFAULTS_DIR, 'runbooks.yaml'), 'utf8')) as { runbooks?: Yaml[] }).runbooks ?? [];
+  const ids = [...new Set([...builtIn, ...runbooks].map((entry) => entry.id).filter((id): id is string => typeof id === 'string'))];
+  return ids.flatMap((id) => {
+    const approval = asObject(runbooks.find((entry) => entry.id === id)?.approval);
+    if (approval.approvers !== undefined) return [];
+    return [{ id, approval: { ...approval, approvers: [OPS_GROUP.id] } }];
+  });
 }
 
 function asObject(value: unknown): Yaml {

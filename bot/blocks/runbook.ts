@@ -1,5 +1,5 @@
 import { formatDuration } from '../../core/duration.ts';
-import { describePolicy, describeParams, type PlannedStep, type RunbookDef, type RunPlan } from '../../core/runbooks.ts';
+import { describeIds, describePolicy, describeParams, type PlannedStep, type RunbookDef, type RunPlan } from '../../core/runbooks.ts';
 import type { RunRow, RunStatus, StepRow } from '../../db/runbooks.ts';
 import { slackTime } from './breach.ts';
 import { escapeMrkdwn, SLACK_LIMITS, truncateText, type Block, type Message } from './types.ts';
@@ -185,7 +185,9 @@ export function buildRunbookList(runbooks: readonly RunbookDef[], hosts: readonl
   const lines = runbooks.map((runbook) => {
     const params = describeParams(runbook);
     const checklist = runbook.requiresChecklist ? ` · needs checklist \`${runbook.requiresChecklist}\` complete` : '';
-    return `• *${escapeMrkdwn(runbook.title)}*: \`/scale run ${runbook.id}${params ? ` ${escapeMrkdwn(params)}` : ''}\`\n   ${runbook.steps.length} steps, ${runbook.rollback.length ? `${runbook.rollback.length} rollback` : 'no rollback'} · ${describePolicy(runbook.approval)}${checklist}`;
+    const requesters = runbook.requesters.length > 0 ? ` · requested by ${describeIds(runbook.requesters)}` : '';
+    const disabled = runbook.disabled ? `\n   :no_entry: *Disabled:* ${runbook.disabled}` : '';
+    return `• *${escapeMrkdwn(runbook.title)}*: \`/scale run ${runbook.id}${params ? ` ${escapeMrkdwn(params)}` : ''}\`\n   ${runbook.steps.length} steps, ${runbook.rollback.length ? `${runbook.rollback.length} rollback` : 'no rollback'} · ${describePolicy(runbook.approval)}${requesters}${checklist}${disabled}`;
   });
   const header = `*Runbooks* (${runbooks.length}) · hosts: ${hosts.length ? hosts.map((host) => `\`${host}\``).join(', ') : 'none configured yet (see `hosts` in the README)'}`;
   const chunks: string[] = [];

@@ -260,3 +260,82 @@ describe('validateParam', () => {
     expect(existsSync(pwned)).toBe(false);
   });
 });
+
+describe('evaluating contexts (issue 12, item 10)', () => {
+  it.each([
+    ['(( n = {{x}} ))', /bash arithmetic/],
+    ['let n={{x}}', /a let command/],
+    ['[[ {{x}} -eq 0 ]]', /arithmetic comparison in \[\[/],
+    ['echo $[{{x}}]', /\$\[ … \]/],
+    ['a[{{x}}]=1', /array element assignment/],
+    ['a=([{{x}}]=1)', /array element assignment/],
+    ['declare -i n={{x}}', /integer, nameref or array declaration/],
+    ['typeset -i n={{x}}', /integer, nameref or array declaration/],
+    ['n={{x}}; echo $((n))', /arithmetic expansion/],
+    ['for ((i = {{x}}; i < 3; i++)); do :; done', /bash arithmetic/],
+    ['n={{x}}; echo ${!n}', /indirect expansion/],
+    ['read {{x}}', /a read command with a variable name/],
+    ['printf -v {{x}} %s 1', /a printf command with a variable name/],
+    ['test -v {{x}}', /variable test -v/],
+    ['local {{x}}=1', /a local command with a variable name/],
+    ['eval echo {{x}}', /eval or trap/],
+    ['bash -c {{x}}', /nested shell/],
+    ['ssh db-1 {{x}}', /another shell/],
+  ])('refuses a string in %j (%s) and accepts an int', (template, what) => {
+    expect(() => renderCommand(template, { x: 'v' }, { x: 'string' })).toThrow(TemplateError);
+    expect(() => renderCommand(template, { x: 'v' }, { x: 'string' })).toThrow(what);
+    expect(() => renderCommand(template, { x: 'v' }, { x: 'path' })).toThrow(/only an? .*int/);
+    // Without types (default-deny) nothing is assumed to be an int.
+    expect(() => renderCommand(template, { x: 'v' })).toThrow(TemplateError);
+    expect(renderCommand(template, { x: '5' }, { x: 'int' })).toContain(`'5'`);
+  });
+
+  it('lets plain-word types (ip, hostname, host, enums of plain words) into code contexts, not arithmetic', () => {
+    expect(renderCommand('ssh {{x}} uptime', { x: '10.0.0.4' }, { x: 'ip' })).toBe(`ssh '10.0.0.4' uptime`);
+    expect(renderCommand('sh -c {{x}}', { x: 'fast' }, { x: { type: 'enum', values: ['fast', 'safe'] } })).toBe(`sh -c 'fast'`);
+    expect(() => renderCommand('sh -c {{x}}', { x: 'fast' }, { x: { type: 'enum', values: ['fast', 'a;b'] } })).toThrow(TemplateError);
+    expect(() => renderCommand('(( n = {{x}} ))', { x: '10.0.0.4' }, { x: 'ip' })).toThrow(TemplateError);
+  });
+
+  it.each([
+    `while read -r line; do echo {{x}}; done < list`,
+    `local dir={{x}}; ls "$dir"`,
+    `[ {{x}} -eq 0 ] || printf '%s' {{x}}`,
+    `psql -Atc 'SELECT ((1))' {{x}}`,
+    `grep -v foo {{x}}`,
+    `printf '%s\\n' {{x}}`,
+  ])('leaves a string alone in %j, where bash does not evaluate it', (template) => {
+    expect(() => renderCommand(template, { x: 'v' }, { x: 'string' })).not.toThrow();
+  });
+});
+
+describe('invisible characters and ".." (issue 12, item 12)', () => {
+  it.each([
+    ['path', '/srv/../etc/shadow', /".." segment/],
+    ['path', '..', /".." segment/],
+    ['path', '/srv/data/..', /".." segment/],
+    ['path', '/srv/\u202egpj.sh', /U\+202E/],
+    ['path', '/srv/a\u200bb', /U\+200B/],
+    ['path', '/srv/\u2066x\u2069', /U\+2066/],
+    ['path', '/srv/\ufeffx', /U\+FEFF/],
+    ['path', '/srv/\u0085x', /U\+0085/],
+    ['path', '/srv/a\u00a0b', /U\+00A0/],
+    ['string', 'ok \u202e txt', /U\+202E/],
+    ['string', 'zero\u200dwidth', /U\+200D/],
+    ['string', 'tag\u{e0041}', /U\+E0041/],
+  ] as Array<[ParamType, string, RegExp]>)('%s refuses %j and says what to type', (type, value, message) => {
+    expect(() => validateParam(type, value, { name: 'p' })).toThrow(message);
+    try {
+      validateParam(type, value, { name: 'p' });
+    } catch (error) {
+      // The message shows the value with the character as a code point, never the character itself.
+      expect((error as Error).message).not.toMatch(/[\u202e\u200b\u200d\u2066\ufeff\u0085\u00a0]|\u{e0041}/u);
+      expect((error as Error).message).toMatch(/give|type/);
+    }
+  });
+
+  it('keeps ordinary non-ASCII text and dots that are not a segment', () => {
+    expect(validateParam('path', '/srv/données/a..b/.hidden', {})).toBe('/srv/données/a..b/.hidden');
+    expect(validateParam('string', 'Grüße, 日本 😀', {})).toBe('Grüße, 日本 😀');
+  });
+});
