@@ -32,6 +32,16 @@ runbooks:
     approval: { approvers: ["@leads"] }
     steps:
       - { id: touch, host: box, run: "true" }
+  - id: nobody
+    title: Names no approvers
+    steps:
+      - { id: touch, host: box, run: "true" }
+  - id: leads-only
+    title: Only leads may ask
+    requesters: ["@leads"]
+    approval: { approvers: anyone }
+    steps:
+      - { id: touch, host: box, run: "true" }
 `,
   });
 }, 60_000);
@@ -45,6 +55,23 @@ const runner = () => harness.bot.runbooks;
 const db = () => harness.bot.database.db;
 
 describe('runbook plans and who may act on them', () => {
+  it('refuses a runbook that names no approvers, with what to add, and a requester not in its requesters', async () => {
+    const disabled = await runner().request('nobody', {}, REQUESTER, CHANNEL);
+    expect(disabled.ok).toBe(false);
+    expect(disabled.message).toMatch(/`nobody` is disabled: .*approvers/);
+    const stranger = await runner().request('leads-only', {}, REQUESTER, CHANNEL);
+    expect(stranger.ok).toBe(false);
+    expect(stranger.message).toMatch(/Only .* may request `leads-only`/);
+    expect(listRuns(db(), { limit: 10 })).toEqual([]);
+    expect(listDecisions(db(), { kinds: ['run_refused'] }).map((row) => row.outcome).sort()).toEqual(['disabled', 'not_a_requester']);
+    // A member of the group may; and anyone (explicitly) but the requester may approve it.
+    expect((await runner().request('leads-only', {}, 'U0LEAD', CHANNEL)).ok).toBe(true);
+    const run = listRuns(db(), { limit: 1 })[0]!;
+    expect((await runner().reject(run.id, 'U0LEAD')).ok).toBe(false);
+    expect((await runner().reject(run.id, 'U0ANYONE')).ok).toBe(true);
+    expect(getLock(db(), 'box')).toBeUndefined();
+  });
+
   it('cancels a plan Slack refuses to post (a channel the bot is not in) and leaves the host unlocked', async () => {
     for (const [channel, failure] of [['C0GHOST', null], ['C0QUIET', 'not_in_channel']] as const) {
       if (failure) fake.failNext('chat.postMessage', { error: failure });
