@@ -158,7 +158,18 @@ const userConfigSchema = z
   .object({
     prometheus: z.object({ url: z.url().optional(), timeout: duration.optional(), lookback: duration.optional() }).strict().optional(),
     grafana: z.object({ dashboard_url: z.url().nullable().optional() }).strict().optional(),
-    slack: z.object({ alerts_channel: z.string().min(1).nullable().optional() }).strict().optional(),
+    slack: z
+      .object({
+        // An id, not a name or a user: the outbox finds a post whose answer was lost by reading the channel's
+        // history, which Slack serves by channel id only; a row it cannot look up would wait for ever.
+        alerts_channel: z
+          .string()
+          .regex(/^[CG][A-Z0-9]{2,}$/, 'the channel id (C…), not its name or a user: in Slack, open the channel → its name → About → Channel ID')
+          .nullable()
+          .optional(),
+      })
+      .strict()
+      .optional(),
     triggers: z.array(triggerEntry).optional(),
     hosts: z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'a host name is lower-case letters, digits, ".", "_" and "-"'), hostEntry).optional(),
     admins: z.array(slackId).optional(),

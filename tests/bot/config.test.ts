@@ -122,6 +122,16 @@ colour: blue
   });
 });
 
+describe('slack.alerts_channel', () => {
+  it('takes a channel id, and refuses a name or a user with where to find the id', () => {
+    expect(loadConfig({ file: writeConfig('slack:\n  alerts_channel: C0123ABCD\n') }).slack.alertsChannel).toBe('C0123ABCD');
+    for (const value of ['"#ops"', 'ops', 'U0123ABCD', 'D0123ABCD']) {
+      const file = writeConfig(`slack:\n  alerts_channel: ${value}\n`);
+      expect(() => loadConfig({ file }), value).toThrow(/slack\.alerts_channel: the channel id \(C…\), not its name or a user.*Channel ID/);
+    }
+  });
+});
+
 describe('loadSettings', () => {
   it('chooses Socket Mode when an app token is set, HTTP mode otherwise', () => {
     expect(loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' }).mode).toBe('socket');
