@@ -1,3 +1,4 @@
+// Long share: with SCALEBOT_LONG=1 (npm run test:long) each door gets 3000 generated requests (LONG in doors-arbitraries.ts).
 // The HTTP doors under generated input: whatever a signed (or unsigned) POST to /slack/events holds, the real
 // bot answers 2xx/4xx within Slack's 3 seconds, tells the user when it can, never echoes a control sequence or
 // a credential, changes nothing but the decision log, and is still serving afterwards.

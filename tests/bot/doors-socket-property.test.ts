@@ -1,3 +1,4 @@
+// Long share: with SCALEBOT_LONG=1 (npm run test:long) each door gets 3000 generated requests (LONG in doors-arbitraries.ts).
 // The Socket Mode doors under generated input: whatever envelope arrives (slash commands, interactions, Events
 // API bodies, envelope types the bot never asked for, payloads that are not objects), the real bot acks it
 // within Slack's 3 seconds, tells the user when it can, changes nothing but the decision log, and keeps serving.

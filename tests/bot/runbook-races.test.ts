@@ -225,14 +225,14 @@ describe('runbook runs under conflicting clicks', () => {
           await release(runId);
           figures.scenarios += 1;
         }),
-        { numRuns: LONG ? 300 : 15, endOnFailure: true },
+        { numRuns: LONG ? 120 : 15, endOnFailure: true },
       );
     },
     LONG ? 3_600_000 : 240_000,
   );
 
   it('approve and reject at once: exactly one wins, the loser hears "changed meanwhile", and a rejected run ran nothing', async () => {
-    for (let round = 0; round < (LONG ? 40 : 5); round += 1) {
+    for (let round = 0; round < (LONG ? 20 : 5); round += 1) {
       tag += 1;
       const runTag = tag;
       await runner().request('race', { tag: String(runTag) }, REQUESTER, CHANNEL);
@@ -250,7 +250,7 @@ describe('runbook runs under conflicting clicks', () => {
   }, 120_000);
 
   it('two approvers at once on a run that needs two: it starts exactly once', async () => {
-    for (let round = 0; round < (LONG ? 40 : 5); round += 1) {
+    for (let round = 0; round < (LONG ? 20 : 5); round += 1) {
       tag += 1;
       const runTag = tag;
       await runner().request('race2', { tag: String(runTag) }, REQUESTER, CHANNEL);
@@ -273,7 +273,7 @@ describe('runbook runs under conflicting clicks', () => {
     // command was sent), and a little later (the command runs). The step sleeps 2 s, so a step that ends
     // "succeeded" after a Stop that said OK would be a Stop that missed.
     const moments = ['approved', 'step_started', 'running'] as const;
-    for (let round = 0; round < (LONG ? 45 : 9); round += 1) {
+    for (let round = 0; round < (LONG ? 24 : 9); round += 1) {
       const moment = moments[round % moments.length]!;
       tag += 1;
       const runTag = tag;
