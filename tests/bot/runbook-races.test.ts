@@ -9,7 +9,7 @@
 // - locks match live runs; no attempt is left "running"; the Slack message says what the database says.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isFinished } from '../../core/run-state.ts';
 import { listDecisions } from '../../db/decision-log.ts';
 import { getMessage } from '../../db/outbox.ts';
@@ -202,6 +202,13 @@ afterAll(async () => {
 });
 
 describe('runbook runs under conflicting clicks', () => {
+  // Each test starts with the host free, whatever the one before left (a failure mid-round included).
+  beforeEach(async () => {
+    await runner().idle();
+    const lock = getLock(db(), 'local');
+    if (lock) await release(lock.runId);
+  });
+
   it(
     'keeps four eyes, never runs a step twice, and ends in a state that matches the host, whatever the clicks and their order',
     async () => {
@@ -247,7 +254,7 @@ describe('runbook runs under conflicting clicks', () => {
       checkInvariants(runId, runTag);
       await release(runId);
     }
-  }, 120_000);
+  }, LONG ? 900_000 : 120_000);
 
   it('two approvers at once on a run that needs two: it starts exactly once', async () => {
     for (let round = 0; round < (LONG ? 20 : 5); round += 1) {
@@ -266,7 +273,7 @@ describe('runbook runs under conflicting clicks', () => {
       checkInvariants(runId, runTag);
       await release(runId);
     }
-  }, 120_000);
+  }, LONG ? 900_000 : 120_000);
 
   it('Stop right after the approval is honoured: the step never starts, or is killed; Stop is never overwritten', async () => {
     // Three moments: as soon as the approval is in, as soon as the step is recorded as started (before its
@@ -302,7 +309,7 @@ describe('runbook runs under conflicting clicks', () => {
       expect(listDecisions(db(), { limit: 500, kinds: ['run_failed'] }).filter((row) => (row.detail as { run_id?: number }).run_id === runId), context).toEqual([]);
       await release(runId);
     }
-  }, 180_000);
+  }, LONG ? 900_000 : 180_000);
 
   it('a requester cannot get past a confirm step by Stop then Retry; an approver\'s Retry confirms it', async () => {
     tag += 1;
