@@ -1,6 +1,7 @@
 // The whole chain a team runs when it loads `scalebot rules` into its own Prometheus: a live exporter →
 // Debian's Prometheus evaluating those rules → Debian's Alertmanager → its webhook → the real bot → (fake) Slack.
 // Nothing here is hand-written JSON: every payload the bot reads is one Alertmanager built.
+import { escapeMrkdwn } from '../../bot/blocks/types.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -66,9 +67,10 @@ const repliesTo = (ts: string) => bot.fake.messages(CHANNEL).filter((message) =>
 const updatesOf = (ts: string) => bot.fake.callsTo('chat.update').filter((call) => call.args.ts === ts && call.response?.status === 200);
 
 /** The breach message for one alert, by the labels the bot shows on it. */
+/** The breach message of an alert; labels reach Slack escaped (`&` as `&amp;`), so the instance is matched escaped. */
 function messageFor(alertname: string, instance?: string): StoredMessage | undefined {
   return breachMessages().find(
-    (message) => message.text.includes(`alertname=${alertname}`) && (instance === undefined || message.text.includes(`instance=${instance}, scalebot_trigger=`)),
+    (message) => message.text.includes(`alertname=${alertname}`) && (instance === undefined || message.text.includes(`instance=${escapeMrkdwn(instance)}, scalebot_trigger=`)),
   );
 }
 const ALERTS = [...LOAD_INSTANCES.map((instance) => ({ alertname: 'ScalebotLoad', instance })), { alertname: 'ScalebotUsers', instance: undefined }];
