@@ -195,6 +195,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  if (LONG) console.info(`runbook races: ${figures.scenarios} scenarios, ${figures.clicks} clicks, ${figures.lostRaces} lost races answered "changed meanwhile", ${figures.stepsRun} step runs checked`);
   await harness?.stop();
   await fake?.close();
   await sshd?.stop();
