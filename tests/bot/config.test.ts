@@ -156,10 +156,14 @@ describe('loadSettings', () => {
 
   it('refuses tokens of the wrong kind without echoing them', () => {
     expect(() => loadSettings({ SLACK_BOT_TOKEN: 'xoxp-user-secret', SLACK_APP_TOKEN: 'xoxb-wrong' })).toThrow(/xoxb-.*xapp-/s);
+    let error: unknown;
     try {
       loadSettings({ SLACK_BOT_TOKEN: 'xoxp-user-secret' });
-    } catch (error) {
-      expect((error as Error).message).not.toContain('user-secret');
+    } catch (caught) {
+      error = caught;
     }
+    expect(error).toBeInstanceOf(SettingsError);
+    expect((error as Error).message).toMatch(/xoxb-/);
+    expect((error as Error).message).not.toContain('user-secret');
   });
 });

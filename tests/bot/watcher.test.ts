@@ -226,7 +226,6 @@ describe('the watcher when Prometheus goes away', () => {
       await waitForValue(ownPrometheus, 'test_load', (value) => value === 0.9, 20_000);
       await sleep(3_000);
       expect((await bot.bot.watcher.runCycle()).opened).toBe(1);
-      const port = new URL(ownPrometheus.url).port;
       await ownPrometheus.stop();
       const blind1 = await bot.bot.watcher.runCycle();
       await sleep(1_200);
@@ -236,10 +235,9 @@ describe('the watcher when Prometheus goes away', () => {
       const blindMessages = ownFake.messages(CHANNEL).filter((message) => message.text.includes('Monitoring is blind'));
       expect(blindMessages).toHaveLength(1);
       expect(blindMessages[0]!.text).toContain('cannot be reached');
-      // Prometheus back (a fresh one on another port: the bot is restarted to point at it)
+      // Prometheus back: a fresh one (the fixture picks its port), so the bot is restarted to point at it
       await bot.stop();
       ownPrometheus = await startPrometheus({ scrapeTargets: [ownExporter.target], scrapeIntervalSeconds: 1 });
-      expect(ownPrometheus.url).not.toContain(`:${port}/`);
       bot = await startTestBot({ prometheusUrl: ownPrometheus.url, config: watcherTestConfig('  enabled: false\n  resolve_after: 1s'), fake: ownFake, databaseFile: bot.databaseFile });
       await waitForValue(ownPrometheus, 'test_load', (value) => value === 0.9, 20_000);
       await sleep(3_000);

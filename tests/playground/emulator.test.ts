@@ -96,8 +96,6 @@ describe('the playground in front of the real bot', () => {
     expect(answer.via).toBe('response_url');
     expect(messagesOf(playground, ANA, GENERAL).map((m) => m.kind)).toEqual(['command', 'ephemeral']);
     expect(messagesOf(playground, BEN, GENERAL)).toEqual([]);
-    const command = playground.emulator.slack.calls.length;
-    expect(command).toBeGreaterThan(0);
   });
 
   it('answers "no data" honestly when no Prometheus answers', async () => {
