@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
+import { loadConfig } from '../../bot/config.ts';
 import { listDecisions } from '../../db/decision-log.ts';
 import { getRun, listRuns, listSteps } from '../../db/runbooks.ts';
 import { startTestBot, type TestBot } from '../helpers/bot.ts';
@@ -215,6 +216,21 @@ afterAll(async () => {
   if (appDir) rmSync(appDir, { recursive: true, force: true });
 });
 
+describe("this file's runbooks", () => {
+  // The commands differ (local clusters, not docker compose); what four eyes and the test below rely on must not.
+  it("keep the defaults' step ids, order, confirm flags and rollback", () => {
+    const shape = (runbook: { steps: Array<{ id: string; confirm?: boolean }>; rollback?: Array<{ id: string }> }) => ({
+      steps: runbook.steps.map((step) => [step.id, step.confirm ?? false]),
+      rollback: (runbook.rollback ?? []).map((step) => step.id),
+    });
+    const ours = (parse(config()) as { runbooks: Array<{ id: string } & Parameters<typeof shape>[0]> }).runbooks;
+    const defaults = loadConfig().runbooks;
+    for (const id of ['add-read-replica', 'db-failover']) {
+      expect(shape(ours.find((runbook) => runbook.id === id)!), id).toEqual(shape(defaults.find((runbook) => runbook.id === id)!));
+    }
+  });
+});
+
 describe('the replica-setup and failover runbooks on real PostgreSQL, through the bot', () => {
   let replicaRunId: number;
 
@@ -229,7 +245,7 @@ describe('the replica-setup and failover runbooks on real PostgreSQL, through th
 
     await click(LEAD, plan.ts, 'run_approve');
     const confirmed = await driveToEnd(replicaRunId, plan.ts);
-    // restart-primary (3) and clear-replica (5) are the default's confirm steps
+    // restart-primary (3) and clear-replica (5): the default's confirm steps, kept here (checked above)
     expect(confirmed).toEqual(['steps:2', 'steps:4']);
     expect(flat(fake.message(CHANNEL, plan.ts)?.blocks)).toContain('Succeeded');
     expect(harness.bot.runbooks.getLock('db-primary')).toBeUndefined();

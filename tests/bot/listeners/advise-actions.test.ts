@@ -1,35 +1,22 @@
 import type { RespondArguments, RespondFn } from '@slack/bolt';
 import pino from 'pino';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { WebClient } from '@slack/web-api';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createChecklistRuns } from '../../../bot/checklist-runs.ts';
 import { loadConfig } from '../../../bot/config.ts';
 import { parseAdviseAction, startTarget } from '../../../bot/listeners/advise-actions.ts';
-import type { CommandDeps, Subcommand } from '../../../commands/types.ts';
+import { createOutboxDeliverer } from '../../../bot/outbox-sender.ts';
+import type { CommandDeps } from '../../../commands/types.ts';
 import { openDatabase, type DatabaseHandle } from '../../../db/client.ts';
 import { listDecisions } from '../../../db/decision-log.ts';
 import type { PrometheusPort } from '../../../integrations/prometheus.ts';
-
-// The checklist feature lives on another branch: a stand-in `checklist` subcommand shows that the Start button
-// runs it through the dispatcher as the clicker once it is registered.
-const checklistRuns: Array<{ args: readonly string[]; user: string; channel: string }> = [];
-vi.mock('../../../commands/registry.ts', async (importOriginal) => {
-  const original = await importOriginal<typeof import('../../../commands/registry.ts')>();
-  const checklist: Subcommand = {
-    name: 'checklist',
-    usage: 'checklist <id>',
-    summary: 'stand-in',
-    async run({ args, user, channel, respond }) {
-      checklistRuns.push({ args, user, channel });
-      await respond({ text: `checklist ${args.join(' ')} posted`, ephemeral: false });
-    },
-  };
-  const SUBCOMMANDS = [checklist, ...original.SUBCOMMANDS.filter((sub) => sub.name !== 'checklist')];
-  return { SUBCOMMANDS, findSubcommand: (name: string) => SUBCOMMANDS.find((sub) => sub.name === name.toLowerCase()) };
-});
+import { startFakeSlack, type FakeSlack } from '../../helpers/slack/index.ts';
 
 const handles: DatabaseHandle[] = [];
-afterEach(() => {
+const fakes: FakeSlack[] = [];
+afterEach(async () => {
   for (const handle of handles.splice(0)) handle.close();
-  checklistRuns.length = 0;
+  for (const fake of fakes.splice(0)) await fake.close();
 });
 
 function deps(): CommandDeps {
@@ -37,6 +24,17 @@ function deps(): CommandDeps {
   handles.push(handle);
   const prometheus: PrometheusPort = { url: 'http://unused', queryRange: async () => [], queryInstant: async () => [] };
   return { config: loadConfig(), prometheus, db: handle.db, logger: pino({ level: 'silent' }), clock: () => new Date('2026-03-14T02:00:00Z') };
+}
+
+/** The real checklist runs, posting through the real outbox to the fake Slack: what the Start button reaches in the bot. */
+async function depsWithChecklists(): Promise<{ deps: CommandDeps; fake: FakeSlack }> {
+  const fake = await startFakeSlack();
+  fakes.push(fake);
+  const base = deps();
+  const client = new WebClient('xoxb-test', { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 } });
+  const deliver = createOutboxDeliverer(base.db, client, base.clock, base.logger);
+  const checklists = createChecklistRuns({ ...base, deliver, isAllowed: async () => true });
+  return { deps: { ...base, checklists }, fake };
 }
 
 function recorder(): { respond: RespondFn; replies: RespondArguments[] } {
@@ -72,14 +70,16 @@ describe('parseAdviseAction', () => {
 });
 
 describe('the Start button', () => {
-  it('runs `/scale checklist <id>` as the clicker when the bot has checklists, logged like a typed command', async () => {
-    const d = deps();
-    const { respond, replies } = recorder();
+  it('runs `/scale checklist <id>` as the clicker, logged like a typed command', async () => {
+    const { deps: d, fake } = await depsWithChecklists();
+    const { respond } = recorder();
     await startTarget('checklist:before', { user: 'U0BOB0001', channel: 'C0OPS00001', respond, deps: d });
-    expect(checklistRuns).toEqual([{ args: ['before'], user: 'U0BOB0001', channel: 'C0OPS00001' }]);
-    expect(replies).toEqual([{ response_type: 'in_channel', text: 'checklist before posted', replace_original: false }]);
+    const posted = fake.messages('C0OPS00001');
+    expect(posted).toHaveLength(1);
+    expect(posted[0]!.text).toMatch(/^Before scaling: 0 of \d+ done$/);
     expect(listDecisions(d.db).map((row) => [row.kind, row.subject, row.outcome, row.actor])).toEqual([
-      ['command', 'checklist', 'ok', 'U0BOB0001'],
+      ['command', 'checklist', 'posted', 'U0BOB0001'],
+      ['checklist_started', 'before', 'open', 'U0BOB0001'],
       ['advice_start', 'checklist:before', 'started', 'U0BOB0001'],
     ]);
   });
