@@ -219,7 +219,7 @@ afterAll(async () => {
 describe("this file's runbooks", () => {
   // The commands differ (local clusters, not docker compose); what four eyes and the test below rely on must not.
   it("keep the defaults' step ids, order, confirm flags and rollback", () => {
-    const shape = (runbook: { steps: Array<{ id: string; confirm?: boolean }>; rollback?: Array<{ id: string }> }) => ({
+    const shape = (runbook: { steps: ReadonlyArray<{ id: string; confirm?: boolean }>; rollback?: ReadonlyArray<{ id: string }> }) => ({
       steps: runbook.steps.map((step) => [step.id, step.confirm ?? false]),
       rollback: (runbook.rollback ?? []).map((step) => step.id),
     });

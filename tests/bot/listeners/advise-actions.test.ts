@@ -33,7 +33,8 @@ async function depsWithChecklists(): Promise<{ deps: CommandDeps; fake: FakeSlac
   const base = deps();
   const client = new WebClient('xoxb-test', { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 } });
   const deliver = createOutboxDeliverer(base.db, client, base.clock, base.logger);
-  const checklists = createChecklistRuns({ ...base, deliver, isAllowed: async () => true });
+  const { config, prometheus, db, logger, clock } = base;
+  const checklists = createChecklistRuns({ config, prometheus, db, logger, clock, deliver, isAllowed: async () => true });
   return { deps: { ...base, checklists }, fake };
 }
 
