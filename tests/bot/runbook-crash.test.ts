@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '../../db/client.ts';
 import { listDecisions } from '../../db/decision-log.ts';
 import { getLock, getRun, listRuns, listSteps } from '../../db/runbooks.ts';
-import { freeLoopbackPort } from '../helpers/prometheus/loopback.ts';
+import { refusingLoopbackUrl } from '../helpers/refusing-port.ts';
 import { buildBlockActionsPayload, sendInteraction, sendSlashCommand, startFakeSlack, type FakeSlack } from '../helpers/slack/index.ts';
 import { killMatching, processesMatching, startSshd, waitProcessesGone, type SshdFixture } from '../helpers/sshd/index.ts';
 
@@ -61,9 +61,13 @@ async function until<T>(what: string, probe: () => T | undefined | null | false,
   }
 }
 
-/** `node bin/scalebot.js serve` in HTTP mode on a free port, on the shared database and config; waits for /health/ready. */
+const LISTENING = /health and metrics at (http:\/\/\S+)/;
+
+/**
+ * `node bin/scalebot.js serve` in HTTP mode on the shared database and config; waits for /health/ready. PORT=0:
+ * the bot binds a port the OS picks and says where (a port probed free beforehand could be taken meanwhile).
+ */
 async function startBotProcess(): Promise<BotProcess> {
-  const port = await freeLoopbackPort();
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -72,10 +76,10 @@ async function startBotProcess(): Promise<BotProcess> {
     SLACK_API_URL: fake.apiUrl,
     SLACK_API_RETRIES: '0',
     HOST: '127.0.0.1',
-    PORT: String(port),
+    PORT: '0',
     SCALEBOT_DB: databaseFile,
     SCALEBOT_CONFIG: configFile,
-    PROMETHEUS_URL: 'http://127.0.0.1:9',
+    PROMETHEUS_URL: await refusingLoopbackUrl(),
     LOG_LEVEL: 'warn',
   };
   const child = spawn(process.execPath, ['bin/scalebot.js', 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -92,7 +96,7 @@ async function startBotProcess(): Promise<BotProcess> {
       resolve();
     });
   });
-  const bot: BotProcess = { child, url: `http://127.0.0.1:${port}`, logs: () => log, exited };
+  const bot: BotProcess = { child, url: '', logs: () => log, exited };
   bots.push(bot);
   // Should the test process die without afterAll, the bot must not outlive it.
   process.once('exit', () => {
@@ -101,7 +105,8 @@ async function startBotProcess(): Promise<BotProcess> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (!isAlive(child)) throw new Error(`the bot exited before it was ready (${child.exitCode ?? child.signalCode}):\n${log}`);
-    const ready = await fetch(`${bot.url}/health/ready`, { signal: AbortSignal.timeout(1000) }).then((response) => response.status === 200, () => false);
+    bot.url ||= LISTENING.exec(log)?.[1] ?? '';
+    const ready = bot.url !== '' && await fetch(`${bot.url}/health/ready`, { signal: AbortSignal.timeout(1000) }).then((response) => response.status === 200, () => false);
     if (ready) return bot;
     if (Date.now() > deadline) throw new Error(`the bot was not ready within 30 s:\n${log}`);
     await new Promise((resolve) => setTimeout(resolve, 100));

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderCommand, validateParam } from '../../core/shell-quote.ts';
 import { buildRemoteCommand, createSsh, fingerprintSha256, parseHostKey, type RunOptions, type SshHost, type SshPort, type StepResult } from '../../integrations/ssh.ts';
-import { freeLoopbackPort } from '../helpers/prometheus/loopback.ts';
+import { refusingLoopbackPort } from '../helpers/refusing-port.ts';
 import { killMatching, processesMatching, startSshd, waitProcessesGone, type SshdFixture } from '../helpers/sshd/index.ts';
 
 // Every result of the file, checked at the end for key material.
@@ -324,7 +324,7 @@ describe.concurrent('connecting', () => {
   });
 
   it('fails fast when nothing listens on the port', async () => {
-    const port = await freeLoopbackPort();
+    const port = await refusingLoopbackPort();
     const result = await run(ssh, { ...rootSshd.host, port }, 'true', { timeoutSeconds: 5 });
     expect(result.outcome).toBe('connect_failed');
     expect(result.message).toMatch(/connection refused .*ECONNREFUSED/);
