@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createLogger, scrubSecrets } from '../../bot/logger.ts';
 import { registerSecrets } from '../../core/redact.ts';
 
@@ -20,7 +20,7 @@ describe('logging', () => {
     const logger = createLogger({ level: 'info', secrets: ['s3cr3t-signing-value'], destination });
     logger.info({ token: 'anything', headers: { authorization: 'Bearer xoxb-123-456-abc' }, note: 'xapp-1-A0-zzz' }, 'using xoxb-123-456-abc');
     logger.error({ err: new Error('bad signature with s3cr3t-signing-value') }, 'failed');
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await vi.waitFor(() => expect(lines.join('')).toContain('"msg":"failed"'));
     const text = lines.join('');
     expect(text).toContain('failed');
     for (const secret of ['xoxb-123-456-abc', 'xapp-1-A0-zzz', 's3cr3t-signing-value', 'anything']) expect(text).not.toContain(secret);
@@ -38,7 +38,7 @@ describe('logging', () => {
     for (let level = 0; level < 10; level += 1) deep = { inner: deep };
     logger.info({ deep, url: 'http://reader:pr0m-pass@127.0.0.1:9090/', when: new Date('2026-11-28T10:00:00Z') }, 'Prometheus at http://reader:pr0m-pass@127.0.0.1:9090 has logger-known-secret-99');
     logger.warn({ err: new Error('ghp_abcdefghijklmnopqrstuvwxyz0123 rejected') }, 'failed');
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await vi.waitFor(() => expect(lines.join('')).toContain('"msg":"failed"'));
     const text = lines.join('');
     for (const secret of ['pr0m-pass', 'hunter2', 'logger-known-secret-99', 'ghp_abcdefghijklmnopqrstuvwxyz0123']) expect(text).not.toContain(secret);
     expect(text).toContain('http://[redacted]@127.0.0.1:9090');

@@ -1,16 +1,20 @@
-import { describe, expect, it } from 'vitest';
+import { Writable } from 'node:stream';
+import { describe, expect, it, vi } from 'vitest';
 import { startTestBot } from '../helpers/bot.ts';
 import { watcherTestConfig } from '../helpers/watch-config.ts';
 
+async function blindCycles(url: string): Promise<number> {
+  const metrics = await (await fetch(`${url}/metrics`)).text();
+  return Number(/scalebot_watcher_evaluations_total\{outcome="blind"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+}
+
 describe('the watcher scheduler', () => {
   it('evaluates every watch.interval on its own, and a blind Prometheus makes one message, not one per cycle', async () => {
-    const harness = await startTestBot({ prometheusUrl: 'http://127.0.0.1:9', config: watcherTestConfig('  interval: 1s') });
+    const harness = await startTestBot({ config: watcherTestConfig('  interval: 1s') });
     try {
       await harness.fake.waitFor((fake) => fake.messages('C0ALERTS').find((message) => message.text.includes('Monitoring is blind')), { timeoutMs: 10_000 });
-      await new Promise((resolve) => setTimeout(resolve, 2_500));
-      const metrics = await (await fetch(`${harness.url}/metrics`)).text();
-      const cycles = Number(/scalebot_watcher_evaluations_total\{outcome="blind"\} (\d+)/.exec(metrics)?.[1]);
-      expect(cycles).toBeGreaterThanOrEqual(3);
+      // Nobody calls runCycle here: three blind cycles counted means the scheduler ran them on its own.
+      await vi.waitFor(async () => expect(await blindCycles(harness.url)).toBeGreaterThanOrEqual(3), { timeout: 15_000, interval: 200 });
       expect(harness.fake.messages('C0ALERTS')).toHaveLength(1);
     } finally {
       await harness.stop();
@@ -18,10 +22,19 @@ describe('the watcher scheduler', () => {
   });
 
   it('stays off without an alerts channel', async () => {
-    const harness = await startTestBot({ prometheusUrl: 'http://127.0.0.1:9', config: 'watch:\n  interval: 1s\n' });
+    const lines: string[] = [];
+    const logDestination = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const harness = await startTestBot({ config: 'watch:\n  interval: 1s\n', env: { LOG_LEVEL: 'info' }, logDestination });
     try {
       expect(harness.bot.config.watch.enabled).toBe(false);
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      // Said at start instead of starting the scheduler: the bot is past the point where a cycle would begin.
+      await vi.waitFor(() => expect(lines.join('')).toContain('the watcher is off'));
+      expect(await blindCycles(harness.url)).toBe(0);
       expect(harness.fake.callsTo('chat.postMessage')).toHaveLength(0);
     } finally {
       await harness.stop();

@@ -1,8 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { DestinationStream } from 'pino';
 import { startBot, type RunningBot } from '../../bot/main.ts';
 import { listDecisions } from '../../db/decision-log.ts';
+import { refusingLoopbackUrl } from './refusing-port.ts';
 import {
   buildBlockActionsPayload,
   sendInteraction,
@@ -29,6 +31,8 @@ export interface TestBotOptions {
   socketMode?: boolean;
   env?: Record<string, string>;
   clock?: () => Date;
+  /** Where the bot's log goes (set LOG_LEVEL in env too: the default is silent). */
+  logDestination?: DestinationStream;
   checklistCompletedAt?: (checklistId: string) => Date | null;
 }
 
@@ -64,7 +68,7 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
     HOST: '127.0.0.1',
     PORT: '0',
     SCALEBOT_DB: databaseFile,
-    PROMETHEUS_URL: options.prometheusUrl ?? 'http://127.0.0.1:9',
+    PROMETHEUS_URL: options.prometheusUrl ?? (await refusingLoopbackUrl()),
     LOG_LEVEL: 'silent',
     ...(options.socketMode ? { SLACK_APP_TOKEN: TEST_APP_TOKEN } : {}),
     ...options.env,
@@ -75,6 +79,7 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
       env,
       ...(configFile ? { configFile } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.logDestination ? { logDestination: options.logDestination } : {}),
       ...(options.checklistCompletedAt ? { checklistCompletedAt: options.checklistCompletedAt } : {}),
     });
   } catch (error) {
