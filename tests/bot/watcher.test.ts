@@ -17,11 +17,19 @@ let harness: TestBot;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Waits until Prometheus has held `series` at `value` for longer than the trigger's 2 s: every sample of the last
+ * 4 s (three at least, scraped every second) has it, so the oldest of them, at most 3 s old, had it already.
+ */
+async function heldFor(prom: PrometheusFixture, series: string, value: number) {
+  const held = `(min_over_time(${series}[4s]) == bool ${value}) * (max_over_time(${series}[4s]) == bool ${value}) * (count_over_time(${series}[4s]) >= bool 3)`;
+  await waitForValue(prom, held, (seen) => seen === 1, 20_000);
+}
+
 /** Sets the gauge and waits until Prometheus has held it for longer than the trigger's 2 s. */
 async function setLoad(value: number, instance = 'web-1') {
   exporter.set('test_load', { instance }, value);
-  await waitForValue(prometheus, `test_load{instance="${instance}"}`, (seen) => seen === value, 15_000);
-  await sleep(3_000);
+  await heldFor(prometheus, `test_load{instance="${instance}"}`, value);
 }
 
 function topLevel() {
@@ -223,8 +231,7 @@ describe('the watcher when Prometheus goes away', () => {
     const ownFake = await startFakeSlack();
     let bot = await startTestBot({ prometheusUrl: ownPrometheus.url, config: watcherTestConfig('  enabled: false\n  resolve_after: 1s'), fake: ownFake });
     try {
-      await waitForValue(ownPrometheus, 'test_load', (value) => value === 0.9, 20_000);
-      await sleep(3_000);
+      await heldFor(ownPrometheus, 'test_load', 0.9);
       expect((await bot.bot.watcher.runCycle()).opened).toBe(1);
       await ownPrometheus.stop();
       const blind1 = await bot.bot.watcher.runCycle();
@@ -239,8 +246,7 @@ describe('the watcher when Prometheus goes away', () => {
       await bot.stop();
       ownPrometheus = await startPrometheus({ scrapeTargets: [ownExporter.target], scrapeIntervalSeconds: 1 });
       bot = await startTestBot({ prometheusUrl: ownPrometheus.url, config: watcherTestConfig('  enabled: false\n  resolve_after: 1s'), fake: ownFake, databaseFile: bot.databaseFile });
-      await waitForValue(ownPrometheus, 'test_load', (value) => value === 0.9, 20_000);
-      await sleep(3_000);
+      await heldFor(ownPrometheus, 'test_load', 0.9);
       const back = await bot.bot.watcher.runCycle();
       expect(back).toMatchObject({ blind: false, opened: 0, open: 1 });
       expect(ownFake.message(CHANNEL, blindMessages[0]!.ts)!.text).toMatch(/Monitoring was blind from .* Prometheus answers again/);
