@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { renderCommand, validateParam } from '../../core/shell-quote.ts';
 import { buildRemoteCommand, createSsh, fingerprintSha256, parseHostKey, type RunOptions, type SshHost, type SshPort, type StepResult } from '../../integrations/ssh.ts';
 import { refusingLoopbackPort } from '../helpers/refusing-port.ts';
@@ -148,7 +148,9 @@ describe('time limits and stop, as root and as a non-root user', () => {
       // (The "started" line itself may reach us late when the CPUs are busy, so the lower bound is loose: it
       // still shows the command outlived its 2 s, i.e. TERM was ignored and KILL ended it.)
       expect(afterStart).toBeGreaterThan(5000);
-      expect(afterStart).toBeLessThan(2000 + 6000);
+      // Upper bounds here are far from the other way it could end (the 60 s local grace), not tight around the
+      // expected time: two busy cores stretch every figure, and the message above already names the KILL.
+      expect(afterStart).toBeLessThan(2000 + 5000 + 10_000);
       // The whole run adds the login shell's start-up, several seconds for root here when the CPUs are busy.
       expect(result.durationMs).toBeLessThan(2000 + 5000 + 12_000);
       expect(await waitProcessesGone(m, 2000)).toEqual([]);
@@ -181,7 +183,8 @@ describe('time limits and stop, as root and as a non-root user', () => {
       expect(await waitProcessesGone(m, 2000)).toEqual([]);
       // TERM at once, KILL after the 3 s grace; no second SSH session (and no second login shell) involved.
       expect(stopMs).toBeGreaterThan(3000);
-      expect(stopMs).toBeLessThan(3000 + 2000);
+      // Well short of the 30 s timeout, the other way it could end.
+      expect(stopMs).toBeLessThan(3000 + 10_000);
       timings.push(`stop, TERM ignored (${user}): result ${Math.round(stopMs)} ms after abort`);
     });
 
@@ -204,7 +207,8 @@ describe('time limits and stop, as root and as a non-root user', () => {
       const stopMs = performance.now() - abortedAt;
       expect(result).toMatchObject({ outcome: 'stopped', signal: 'TERM' });
       expect(result.message).toMatch(/: the command ended on TERM after \d\.\d s$/);
-      expect(stopMs).toBeLessThan(1500);
+      // Before the 3 s grace would have sent KILL (the signal above says TERM ended it).
+      expect(stopMs).toBeLessThan(3000);
       expect(await waitProcessesGone(m, 1000)).toEqual([]);
       timings.push(`stop, TERM honoured (${user}): result ${Math.round(stopMs)} ms after abort`);
     });
@@ -221,7 +225,8 @@ describe('time limits and stop, as root and as a non-root user', () => {
       expect(result.message).toMatch(/so the bot stopped waiting \(the host has no `timeout` command\): the command ended on TERM/);
       // Local deadline 1 + 1 + 1 s from the exec request, then the stop through the watchdog.
       expect(result.durationMs).toBeGreaterThanOrEqual(3000);
-      expect(result.durationMs).toBeLessThan(3000 + 4000);
+      // Far from the minute the command would sleep on if nothing stopped it.
+      expect(result.durationMs).toBeLessThan(3000 + 15_000);
       expect(await waitProcessesGone(m, 2000)).toEqual([]);
     });
 
@@ -279,9 +284,9 @@ describe.concurrent('connecting', () => {
       expect(result.message).toContain(`the pinned key is ssh-ed25519 ${pinned}`);
       expect(existsSync(touched)).toBe(false);
       // The server saw a client that hung up during key exchange: no key was ever offered or accepted.
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      // Reason 3 is SSH_DISCONNECT_KEY_EXCHANGE_FAILED, sent by ssh2 when hostVerifier says no.
-      expect(sshd.logs()).toMatch(/Received disconnect from 127\.0\.0\.1 port \d+:3: .*\[preauth\]/);
+      // Reason 3 is SSH_DISCONNECT_KEY_EXCHANGE_FAILED, sent by ssh2 when hostVerifier says no; sshd logs it
+      // when it reads the disconnect, after which nothing can be authenticated on that connection.
+      await vi.waitFor(() => expect(sshd.logs()).toMatch(/Received disconnect from 127\.0\.0\.1 port \d+:3: .*\[preauth\]/), { timeout: 5000 });
       expect(sshd.logs()).not.toMatch(/Accepted publickey|Postponed publickey|Failed publickey/);
     } finally {
       await sshd.stop();
@@ -328,7 +333,8 @@ describe.concurrent('connecting', () => {
     const result = await run(ssh, { ...rootSshd.host, port }, 'true', { timeoutSeconds: 5 });
     expect(result.outcome).toBe('connect_failed');
     expect(result.message).toMatch(/connection refused .*ECONNREFUSED/);
-    expect(result.durationMs).toBeLessThan(2000);
+    // Well before the 10 s ready timeout, which is what not failing fast would cost.
+    expect(result.durationMs).toBeLessThan(5000);
   });
 
   it('gives up on a server that never completes the handshake after readyTimeoutMs', async () => {
@@ -340,7 +346,9 @@ describe.concurrent('connecting', () => {
       const result = await run(createSsh({ readyTimeoutMs: 800 }), { ...rootSshd.host, port }, 'true', { timeoutSeconds: 5 });
       expect(result.outcome).toBe('connect_failed');
       expect(result.message).toMatch(/no SSH handshake within the connect timeout/);
-      expect(result.durationMs).toBeLessThan(3000);
+      // The 800 ms given, not the 10 s default.
+      expect(result.durationMs).toBeGreaterThanOrEqual(800);
+      expect(result.durationMs).toBeLessThan(6000);
     } finally {
       silent.close();
     }
@@ -388,7 +396,8 @@ describe('the remote wrapper under dash (a login shell other than bash)', () => 
     const began = performance.now();
     const result = await runWrapper(`trap '' TERM; echo started; sleep ${m}`, (stdin) => stdin.write('stop\n'));
     expect(result.signal).toBe('SIGKILL');
-    expect(performance.now() - began).toBeLessThan(4000);
+    // Not the minute of the sleep: KILL came after the 1 s grace (give busy cores room).
+    expect(performance.now() - began).toBeLessThan(1000 + 10_000);
     expect(await waitProcessesGone(m, 1000)).toEqual([]);
   });
 
@@ -413,8 +422,18 @@ describe('parseHostKey', () => {
 });
 
 describe('secrets', () => {
-  it('no returned message or output contains any part of the private keys used', () => {
-    expect(results.length).toBeGreaterThan(15);
+  it('no returned message or output contains any part of the private keys used', async () => {
+    // Its own runs, one of each outcome that names a key file or the server, so that it holds when run alone;
+    // every result the tests above returned is checked too.
+    const otherKey = join(rootSshd.dir, 'other_host_ed25519_key');
+    const own = [
+      await run(ssh, rootSshd.host, 'echo out; echo err >&2; exit 3', { timeoutSeconds: 5 }),
+      await run(ssh, userSshd.host, 'id -un', { timeoutSeconds: 5 }),
+      await run(ssh, { ...rootSshd.host, privateKeyFile: otherKey }, 'true', { timeoutSeconds: 5 }),
+      await run(ssh, { ...rootSshd.host, privateKeyFile: `${rootSshd.host.privateKeyFile}.pub` }, 'true', { timeoutSeconds: 5 }),
+      await run(ssh, { ...rootSshd.host, hostKey: rootSshd.wrongHostKey }, 'true', { timeoutSeconds: 5 }),
+    ];
+    expect(own.map((result) => result.outcome)).toEqual(['failed', 'succeeded', 'connect_failed', 'connect_failed', 'host_key_mismatch']);
     const keyFiles = [rootSshd.host.privateKeyFile, userSshd.host.privateKeyFile, join(rootSshd.dir, 'other_host_ed25519_key')];
     for (const file of keyFiles) {
       const body = readFileSync(file, 'utf8')
