@@ -50,8 +50,15 @@ async function post(body: unknown, token: string | null = TOKEN) {
 const topLevel = () =>
   harness.fake.messages(CHANNEL).filter((message) => (!message.thread_ts || message.thread_ts === message.ts) && !message.text.includes('Monitoring is blind'));
 
+// The bot's clock runs with real time plus what a test skips: "a second later" for the 1 s reminder without a sleep.
+let skippedMs = 0;
+const skip = (ms: number) => {
+  skippedMs += ms;
+};
+
 beforeAll(async () => {
   harness = await startTestBot({
+    clock: () => new Date(Date.now() + skippedMs),
     config: watcherTestConfig('  enabled: false\n  repeat: { immediate: 1s }'),
     env: { ALERTMANAGER_TOKEN: TOKEN },
   });
@@ -87,7 +94,7 @@ describe('POST /alertmanager', () => {
     expect(topLevel()).toHaveLength(1);
     const ts = topLevel()[0]!.ts;
     expect(JSON.stringify(harness.fake.message(CHANNEL, ts)?.blocks)).toContain('181 of 200');
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    skip(1100);
     await harness.bot.watcher.runCycle();
     expect(harness.fake.messages(CHANNEL).some((message) => message.thread_ts === ts && message.text.includes('Still breached'))).toBe(true);
   });
@@ -171,7 +178,7 @@ describe('POST /alertmanager refuses what Alertmanager does not send', () => {
       annotations: { summary: 'call <!here> & <mailto:x@evil.example|support>', value: '<!everyone>' },
     };
     expect((await post(body([hostile]))).json).toMatchObject({ opened: 1 });
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    skip(1100);
     await harness.bot.watcher.runCycle();
     expect((await post({ ...body([{ ...hostile, status: 'resolved', endsAt: new Date().toISOString() }]), status: 'resolved' })).json).toMatchObject({ resolved: 1 });
     const parent = harness.fake.messages(CHANNEL).find((message) => message.text.includes('DiskFull'))!;
