@@ -218,8 +218,10 @@ describe('a bot process killed during a step and started again', () => {
     expect(interrupted).toHaveLength(1);
     expect(interrupted[0]).toMatchObject({ actor: 'scalebot', outcome: 'interrupted', subject: 'crashy', detail: expect.objectContaining({ run_id: runId, step: 'append-and-sleep', phase: 'steps' }) });
 
-    // Not re-run: no second line, no new process, no second step_started, for a few seconds.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    // Not re-run: no second line, no new process, no second step_started, once the restarted bot says its
+    // recovery is over (logged after recoverInterrupted returns, the only place a re-run could start from).
+    const restarted = bots.at(-1)!;
+    await until('the recovery to be logged', () => /runbook runs were interrupted by the last stop; marked, not re-run/.test(restarted.logs()), 15_000, restarted.logs);
     expect(markerLines()).toBe(1);
     expect(processesMatching(SLEEP)).toEqual([]);
     expect(listDecisions(db(), { kinds: ['step_started'] })).toHaveLength(1);
