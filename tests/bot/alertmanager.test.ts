@@ -65,6 +65,8 @@ beforeAll(async () => {
 });
 afterAll(async () => harness?.stop());
 
+// One bot for the file: the firing, repeated and resolved tests are one alert's life, in order; the others
+// post their own alerts (their own fingerprints) and count only those.
 describe('POST /alertmanager', () => {
   it('refuses a missing or wrong token and a body that is not a webhook payload, changing nothing', async () => {
     expect((await post(payload('firing'), null)).status).toBe(401);

@@ -68,8 +68,15 @@ afterAll(async () => {
   await exporter?.stop();
 });
 
-describe('the breach watcher', () => {
-  let breachTs: string;
+// One scenario, written as one: each test goes on from where the one before left the breach (opened, edited,
+// clicked, restarted, resolved), on one Prometheus and one bot. Run the whole describe; a test run alone fails
+// at `theBreach()` saying so.
+describe('the breach watcher, one scenario in order', () => {
+  let opened: string | undefined;
+  const theBreach = (): string => {
+    if (!opened) throw new Error('no breach message: this test goes on from the ones before it; run the whole describe');
+    return opened;
+  };
 
   it('posts nothing while every trigger is ok', async () => {
     const summary = await harness.bot.watcher.runCycle();
@@ -84,7 +91,7 @@ describe('the breach watcher', () => {
     await harness.bot.watcher.runCycle();
     const messages = topLevel();
     expect(messages).toHaveLength(1);
-    breachTs = messages[0]!.ts;
+    opened = messages[0]!.ts;
     const text = flatText(messages[0]);
     expect(text).toContain('Scale now: Load');
     expect(text).toContain('instance=web-1');
@@ -101,8 +108,8 @@ describe('the breach watcher', () => {
     await setLoad(0.95);
     await harness.bot.watcher.runCycle();
     expect(fake.callsTo('chat.postMessage').length).toBe(postsBefore);
-    expect(fake.callsTo('chat.update').some((call) => call.args.ts === breachTs)).toBe(true);
-    expect(flatText(fake.message(CHANNEL, breachTs))).toContain('*95 %*');
+    expect(fake.callsTo('chat.update').some((call) => call.args.ts === theBreach())).toBe(true);
+    expect(flatText(fake.message(CHANNEL, theBreach()))).toContain('*95 %*');
   });
 
   it('lists the open breach with a link under /scale alerts', async () => {
@@ -111,50 +118,50 @@ describe('the breach watcher', () => {
     const response = await fake.waitFor((f) => f.responses.find((entry) => entry.url === responseUrl));
     const text = JSON.stringify(response.body);
     expect(text).toContain('1 open breach');
-    expect(text).toContain(`https://slack.com/archives/${CHANNEL}/p${breachTs.replace('.', '')}`);
+    expect(text).toContain(`https://slack.com/archives/${CHANNEL}/p${theBreach().replace('.', '')}`);
   });
 
   it('refuses acknowledge and snooze from someone outside watch.responders, ephemerally, and records it', async () => {
-    const responseUrl = await click('U0STRANGER', breachTs, 'alert_ack');
+    const responseUrl = await click('U0STRANGER', theBreach(), 'alert_ack');
     const response = await fake.waitFor((f) => f.responses.find((entry) => entry.url === responseUrl));
     expect(JSON.stringify(response.body)).toMatch(/Only <@U0OPS>, <!subteam\^S0LEADS> may acknowledge or snooze/);
     expect((response.body as { response_type: string }).response_type).toBe('ephemeral');
-    expect(flatText(fake.message(CHANNEL, breachTs))).not.toContain('acknowledged by');
+    expect(flatText(fake.message(CHANNEL, theBreach()))).not.toContain('acknowledged by');
     expect(listDecisions(harness.bot.deps.db, { kinds: ['breach_click_refused'] })[0]).toMatchObject({ actor: 'U0STRANGER', outcome: 'refused' });
   });
 
   it('records who acknowledged, shows it on the message, and a second click changes nothing', async () => {
-    const staleCopy = structuredClone(fake.message(CHANNEL, breachTs)!);
-    await click('U0LEAD', breachTs, 'alert_ack');
-    await fake.waitFor((f) => flatText(f.message(CHANNEL, breachTs)).includes('acknowledged by <@U0LEAD>'));
-    expect(flatText(fake.message(CHANNEL, breachTs))).not.toContain('alert_ack');
+    const staleCopy = structuredClone(fake.message(CHANNEL, theBreach())!);
+    await click('U0LEAD', theBreach(), 'alert_ack');
+    await fake.waitFor((f) => flatText(f.message(CHANNEL, theBreach())).includes('acknowledged by <@U0LEAD>'));
+    expect(flatText(fake.message(CHANNEL, theBreach()))).not.toContain('alert_ack');
     const rows = listDecisions(harness.bot.deps.db, { kinds: ['breach_acknowledged'] });
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ actor: 'U0LEAD', subject: 'load' });
     // the same button clicked again on a copy of the message from before the first click
-    const responseUrl = fake.newResponseUrl({ channel: CHANNEL, user: 'U0OPS', messageTs: breachTs });
+    const responseUrl = fake.newResponseUrl({ channel: CHANNEL, user: 'U0OPS', messageTs: theBreach() });
     const again = buildBlockActionsPayload({ user: 'U0OPS', channel: CHANNEL, message: staleCopy, action: { action_id: 'alert_ack' }, response_url: responseUrl });
     expect((await sendInteraction(harness.url, harness.secret, again)).status).toBe(200);
     const answer = await fake.waitFor((f) => f.responses.find((entry) => entry.url === responseUrl));
     expect(JSON.stringify(answer.body)).toContain('Already acknowledged by <@U0LEAD>');
     expect(listDecisions(harness.bot.deps.db, { kinds: ['breach_acknowledged'] })).toHaveLength(1);
-    expect(flatText(fake.message(CHANNEL, breachTs))).toContain('acknowledged by <@U0LEAD>');
+    expect(flatText(fake.message(CHANNEL, theBreach()))).toContain('acknowledged by <@U0LEAD>');
     expect(topLevel()).toHaveLength(1);
   });
 
   it('snoozes, shows until when, and records it', async () => {
-    await click('U0OPS', breachTs, 'alert_snooze_3600');
-    await fake.waitFor((f) => flatText(f.message(CHANNEL, breachTs)).includes('snoozed by <@U0OPS> until'));
+    await click('U0OPS', theBreach(), 'alert_snooze_3600');
+    await fake.waitFor((f) => flatText(f.message(CHANNEL, theBreach())).includes('snoozed by <@U0OPS> until'));
     expect(listDecisions(harness.bot.deps.db, { kinds: ['breach_snoozed'] })[0]).toMatchObject({ actor: 'U0OPS', detail: expect.objectContaining({ seconds: 3600 }) });
   });
 
   it('posts the full status in the thread on Status, once for a double click', async () => {
-    await click('U0STRANGER', breachTs, 'alert_status');
-    await click('U0STRANGER', breachTs, 'alert_status');
-    const reply = await fake.waitFor((f) => f.messages(CHANNEL).find((message) => message.thread_ts === breachTs && message.ts !== breachTs && flatText(message).includes('Scale now')));
+    await click('U0STRANGER', theBreach(), 'alert_status');
+    await click('U0STRANGER', theBreach(), 'alert_status');
+    const reply = await fake.waitFor((f) => f.messages(CHANNEL).find((message) => message.thread_ts === theBreach() && message.ts !== theBreach() && flatText(message).includes('Scale now')));
     expect(flatText(reply)).toContain('Load');
     await sleep(300);
-    expect(replies(breachTs).filter((message) => flatText(message).includes('Scale immediately if'))).toHaveLength(1);
+    expect(replies(theBreach()).filter((message) => flatText(message).includes('Scale immediately if'))).toHaveLength(1);
   });
 
   it('picks up its own message after a restart instead of posting a second one', async () => {
@@ -164,18 +171,18 @@ describe('the breach watcher', () => {
     await harness.bot.watcher.runCycle();
     expect(fake.callsTo('chat.postMessage').length).toBe(postsBefore);
     expect(topLevel()).toHaveLength(1);
-    expect(flatText(fake.message(CHANNEL, breachTs))).toContain('acknowledged by <@U0LEAD>');
+    expect(flatText(fake.message(CHANNEL, theBreach()))).toContain('acknowledged by <@U0LEAD>');
   });
 
   it('does not resolve a flapping metric before resolve_after', async () => {
     exporter.set('test_load', { instance: 'web-1' }, 0.3);
     await waitForValue(prometheus, 'test_load{instance="web-1"}', (value) => value === 0.3, 15_000);
     await harness.bot.watcher.runCycle();
-    expect(flatText(fake.message(CHANNEL, breachTs))).toContain('Back within the threshold since');
+    expect(flatText(fake.message(CHANNEL, theBreach()))).toContain('Back within the threshold since');
     await setLoad(0.9);
     await harness.bot.watcher.runCycle();
-    expect(flatText(fake.message(CHANNEL, breachTs))).not.toContain('Back within the threshold');
-    expect(flatText(fake.message(CHANNEL, breachTs))).not.toContain('Resolved');
+    expect(flatText(fake.message(CHANNEL, theBreach()))).not.toContain('Back within the threshold');
+    expect(flatText(fake.message(CHANNEL, theBreach()))).not.toContain('Resolved');
     expect(listDecisions(harness.bot.deps.db, { kinds: ['breach_resolved'] })).toHaveLength(0);
   });
 
@@ -187,10 +194,10 @@ describe('the breach watcher', () => {
     await sleep(3_200);
     const second = await harness.bot.watcher.runCycle();
     expect(second).toMatchObject({ resolved: 1, open: 0 });
-    const message = fake.message(CHANNEL, breachTs);
+    const message = fake.message(CHANNEL, theBreach());
     expect(flatText(message)).toMatch(/Resolved: Load.*Resolved after \d+/);
     expect(flatText(message)).not.toContain('alert_snooze');
-    expect(replies(breachTs).some((reply) => /Resolved after .*Load is back at 30 %/.test(reply.text))).toBe(true);
+    expect(replies(theBreach()).some((reply) => /Resolved after .*Load is back at 30 %/.test(reply.text))).toBe(true);
     expect(listDecisions(harness.bot.deps.db, { kinds: ['breach_resolved'] })).toHaveLength(1);
   });
 
@@ -199,7 +206,7 @@ describe('the breach watcher', () => {
     await harness.bot.watcher.runCycle();
     const messages = topLevel();
     expect(messages).toHaveLength(2);
-    expect(messages[1]!.ts).not.toBe(breachTs);
+    expect(messages[1]!.ts).not.toBe(theBreach());
   });
 
   it('posts late rather than twice when Slack answers 429', async () => {
