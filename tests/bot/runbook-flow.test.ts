@@ -105,7 +105,9 @@ afterAll(async () => {
   rmSync(PWNED, { force: true });
 });
 
-describe('runbooks in Slack', () => {
+// One scenario, in order, on one bot and one database: the refusals plan nothing (checked), so the demo plan
+// that follows is run #1, and the tests after it approve, confirm, fail, stop and list runs from there on.
+describe('runbooks in Slack, one scenario in order', () => {
   it("lists the guide's default runbooks and the configured ones", async () => {
     const text = flat(await responseAt(await command('runbooks')));
     for (const id of ['backup', 'test-restore', 'vertical-migration', 'add-read-replica', 'db-failover', 'statelessness-check', 'emergency-quick-fixes', 'demo', 'slow']) {
