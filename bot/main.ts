@@ -118,7 +118,6 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     server = createHttpServer({
       logger,
       registry: metrics.registry,
-      clock,
       isReady: () => {
         const problems = database.sqlite.open ? [] : ['the database is closed'];
         return { ready: problems.length === 0, problems };
