@@ -85,6 +85,11 @@ export interface RecordedCall {
   at: Date;
   /** What the fake answered (status 0: connection dropped); absent while a delayed answer is pending. */
   response?: { status: number; body: unknown };
+  /**
+   * True once the method ran and succeeded, whatever the client was told: a post whose answer was lost (a
+   * reset connection, a 5xx after the fact) is applied although the client saw a failure.
+   */
+  applied?: boolean;
 }
 
 export interface RecordedResponse {
@@ -362,6 +367,7 @@ export class FakeSlack {
       await this.answer(failure, res, () => clientGone, {
         handle: () => {
           const result = decoded.error ? { ok: false, error: decoded.error } : this.handleApi(method, decoded);
+          if (result.ok) call.applied = true;
           return { status: 200, body: result };
         },
         failureBody: (failure) => ({ ok: false, error: failure.error ?? (failure.status === 429 ? 'ratelimited' : 'fatal_error') }),
