@@ -15,6 +15,7 @@ import {
 } from './message-store.ts';
 import { ResponseUrls, type ResponseUrlContext, type ResponseUrlOptions } from './response-urls.ts';
 import { FakeSocketMode } from './socket-mode.ts';
+import { SlackLoad, type LoadCounts, type SlackLoadOptions } from './load.ts';
 import {
   callWebApiMethod,
   isKnownMethod,
@@ -48,6 +49,12 @@ export interface FakeSlackOptions {
   socketAckTimeoutMs?: number;
   /** The clock behind message timestamps and response_url expiry. Default: the real one. */
   now?: () => Date;
+  /**
+   * Slack under load: rate limits per method tier with Retry-After, occasional 5xx, timeouts and reset
+   * connections, `not_in_channel` outside `members` (see load.ts). Off unless given. A failure queued with
+   * failNext still comes first.
+   */
+  load?: SlackLoadOptions;
 }
 
 /**
@@ -78,6 +85,11 @@ export interface RecordedCall {
   at: Date;
   /** What the fake answered (status 0: connection dropped); absent while a delayed answer is pending. */
   response?: { status: number; body: unknown };
+  /**
+   * True once the method ran and succeeded, whatever the client was told: a post whose answer was lost (a
+   * reset connection, a 5xx after the fact) is applied although the client saw a failure.
+   */
+  applied?: boolean;
 }
 
 export interface RecordedResponse {
@@ -121,6 +133,7 @@ export class FakeSlack {
   private readonly closing = new AbortController();
   private readonly now: () => Date;
   private readonly context: WebApiContext;
+  private readonly load: SlackLoad | undefined;
   private idCounter = 0;
   private address?: AddressInfo;
 
@@ -129,6 +142,7 @@ export class FakeSlack {
     private readonly options: FakeSlackOptions = {},
   ) {
     this.now = options.now ?? (() => new Date());
+    this.load = options.load ? new SlackLoad(options.load) : undefined;
     this.identity = { ...FAKE_SLACK_DEFAULTS, ...options.identity };
     this.store = new MessageStore(createTsClock(this.now));
     const nextId = (prefix: string): string => {
@@ -179,6 +193,11 @@ export class FakeSlack {
   /** For SLACK_API_URL / Bolt `clientOptions.slackApiUrl` / WebClient `slackApiUrl`. */
   get apiUrl(): string {
     return `${this.baseUrl}${API_PATH}`;
+  }
+
+  /** What load mode has done so far (all zero when it is off). */
+  get loadCounts(): LoadCounts {
+    return { ...(this.load?.counts ?? { rateLimited: 0, errors: 0, timeouts: 0, drops: 0, notInChannel: 0 }) };
   }
 
   /** Every Web API call, in arrival order. */
@@ -344,12 +363,15 @@ export class FakeSlack {
       const call: RecordedCall = { method, args: decoded.args, token: decoded.token, at: this.now() };
       this.callList.push(call);
       for (const listener of this.listeners.call) listener(call);
-      await this.answer(method, res, () => clientGone, {
+      const failure = this.takeFailure(method) ?? (decoded.error ? undefined : this.load?.pushback(method, decoded.args));
+      await this.answer(failure, res, () => clientGone, {
         handle: () => {
           const result = decoded.error ? { ok: false, error: decoded.error } : this.handleApi(method, decoded);
+          if (result.ok) call.applied = true;
           return { status: 200, body: result };
         },
         failureBody: (failure) => ({ ok: false, error: failure.error ?? (failure.status === 429 ? 'ratelimited' : 'fatal_error') }),
+        errorStatus: 200,
         record: (status, body) => {
           call.response = { status, body };
         },
@@ -368,12 +390,13 @@ export class FakeSlack {
       }
       const record: RecordedResponse = { id, url: `${this.baseUrl}${url.pathname}`, body: parsedBody, at: this.now(), status: 0, answer: '' };
       this.responseList.push(record);
-      await this.answer('response_url', res, () => clientGone, {
+      await this.answer(this.takeFailure('response_url'), res, () => clientGone, {
         handle: () => {
           const answer = this.responseUrls.handle(id, raw);
           return { status: answer.status, body: answer.body };
         },
         failureBody: (failure) => failure.error ?? (failure.status === 429 ? 'rate_limited' : 'internal_error'),
+        errorStatus: 404,
         record: (status, body) => {
           record.status = status;
           record.answer = typeof body === 'string' ? body : JSON.stringify(body);
@@ -386,14 +409,16 @@ export class FakeSlack {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
   }
 
-  /** Answers one request, applying an injected failure if one is queued for `key`. */
+  /** Answers one request, applying `failure` (queued by failNext, or load mode's) if there is one. */
   private async answer(
-    key: string,
+    failure: InjectedFailure | undefined,
     res: ServerResponse,
     clientGone: () => boolean,
     how: {
       handle: () => { status: number; body: unknown };
       failureBody: (failure: InjectedFailure) => unknown;
+      /** The HTTP status of an `error` failure: 200 for the Web API (ok:false), 404 for a response_url. */
+      errorStatus: number;
       record: (status: number, body: unknown) => void;
     },
   ): Promise<void> {
@@ -409,7 +434,6 @@ export class FakeSlack {
         .end(isText ? body : JSON.stringify(body));
     };
 
-    const failure = this.takeFailure(key);
     if (!failure) {
       const { status, body } = how.handle();
       send(status, body);
@@ -441,7 +465,7 @@ export class FakeSlack {
       return;
     }
     if (failure.error !== undefined) {
-      send(key === 'response_url' ? 404 : 200, how.failureBody(failure));
+      send(how.errorStatus, how.failureBody(failure));
       return;
     }
     const { status, body } = early ?? how.handle();
@@ -452,6 +476,7 @@ export class FakeSlack {
     if (!isKnownMethod(method)) return { ok: false, error: 'unknown_method' };
     const authError = this.checkToken(tokenKindFor(method), decoded.token);
     if (authError) return { ok: false, error: authError };
+    if (this.load?.notInChannel(method, decoded.args.channel)) return { ok: false, error: 'not_in_channel' };
     return callWebApiMethod(this.context, method, decoded.args);
   }
 

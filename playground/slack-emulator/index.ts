@@ -13,6 +13,7 @@ export {
   type RecordedResponse,
   type WaitForOptions,
 } from './fake-slack.ts';
+export { SLACK_RATE_LIMITS, SlackLoad, type LoadCounts, type RateLimit, type SlackLoadOptions } from './load.ts';
 export {
   compareTs,
   type EphemeralMessage,
