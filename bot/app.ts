@@ -15,9 +15,9 @@ export interface SlackApp {
   readonly receiver: HTTPReceiver | null;
 }
 
-/** Bolt logs through our logger, so its lines are structured and scrubbed like ours. */
-function toBoltLogger(logger: Logger): BoltLogger {
-  const child = logger.child({ component: 'bolt' });
+/** Bolt (and any Slack WebClient) logs through our logger, so its lines are structured, scrubbed and leveled like ours. */
+export function toBoltLogger(logger: Logger, component = 'bolt'): BoltLogger {
+  const child = logger.child({ component });
   return {
     debug: (...message) => child.debug(message.map(String).join(' ')),
     info: (...message) => child.info(message.map(String).join(' ')),

@@ -15,7 +15,7 @@ import { createResponderCheck } from './responders.ts';
 import { createWatcher, type Watcher } from './watcher.ts';
 import { createAlertmanagerRoute, openDoorProblem } from './alertmanager-route.ts';
 import { displayUrl, registerSecrets, urlSecrets } from '../core/redact.ts';
-import { createApp } from './app.ts';
+import { createApp, toBoltLogger } from './app.ts';
 import { configWarnings, loadConfig, loadSettings, type Config, type Settings } from './config.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -77,6 +77,8 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     retryConfig: { retries: 0 },
     rejectRateLimitedCalls: true,
     timeout: 10_000,
+    // Its own warnings ("http request failed …") go through our logger: LOG_LEVEL holds, secrets are cut.
+    logger: toBoltLogger(logger, 'outbox-client'),
   });
   const deliver = createOutboxDeliverer(database.db, watcherClient, clock, logger, (method, error) => metrics.watcher.slackErrors.inc({ method, error }));
   const watcher: Watcher = createWatcher({ db: database.db, config, prometheus, deliver, clock, logger, metrics: metrics.watcher });
@@ -146,6 +148,7 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     else if (!config.slack.alertsChannel) logger.info('the watcher is off: set slack.alerts_channel in the config to get breaches posted');
   } catch (error) {
     server?.close();
+    deliver.stop();
     await prometheus.close();
     database.close();
     throw error;
@@ -172,6 +175,7 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
       await watcher.stop();
       if (expiryTimer) clearInterval(expiryTimer);
       await runbooks.shutdown();
+      deliver.stop();
       await prometheus.close();
       if (settings.mode === 'socket') {
         await app.stop().catch(() => {});

@@ -190,8 +190,38 @@ export function createOutboxDeliverer(
 ) {
   let current: Promise<DeliveryReport> | null = null;
   let next: Promise<DeliveryReport> | null = null;
-  const pass = () => deliverOutbox(db, slack, clock, logger, onError);
-  return function deliver(): Promise<DeliveryReport> {
+  let followUp: { timer: NodeJS.Timeout; at: number } | null = null;
+  // A row told to wait (Retry-After, a 5xx, a lost answer) must not depend on some later event to be sent:
+  // one timer brings the next pass at the earliest time a waiting row may go. Rows refused for good (no
+  // not_before) are left to the next ordinary pass, as before, not retried in a loop.
+  const scheduleFollowUp = () => {
+    const now = clock().getTime();
+    const due = listDeliverable(db, new Date(8.64e15))
+      .map((row) => row.notBefore?.getTime() ?? Infinity)
+      .filter((at) => at > now)
+      .reduce((earliest, at) => Math.min(earliest, at), Infinity);
+    if (due === Infinity || (followUp && followUp.at <= due)) return;
+    if (followUp) clearTimeout(followUp.timer);
+    const timer = setTimeout(() => {
+      followUp = null;
+      void deliver().catch((error: unknown) => logger.error({ err: error }, 'outbox: a follow-up delivery failed'));
+    }, Math.max(250, due - now));
+    timer.unref?.();
+    followUp = { timer, at: due };
+  };
+  let stopped = false;
+  const pass = () =>
+    deliverOutbox(db, slack, clock, logger, onError).finally(() => {
+      if (!stopped) scheduleFollowUp();
+    });
+  /** Shutdown: no follow-up pass after this (the database is about to close). */
+  const stop = () => {
+    stopped = true;
+    if (followUp) clearTimeout(followUp.timer);
+    followUp = null;
+  };
+  return Object.assign(deliver, { stop });
+  function deliver(): Promise<DeliveryReport> {
     if (!current) {
       current = pass().finally(() => {
         current = null;
@@ -210,7 +240,8 @@ export function createOutboxDeliverer(
         });
     }
     return next;
-  };
+  }
 }
 
-export type OutboxDeliverer = ReturnType<typeof createOutboxDeliverer>;
+/** What the features call to have the outbox delivered (the loop itself also has stop(), for shutdown). */
+export type OutboxDeliverer = () => Promise<DeliveryReport>;
