@@ -21,6 +21,8 @@ export interface AdviceRequest {
   readonly channel: string | null;
   /** Ask this question again although an answer is remembered. */
   readonly ask?: QuestionId;
+  /** The question just answered by a click: that answer counts for this walk even under `remember: 0`. */
+  readonly answered?: QuestionId;
   /** What led to this walk: "command", "answer", "change", "refresh". */
   readonly trigger: string;
 }
@@ -40,6 +42,7 @@ export async function giveAdvice(deps: CommandDeps, request: AdviceRequest): Pro
     memory: config.advisor.memory,
     optimizationCompletedAt: completedAt,
     ...(request.ask ? { ask: request.ask } : {}),
+    ...(request.answered ? { answered: request.answered } : {}),
   });
   const recommendation = walk.recommendation;
   const price = recommendation && SCALING_STEPS.has(recommendation) ? priceRecommendation(recommendation as ScalingStep, config.capacity) : null;

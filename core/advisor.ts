@@ -137,6 +137,8 @@ export interface WalkOptions {
   readonly optimizationCompletedAt?: Date | null;
   /** Ask this question again even if an answer is remembered (the "Change" button). */
   readonly ask?: QuestionId;
+  /** The question whose answer was just clicked: it decides this walk whatever `memory` says. */
+  readonly answered?: QuestionId;
 }
 
 const YES_NO: Record<QuestionId, Record<Answer, Recommendation | null>> = {
@@ -185,6 +187,7 @@ function freshAnswer(question: QuestionId, answer: RememberedAnswer | undefined,
   if (!answer || options.ask === question) return undefined;
   const seconds = memoryFor(question, options.memory);
   if (seconds === null) return { answer };
+  if (options.answered === question && answer.source === 'person') return { answer, expiresAt: new Date(answer.at.getTime() + seconds * 1000) };
   const expiresAt = new Date(answer.at.getTime() + seconds * 1000);
   return expiresAt.getTime() > options.now.getTime() ? { answer, expiresAt } : undefined;
 }

@@ -63,6 +63,7 @@ export function registerAdviseActions(app: App, deps: CommandDeps): void {
         channel,
         trigger: parsed.kind,
         ...(parsed.kind === 'change' ? { ask: parsed.question } : {}),
+        ...(parsed.kind === 'answer' ? { answered: parsed.question } : {}),
       });
       await respond({ replace_original: true, text: run.message.text, blocks: [...(run.message.blocks ?? [])] });
     } catch (error) {
