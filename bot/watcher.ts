@@ -15,7 +15,7 @@ import {
   type BreachRow,
 } from '../db/breaches.ts';
 import { recordDecision } from '../db/decision-log.ts';
-import { enqueueMessage, setMessagePayload } from '../db/outbox.ts';
+import { enqueueMessage, getMessageByKey, setMessagePayload } from '../db/outbox.ts';
 import type { AlertmanagerAlert } from '../integrations/alertmanager.ts';
 import type { PrometheusPort } from '../integrations/prometheus.ts';
 import { buildBlindMessage, buildBreachMessage, buildReminderMessage, buildResolvedReply, type BreachDetail } from './blocks/breach.ts';
@@ -98,9 +98,10 @@ export function createWatcher(deps: WatcherDeps) {
     updateBreach(db, breach.id, { messageId: row.id });
   }
 
-  function reply(breach: BreachRow, key: string, text: string, now: Date, blocks?: unknown[]): void {
-    if (!channel || !breach.messageId) return;
-    enqueueMessage(db, {
+  /** Queues a reply in the breach's thread (once per key); the row, or null without a channel or message. */
+  function reply(breach: BreachRow, key: string, text: string, now: Date, blocks?: unknown[]) {
+    if (!channel || !breach.messageId) return null;
+    return enqueueMessage(db, {
       dedupeKey: `breach:${breach.id}:${key}`,
       channel,
       parentId: breach.messageId,
@@ -361,14 +362,19 @@ export function createWatcher(deps: WatcherDeps) {
     reply,
     resolveBreach,
     /** The full /scale status answer in a breach's thread (the Status button). */
-    async postStatusInThread(breachId: number, now: Date) {
+    /** 'posted', or 'already' when a click in the same half minute has queued the status already. */
+    async postStatusInThread(breachId: number, now: Date): Promise<'posted' | 'already' | 'no_breach'> {
       const breach = getBreach(db, breachId);
-      if (!breach) return;
+      if (!breach) return 'no_breach';
       const report = await collectStatus(config.triggers, deps.prometheus, now, config.prometheus.lookbackSeconds);
       const message = buildStatusBlocks(report, { dashboardUrl: config.grafana.dashboardUrl });
       // Two clicks within the same half minute post one status, not two.
-      reply(breach, `status:${Math.floor(now.getTime() / 30_000)}`, message.text, now, [...(message.blocks ?? [])]);
+      const key = `status:${Math.floor(now.getTime() / 30_000)}`;
+      // Checked and queued in one turn of the event loop: of two clicks, exactly one finds nothing queued.
+      const already = Boolean(getMessageByKey(db, `breach:${breach.id}:${key}`));
+      reply(breach, key, message.text, now, [...(message.blocks ?? [])]);
       await deliver();
+      return already ? 'already' : 'posted';
     },
     start() {
       stopped = false;

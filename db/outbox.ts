@@ -66,6 +66,10 @@ export function setMessagePayload(db: Db, id: number, given: OutboxPayload): voi
     .run();
 }
 
+export function getMessageByKey(db: Db, dedupeKey: string): OutboxRow | undefined {
+  return db.select().from(slackOutbox).where(eq(slackOutbox.dedupeKey, dedupeKey)).get();
+}
+
 export function getMessage(db: Db, id: number): OutboxRow | undefined {
   return db.select().from(slackOutbox).where(eq(slackOutbox.id, id)).get();
 }

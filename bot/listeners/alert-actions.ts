@@ -56,7 +56,9 @@ export function registerAlertActions(app: App, deps: AlertActionDeps): void {
       return;
     }
     if (parsed.kind === 'status') {
-      await deps.watcher.postStatusInThread(parsed.breachId, now);
+      const posted = await deps.watcher.postStatusInThread(parsed.breachId, now);
+      // A double click (or two people at once) gets one status in the thread; the later click is told so.
+      if (posted === 'already') await tell(':information_source: The status is already in the thread (asked for in the last half minute); it was not posted again.');
       return;
     }
     const outcome =

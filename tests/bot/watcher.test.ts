@@ -156,11 +156,12 @@ describe('the breach watcher, one scenario in order', () => {
   });
 
   it('posts the full status in the thread on Status, once for a double click', async () => {
-    await click('U0STRANGER', theBreach(), 'alert_status');
-    await click('U0STRANGER', theBreach(), 'alert_status');
+    const urls = await Promise.all([click('U0STRANGER', theBreach(), 'alert_status'), click('U0STRANGER', theBreach(), 'alert_status')]);
     const reply = await fake.waitFor((f) => f.messages(CHANNEL).find((message) => message.thread_ts === theBreach() && message.ts !== theBreach() && flatText(message).includes('Scale now')));
     expect(flatText(reply)).toContain('Load');
-    await sleep(300);
+    // The positive event that both clicks were handled: the later one is told the status is there already.
+    const told = await fake.waitFor((f) => f.responses.find((entry) => urls.includes(entry.url) && String(entry.body?.text).includes('already in the thread')));
+    expect(told.body?.text).toMatch(/not posted again/);
     expect(replies(theBreach()).filter((message) => flatText(message).includes('Scale immediately if'))).toHaveLength(1);
   });
 
