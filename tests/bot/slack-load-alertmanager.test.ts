@@ -81,7 +81,7 @@ describe('Alertmanager alerts when Slack pushes back', () => {
           await fake.close();
         }
       }),
-      { numRuns: LONG ? 15 : 3, endOnFailure: true, ...(process.env.SCALEBOT_SEED ? { seed: Number(process.env.SCALEBOT_SEED) } : {}) },
+      { numRuns: LONG ? 10 : 3, endOnFailure: true, ...(process.env.SCALEBOT_SEED ? { seed: Number(process.env.SCALEBOT_SEED) } : {}) },
     );
   }, LONG ? 900_000 : 130_000);
 });
