@@ -13,8 +13,8 @@ export function createResponderCheck(client: Pick<WebClient, 'usergroups'>, cloc
   const cache = new Map<string, { users: Set<string>; at: number }>();
   let handles: { byHandle: Map<string, string>; at: number } | null = null;
   /** "@ops-leads" → the group's id, from usergroups.list (cached like the members). */
-  async function groupIdOf(handle: string): Promise<string | undefined> {
-    if (!handles || clock().getTime() - handles.at >= GROUP_CACHE_MS) {
+  async function groupIdOf(handle: string, maxAgeMs = GROUP_CACHE_MS): Promise<string | undefined> {
+    if (!handles || clock().getTime() - handles.at >= maxAgeMs) {
       const response = await client.usergroups.list({});
       handles = { byHandle: new Map((response.usergroups ?? []).map((group) => [String(group.handle), String(group.id)])), at: clock().getTime() };
     }
@@ -33,10 +33,9 @@ export function createResponderCheck(client: Pick<WebClient, 'usergroups'>, cloc
     if (allowed.includes(user)) return true;
     const groups = allowed.filter((id) => id.startsWith('S') || id.startsWith('@'));
     for (const maxAgeMs of [GROUP_CACHE_MS, REFUSAL_REFRESH_MS]) {
-      if (maxAgeMs === REFUSAL_REFRESH_MS && handles) handles = clock().getTime() - handles.at < REFUSAL_REFRESH_MS ? handles : null;
       for (const entry of groups) {
         try {
-          const group = entry.startsWith('@') ? await groupIdOf(entry) : entry;
+          const group = entry.startsWith('@') ? await groupIdOf(entry, maxAgeMs) : entry;
           if (group && (await membersOf(group, maxAgeMs)).has(user)) return true;
         } catch {
           // A group we cannot read grants nothing.
