@@ -9,10 +9,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { loadConfig } from '../bot/config.ts';
+import { loadConfig } from '../core/config/index.ts';
 import { createWatcherMetrics } from '../bot/metrics.ts';
-import { createWatcher } from '../bot/watcher.ts';
-import { collectStatus } from '../core/status.ts';
+import { createWatcher } from '../services/watcher.ts';
+import type { PrometheusPort } from '../core/ports.ts';
+import { collectStatus, judgeTriggers } from '../core/status.ts';
 import { evaluateTrigger, evaluationWindow } from '../core/triggers.ts';
 import { openDatabase } from '../db/client.ts';
 import { createPrometheus } from '../integrations/prometheus.ts';
@@ -84,7 +85,8 @@ export async function measureCycle(job: CycleJob): Promise<CycleRound[]> {
   // told apart from its evaluation: from the first query out to the last answer in.
   let firstQueryAt = 0;
   let lastAnswerAt = 0;
-  const timedPrometheus = {
+  const timedPrometheus: Pick<PrometheusPort, 'judgeTriggers' | 'queryRange'> = {
+    judgeTriggers: (triggers, at, lookbackSeconds) => judgeTriggers(triggers, timedPrometheus, at, lookbackSeconds),
     async queryRange(query: string, start: number, end: number, step: number) {
       if (firstQueryAt === 0) firstQueryAt = performance.now();
       try {

@@ -4,7 +4,7 @@
 // and only one API instance carries the 26 h of history that response_time_trend's `offset 1d` needs.
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { buildOpenMetrics, scenario, step, type Scenario } from '../tests/helpers/prometheus/index.ts';
+import { buildOpenMetrics, scenario, step, type Scenario } from '../devkit/prometheus/index.ts';
 
 export interface FleetOptions {
   /** Instances per trigger: each per-instance trigger answers this many series. */

@@ -1,5 +1,5 @@
 // A real Prometheus on a loopback port with the fleet's history backfilled, for the bench. Unlike the test
-// fixture (tests/helpers/prometheus) it backfills several files into one data directory, so that a long,
+// fixture (devkit/prometheus) it backfills several files into one data directory, so that a long,
 // thin history and a short, wide one each cost promtool only their own time windows.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { ALERTMANAGER_LIMITS, AlertmanagerPayloadError, parseAlertmanagerPayload } from '../integrations/alertmanager.ts';
-import type { Watcher } from './watcher.ts';
+import type { Watcher } from '../services/watcher.ts';
 
 /** A body past this many bytes is not even read to its end: the connection is cut. */
 const DRAIN_LIMIT_BYTES = 16 * ALERTMANAGER_LIMITS.bodyBytes;

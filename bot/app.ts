@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { CommandDeps } from '../commands/types.ts';
-import type { Settings } from './config.ts';
+import type { Settings } from '../core/config/index.ts';
 import { createRedactingFetch, guardHttpListener, guardProcessEvent, guardSocketModeClient, installProcessSafetyNets, markAnswered, somethingWentWrong, tellThroughResponseUrl } from './door-guard.ts';
 import { LISTENED_ACTION_PREFIXES, registerListeners, SCALE_COMMAND } from './listeners/index.ts';
 import type { Metrics } from './metrics.ts';
-import type { RunbookRunner } from './runbook-runner.ts';
-import type { Watcher } from './watcher.ts';
+import type { RunbookRunner } from '../services/runbooks/runner.ts';
+import type { Watcher } from '../services/watcher.ts';
 
 export interface SlackApp {
   readonly app: App;

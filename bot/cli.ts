@@ -7,9 +7,9 @@ import { collectStatus, statusReportToJson } from '../core/status.ts';
 import { openDatabase } from '../db/client.ts';
 import { listDecisions } from '../db/decision-log.ts';
 import { createPrometheus } from '../integrations/prometheus.ts';
-import { ConfigError, configWarnings, loadConfig, SettingsError } from './config.ts';
+import { ConfigError, configWarnings, loadConfig, SettingsError } from '../core/config/index.ts';
 import { startBot } from './main.ts';
-import { formatStatusTable } from './status-table.ts';
+import { formatStatusTable } from '../blocks/status-table.ts';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;

@@ -3,20 +3,20 @@ import type { AddressInfo } from 'node:net';
 import type { DestinationStream, Logger } from 'pino';
 import type { CommandDeps } from '../commands/types.ts';
 import { lastCompletedRun } from '../db/checklists.ts';
-import { openDatabase, type DatabaseHandle } from '../db/client.ts';
-import { flushDecisions } from '../db/decision-log.ts';
+import type { DatabaseHandle } from '../db/client.ts';
+import { openSqliteStorage, type SqliteStorage } from '../db/storage.ts';
 import { WebClient } from '@slack/web-api';
 import { createOffThreadPrometheus } from '../integrations/prometheus-off-thread.ts';
-import { createChecklistRunbookPort, createChecklistRuns, type ChecklistRuns } from './checklist-runs.ts';
+import { createChecklistRunbookPort, createChecklistRuns, type ChecklistRuns } from '../services/checklists/runs.ts';
 import { createSsh } from '../integrations/ssh.ts';
-import { createRunbookRunner, type RunbookRunner } from './runbook-runner.ts';
-import { createOutboxDeliverer } from './outbox-sender.ts';
-import { createResponderCheck } from './responders.ts';
-import { createWatcher, type Watcher } from './watcher.ts';
+import { createRunbookRunner, type RunbookRunner } from '../services/runbooks/runner.ts';
+import { createOutboxDeliverer } from '../services/outbox.ts';
+import { createResponderCheck } from '../integrations/slack-responders.ts';
+import { createWatcher, type Watcher } from '../services/watcher.ts';
 import { createAlertmanagerRoute, openDoorProblem } from './alertmanager-route.ts';
 import { displayUrl, registerSecrets, urlSecrets } from '../core/redact.ts';
 import { createApp, toBoltLogger } from './app.ts';
-import { configWarnings, loadConfig, loadSettings, type Config, type Settings } from './config.ts';
+import { configWarnings, loadConfig, loadSettings, type Config, type Settings } from '../core/config/index.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createHttpServer } from './server.ts';
@@ -39,6 +39,8 @@ export interface RunningBot {
   readonly config: Config;
   readonly deps: CommandDeps;
   readonly metrics: Metrics;
+  readonly storage: SqliteStorage;
+  /** The SQLite file under `storage`, for the code and tests not yet on the storage port. */
   readonly database: DatabaseHandle;
   readonly watcher: Watcher;
   readonly runbooks: RunbookRunner;
@@ -64,14 +66,15 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
   });
   // A runbook that can run on a host but names no approvers starts disabled; say which, and what to add.
   for (const warning of configWarnings(config)) logger.warn(warning);
-  const database = openDatabase(settings.databaseFile);
+  const storage = openSqliteStorage(settings.databaseFile);
+  const database = storage.handle;
   const prometheus = createOffThreadPrometheus(
     { url: config.prometheus.url, timeoutMs: config.prometheus.timeoutMs },
     { onWorkerDied: (reason) => logger.warn({ reason: reason instanceof Error ? reason.message : `exit code ${reason}` }, 'the Prometheus worker thread died; judging on the main thread until the next one starts') },
   );
   const metrics = createMetrics(prometheus);
   // The watcher posts with no retries of the client's own: a 429 comes back at once with Retry-After, and
-  // any other failure is looked up in Slack before the outbox posts again (see bot/outbox-sender.ts).
+  // any other failure is looked up in Slack before the outbox posts again (see services/outbox.ts).
   const watcherClient = new WebClient(settings.botToken, {
     ...(settings.slackApiUrl ? { slackApiUrl: settings.slackApiUrl } : {}),
     retryConfig: { retries: 0 },
@@ -121,7 +124,7 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
       logger,
       registry: metrics.registry,
       isReady: () => {
-        const problems = database.sqlite.open ? [] : ['the database is closed'];
+        const problems = storage.isOpen() ? [] : ['the database is closed'];
         return { ready: problems.length === 0, problems };
       },
       ...(receiver ? { slackListener: receiver.requestListener } : {}),
@@ -150,7 +153,7 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     server?.close();
     deliver.stop();
     await prometheus.close();
-    database.close();
+    await storage.close();
     throw error;
   }
   const address = server.address() as AddressInfo;
@@ -163,6 +166,7 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     config,
     deps,
     metrics,
+    storage,
     database,
     watcher,
     runbooks,
@@ -185,8 +189,7 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
       }
       await new Promise<void>((resolve) => server!.close(() => resolve()));
       server!.closeAllConnections();
-      flushDecisions(database.db);
-      database.close();
+      await storage.close();
       logger.flush();
     },
   };

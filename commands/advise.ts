@@ -1,5 +1,5 @@
-import { buildAdviceBlocks } from '../bot/blocks/advice.ts';
-import type { Message } from '../bot/blocks/types.ts';
+import { buildAdviceBlocks } from '../blocks/advice.ts';
+import type { Message } from '../blocks/types.ts';
 import { walkDecisionTree, type QuestionId, type Recommendation, type Walk } from '../core/advisor.ts';
 import { gatherEvidence } from '../core/advice-evidence.ts';
 import { priceRecommendation, resolveCurrent, type Price, type ScalingStep } from '../core/capacity.ts';

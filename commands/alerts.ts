@@ -1,6 +1,6 @@
-import { formatBreachValue, SEVERITY_TITLES, slackTime } from '../bot/blocks/breach.ts';
-import { describeLabels } from '../bot/blocks/status.ts';
-import { escapeMrkdwn, SLACK_LIMITS, truncateText } from '../bot/blocks/types.ts';
+import { formatBreachValue, SEVERITY_TITLES, slackTime } from '../blocks/breach.ts';
+import { describeLabels } from '../blocks/status.ts';
+import { escapeMrkdwn, SLACK_LIMITS, truncateText } from '../blocks/types.ts';
 import { formatDuration } from '../core/duration.ts';
 import { listOpenBreaches } from '../db/breaches.ts';
 import { getMessage } from '../db/outbox.ts';

@@ -1,4 +1,4 @@
-import { buildChecklistIndex } from '../bot/blocks/checklist.ts';
+import { buildChecklistIndex } from '../blocks/checklist.ts';
 import { messageLink } from './alerts.ts';
 import { UsageError, type Subcommand } from './types.ts';
 

@@ -1,4 +1,4 @@
-import { buildCostBlocks } from '../bot/blocks/capacity.ts';
+import { buildCostBlocks } from '../blocks/capacity.ts';
 import { projectCosts, resolveCurrent } from '../core/capacity.ts';
 import { UsageError, type Subcommand } from './types.ts';
 

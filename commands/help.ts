@@ -1,4 +1,4 @@
-import type { Message } from '../bot/blocks/types.ts';
+import type { Message } from '../blocks/types.ts';
 import type { Subcommand } from './types.ts';
 
 /** The help text, generated from the registry so it cannot fall behind it. */

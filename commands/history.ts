@@ -1,5 +1,5 @@
-import { slackTime } from '../bot/blocks/breach.ts';
-import { escapeMrkdwn, SLACK_LIMITS, truncateText } from '../bot/blocks/types.ts';
+import { slackTime } from '../blocks/breach.ts';
+import { escapeMrkdwn, SLACK_LIMITS, truncateText } from '../blocks/types.ts';
 import { listDecisions, type Decision } from '../db/decision-log.ts';
 import { listRuns } from '../db/runbooks.ts';
 import { UsageError, type Subcommand } from './types.ts';

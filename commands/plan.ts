@@ -1,4 +1,4 @@
-import { buildPlanBlocks } from '../bot/blocks/capacity.ts';
+import { buildPlanBlocks } from '../blocks/capacity.ts';
 import { planFor, type PlanLoad } from '../core/capacity.ts';
 import { UsageError, type Subcommand } from './types.ts';
 

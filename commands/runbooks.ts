@@ -1,4 +1,4 @@
-import { buildRunbookList } from '../bot/blocks/runbook.ts';
+import { buildRunbookList } from '../blocks/runbook.ts';
 import { UsageError, type Subcommand } from './types.ts';
 
 export const runbooks = {

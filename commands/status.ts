@@ -1,5 +1,5 @@
-import { buildStatusBlocks } from '../bot/blocks/status.ts';
-import type { Message } from '../bot/blocks/types.ts';
+import { buildStatusBlocks } from '../blocks/status.ts';
+import type { Message } from '../blocks/types.ts';
 import { collectStatus, type StatusReport } from '../core/status.ts';
 import { UsageError, type CommandDeps, type Subcommand } from './types.ts';
 

@@ -1,9 +1,10 @@
+import { UserError } from '../core/user-error.ts';
 import type { Logger } from 'pino';
-import type { Message } from '../bot/blocks/types.ts';
-import type { ChecklistRuns } from '../bot/checklist-runs.ts';
-import type { Config } from '../bot/config.ts';
+import type { Message } from '../blocks/types.ts';
+import type { ChecklistRuns } from '../services/checklists/runs.ts';
+import type { Config } from '../core/config/index.ts';
 import type { Db } from '../db/client.ts';
-import type { RunbookRunner } from '../bot/runbook-runner.ts';
+import type { RunbookRunner } from '../services/runbooks/runner.ts';
 import type { PrometheusPort } from '../integrations/prometheus.ts';
 
 /** What every subcommand may use. Built once in bot/main.ts; tests build their own. */
@@ -20,7 +21,7 @@ export interface CommandDeps {
    * checklist as "optimized first: yes". Absent where checklists are not wired (some tests): nothing is ever completed.
    */
   readonly checklistCompletedAt?: (checklistId: string) => Date | null;
-  /** Checklist runs: start, clicks, what a runbook's success ticks (bot/checklist-runs.ts); absent where not wired (some tests). */
+  /** Checklist runs: start, clicks, what a runbook's success ticks (services/checklists/runs.ts); absent where not wired (some tests). */
   readonly checklists?: ChecklistRuns;
 }
 
@@ -51,10 +52,5 @@ export interface CommandOutcome {
   readonly detail?: Record<string, unknown>;
 }
 
-/** The user typed something we cannot act on: the message says what to type instead. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+/** The user typed something we cannot act on: the message says what to type instead (shown with the help). */
+export class UsageError extends UserError {}

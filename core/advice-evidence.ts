@@ -1,4 +1,4 @@
-import type { PrometheusPort } from '../integrations/prometheus.ts';
+import type { PrometheusPort } from './ports.ts';
 import { judgeEvidence, type Evidence, type EvidenceTriggers } from './advisor.ts';
 import { collectStatus } from './status.ts';
 import type { Trigger } from './triggers.ts';
@@ -10,7 +10,7 @@ import type { Trigger } from './triggers.ts';
  */
 export async function gatherEvidence(
   triggers: EvidenceTriggers,
-  prometheus: Pick<PrometheusPort, 'queryRange'>,
+  prometheus: Pick<PrometheusPort, 'judgeTriggers'>,
   at: Date,
   lookbackSeconds?: number,
 ): Promise<Evidence> {

@@ -1,4 +1,4 @@
-import type { PrometheusPort } from '../integrations/prometheus.ts';
+import type { PrometheusPort } from './ports.ts';
 import {
   decideVerdict,
   evaluateTrigger,
@@ -18,27 +18,19 @@ export interface StatusReport {
 }
 
 /**
- * A Prometheus client that judges the triggers where it reads the answers. The bot's client does it in a
- * worker thread (integrations/prometheus-off-thread.ts): reading a fleet's answers is megabytes of JSON,
- * and on the event loop it delays the next ack (README, "Benchmarks").
- */
-export interface TriggerJudgingPort {
-  judgeTriggers(triggers: readonly Trigger[], at: Date, lookbackSeconds?: number): Promise<StatusReport>;
-}
-
-/**
  * Evaluates every trigger at `at`, all queries at once: the slowest query, not their sum, sets how long a
- * status takes. A failed query makes its trigger "no data" with the reason; it never makes it ok.
- * A client that can judge the triggers itself is left to do so.
+ * status takes. A failed query makes its trigger "no data" with the reason; it never makes it ok. The
+ * client judges where it reads the answers: the bot's does it in a worker thread
+ * (integrations/prometheus-off-thread.ts), since a fleet's answers are megabytes of JSON that would delay
+ * the next ack on the event loop (README, "Benchmarks").
  */
-export async function collectStatus(
+export function collectStatus(
   triggers: readonly Trigger[],
-  prometheus: Pick<PrometheusPort, 'queryRange'> & Partial<TriggerJudgingPort>,
+  prometheus: Pick<PrometheusPort, 'judgeTriggers'>,
   at: Date,
   lookbackSeconds?: number,
 ): Promise<StatusReport> {
-  if (prometheus.judgeTriggers) return prometheus.judgeTriggers(triggers, at, lookbackSeconds);
-  return judgeTriggers(triggers, prometheus, at, lookbackSeconds);
+  return prometheus.judgeTriggers(triggers, at, lookbackSeconds);
 }
 
 /** collectStatus on this thread: the queries, the reading of their answers and the judging. */

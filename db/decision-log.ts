@@ -3,6 +3,7 @@ import { redactDeep, redactSecrets } from '../core/redact.ts';
 import { inTransaction, type Db } from './client.ts';
 import { decisionLog } from './schema.ts';
 
+/** What one decision row says; the same shape as the storage port's (core/storage/effects.ts). */
 export interface DecisionInput {
   at: Date;
   kind: string;

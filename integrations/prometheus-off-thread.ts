@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { build, stop as stopEsbuild } from 'esbuild';
 import { redactSecrets } from '../core/redact.ts';
-import { judgeTriggers, type StatusReport, type TriggerJudgingPort } from '../core/status.ts';
+import { judgeTriggers, type StatusReport } from '../core/status.ts';
 import type { Trigger, TriggerResult, Verdict } from '../core/triggers.ts';
 import { createPrometheus, type PrometheusOptions, type PrometheusPort } from './prometheus.ts';
 
@@ -27,7 +27,7 @@ export type JudgeReply =
   | { readonly id: number; readonly verdict: Verdict; readonly results: readonly WireResult[]; readonly failure?: string }
   | { readonly id: number; readonly error: string };
 
-export interface OffThreadPrometheus extends PrometheusPort, TriggerJudgingPort {
+export interface OffThreadPrometheus extends PrometheusPort {
   /** Ends the worker; what it was judging, and anything asked after, is judged here instead. */
   close(): Promise<void>;
   /** How many workers were started: more than one means one died. */

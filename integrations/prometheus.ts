@@ -1,15 +1,11 @@
 import axios, { AxiosError, type AxiosInstance } from 'axios';
 import { z } from 'zod';
 import { displayUrl, redactSecrets } from '../core/redact.ts';
+import type { PrometheusPort } from '../core/ports.ts';
+import { judgeTriggers } from '../core/status.ts';
 import type { Series } from '../core/triggers.ts';
 
-export interface PrometheusPort {
-  /** Evaluates `query` at every step of [start, end] (unix seconds). */
-  queryRange(query: string, start: number, end: number, stepSeconds: number): Promise<Series[]>;
-  /** Evaluates `query` at one instant (unix seconds). */
-  queryInstant(query: string, at: number): Promise<Array<{ labels: Record<string, string>; value: number }>>;
-  readonly url: string;
-}
+export type { PrometheusPort } from '../core/ports.ts';
 
 export interface PrometheusOptions {
   url: string;
@@ -108,8 +104,10 @@ export function createPrometheus({ url, timeoutMs }: PrometheusOptions): Prometh
     return body;
   }
 
-  return {
+  const port: PrometheusPort = {
     url,
+    // On this thread: the bot's own client judges in a worker (prometheus-off-thread.ts); the CLI and tests use this one.
+    judgeTriggers: (triggers, at, lookbackSeconds) => judgeTriggers(triggers, port, at, lookbackSeconds),
     async queryRange(query, start, end, stepSeconds) {
       const body = await get('/api/v1/query_range', { query, start, end, step: stepSeconds });
       const series = readMatrix(body);
@@ -125,6 +123,7 @@ export function createPrometheus({ url, timeoutMs }: PrometheusOptions): Prometh
       return data.result.map(({ metric, value }) => ({ labels: metric, value: value[1] }));
     },
   };
+  return port;
 }
 
 /** Whether the URL names this machine: localhost, 127.0.0.0/8 or ::1. */

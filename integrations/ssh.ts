@@ -21,91 +21,10 @@ import { shellQuote } from '../core/shell-quote.ts';
  *   an unhandled 'error' event and take the process down. We keep a listener for the connection's life.
  */
 
-export interface SshHost {
-  /** Inventory name, for messages. */
-  name: string;
-  address: string;
-  port: number;
-  user: string;
-  /** Path to the private key; read at connect time, its contents never leave this module. */
-  privateKeyFile: string;
-  /** The pinned host key as in known_hosts or the host's .pub file: "ssh-ed25519 AAAA…" (a leading host field is allowed). */
-  hostKey: string;
-}
+import { NO_TIME_BOUND, type LockHolder, type RunOptions, type SshHost, type SshPort, type StepOutcome, type StepResult } from '../core/ports.ts';
 
-export type StepOutcome =
-  | 'succeeded'
-  | 'failed'
-  | 'timed_out'
-  | 'connection_lost'
-  | 'host_key_mismatch'
-  | 'connect_failed'
-  | 'stopped'
-  /** Not started: another attempt with the same `lockKey` still holds its slot on the host (see `lockHolder`). */
-  | 'already_running';
-
-/** Who holds a `lockKey` slot on the host, as the holder wrote it when it took the lock. */
-export interface LockHolder {
-  /** The holder's process (the remote `timeout`, leader of the command's process group); null if not yet written. */
-  pid: number | null;
-  /** Whether that PID still lives. False while the slot is held: a process the command left behind holds it. */
-  alive: boolean;
-  /** When the holder started, in the bot's clock (the host's clock offset is taken out). */
-  since: Date | null;
-  /** When its remote timeout ends it at the latest; null when the host has no `timeout` (no bound). */
-  until: Date | null;
-  /** The lock file on the host, for `fuser -v FILE` there. */
-  lockFile: string;
-}
-
-export interface StepResult {
-  outcome: StepOutcome;
-  /** The remote exit status, when one arrived. */
-  exitCode: number | null;
-  /** The signal that ended the remote command ("KILL", …), when it ended by one. */
-  signal: string | null;
-  durationMs: number;
-  /** The last few KB of each stream. */
-  stdoutTail: string;
-  stderrTail: string;
-  /** Everything, both streams merged in arrival order, cut at `maxOutputBytes` with a note. */
-  output: string;
-  outputTruncated: boolean;
-  /** One or two sentences for people; never contains key material. */
-  message: string;
-  /**
-   * When the bot could not see the command end (connection lost, half-open link, local timeout without an
-   * exit, stop without an answer): the latest moment it may still run on the host, from when it started plus
-   * its timeout and kill-after. `NO_TIME_BOUND` when the host has no `timeout` command. Null when the command
-   * is known to have ended or never started.
-   */
-  mayRunUntil: Date | null;
-  /** With `already_running`: the attempt that holds the slot. */
-  lockHolder?: LockHolder;
-}
-
-/** `mayRunUntil` when nothing on the host bounds the command's life (it has no `timeout` command). */
-export const NO_TIME_BOUND: Date = new Date(8.64e15);
-
-export interface RunOptions {
-  /** The step's timeout. The remote command is stopped at this point; see `SshOptions` for the margins. */
-  timeoutSeconds: number;
-  /** Called for every decoded chunk as it arrives; errors thrown here are ignored. */
-  onOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void;
-  /** Aborting stops the step: the remote process group gets TERM, then KILL, and the result is `stopped`. */
-  signal?: AbortSignal;
-  /**
-   * A name for this attempt's slot on the host, e.g. "run-12-steps-3" ([A-Za-z0-9_.-], at most 100
-   * characters): while a process holding it lives, another run with the same key refuses to start, with
-   * `already_running`. The slot is an flock(1) lock held by the remote command and everything it starts (see
-   * buildRemoteCommand); the kernel releases it when the last of them dies.
-   */
-  lockKey?: string;
-}
-
-export interface SshPort {
-  run(host: SshHost, command: string, options: RunOptions): Promise<StepResult>;
-}
+export { NO_TIME_BOUND };
+export type { LockHolder, RunOptions, SshHost, SshPort, StepOutcome, StepResult };
 
 export interface SshOptions {
   /** How long connecting, the handshake and authentication may take. Default 10 000. */

@@ -1,7 +1,7 @@
 // `npm run playground [-- --demo] [--port N] [--config FILE] [--db FILE]`: the bot, a Slack emulator and a
 // page on 127.0.0.1, for trying every flow without a Slack workspace. See playground/README.md.
 import { parseArgs } from 'node:util';
-import { ConfigError, SettingsError } from '../bot/config.ts';
+import { ConfigError, SettingsError } from '../core/config/index.ts';
 import { startPlayground, type PlaygroundStatus } from './start-playground.ts';
 
 const USAGE = `Usage: npm run playground [-- options]

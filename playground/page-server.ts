@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ActionInput, Outcome, PlaygroundEmulator } from './emulator.ts';
+import type { ActionInput, Outcome, PlaygroundEmulator } from './person-side.ts';
 import { findUser, PLAYGROUND_USERS } from './workspace.ts';
 
 const WEB_DIR = join(dirname(fileURLToPath(import.meta.url)), 'web');

@@ -1,6 +1,6 @@
 // The playground's pretend workspace: who can be "me", the channels, and one user group. Ids look like
 // Slack's so the bot treats them as it would real ones (responders, approvers, mentions).
-import type { FakeUser } from './slack-emulator/index.ts';
+import type { FakeUser } from '../devkit/slack-emulator/index.ts';
 
 export interface PlaygroundUser {
   readonly id: string;

@@ -8,7 +8,7 @@ import type { CommandDeps } from '../../commands/types.ts';
 import { isQuestionId, type Answer, type QuestionId } from '../../core/advisor.ts';
 import { recordAdviceAnswer } from '../../db/advice.ts';
 import { recordDecision } from '../../db/decision-log.ts';
-import { ADVISE_ACTIONS, describeStartTarget } from '../blocks/advice.ts';
+import { ADVISE_ACTIONS, describeStartTarget } from '../../blocks/advice.ts';
 import { toResponsePayload } from './commands.ts';
 
 export type AdviseAction =

@@ -1,8 +1,8 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
 import { recordDecision } from '../../db/decision-log.ts';
-import type { Config } from '../config.ts';
-import { describeAllowed } from '../responders.ts';
-import type { Watcher } from '../watcher.ts';
+import type { Config } from '../../core/config/index.ts';
+import { describeAllowed } from '../../integrations/slack-responders.ts';
+import type { Watcher } from '../../services/watcher.ts';
 import type { Db } from '../../db/client.ts';
 import type { Logger } from 'pino';
 

@@ -3,7 +3,7 @@ import type { App, BlockButtonAction } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { Db } from '../../db/client.ts';
 import { recordDecision } from '../../db/decision-log.ts';
-import type { ChecklistRuns } from '../checklist-runs.ts';
+import type { ChecklistRuns } from '../../services/checklists/runs.ts';
 
 export interface ChecklistActionDeps {
   readonly checklists: ChecklistRuns;

@@ -1,8 +1,8 @@
 import type { App } from '@slack/bolt';
 import type { CommandDeps } from '../../commands/types.ts';
 import type { Metrics } from '../metrics.ts';
-import type { RunbookRunner } from '../runbook-runner.ts';
-import type { Watcher } from '../watcher.ts';
+import type { RunbookRunner } from '../../services/runbooks/runner.ts';
+import type { Watcher } from '../../services/watcher.ts';
 import { registerAdviseActions } from './advise-actions.ts';
 import { registerAlertActions } from './alert-actions.ts';
 import { registerChecklistActions } from './checklist-actions.ts';

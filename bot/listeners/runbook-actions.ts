@@ -1,6 +1,6 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
 import type { Logger } from 'pino';
-import type { Answer, ClickOrigin, RunbookRunner } from '../runbook-runner.ts';
+import type { Answer, ClickOrigin, RunbookRunner } from '../../services/runbooks/runner.ts';
 
 type RunAction =
   | { kind: 'approve' | 'reject' | 'cancel' | 'start' | 'stop' | 'rollback' | 'abandon'; runId: number }

@@ -7,7 +7,7 @@ import { startBot } from '../../bot/main.ts';
 import { listDecisions } from '../../db/decision-log.ts';
 import { enqueueMessage, getMessage } from '../../db/outbox.ts';
 import { slash, TEST_BOT_TOKEN, TEST_SIGNING_SECRET, type TestBot } from '../helpers/bot.ts';
-import { unusedLoopbackUrl } from '../helpers/prometheus/index.ts';
+import { unusedLoopbackUrl } from '../../devkit/prometheus/index.ts';
 import { startFakeSlack } from '../helpers/slack/index.ts';
 import { watcherTestConfig } from '../helpers/watch-config.ts';
 

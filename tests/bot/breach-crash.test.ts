@@ -22,7 +22,7 @@ import {
   type ProxiedCall,
   type SlackCall,
 } from '../helpers/crash/index.ts';
-import { startExporter, startPrometheus, waitForValue, type Exporter, type PrometheusFixture } from '../helpers/prometheus/index.ts';
+import { startExporter, startPrometheus, waitForValue, type Exporter, type PrometheusFixture } from '../../devkit/prometheus/index.ts';
 import { startFakeSlack } from '../helpers/slack/index.ts';
 import { WITHOUT_DEFAULT_TRIGGERS } from '../helpers/watch-config.ts';
 

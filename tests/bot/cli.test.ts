@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { scenario, startPrometheus, step, type PrometheusFixture } from '../helpers/prometheus/index.ts';
+import { scenario, startPrometheus, step, type PrometheusFixture } from '../../devkit/prometheus/index.ts';
 
 const run = promisify(execFile);
 const NOW = Math.floor(Date.now() / 1000);

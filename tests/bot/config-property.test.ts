@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { runCli } from '../../bot/cli.ts';
-import { ConfigError, configWarnings, loadConfig } from '../../bot/config.ts';
+import { ConfigError, configWarnings, loadConfig } from '../../core/config/index.ts';
 
 const LONG = process.env.SCALEBOT_LONG === '1';
 const dir = mkdtempSync(join(tmpdir(), 'scalebot-config-property-'));

@@ -48,7 +48,7 @@ const idNumber = fc.oneof(fc.integer({ min: 0, max: 50 }), fc.integer({ min: 0, 
 const anyString = fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom(...DANGEROUS), fc.constant(PLANTED_TOKEN));
 const itemId = fc.oneof(fc.constantFrom('backup', 'load-test', 'monitoring'), fc.stringMatching(/^[a-z0-9][a-z0-9_-]{0,20}$/));
 
-/** The bot's own action ids, read from the code (bot/blocks/*, bot/listeners/*), with generated values. */
+/** The bot's own action ids, read from the code (blocks/*, bot/listeners/*), with generated values. */
 export const knownAction: fc.Arbitrary<{ action_id: string; value?: string }> = fc.oneof(
   fc.record({ action_id: fc.constantFrom('alert_ack', 'alert_status'), value: fc.oneof(idNumber.map(String), anyString) }),
   fc.integer({ min: 1, max: 86_400 * 7 }).chain((seconds) =>

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../bot/cli.ts';
-import { ConfigError, loadConfig } from '../../bot/config.ts';
+import { ConfigError, loadConfig } from '../../core/config/index.ts';
 import { createSsh } from '../../integrations/ssh.ts';
-import { startSshd, type SshdFixture } from '../helpers/sshd/index.ts';
+import { startSshd, type SshdFixture } from '../../devkit/sshd/index.ts';
 
 const HOST_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
 const scratch = mkdtempSync(join(tmpdir(), 'scalebot-promised-config-'));

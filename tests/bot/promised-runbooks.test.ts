@@ -8,7 +8,7 @@ import { listDecisions } from '../../db/decision-log.ts';
 import { getRun, listRuns } from '../../db/runbooks.ts';
 import { startTestBot, type TestBot } from '../helpers/bot.ts';
 import { buildBlockActionsPayload, sendInteraction, sendSlashCommand, startFakeSlack, type FakeSlack } from '../helpers/slack/index.ts';
-import { startSshd, type SshdFixture } from '../helpers/sshd/index.ts';
+import { startSshd, type SshdFixture } from '../../devkit/sshd/index.ts';
 
 const CHANNEL = 'C0OPS';
 const REQUESTER = 'U0REQ';

@@ -5,7 +5,7 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBot, type TestBot } from '../helpers/bot.ts';
-import { freeLoopbackPort, startExporter, startPrometheus, waitForValue, type Exporter, type PrometheusFixture } from '../helpers/prometheus/index.ts';
+import { freeLoopbackPort, startExporter, startPrometheus, waitForValue, type Exporter, type PrometheusFixture } from '../../devkit/prometheus/index.ts';
 import type { FakeSlack } from '../helpers/slack/index.ts';
 import { watcherTestConfig } from '../helpers/watch-config.ts';
 

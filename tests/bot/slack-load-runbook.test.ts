@@ -6,7 +6,7 @@ import { getRun, listRuns } from '../../db/runbooks.ts';
 import { startTestBot, type TestBot } from '../helpers/bot.ts';
 import { buildBlockActionsPayload, sendInteraction, sendSlashCommand, startFakeSlack, type FakeSlack } from '../helpers/slack/index.ts';
 import { appliedEdits, duplicateKeys, LONG, loadSummary, lostOrStale, maxEditsInWindow, outboxBacklog, PRODUCTION_CLIENT_ENV, pushyLoad } from '../helpers/slack-load.ts';
-import { startSshd, type SshdFixture } from '../helpers/sshd/index.ts';
+import { startSshd, type SshdFixture } from '../../devkit/sshd/index.ts';
 
 const CHANNEL = 'C0OPS';
 const REQUESTER = 'U0REQ';

@@ -3,7 +3,7 @@
 // one message, its edits and thread replies arrive, and the outbox ends empty.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBot, type TestBot } from '../helpers/bot.ts';
-import { startExporter, startPrometheus, waitForValue, type Exporter, type PrometheusFixture } from '../helpers/prometheus/index.ts';
+import { startExporter, startPrometheus, waitForValue, type Exporter, type PrometheusFixture } from '../../devkit/prometheus/index.ts';
 import { startFakeSlack, type FakeSlack } from '../helpers/slack/index.ts';
 import { duplicateKeys, LONG, loadSummary, lostOrStale, messagesByKey, outboxBacklog, PRODUCTION_CLIENT_ENV, pushyLoad } from '../helpers/slack-load.ts';
 import { watcherTestConfig } from '../helpers/watch-config.ts';

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { listDecisions } from '../../db/decision-log.ts';
 import { startTestBot, type TestBot } from '../helpers/bot.ts';
-import { scenario, startPrometheus, startSlowProxy, step, type PrometheusFixture } from '../helpers/prometheus/index.ts';
+import { scenario, startPrometheus, startSlowProxy, step, type PrometheusFixture } from '../../devkit/prometheus/index.ts';
 import { checkBlockKitLimits, sendSlashCommand } from '../helpers/slack/index.ts';
 
 const NOW = Math.floor(Date.now() / 1000);

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listDecisions } from '../../db/decision-log.ts';
 import { click, slash, startTestBot, type TestBot } from '../helpers/bot.ts';
-import { scenario, startPrometheus, step, unusedLoopbackUrl, type PrometheusFixture } from '../helpers/prometheus/index.ts';
+import { scenario, startPrometheus, step, unusedLoopbackUrl, type PrometheusFixture } from '../../devkit/prometheus/index.ts';
 import { buildBlockActionsPayload, sendInteraction, startFakeSlack, type FakeSlack, type StoredMessage } from '../helpers/slack/index.ts';
 
 const NOW = Math.floor(Date.now() / 1000);

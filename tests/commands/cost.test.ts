@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { slash, startTestBot, type TestBot } from '../helpers/bot.ts';
-import { unusedLoopbackUrl } from '../helpers/prometheus/index.ts';
+import { unusedLoopbackUrl } from '../../devkit/prometheus/index.ts';
 
 describe('/scale cost through the bot', () => {
   const bots: TestBot[] = [];

@@ -3,7 +3,7 @@ import { parsePlanArguments, parseUserCount } from '../../commands/plan.ts';
 import { UsageError } from '../../commands/types.ts';
 import { listDecisions } from '../../db/decision-log.ts';
 import { slash, startTestBot, type TestBot } from '../helpers/bot.ts';
-import { unusedLoopbackUrl } from '../helpers/prometheus/index.ts';
+import { unusedLoopbackUrl } from '../../devkit/prometheus/index.ts';
 
 describe('/scale plan arguments', () => {
   it('reads a count of concurrent users in the ways people write it, or daily active users', () => {

@@ -2,7 +2,7 @@
 // answer for ever, `0` asks every time)". Through the real bot, on a real Prometheus with CPU at 90 %.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { click, slash, startTestBot, type TestBot } from '../helpers/bot.ts';
-import { scenario, startPrometheus, step, type PrometheusFixture } from '../helpers/prometheus/index.ts';
+import { scenario, startPrometheus, step, type PrometheusFixture } from '../../devkit/prometheus/index.ts';
 import type { StoredMessage } from '../helpers/slack/index.ts';
 
 const NOW = Math.floor(Date.now() / 1000);

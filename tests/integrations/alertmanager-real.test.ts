@@ -1,7 +1,7 @@
 // The whole chain a team runs when it loads `scalebot rules` into its own Prometheus: a live exporter →
 // Debian's Prometheus evaluating those rules → Debian's Alertmanager → its webhook → the real bot → (fake) Slack.
 // Nothing here is hand-written JSON: every payload the bot reads is one Alertmanager built.
-import { escapeMrkdwn } from '../../bot/blocks/types.ts';
+import { escapeMrkdwn } from '../../blocks/types.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../bot/cli.ts';
 import { listDecisions } from '../../db/decision-log.ts';
-import type { StoredMessage } from '../../playground/slack-emulator/message-store.ts';
+import type { StoredMessage } from '../../devkit/slack-emulator/message-store.ts';
 import {
   startAlertingPrometheus,
   startAlertmanager,
@@ -20,7 +20,7 @@ import {
   type WebhookRecorder,
 } from '../helpers/alertmanager/index.ts';
 import { startTestBot, type TestBot } from '../helpers/bot.ts';
-import { startExporter, waitForValue, type Exporter } from '../helpers/prometheus/index.ts';
+import { startExporter, waitForValue, type Exporter } from '../../devkit/prometheus/index.ts';
 import { watcherTestConfig } from '../helpers/watch-config.ts';
 
 const LONG = process.env.SCALEBOT_LONG === '1';

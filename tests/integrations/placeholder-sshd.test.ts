@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSsh } from '../../integrations/ssh.ts';
 import { batchScripts, CONTEXTS, hostileValue, plan, TYPES, type Attempt } from '../core/placeholder-cases.ts';
-import { startSshd, type SshdFixture } from '../helpers/sshd/index.ts';
+import { startSshd, type SshdFixture } from '../../devkit/sshd/index.ts';
 
 const LONG = process.env.SCALEBOT_LONG === '1';
 const dir = mkdtempSync(join(tmpdir(), 'scalebot-placeholder-sshd-'));

@@ -6,11 +6,11 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadConfig } from '../../bot/config.ts';
+import { loadConfig } from '../../core/config/index.ts';
 import { judgeTriggers } from '../../core/status.ts';
 import { createOffThreadPrometheus } from '../../integrations/prometheus-off-thread.ts';
 import { createPrometheus, isLoopback } from '../../integrations/prometheus.ts';
-import { scenario, startPrometheus, step, type PrometheusFixture } from '../helpers/prometheus/index.ts';
+import { scenario, startPrometheus, step, type PrometheusFixture } from '../../devkit/prometheus/index.ts';
 
 const run = promisify(execFile);
 const { triggers } = loadConfig();

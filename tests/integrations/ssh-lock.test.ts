@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRemoteCommand, createSsh, NO_TIME_BOUND, type RunOptions, type SshHost, type SshPort, type StepResult } from '../../integrations/ssh.ts';
-import { killMatching, processesMatching, startSshd, waitProcessesGone, type SshdFixture } from '../helpers/sshd/index.ts';
+import { killMatching, processesMatching, startSshd, waitProcessesGone, type SshdFixture } from '../../devkit/sshd/index.ts';
 
 const LONG = process.env.SCALEBOT_LONG === '1';
 const scratch = mkdtempSync(join(tmpdir(), 'scalebot-ssh-lock-'));

@@ -2,13 +2,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../bot/config.ts';
+import { loadConfig } from '../../core/config/index.ts';
 import { buildPlaygroundConfig } from '../../playground/config.ts';
 import { startDemoExporter, type DemoExporter } from '../../playground/demo/exporter.ts';
 import { findPrometheus, startDemoPrometheus, type DemoPrometheus } from '../../playground/demo/prometheus.ts';
 import { CALM, demoMoment, GROWTH_ENDS, GROWTH_STARTS, latencyFractionAtOrBelow, PEAK } from '../../playground/demo/scenario.ts';
-import { queryInstant } from '../helpers/prometheus/query.ts';
-import { waitForValue } from '../helpers/prometheus/index.ts';
+import { queryInstant } from '../../devkit/prometheus/query.ts';
+import { waitForValue } from '../../devkit/prometheus/index.ts';
 
 describe('the demo story', () => {
   it('is calm while warming up and at first, grows, stays high, and calms down when asked', () => {

@@ -1,5 +1,5 @@
 import { startPlayground, type RunningPlayground } from '../../playground/start-playground.ts';
-import { unusedLoopbackUrl } from '../helpers/prometheus/index.ts';
+import { unusedLoopbackUrl } from '../../devkit/prometheus/index.ts';
 
 export const ALERTMANAGER_TOKEN = 'playground-test-alertmanager-token';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildBreachMessage } from '../../bot/blocks/breach.ts';
+import { buildBreachMessage } from '../../blocks/breach.ts';
 import type { BreachRow } from '../../db/breaches.ts';
 import { renderBlock, renderMessageBody, type RenderContext } from '../../playground/web/blocks.js';
 import { formatSlackDate, mrkdwnToHtml, plainToHtml } from '../../playground/web/mrkdwn.js';

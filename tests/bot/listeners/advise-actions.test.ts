@@ -2,14 +2,14 @@ import type { RespondArguments, RespondFn } from '@slack/bolt';
 import pino from 'pino';
 import { WebClient } from '@slack/web-api';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createChecklistRuns } from '../../../bot/checklist-runs.ts';
-import { loadConfig } from '../../../bot/config.ts';
+import { createChecklistRuns } from '../../../services/checklists/runs.ts';
+import { loadConfig } from '../../../core/config/index.ts';
 import { parseAdviseAction, startTarget } from '../../../bot/listeners/advise-actions.ts';
-import { createOutboxDeliverer } from '../../../bot/outbox-sender.ts';
+import { createOutboxDeliverer } from '../../../services/outbox.ts';
 import type { CommandDeps } from '../../../commands/types.ts';
 import { openDatabase, type DatabaseHandle } from '../../../db/client.ts';
 import { listDecisions } from '../../../db/decision-log.ts';
-import type { PrometheusPort } from '../../../integrations/prometheus.ts';
+import { createPrometheus, type PrometheusPort } from '../../../integrations/prometheus.ts';
 import { startFakeSlack, type FakeSlack } from '../../helpers/slack/index.ts';
 
 const handles: DatabaseHandle[] = [];
@@ -22,7 +22,8 @@ afterEach(async () => {
 function deps(): CommandDeps {
   const handle = openDatabase(':memory:');
   handles.push(handle);
-  const prometheus: PrometheusPort = { url: 'http://unused', queryRange: async () => [], queryInstant: async () => [] };
+  // Never asked: these clicks answer from the config and the database.
+  const prometheus: PrometheusPort = createPrometheus({ url: 'http://127.0.0.1:9', timeoutMs: 1000 });
   return { config: loadConfig(), prometheus, db: handle.db, logger: pino({ level: 'silent' }), clock: () => new Date('2026-03-14T02:00:00Z') };
 }
 

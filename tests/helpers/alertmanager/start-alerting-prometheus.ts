@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchPrometheus, type PrometheusServer } from '../../../playground/prometheus-server.ts';
 import { forgetOnExit, killOnExit } from '../kill-on-exit.ts';
-import { queryInstant, type VectorSample } from '../prometheus/query.ts';
+import { queryInstant, type VectorSample } from '../../../devkit/prometheus/query.ts';
 
 export interface StartAlertingPrometheusOptions {
   /** An alerting-rules file's YAML text, e.g. what `scalebot rules` prints. */

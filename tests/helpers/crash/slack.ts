@@ -1,9 +1,9 @@
 import type { FakeSlack, StoredMessage } from '../slack/index.ts';
 // Which form fields @slack/web-api JSON-encodes: the emulator's own list, so both decode alike.
-import { JSON_ARGUMENTS } from '../../../playground/slack-emulator/web-api.ts';
+import { JSON_ARGUMENTS } from '../../../devkit/slack-emulator/web-api.ts';
 import { startPointProxy, type PointProxy, type PointProxyRequest } from './point-proxy.ts';
 
-/** The event_type the outbox stamps on every post (bot/outbox-sender.ts OUTBOX_EVENT_TYPE). */
+/** The event_type the outbox stamps on every post (services/outbox.ts OUTBOX_EVENT_TYPE). */
 const OUTBOX_EVENT_TYPE = 'scalebot_message';
 
 /** A Web API call as the proxy sees it: the method from the path, the form (or JSON) arguments decoded. */

@@ -1,4 +1,4 @@
-// The Slack test harness. The fake of Slack's servers lives in playground/slack-emulator, because the
+// The Slack test harness. The fake of Slack's servers lives in devkit/slack-emulator, because the
 // playground (`npm run playground`) runs the same emulator for people; tests import it from here as before.
-export * from '../../../playground/slack-emulator/index.ts';
+export * from '../../../devkit/slack-emulator/index.ts';
 export { stopBoltApp } from './stop-bolt-app.ts';

@@ -1,0 +1,40 @@
+import { formatDuration } from '../core/duration.ts';
+import type { StatusReport } from '../core/status.ts';
+import { formatValue } from '../core/units.ts';
+import { describeLabels, describeThreshold, VERDICT_TITLES } from './status.ts';
+
+const STATE_WORDS = { ok: 'ok', pending: 'PENDING', breached: 'BREACHED', no_data: 'NO DATA' } as const;
+
+/** The `scalebot status` table for a terminal: one row per trigger and series. */
+export function formatStatusTable(report: StatusReport): string {
+  const rows = report.results.map((result) => {
+    const labels = describeLabels(result.labels);
+    let state: string = STATE_WORDS[result.state];
+    if (result.state === 'pending') state += ` ${Math.floor(result.heldSeconds / 60)}/${formatDuration(result.trigger.forSeconds)}`;
+    if (result.state === 'breached' && result.heldSeconds > 0) {
+      state += ` ${result.heldWholeWindow ? '≥' : ''}${formatDuration(result.heldSeconds)}`;
+    }
+    return [
+      result.trigger.severity === 'immediate' ? 'now' : 'soon',
+      result.trigger.id,
+      labels || '-',
+      formatValue(result.value, result.trigger.unit),
+      describeThreshold(result.trigger),
+      state,
+    ];
+  });
+  const header = ['SCALE', 'TRIGGER', 'SERIES', 'VALUE', 'THRESHOLD', 'STATE'];
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  const line = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd();
+  const title = report.failure ? 'CANNOT TELL: no metrics' : VERDICT_TITLES[report.verdict].toUpperCase();
+  const out = [`${title}  (evaluated ${report.evaluatedAt.toISOString()})`, '', line(header), ...rows.map(line)];
+  const reasons = report.results.filter((result) => result.state === 'no_data' && result.reason);
+  const distinctReasons = new Set(reasons.map((result) => result.reason));
+  if (reasons.length > 1 && distinctReasons.size === 1 && reasons.length === report.results.length) {
+    out.push('', `No data for any trigger: ${reasons[0]!.reason}`);
+  } else if (reasons.length > 0) {
+    out.push('', 'No data:');
+    for (const result of reasons) out.push(`  ${result.trigger.id}: ${result.reason}`);
+  }
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,132 @@
+/**
+ * The ports core and services use; integrations/ and db/ implement them. Services receive them in their
+ * factory options and never reach for a client of their own: tests build real ones over a test storage.
+ */
+import type { Trigger, Series } from './triggers.ts';
+import type { StatusReport } from './status.ts';
+import type { AdviceStore } from './storage/advice.ts';
+import type { BreachStore } from './storage/breaches.ts';
+import type { ChecklistStore } from './storage/checklists.ts';
+import type { DecisionStore } from './storage/decisions.ts';
+import type { OutboxStore } from './storage/outbox.ts';
+import type { RunbookStore } from './storage/runbooks.ts';
+
+/** The time now. Every service takes one, so tests can move it. */
+export type Clock = () => Date;
+
+/** Prometheus: the queries, and the judging of triggers where their answers are read (a worker thread in the bot). */
+export interface PrometheusPort {
+  /** Evaluates `query` at every step of [start, end] (unix seconds). */
+  queryRange(query: string, start: number, end: number, stepSeconds: number): Promise<Series[]>;
+  /** Evaluates `query` at one instant (unix seconds). */
+  queryInstant(query: string, at: number): Promise<Array<{ labels: Record<string, string>; value: number }>>;
+  /** Evaluates every trigger at `at` (core/status.ts judgeTriggers, wherever the client runs it). */
+  judgeTriggers(triggers: readonly Trigger[], at: Date, lookbackSeconds?: number): Promise<StatusReport>;
+  readonly url: string;
+}
+
+// SSH: the runbook steps' commands on the hosts (integrations/ssh.ts).
+
+export interface SshHost {
+  /** Inventory name, for messages. */
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  /** Path to the private key; read at connect time, its contents never leave this module. */
+  privateKeyFile: string;
+  /** The pinned host key as in known_hosts or the host's .pub file: "ssh-ed25519 AAAA…" (a leading host field is allowed). */
+  hostKey: string;
+}
+
+export type StepOutcome =
+  | 'succeeded'
+  | 'failed'
+  | 'timed_out'
+  | 'connection_lost'
+  | 'host_key_mismatch'
+  | 'connect_failed'
+  | 'stopped'
+  /** Not started: another attempt with the same `lockKey` still holds its slot on the host (see `lockHolder`). */
+  | 'already_running';
+
+/** Who holds a `lockKey` slot on the host, as the holder wrote it when it took the lock. */
+export interface LockHolder {
+  /** The holder's process (the remote `timeout`, leader of the command's process group); null if not yet written. */
+  pid: number | null;
+  /** Whether that PID still lives. False while the slot is held: a process the command left behind holds it. */
+  alive: boolean;
+  /** When the holder started, in the bot's clock (the host's clock offset is taken out). */
+  since: Date | null;
+  /** When its remote timeout ends it at the latest; null when the host has no `timeout` (no bound). */
+  until: Date | null;
+  /** The lock file on the host, for `fuser -v FILE` there. */
+  lockFile: string;
+}
+
+export interface StepResult {
+  outcome: StepOutcome;
+  /** The remote exit status, when one arrived. */
+  exitCode: number | null;
+  /** The signal that ended the remote command ("KILL", …), when it ended by one. */
+  signal: string | null;
+  durationMs: number;
+  /** The last few KB of each stream. */
+  stdoutTail: string;
+  stderrTail: string;
+  /** Everything, both streams merged in arrival order, cut at `maxOutputBytes` with a note. */
+  output: string;
+  outputTruncated: boolean;
+  /** One or two sentences for people; never contains key material. */
+  message: string;
+  /**
+   * When the bot could not see the command end (connection lost, half-open link, local timeout without an
+   * exit, stop without an answer): the latest moment it may still run on the host, from when it started plus
+   * its timeout and kill-after. `NO_TIME_BOUND` when the host has no `timeout` command. Null when the command
+   * is known to have ended or never started.
+   */
+  mayRunUntil: Date | null;
+  /** With `already_running`: the attempt that holds the slot. */
+  lockHolder?: LockHolder;
+}
+
+/** `mayRunUntil` when nothing on the host bounds the command's life (it has no `timeout` command). */
+export const NO_TIME_BOUND: Date = new Date(8.64e15);
+
+export interface RunOptions {
+  /** The step's timeout. The remote command is stopped at this point; see `SshOptions` for the margins. */
+  timeoutSeconds: number;
+  /** Called for every decoded chunk as it arrives; errors thrown here are ignored. */
+  onOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void;
+  /** Aborting stops the step: the remote process group gets TERM, then KILL, and the result is `stopped`. */
+  signal?: AbortSignal;
+  /**
+   * A name for this attempt's slot on the host, e.g. "run-12-steps-3" ([A-Za-z0-9_.-], at most 100
+   * characters): while a process holding it lives, another run with the same key refuses to start, with
+   * `already_running`. The slot is an flock(1) lock held by the remote command and everything it starts (see
+   * buildRemoteCommand); the kernel releases it when the last of them dies.
+   */
+  lockKey?: string;
+}
+
+export interface SshPort {
+  run(host: SshHost, command: string, options: RunOptions): Promise<StepResult>;
+}
+
+/**
+ * Everything the bot keeps, one store per feature. Every method is asynchronous. A method that writes more
+ * than one row is one transaction by itself: callers never hold a transaction open across an await, which is
+ * what lets a PostgreSQL implementation be a second file beside the SQLite one (db/sqlite/).
+ */
+export interface Storage {
+  readonly decisions: DecisionStore;
+  readonly outbox: OutboxStore;
+  readonly breaches: BreachStore;
+  readonly runbooks: RunbookStore;
+  readonly checklists: ChecklistStore;
+  readonly advice: AdviceStore;
+  /** True while the storage can be used (the bot's readiness check). */
+  isOpen(): boolean;
+  /** Commits what is still queued (decision rows waiting for their batch) and closes. */
+  close(): Promise<void>;
+}
