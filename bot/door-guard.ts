@@ -9,6 +9,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { parse as parseQueryString } from 'node:querystring';
 import { isValidSlackRequest, type App } from '@slack/bolt';
 import type { Logger } from 'pino';
+import { somethingWentWrong } from '../blocks/replies.ts';
 import { redactDeep } from '../core/redact.ts';
 
 /** What the bot says to a request it cannot use. */
@@ -209,9 +210,7 @@ export function guardProcessEvent(app: App, { logger, ...door }: GuardOptions): 
   };
 }
 
-export function somethingWentWrong(ref: string): string {
-  return `:x: Something went wrong (ref \`${ref}\`). It is logged under that ref; try again in a moment.`;
-}
+export { somethingWentWrong };
 
 function readBody(request: IncomingMessage, limit: number): Promise<Buffer | 'too large'> {
   return new Promise((resolve, reject) => {

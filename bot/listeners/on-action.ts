@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import type { App, BlockButtonAction } from '@slack/bolt';
+import type { Logger } from 'pino';
+import type { DecisionStore } from '../../core/storage/decisions.ts';
+import { UserError } from '../../core/user-error.ts';
+import { UNKNOWN_BUTTON, somethingWentWrong } from '../../blocks/replies.ts';
+
+/** A button click the feature's parser accepted, with where it was clicked (checked against the feature's own message). */
+export interface Click<T> {
+  readonly action: T;
+  readonly user: string;
+  readonly channel: string | undefined;
+  readonly messageTs: string | undefined;
+  readonly actionId: string;
+  readonly value: string | undefined;
+}
+
+export interface OnActionDeps {
+  readonly logger: Logger;
+  readonly decisions: DecisionStore;
+  readonly clock: () => Date;
+}
+
+/**
+ * Every button the bot serves goes through here, so that every click gets the same handling as a command:
+ * acked at once; a button id or value the feature's parser refuses is answered "not one I know"; a UserError
+ * becomes its message, shown to the clicker alone; anything else is logged and recorded with a ref the clicker
+ * sees. `handle` returns what to tell the clicker (ephemeral), or nothing when the message itself shows it.
+ */
+export function onAction<T>(
+  app: App,
+  prefix: string,
+  parse: (actionId: string, value: string | undefined) => T | null,
+  handle: (click: Click<T>) => Promise<string | undefined | void>,
+  deps: OnActionDeps,
+): void {
+  const pattern = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`);
+  app.action<BlockButtonAction>(pattern, async ({ ack, body, action, respond }) => {
+    await ack();
+    const tell = (text: string) => respond({ response_type: 'ephemeral', replace_original: false, text });
+    const user = body.user.id;
+    const channel = body.channel?.id ?? body.container?.channel_id;
+    const parsed = parse(action.action_id, action.value);
+    if (parsed === null) {
+      deps.logger.warn({ actionId: action.action_id, user }, 'refused a malformed button click');
+      await tell(UNKNOWN_BUTTON);
+      return;
+    }
+    const click: Click<T> = { action: parsed, user, channel, messageTs: body.message?.ts ?? body.container?.message_ts, actionId: action.action_id, value: action.value };
+    try {
+      const answer = await handle(click);
+      if (answer) await tell(answer);
+    } catch (error) {
+      if (error instanceof UserError) {
+        await tell(`:warning: ${error.message}`).catch(() => {});
+        return;
+      }
+      const ref = randomBytes(4).toString('hex');
+      deps.logger.error({ err: error, ref, actionId: action.action_id }, 'button click failed');
+      await deps.decisions
+        .append({
+          at: deps.clock(),
+          kind: `${prefix}click_failed`,
+          actor: user,
+          channel: channel ?? null,
+          subject: action.action_id,
+          outcome: 'error',
+          detail: { ref, value: action.value ?? null, error: (error as Error)?.message ?? String(error) },
+        })
+        .catch((recordError: unknown) => deps.logger.error({ err: recordError, ref }, 'could not record a failed click'));
+      await tell(somethingWentWrong(ref)).catch(() => {});
+    }
+  });
+}
