@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { somethingWentWrong, warning } from '../blocks/replies.ts';
+import type { Reply } from '../blocks/types.ts';
 import { splitArguments } from '../core/arguments.ts';
-import { appendDecision } from '../db/decision-log.ts';
+import { UserError } from '../core/user-error.ts';
 import { buildHelp } from './help.ts';
 import { findSubcommand, SUBCOMMANDS } from './registry.ts';
-import { UsageError, type CommandDeps, type Reply } from './types.ts';
+import { UsageError, type CommandDeps } from './types.ts';
 
 export interface ScaleInvocation {
   readonly text: string;
@@ -20,8 +22,8 @@ export interface DispatchResult {
 
 /**
  * Routes `/scale <sub> …` through the registry. The one place that turns errors into replies: a user's
- * mistake becomes an ephemeral message saying what to type; anything else is logged with a reference id
- * that the reply shows. Every invocation, whatever its outcome, is a row in the decision log.
+ * mistake (any UserError) becomes an ephemeral message saying what to type; anything else is logged with a
+ * reference id that the reply shows. Every invocation, whatever its outcome, is a row in the decision log.
  */
 export async function dispatchScaleCommand(invocation: ScaleInvocation, deps: CommandDeps): Promise<DispatchResult> {
   const startedAt = deps.clock();
@@ -54,23 +56,19 @@ export async function dispatchScaleCommand(invocation: ScaleInvocation, deps: Co
       if (result?.detail) detail = result.detail;
     }
   } catch (error) {
-    if (error instanceof UsageError) {
+    if (error instanceof UserError) {
       outcome = 'usage_error';
       detail = { message: error.message };
-      await safeRespond(invocation, { ...buildHelp(SUBCOMMANDS, `:warning: ${neutralizeControlSequences(error.message)}`), ephemeral: true }, deps);
+      await safeRespond(invocation, { ...buildHelp(SUBCOMMANDS, warning(neutralizeControlSequences(error.message))), ephemeral: true }, deps);
     } else {
       outcome = 'error';
       ref = randomBytes(4).toString('hex');
       detail = { ref, error: (error as Error)?.message ?? String(error) };
       deps.logger.error({ err: error, ref, subcommand: subcommandName }, 'command failed');
-      await safeRespond(
-        invocation,
-        { text: `:x: Something went wrong (ref \`${ref}\`). It is logged under that ref; try again in a moment.`, ephemeral: true },
-        deps,
-      );
+      await safeRespond(invocation, { text: somethingWentWrong(ref), ephemeral: true }, deps);
     }
   }
-  await appendDecision(deps.db, {
+  await deps.storage.decisions.append({
     at: startedAt,
     kind: 'command',
     actor: invocation.user,
