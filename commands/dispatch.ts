@@ -5,7 +5,7 @@ import { splitArguments } from '../core/arguments.ts';
 import { UserError } from '../core/user-error.ts';
 import { buildHelp } from './help.ts';
 import { findSubcommand, SUBCOMMANDS } from './registry.ts';
-import { UsageError, type CommandDeps } from './types.ts';
+import { UsageError, type CommandDeps, type Subcommand } from './types.ts';
 
 export interface ScaleInvocation {
   readonly text: string;
@@ -24,8 +24,13 @@ export interface DispatchResult {
  * Routes `/scale <sub> …` through the registry. The one place that turns errors into replies: a user's
  * mistake (any UserError) becomes an ephemeral message saying what to type; anything else is logged with a
  * reference id that the reply shows. Every invocation, whatever its outcome, is a row in the decision log.
+ * `subcommands` is the registry; its unit test passes its own list beside it.
  */
-export async function dispatchScaleCommand(invocation: ScaleInvocation, deps: CommandDeps): Promise<DispatchResult> {
+export async function dispatchScaleCommand(
+  invocation: ScaleInvocation,
+  deps: CommandDeps,
+  subcommands: readonly Subcommand[] = SUBCOMMANDS,
+): Promise<DispatchResult> {
   const startedAt = deps.clock();
   let subcommandName = 'help';
   let args: string[] = [];
@@ -43,9 +48,9 @@ export async function dispatchScaleCommand(invocation: ScaleInvocation, deps: Co
     const [first, ...rest] = words;
     args = rest;
     if (first === undefined) {
-      await invocation.respond({ ...buildHelp(SUBCOMMANDS), ephemeral: true });
+      await invocation.respond({ ...buildHelp(subcommands), ephemeral: true });
     } else {
-      const subcommand = findSubcommand(first);
+      const subcommand = findSubcommand(first, subcommands);
       if (!subcommand) {
         subcommandName = 'unknown';
         throw new UsageError(`\`/scale ${first}\` is not a command I know.`);
@@ -59,7 +64,7 @@ export async function dispatchScaleCommand(invocation: ScaleInvocation, deps: Co
     if (error instanceof UserError) {
       outcome = 'usage_error';
       detail = { message: error.message };
-      await safeRespond(invocation, { ...buildHelp(SUBCOMMANDS, warning(neutralizeControlSequences(error.message))), ephemeral: true }, deps);
+      await safeRespond(invocation, { ...buildHelp(subcommands, warning(neutralizeControlSequences(error.message))), ephemeral: true }, deps);
     } else {
       outcome = 'error';
       ref = randomBytes(4).toString('hex');
