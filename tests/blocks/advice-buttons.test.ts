@@ -117,7 +117,7 @@ describe('the advice buttons', () => {
     ['advise_change_', '', 'a change of nothing'],
     ['advise_start', 'checklist:during', 'a start target the config does not name'],
     ['advise_refresh', undefined, 'no value'],
-  ])('refuses %s with %j (%s)', (actionId, value) => {
+  ])('refuses %s with %j (%s)', (actionId, value, _why) => {
     expect(parseAdviseAction(actionId, value, ['checklist:before'])).toBeNull();
   });
 });
