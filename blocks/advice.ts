@@ -1,5 +1,5 @@
 import type { Button } from '@slack/types';
-import type { EvidenceLine, QuestionId, Recommendation, Step, Walk } from '../core/advisor.ts';
+import { isQuestionId, type Answer, type EvidenceLine, type QuestionId, type Recommendation, type Step, type Walk } from '../core/advisor.ts';
 import type { Price } from '../core/capacity.ts';
 import { formatDuration } from '../core/duration.ts';
 import { formatValue } from '../core/units.ts';
@@ -16,6 +16,29 @@ export const ADVISE_ACTIONS = {
   /** advise_change_<question>: ask a remembered question again. */
   changePrefix: 'advise_change_',
 } as const;
+
+/** A click on one of the advice message's buttons, as parseAdviseAction reads it. */
+export type AdviseAction =
+  | { readonly kind: 'answer'; readonly question: QuestionId; readonly answer: Answer }
+  | { readonly kind: 'change'; readonly question: QuestionId }
+  | { readonly kind: 'refresh' }
+  | { readonly kind: 'start'; readonly target: string };
+
+/** Reads a button's action id and value; anything not exactly what the advice message shows is refused. */
+export function parseAdviseAction(actionId: string, value: string | undefined, startTargets: readonly string[]): AdviseAction | null {
+  if (value === undefined) return null;
+  if (actionId === ADVISE_ACTIONS.yes || actionId === ADVISE_ACTIONS.no) {
+    return isQuestionId(value) ? { kind: 'answer', question: value, answer: actionId === ADVISE_ACTIONS.yes ? 'yes' : 'no' } : null;
+  }
+  if (actionId.startsWith(ADVISE_ACTIONS.changePrefix)) {
+    const question = actionId.slice(ADVISE_ACTIONS.changePrefix.length);
+    return isQuestionId(question) && value === question ? { kind: 'change', question } : null;
+  }
+  if (actionId === ADVISE_ACTIONS.refresh) return value === 'refresh' ? { kind: 'refresh' } : null;
+  // Only a target the config names: a forged value must not reach the dispatcher.
+  if (actionId === ADVISE_ACTIONS.start) return startTargets.includes(value) ? { kind: 'start', target: value } : null;
+  return null;
+}
 
 export function questionText(question: QuestionId, cpuMemoryThreshold: number): string {
   switch (question) {

@@ -7,3 +7,13 @@ export const UNKNOWN_BUTTON = ':warning: That button is not one I know; nothing 
 export function somethingWentWrong(ref: string): string {
   return `:x: Something went wrong (ref \`${ref}\`). It is logged under that ref; try again in a moment.`;
 }
+
+/** What a person asked for and cannot have as asked (a UserError's message): shown to them alone. */
+export function warning(text: string): string {
+  return `:warning: ${text}`;
+}
+
+/** A subcommand that reads no words after its name; `more` says what to type instead, or why. */
+export function takesNoArguments(subcommand: string, more = ''): string {
+  return `\`/scale ${subcommand}\` takes no arguments${more}.`;
+}

@@ -9,6 +9,12 @@ export interface Message {
   readonly blocks?: readonly Block[];
 }
 
+/** A message as an answer to the person who typed or clicked. */
+export interface Reply extends Message {
+  /** Only that person sees it (the default). */
+  readonly ephemeral?: boolean;
+}
+
 /** Slack's limits (https://api.slack.com/reference/block-kit/blocks): checked by tests against every builder. */
 export const SLACK_LIMITS = {
   blocksPerMessage: 50,

@@ -6,7 +6,6 @@ import type { Settings } from '../core/config/index.ts';
 import { createRedactingFetch, guardHttpListener, guardProcessEvent, guardSocketModeClient, installProcessSafetyNets, markAnswered, somethingWentWrong, tellThroughResponseUrl } from './door-guard.ts';
 import { LISTENED_ACTION_PREFIXES, registerListeners, SCALE_COMMAND } from './listeners/index.ts';
 import type { Metrics } from './metrics.ts';
-import type { RunbookRunner } from '../services/runbooks/runner.ts';
 import type { Watcher } from '../services/watcher.ts';
 
 export interface SlackApp {
@@ -35,7 +34,6 @@ export interface CreateAppOptions {
   readonly metrics: Metrics;
   readonly watcher: Watcher;
   readonly isAllowed: (user: string, allowed: readonly string[]) => Promise<boolean>;
-  readonly runbooks: RunbookRunner;
 }
 
 const DEFAULT_SLACK_API_URL = 'https://slack.com/api/';
@@ -45,7 +43,7 @@ const DEFAULT_SLACK_API_URL = 'https://slack.com/api/';
  * request passes the doors first (bot/door-guard.ts): the HTTP receiver's listener and `processEvent` are
  * guarded, so `receiver.requestListener` is already the guarded one.
  */
-export function createApp({ settings, deps, metrics, watcher, isAllowed, runbooks }: CreateAppOptions): SlackApp {
+export function createApp({ settings, deps, metrics, watcher, isAllowed }: CreateAppOptions): SlackApp {
   const logger = toBoltLogger(deps.logger);
   installProcessSafetyNets(deps.logger);
   const clientOptions = {
@@ -78,7 +76,7 @@ export function createApp({ settings, deps, metrics, watcher, isAllowed, runbook
     app = new App({ token: settings.botToken, receiver, clientOptions, logger, deferInitialization: true, extendedErrorHandler: true });
   }
   guardProcessEvent(app, { logger: deps.logger, command: SCALE_COMMAND, actionPrefixes: LISTENED_ACTION_PREFIXES });
-  registerListeners(app, { deps, metrics, watcher, isAllowed, runbooks });
+  registerListeners(app, { deps, metrics, watcher, isAllowed });
   // A listener that threw: logged under a ref, and the clicker told so, instead of silence.
   // Bolt's ExtendedErrorHandler (the last overload of app.error; the type itself is not exported).
   const onListenerError: Parameters<App['error']>[0] = async ({ error, body }) => {

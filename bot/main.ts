@@ -112,9 +112,10 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     onSucceeded: (run) => checklists.tickItemsForRunbook({ runbookId: run.runbookId, user: run.requester, detail: { runbook_run_id: run.id } }),
   });
   // The advisor counts a completed optimization checklist as "optimized first: yes".
-  const completedAt = checklistCompletedAt ?? ((checklistId: string) => lastCompletedRun(database.db, checklistId)?.completedAt ?? null);
-  const deps: CommandDeps = { config, prometheus, db: database.db, logger, clock, runbooks, checklists, checklistCompletedAt: completedAt };
-  const { app, receiver } = createApp({ settings, deps, metrics, watcher, isAllowed, runbooks });
+  const completedAt = async (checklistId: string) =>
+    checklistCompletedAt ? checklistCompletedAt(checklistId) : (lastCompletedRun(database.db, checklistId)?.completedAt ?? null);
+  const deps: CommandDeps = { config, prometheus, storage, db: database.db, logger, clock, runbooks, checklists, checklistCompletedAt: completedAt };
+  const { app, receiver } = createApp({ settings, deps, metrics, watcher, isAllowed });
 
   let server: Server | null = null;
   let expiryTimer: NodeJS.Timeout | null = null;

@@ -1,9 +1,9 @@
 import { buildAdviceBlocks } from '../blocks/advice.ts';
+import { takesNoArguments } from '../blocks/replies.ts';
 import type { Message } from '../blocks/types.ts';
 import { walkDecisionTree, type QuestionId, type Recommendation, type Walk } from '../core/advisor.ts';
-import { gatherEvidence } from '../core/advice-evidence.ts';
+import { gatherWalkInputs } from '../core/advice-evidence.ts';
 import { priceRecommendation, resolveCurrent, type Price, type ScalingStep } from '../core/capacity.ts';
-import { latestAdviceAnswers, recordAdvice } from '../db/advice.ts';
 import { UsageError, type CommandDeps, type Subcommand } from './types.ts';
 
 const SCALING_STEPS: ReadonlySet<Recommendation> = new Set(['vertical', 'database', 'horizontal', 'multi_region']);
@@ -35,9 +35,14 @@ export interface AdviceRequest {
 export async function giveAdvice(deps: CommandDeps, request: AdviceRequest): Promise<AdviceRun> {
   const { config } = deps;
   const now = deps.clock();
-  const evidence = await gatherEvidence(config.advisor.evidence, deps.prometheus, now, config.prometheus.lookbackSeconds);
-  const completedAt = deps.checklistCompletedAt?.(config.advisor.optimizationChecklist) ?? null;
-  const walk = walkDecisionTree(evidence, latestAdviceAnswers(deps.db), {
+  const { evidence, answers } = await gatherWalkInputs(
+    config.advisor.evidence,
+    { prometheus: deps.prometheus, advice: deps.storage.advice },
+    now,
+    config.prometheus.lookbackSeconds,
+  );
+  const completedAt = await deps.checklistCompletedAt(config.advisor.optimizationChecklist);
+  const walk = walkDecisionTree(evidence, answers, {
     now,
     memory: config.advisor.memory,
     optimizationCompletedAt: completedAt,
@@ -47,7 +52,7 @@ export async function giveAdvice(deps: CommandDeps, request: AdviceRequest): Pro
   const recommendation = walk.recommendation;
   const price = recommendation && SCALING_STEPS.has(recommendation) ? priceRecommendation(recommendation as ScalingStep, config.capacity) : null;
   const current = resolveCurrent(config.capacity);
-  const adviceId = recordAdvice(deps.db, {
+  const adviceId = await deps.storage.advice.recordAdvice({
     at: now,
     actor: request.actor,
     channel: request.channel,
@@ -93,7 +98,7 @@ export const advise = {
   usage: 'advise',
   summary: "Walks the guide's decision tree on live metrics: what to do next, with the evidence and the price",
   async run({ args, user, channel, deps, respond }) {
-    if (args.length > 0) throw new UsageError('`/scale advise` takes no arguments: it asks what the metrics cannot tell.');
+    if (args.length > 0) throw new UsageError(takesNoArguments('advise', ': it asks what the metrics cannot tell'));
     const run = await giveAdvice(deps, { actor: user, channel, trigger: 'command' });
     // In the channel: the team sees the evidence, and anyone may answer the questions (the log keeps who).
     await respond({ ...run.message, ephemeral: false });

@@ -1,4 +1,5 @@
 import { buildCostBlocks } from '../blocks/capacity.ts';
+import { takesNoArguments } from '../blocks/replies.ts';
 import { projectCosts, resolveCurrent } from '../core/capacity.ts';
 import { UsageError, type Subcommand } from './types.ts';
 
@@ -7,7 +8,7 @@ export const cost = {
   usage: 'cost',
   summary: 'What the current setup costs a month, and the year-one projection',
   async run({ args, deps, respond }) {
-    if (args.length > 0) throw new UsageError('`/scale cost` takes no arguments; `/scale plan <users>` prices a load.');
+    if (args.length > 0) throw new UsageError(takesNoArguments('cost', '; `/scale plan <users>` prices a load'));
     const { capacity, advisor } = deps.config;
     const current = resolveCurrent(capacity);
     const projection = projectCosts(advisor.projection, capacity, advisor.plan);

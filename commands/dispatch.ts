@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { somethingWentWrong, warning } from '../blocks/replies.ts';
+import type { Reply } from '../blocks/types.ts';
 import { splitArguments } from '../core/arguments.ts';
-import { appendDecision } from '../db/decision-log.ts';
+import { UserError } from '../core/user-error.ts';
 import { buildHelp } from './help.ts';
 import { findSubcommand, SUBCOMMANDS } from './registry.ts';
-import { UsageError, type CommandDeps, type Reply } from './types.ts';
+import { UsageError, type CommandDeps, type Subcommand } from './types.ts';
 
 export interface ScaleInvocation {
   readonly text: string;
@@ -20,10 +22,15 @@ export interface DispatchResult {
 
 /**
  * Routes `/scale <sub> …` through the registry. The one place that turns errors into replies: a user's
- * mistake becomes an ephemeral message saying what to type; anything else is logged with a reference id
- * that the reply shows. Every invocation, whatever its outcome, is a row in the decision log.
+ * mistake (any UserError) becomes an ephemeral message saying what to type; anything else is logged with a
+ * reference id that the reply shows. Every invocation, whatever its outcome, is a row in the decision log.
+ * `subcommands` is the registry; its unit test passes its own list beside it.
  */
-export async function dispatchScaleCommand(invocation: ScaleInvocation, deps: CommandDeps): Promise<DispatchResult> {
+export async function dispatchScaleCommand(
+  invocation: ScaleInvocation,
+  deps: CommandDeps,
+  subcommands: readonly Subcommand[] = SUBCOMMANDS,
+): Promise<DispatchResult> {
   const startedAt = deps.clock();
   let subcommandName = 'help';
   let args: string[] = [];
@@ -41,9 +48,9 @@ export async function dispatchScaleCommand(invocation: ScaleInvocation, deps: Co
     const [first, ...rest] = words;
     args = rest;
     if (first === undefined) {
-      await invocation.respond({ ...buildHelp(SUBCOMMANDS), ephemeral: true });
+      await invocation.respond({ ...buildHelp(subcommands), ephemeral: true });
     } else {
-      const subcommand = findSubcommand(first);
+      const subcommand = findSubcommand(first, subcommands);
       if (!subcommand) {
         subcommandName = 'unknown';
         throw new UsageError(`\`/scale ${first}\` is not a command I know.`);
@@ -54,23 +61,19 @@ export async function dispatchScaleCommand(invocation: ScaleInvocation, deps: Co
       if (result?.detail) detail = result.detail;
     }
   } catch (error) {
-    if (error instanceof UsageError) {
+    if (error instanceof UserError) {
       outcome = 'usage_error';
       detail = { message: error.message };
-      await safeRespond(invocation, { ...buildHelp(SUBCOMMANDS, `:warning: ${neutralizeControlSequences(error.message)}`), ephemeral: true }, deps);
+      await safeRespond(invocation, { ...buildHelp(subcommands, warning(neutralizeControlSequences(error.message))), ephemeral: true }, deps);
     } else {
       outcome = 'error';
       ref = randomBytes(4).toString('hex');
       detail = { ref, error: (error as Error)?.message ?? String(error) };
       deps.logger.error({ err: error, ref, subcommand: subcommandName }, 'command failed');
-      await safeRespond(
-        invocation,
-        { text: `:x: Something went wrong (ref \`${ref}\`). It is logged under that ref; try again in a moment.`, ephemeral: true },
-        deps,
-      );
+      await safeRespond(invocation, { text: somethingWentWrong(ref), ephemeral: true }, deps);
     }
   }
-  await appendDecision(deps.db, {
+  await deps.storage.decisions.append({
     at: startedAt,
     kind: 'command',
     actor: invocation.user,

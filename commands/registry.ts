@@ -17,6 +17,6 @@ import type { Subcommand } from './types.ts';
  */
 export const SUBCOMMANDS: readonly Subcommand[] = [status, advise, plan, cost, alerts, checklist, runbooks, run, history, unlock, createHelp(() => SUBCOMMANDS)];
 
-export function findSubcommand(name: string): Subcommand | undefined {
-  return SUBCOMMANDS.find((sub) => sub.name === name.toLowerCase());
+export function findSubcommand(name: string, subcommands: readonly Subcommand[] = SUBCOMMANDS): Subcommand | undefined {
+  return subcommands.find((sub) => sub.name === name.toLowerCase());
 }

@@ -1,3 +1,4 @@
+import { takesNoArguments } from '../blocks/replies.ts';
 import { buildStatusBlocks } from '../blocks/status.ts';
 import type { Message } from '../blocks/types.ts';
 import { collectStatus, type StatusReport } from '../core/status.ts';
@@ -42,7 +43,7 @@ export const status = {
   usage: 'status',
   summary: 'Every scaling trigger of the guide, live from Prometheus, and whether to scale now',
   async run({ args, deps, respond }) {
-    if (args.length > 0) throw new UsageError('`/scale status` takes no arguments.');
+    if (args.length > 0) throw new UsageError(takesNoArguments('status'));
     const { report, message } = await evaluate(deps);
     await ownTurn();
     await respond({ ...message, ephemeral: true });

@@ -1,33 +1,30 @@
 import { UserError } from '../core/user-error.ts';
 import type { Logger } from 'pino';
-import type { Message } from '../blocks/types.ts';
+import type { Reply } from '../blocks/types.ts';
 import type { ChecklistRuns } from '../services/checklists/runs.ts';
 import type { Config } from '../core/config/index.ts';
+import type { Clock, PrometheusPort, Storage } from '../core/ports.ts';
 import type { Db } from '../db/client.ts';
 import type { RunbookRunner } from '../services/runbooks/runner.ts';
-import type { PrometheusPort } from '../integrations/prometheus.ts';
 
-/** What every subcommand may use. Built once in bot/main.ts; tests build their own. */
+/** What every subcommand may use. Built once in bot/main.ts; tests build theirs with tests/helpers/command-deps.ts. */
 export interface CommandDeps {
   readonly config: Config;
   readonly prometheus: PrometheusPort;
+  readonly storage: Storage;
+  /** The SQLite file under `storage`, for the commands not yet on the storage port. */
   readonly db: Db;
   readonly logger: Logger;
-  readonly clock: () => Date;
-  /** Runbook requests and unlocks; absent where no runner is wired (some tests). */
-  readonly runbooks?: RunbookRunner;
+  readonly clock: Clock;
+  /** Runbook requests and unlocks. */
+  readonly runbooks: RunbookRunner;
   /**
    * When the checklist with this id was last completed, or null. The advisor counts the optimization
-   * checklist as "optimized first: yes". Absent where checklists are not wired (some tests): nothing is ever completed.
+   * checklist as "optimized first: yes".
    */
-  readonly checklistCompletedAt?: (checklistId: string) => Date | null;
-  /** Checklist runs: start, clicks, what a runbook's success ticks (services/checklists/runs.ts); absent where not wired (some tests). */
-  readonly checklists?: ChecklistRuns;
-}
-
-export interface Reply extends Message {
-  /** Only the person who typed the command sees it (the default). */
-  readonly ephemeral?: boolean;
+  readonly checklistCompletedAt: (checklistId: string) => Promise<Date | null>;
+  /** Checklist runs: start, clicks, what a runbook's success ticks (services/checklists/runs.ts). */
+  readonly checklists: ChecklistRuns;
 }
 
 export interface CommandContext {

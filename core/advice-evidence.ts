@@ -1,5 +1,6 @@
 import type { PrometheusPort } from './ports.ts';
-import { judgeEvidence, type Evidence, type EvidenceTriggers } from './advisor.ts';
+import { judgeEvidence, type Answers, type Evidence, type EvidenceTriggers } from './advisor.ts';
+import type { AdviceStore } from './storage/advice.ts';
 import { collectStatus } from './status.ts';
 import type { Trigger } from './triggers.ts';
 
@@ -18,4 +19,25 @@ export async function gatherEvidence(
   for (const trigger of [...triggers.immediate, ...triggers.cpuMemory, ...triggers.database]) unique.set(trigger.id, trigger);
   const report = await collectStatus([...unique.values()], prometheus, at, lookbackSeconds);
   return judgeEvidence(triggers, report.results, report.evaluatedAt, report.failure);
+}
+
+/** What a walk of the decision tree starts from: the metrics now, and the answers people gave before. */
+export interface WalkInputs {
+  readonly evidence: Evidence;
+  readonly answers: Answers;
+}
+
+/**
+ * The evidence, then the remembered answers: read after Prometheus has answered, so that an answer clicked
+ * meanwhile counts for this walk.
+ */
+export async function gatherWalkInputs(
+  triggers: EvidenceTriggers,
+  ports: { readonly prometheus: Pick<PrometheusPort, 'judgeTriggers'>; readonly advice: Pick<AdviceStore, 'latestAnswers'> },
+  at: Date,
+  lookbackSeconds?: number,
+): Promise<WalkInputs> {
+  const evidence = await gatherEvidence(triggers, ports.prometheus, at, lookbackSeconds);
+  const answers = await ports.advice.latestAnswers();
+  return { evidence, answers };
 }

@@ -1,27 +1,16 @@
 import { and, desc, eq } from 'drizzle-orm';
-import { QUESTIONS, type Answer, type Answers, type QuestionId } from '../core/advisor.ts';
+import { QUESTIONS, type Answers } from '../core/advisor.ts';
+import type { AdviceAnswerInput, AdviceInput } from '../core/storage/advice.ts';
 import type { Db } from './client.ts';
 import { recordDecision } from './decision-log.ts';
 import { decisionLog } from './schema.ts';
 
-/**
- * The advisor keeps nothing of its own: every advice and every answer to one of its questions is a row of
- * the append-only decision log, and the remembered answers are read back from there (the latest per
- * question, whoever gave it, in whichever channel: the answers describe the team's product, not a channel).
- */
+// The advice store's SQLite internals (db/sqlite/advice.ts): rows of the decision log (core/storage/advice.ts says why).
 
 export const ADVICE_KIND = 'advice';
 export const ANSWER_KIND = 'advice_answer';
 
-export interface AnswerInput {
-  readonly at: Date;
-  readonly actor: string;
-  readonly channel: string | null;
-  readonly question: QuestionId;
-  readonly answer: Answer;
-}
-
-export function recordAdviceAnswer(db: Db, input: AnswerInput): number {
+export function recordAdviceAnswer(db: Db, input: AdviceAnswerInput): number {
   return recordDecision(db, {
     at: input.at,
     kind: ANSWER_KIND,
@@ -48,15 +37,6 @@ export function latestAdviceAnswers(db: Db): Answers {
     if (row && (answer === 'yes' || answer === 'no')) answers[question] = { answer, by: row.actor, at: row.at, source: 'person' };
   }
   return answers;
-}
-
-export interface AdviceInput {
-  readonly at: Date;
-  readonly actor: string;
-  readonly channel: string | null;
-  /** The recommendation, or "question" while one waits for an answer. */
-  readonly outcome: string;
-  readonly detail: Record<string, unknown>;
 }
 
 /** One advice given: what was recommended, the path, the evidence values and the price. */

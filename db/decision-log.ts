@@ -1,18 +1,10 @@
 import { and, desc, eq, gte, inArray, type SQL } from 'drizzle-orm';
 import { redactDeep, redactSecrets } from '../core/redact.ts';
+import type { DecisionInput, DecisionQuery } from '../core/storage/decisions.ts';
 import { inTransaction, type Db } from './client.ts';
 import { decisionLog } from './schema.ts';
 
-/** What one decision row says; the same shape as the storage port's (core/storage/effects.ts). */
-export interface DecisionInput {
-  at: Date;
-  kind: string;
-  actor: string;
-  channel?: string | null;
-  subject?: string | null;
-  outcome?: string | null;
-  detail?: Record<string, unknown>;
-}
+// The decision store's SQLite internals (db/sqlite/decisions.ts); its records are the port's (core/storage/decisions.ts).
 
 export type Decision = typeof decisionLog.$inferSelect;
 
@@ -92,13 +84,6 @@ export function flushDecisions(db: Db): void {
     return;
   }
   batch.forEach((entry, index) => entry.resolve(ids[index]!));
-}
-
-export interface DecisionQuery {
-  limit?: number;
-  kinds?: readonly string[];
-  subject?: string;
-  since?: Date;
 }
 
 /** Newest first. */

@@ -1,6 +1,7 @@
 import type { App, RespondFn } from '@slack/bolt';
+import type { Reply } from '../../blocks/types.ts';
 import { dispatchScaleCommand } from '../../commands/dispatch.ts';
-import type { CommandDeps, Reply } from '../../commands/types.ts';
+import type { CommandDeps } from '../../commands/types.ts';
 import type { Metrics } from '../metrics.ts';
 
 /** The slash command the bot serves (manifest.yml). */

@@ -1,12 +1,12 @@
 import type { App } from '@slack/bolt';
 import type { CommandDeps } from '../../commands/types.ts';
 import type { Metrics } from '../metrics.ts';
-import type { RunbookRunner } from '../../services/runbooks/runner.ts';
 import type { Watcher } from '../../services/watcher.ts';
 import { registerAdviseActions } from './advise-actions.ts';
 import { registerAlertActions } from './alert-actions.ts';
 import { registerChecklistActions } from './checklist-actions.ts';
 import { registerCommandListeners } from './commands.ts';
+import type { OnActionDeps } from './on-action.ts';
 
 export { SCALE_COMMAND } from './commands.ts';
 import { registerRunbookActions } from './runbook-actions.ts';
@@ -16,7 +16,6 @@ export interface ListenerDeps {
   readonly metrics: Metrics;
   readonly watcher: Watcher;
   readonly isAllowed: (user: string, allowed: readonly string[]) => Promise<boolean>;
-  readonly runbooks: RunbookRunner;
 }
 
 /**
@@ -26,10 +25,12 @@ export interface ListenerDeps {
 export const LISTENED_ACTION_PREFIXES = ['alert_', 'run_', 'advise_', 'checklist_'] as const;
 
 /** Every Slack surface the bot listens on; each feature registers its own listeners here. */
-export function registerListeners(app: App, { deps, metrics, watcher, isAllowed, runbooks }: ListenerDeps): void {
+export function registerListeners(app: App, { deps, metrics, watcher, isAllowed }: ListenerDeps): void {
+  // What the one button wrapper (./on-action.ts) needs: every feature's registration gets it.
+  const actions: OnActionDeps = { decisions: deps.storage.decisions, logger: deps.logger, clock: deps.clock };
   registerCommandListeners(app, deps, metrics);
-  registerAlertActions(app, { watcher, isAllowed, config: deps.config, db: deps.db, logger: deps.logger, clock: deps.clock });
-  registerRunbookActions(app, runbooks, deps.logger);
-  registerAdviseActions(app, deps);
-  if (deps.checklists) registerChecklistActions(app, { checklists: deps.checklists, db: deps.db, logger: deps.logger, clock: deps.clock });
+  registerAlertActions(app, { ...actions, watcher, isAllowed, config: deps.config, db: deps.db });
+  registerRunbookActions(app, deps.runbooks, deps.logger);
+  registerAdviseActions(app, { ...actions, commands: deps });
+  registerChecklistActions(app, { ...actions, checklists: deps.checklists, db: deps.db });
 }

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { App, BlockButtonAction } from '@slack/bolt';
+import type { App, BlockButtonAction, RespondFn } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { DecisionStore } from '../../core/storage/decisions.ts';
 import { UserError } from '../../core/user-error.ts';
-import { UNKNOWN_BUTTON, somethingWentWrong } from '../../blocks/replies.ts';
+import { UNKNOWN_BUTTON, somethingWentWrong, warning } from '../../blocks/replies.ts';
 
 /** A button click the feature's parser accepted, with where it was clicked (checked against the feature's own message). */
 export interface Click<T> {
@@ -13,6 +13,8 @@ export interface Click<T> {
   readonly messageTs: string | undefined;
   readonly actionId: string;
   readonly value: string | undefined;
+  /** For a handler that replaces the clicked message, or answers with more than one line of text. */
+  readonly respond: RespondFn;
 }
 
 export interface OnActionDeps {
@@ -46,13 +48,21 @@ export function onAction<T>(
       await tell(UNKNOWN_BUTTON);
       return;
     }
-    const click: Click<T> = { action: parsed, user, channel, messageTs: body.message?.ts ?? body.container?.message_ts, actionId: action.action_id, value: action.value };
+    const click: Click<T> = {
+      action: parsed,
+      user,
+      channel,
+      messageTs: body.message?.ts ?? body.container?.message_ts,
+      actionId: action.action_id,
+      value: action.value,
+      respond,
+    };
     try {
       const answer = await handle(click);
       if (answer) await tell(answer);
     } catch (error) {
       if (error instanceof UserError) {
-        await tell(`:warning: ${error.message}`).catch(() => {});
+        await tell(warning(error.message)).catch(() => {});
         return;
       }
       const ref = randomBytes(4).toString('hex');

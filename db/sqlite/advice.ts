@@ -1,7 +1,15 @@
 import type { AdviceStore } from '../../core/storage/advice.ts';
+import { latestAdviceAnswers, recordAdvice, recordAdviceAnswer } from '../advice.ts';
 import type { Db } from '../client.ts';
 
-/** The SQLite implementation of the advice store: each method that writes several rows is one transaction. */
-export function createSqliteAdviceStore(_db: Db): AdviceStore {
-  return {};
+/**
+ * The SQLite implementation of the advice store. Each write is one row, committed at once (not batched like
+ * decisions.append): an answer must be readable by the walk that follows its click.
+ */
+export function createSqliteAdviceStore(db: Db): AdviceStore {
+  return {
+    recordAnswer: async (input) => recordAdviceAnswer(db, input),
+    latestAnswers: async () => latestAdviceAnswers(db),
+    recordAdvice: async (input) => recordAdvice(db, input),
+  };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildBlindMessage, buildBreachMessage } from '../../blocks/breach.ts';
+import { buildHistoryReply } from '../../blocks/history.ts';
 import { buildStatusBlocks, describeState } from '../../blocks/status.ts';
 import { buildHelp } from '../../commands/help.ts';
 import { SUBCOMMANDS } from '../../commands/registry.ts';
@@ -76,6 +77,24 @@ describe('Block Kit builders stay within Slack limits', () => {
     const help = buildHelp(SUBCOMMANDS);
     for (const sub of SUBCOMMANDS) expect(help.text).toContain(`/scale ${sub.usage}`);
     expect(checkBlockKitLimits([...(help.blocks ?? [])])).toEqual([]);
+  });
+
+  it('history of ten runs with long titles and a hundred decisions with long details, escaped', () => {
+    const runs = Array.from({ length: 10 }, (_, id) => ({ id, title: `<!channel> ${'t'.repeat(300)}`, requester: 'U1', status: 'awaiting_approval', createdAt: NOW }));
+    const decisions = Array.from({ length: 100 }, (_, id) => ({
+      id,
+      at: NOW,
+      kind: 'step_finished',
+      actor: 'U2',
+      channel: 'C1',
+      subject: `<@U3> ${'s'.repeat(200)}`,
+      outcome: 'failed',
+      detail: { run_id: id, step: 'x'.repeat(200) },
+    }));
+    const reply = buildHistoryReply(runs, decisions);
+    expect(reply.text).toBe('Last 10 runs and 100 decisions');
+    expect(checkBlockKitLimits([...(reply.blocks ?? [])])).toEqual([]);
+    expect(JSON.stringify(reply.blocks)).not.toMatch(/<!channel>|<@U3>/);
   });
 });
 

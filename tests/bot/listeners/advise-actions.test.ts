@@ -1,42 +1,33 @@
 import type { RespondArguments, RespondFn } from '@slack/bolt';
-import pino from 'pino';
-import { WebClient } from '@slack/web-api';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createChecklistRuns } from '../../../services/checklists/runs.ts';
-import { loadConfig } from '../../../core/config/index.ts';
-import { parseAdviseAction, startTarget } from '../../../bot/listeners/advise-actions.ts';
-import { createOutboxDeliverer } from '../../../services/outbox.ts';
+import { parseAdviseAction } from '../../../blocks/advice.ts';
+import { startTarget } from '../../../bot/listeners/advise-actions.ts';
 import type { CommandDeps } from '../../../commands/types.ts';
-import { openDatabase, type DatabaseHandle } from '../../../db/client.ts';
 import { listDecisions } from '../../../db/decision-log.ts';
-import { createPrometheus, type PrometheusPort } from '../../../integrations/prometheus.ts';
+import { createTestCommandDeps, type TestCommandDeps } from '../../helpers/command-deps.ts';
 import { startFakeSlack, type FakeSlack } from '../../helpers/slack/index.ts';
 
-const handles: DatabaseHandle[] = [];
+const opened: TestCommandDeps[] = [];
 const fakes: FakeSlack[] = [];
 afterEach(async () => {
-  for (const handle of handles.splice(0)) handle.close();
+  for (const built of opened.splice(0)) await built.close();
   for (const fake of fakes.splice(0)) await fake.close();
 });
 
-function deps(): CommandDeps {
-  const handle = openDatabase(':memory:');
-  handles.push(handle);
-  // Never asked: these clicks answer from the config and the database.
-  const prometheus: PrometheusPort = createPrometheus({ url: 'http://127.0.0.1:9', timeoutMs: 1000 });
-  return { config: loadConfig(), prometheus, db: handle.db, logger: pino({ level: 'silent' }), clock: () => new Date('2026-03-14T02:00:00Z') };
+/** Never asked: these clicks answer from the config and the database. */
+async function deps(): Promise<CommandDeps> {
+  const built = await createTestCommandDeps();
+  opened.push(built);
+  return built.deps;
 }
 
 /** The real checklist runs, posting through the real outbox to the fake Slack: what the Start button reaches in the bot. */
 async function depsWithChecklists(): Promise<{ deps: CommandDeps; fake: FakeSlack }> {
   const fake = await startFakeSlack();
   fakes.push(fake);
-  const base = deps();
-  const client = new WebClient('xoxb-test', { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 } });
-  const deliver = createOutboxDeliverer(base.db, client, base.clock, base.logger);
-  const { config, prometheus, db, logger, clock } = base;
-  const checklists = createChecklistRuns({ config, prometheus, db, logger, clock, deliver, isAllowed: async () => true });
-  return { deps: { ...base, checklists }, fake };
+  const built = await createTestCommandDeps({ slackApiUrl: fake.apiUrl });
+  opened.push(built);
+  return { deps: built.deps, fake };
 }
 
 function recorder(): { respond: RespondFn; replies: RespondArguments[] } {
@@ -87,7 +78,7 @@ describe('the Start button', () => {
   });
 
   it('says exactly what to type for a runbook that needs parameters', async () => {
-    const d = deps();
+    const d = await deps();
     const { respond, replies } = recorder();
     await startTarget('runbook:vertical-migration', { user: 'U0BOB0001', channel: 'C0OPS00001', respond, deps: d });
     expect(replies).toEqual([

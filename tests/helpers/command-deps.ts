@@ -1,0 +1,94 @@
+import pino from 'pino';
+import { WebClient } from '@slack/web-api';
+import type { CommandDeps } from '../../commands/types.ts';
+import { loadConfig, type Config } from '../../core/config/index.ts';
+import type { Clock } from '../../core/ports.ts';
+import { lastCompletedRun } from '../../db/checklists.ts';
+import { openSqliteStorage, type SqliteStorage } from '../../db/storage.ts';
+import { createPrometheus } from '../../integrations/prometheus.ts';
+import { createSsh } from '../../integrations/ssh.ts';
+import { createChecklistRunbookPort, createChecklistRuns } from '../../services/checklists/runs.ts';
+import { createOutboxDeliverer } from '../../services/outbox.ts';
+import { createRunbookRunner, type RunbookRunner } from '../../services/runbooks/runner.ts';
+import { refusingLoopbackUrl } from './refusing-port.ts';
+
+export interface TestCommandDepsOptions {
+  readonly config?: Config;
+  /** Prometheus for the commands; default: a loopback port where nothing listens. */
+  readonly prometheusUrl?: string;
+  /** The fake Slack's Web API the outbox posts to (helpers/slack); default: a loopback port where nothing listens. */
+  readonly slackApiUrl?: string;
+  /** Default: a fixed moment, 2026-03-14T02:00:00Z. */
+  readonly clock?: Clock;
+  /** Who may approve, tick or respond; default: everyone. */
+  readonly isAllowed?: (user: string, allowed: readonly string[]) => Promise<boolean>;
+}
+
+export interface TestCommandDeps {
+  readonly deps: CommandDeps;
+  /** The in-memory storage under `deps`, for reading rows back. */
+  readonly storage: SqliteStorage;
+  /** Stops the services and closes the storage. */
+  close(): Promise<void>;
+}
+
+/**
+ * CommandDeps as bot/main.ts builds them, minus Slack's listeners: the real runbook runner and checklist runs,
+ * wired to each other, over an in-memory SQLite storage, posting through the real outbox, a real Prometheus
+ * client, a silent logger.
+ */
+export async function createTestCommandDeps(options: TestCommandDepsOptions = {}): Promise<TestCommandDeps> {
+  const config = options.config ?? loadConfig();
+  const clock = options.clock ?? (() => new Date('2026-03-14T02:00:00Z'));
+  const isAllowed = options.isAllowed ?? (async () => true);
+  const logger = pino({ level: 'silent' });
+  const storage = openSqliteStorage(':memory:');
+  const db = storage.handle.db;
+  const prometheus = createPrometheus({ url: options.prometheusUrl ?? (await refusingLoopbackUrl()), timeoutMs: 2000 });
+  const slack = new WebClient('xoxb-test', { slackApiUrl: options.slackApiUrl ?? `${await refusingLoopbackUrl()}/api/`, retryConfig: { retries: 0 } });
+  const deliver = createOutboxDeliverer(db, slack, clock, logger);
+  const checklists = createChecklistRuns({
+    db,
+    config,
+    prometheus,
+    clock,
+    logger,
+    deliver,
+    isAllowed,
+    runbooks: createChecklistRunbookPort(config, () => runbooks),
+    onCompleted: (checklistId) => runbooks.checklistCompleted(checklistId),
+  });
+  const runbooks: RunbookRunner = createRunbookRunner({
+    db,
+    config,
+    ssh: createSsh(),
+    prometheus,
+    deliver,
+    clock,
+    logger,
+    isAllowed,
+    checklistGate: checklists.gate,
+    onSucceeded: (run) => checklists.tickItemsForRunbook({ runbookId: run.runbookId, user: run.requester, detail: { runbook_run_id: run.id } }),
+  });
+  const deps: CommandDeps = {
+    config,
+    prometheus,
+    storage,
+    db,
+    logger,
+    clock,
+    runbooks,
+    checklists,
+    checklistCompletedAt: async (checklistId) => lastCompletedRun(db, checklistId)?.completedAt ?? null,
+  };
+  return {
+    deps,
+    storage,
+    async close() {
+      checklists.stop();
+      await runbooks.shutdown();
+      deliver.stop();
+      await storage.close();
+    },
+  };
+}
