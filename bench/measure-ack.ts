@@ -2,7 +2,7 @@
 // the bare Bolt app in alternating rounds. After each of the bot's rounds the bench waits for every answer
 // (the work that follows the acks) so that none of it spills into the next round.
 import type { ChildProcess } from 'node:child_process';
-import type { FakeSlack } from '../tests/helpers/slack/index.ts';
+import type { FakeSlack } from '../devkit/slack-emulator/index.ts';
 import type { AppUnderTest } from './apps.ts';
 import type { LoadMode, LoadResult } from './load.ts';
 import { ask } from './processes.ts';

@@ -3,7 +3,7 @@
 // check, the dispatcher, a response_url post and a decision-log row: the whole per-command path, cheaply)
 // with a `/scale status` every 33rd (the Prometheus client, evaluation and the status blocks).
 import type { ChildProcess } from 'node:child_process';
-import type { FakeSlack } from '../tests/helpers/slack/index.ts';
+import type { FakeSlack } from '../devkit/slack-emulator/index.ts';
 import type { AppUnderTest } from './apps.ts';
 import type { LoadResult } from './load.ts';
 import { ask } from './processes.ts';

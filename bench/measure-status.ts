@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { loadConfig } from '../core/config/index.ts';
 import { evaluationWindow } from '../core/triggers.ts';
-import type { FakeSlack } from '../tests/helpers/slack/index.ts';
+import type { FakeSlack } from '../devkit/slack-emulator/index.ts';
 import type { AppUnderTest } from './apps.ts';
 import { BENCH_CHANNEL, benchUser, signedSlashCommand } from './requests.ts';
 import { median } from './stats.ts';

@@ -1,6 +1,6 @@
 // Slash commands as Slack sends them over HTTP: every field, form-encoded, signed with the app's secret and
 // a current timestamp (signed just before each round: Slack's five minutes are never near).
-import { buildSlashCommandPayload, signSlackRequest } from '../tests/helpers/slack/index.ts';
+import { buildSlashCommandPayload, signSlackRequest } from '../devkit/slack-emulator/index.ts';
 import { BENCH_SIGNING_SECRET } from './apps.ts';
 import type { SignedRequest } from './load.ts';
 

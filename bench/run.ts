@@ -10,7 +10,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFakeSlack } from '../tests/helpers/slack/index.ts';
+import { startPrometheus, type PrometheusFixture } from '../devkit/prometheus/index.ts';
+import { startFakeSlack } from '../devkit/slack-emulator/index.ts';
 import { startBare, startBot, type AppEnv, type AppUnderTest } from './apps.ts';
 import type { CycleRound } from './cycle.ts';
 import type { DecisionLogRound } from './decision-log.ts';
@@ -19,7 +20,6 @@ import { measureAck, type AckFigures, type AckMode } from './measure-ack.ts';
 import { measureFootprint, type FootprintFigures } from './measure-footprint.ts';
 import { measureStatus, type StatusFigures } from './measure-status.ts';
 import { ask, onExit, REPO_ROOT, spawnTs } from './processes.ts';
-import { startBenchPrometheus, type BenchPrometheus } from './prometheus.ts';
 import { renderResults, type BenchResults, type CycleFigures, type StartupFigures } from './report.ts';
 import { median } from './stats.ts';
 import { ResponseWatch } from './watch-responses.ts';
@@ -98,15 +98,20 @@ function machine() {
   };
 }
 
-async function startFleet(work: string, instances: number, aheadSeconds: number): Promise<{ prometheus: BenchPrometheus; series: number; samples: number; buildMs: number }> {
+async function startFleet(work: string, instances: number, aheadSeconds: number): Promise<{ prometheus: PrometheusFixture; series: number; samples: number; buildMs: number }> {
   const dir = mkdtempSync(join(work, `fleet-${instances}-`));
   const startedAt = performance.now();
   const fleet = await writeFleet(dir, { instances, now: Math.floor(Date.now() / 1000), aheadSeconds });
   const buildMs = performance.now() - startedAt;
-  const prometheus = await startBenchPrometheus(join(dir, 'prometheus'), fleet.files);
+  const prometheus = await startPrometheus({
+    backfillFiles: fleet.files,
+    // The default of 20 concurrent queries would queue the bot's own: 12 triggers a status, several at once.
+    maxQueryConcurrency: 64,
+    readyTimeoutMs: 60_000,
+  });
   log(
     `fleet of ${instances}: ${fleet.series} series, ${fleet.samples} samples (${(fleet.bytes / 1e6).toFixed(0)} MB) built in ` +
-      `${(buildMs / 1000).toFixed(1)} s, backfilled in ${(prometheus.backfillMs / 1000).toFixed(1)} s; Prometheus at ${prometheus.url}`,
+      `${(buildMs / 1000).toFixed(1)} s, backfilled in ${(prometheus.timings.backfillMs / 1000).toFixed(1)} s; Prometheus at ${prometheus.url}`,
   );
   return { prometheus, series: fleet.series, samples: fleet.samples, buildMs };
 }
@@ -256,7 +261,7 @@ async function main(): Promise<void> {
   }
 }
 
-async function cycleAt(cycle: ReturnType<typeof spawnTs>, size: number, series: number, prometheus: BenchPrometheus): Promise<CycleFigures> {
+async function cycleAt(cycle: ReturnType<typeof spawnTs>, size: number, series: number, prometheus: PrometheusFixture): Promise<CycleFigures> {
   const rounds = await ask<CycleRound[]>(cycle, {
     type: 'cycle',
     job: { prometheusUrl: prometheus.url, prometheusPid: prometheus.pid, rounds: size >= 1000 ? Math.min(3, PLAN.cycleRounds) : PLAN.cycleRounds, watcher: true },

@@ -1,5 +1,5 @@
 // When each answer reached the fake Slack's response_url, by URL: the far end of "status answer time".
-import type { FakeSlack, RecordedResponse } from '../tests/helpers/slack/index.ts';
+import type { FakeSlack, RecordedResponse } from '../devkit/slack-emulator/index.ts';
 
 export interface Arrival {
   readonly at: number;

@@ -1,5 +1,6 @@
-// Where runbooks run in the playground: this machine, through a throwaway sshd on a loopback port (its own
-// host key, client key and config in a temp dir; the system's sshd and ~/.ssh are never touched).
+// Where runbooks run in the playground: this machine, through a throwaway sshd on a loopback port, the one the
+// tests log in to (devkit/sshd: its own host key, client key and config in a temp dir; the system's sshd and
+// ~/.ssh are never touched).
 //
 // The guide's runbooks are written for production servers (`docker compose down`, `docker system prune -a`),
 // so on a newcomer's own machine only the playground's tour really runs; every other command is a dry run
@@ -10,14 +11,14 @@
 //
 // Without an sshd the page says so, and runbooks stop at their plan (which shows every command): the host is
 // a loopback port where nothing listens, so an approved step fails to connect, as it would in production.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { accessSync, chmodSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { accessSync, chmodSync, constants, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { freeLoopbackPort } from '../devkit/ports.ts';
+import { startSshd } from '../devkit/sshd/index.ts';
 import type { SshHost } from '../integrations/ssh.ts';
-import { freeLoopbackPort } from './loopback.ts';
 import { OPS_GROUP } from './workspace.ts';
 
 export const PLAYGROUND_HOST_NAME = 'playground';
@@ -52,7 +53,9 @@ export async function prepareRunbookTarget({ runbooksAvailable, sshdBinary }: Ru
   let reason: string;
   try {
     accessSync(binary, constants.X_OK);
-    const sshd = await startThrowawaySshd(binary);
+    // As whoever runs the playground: as root, sshd logs root in with a key; as anyone else, it can only log
+    // in that same user, which is what we want.
+    const sshd = await startSshd({ binary, user: userInfo().username, hostName: PLAYGROUND_HOST_NAME, forceCommand: writeDryRunShim });
     return {
       mode: 'sshd',
       host: sshd.host,
@@ -60,7 +63,7 @@ export async function prepareRunbookTarget({ runbooksAvailable, sshdBinary }: Ru
       stop: sshd.stop,
     };
   } catch (error) {
-    reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? `no sshd at ${binary}` : `sshd could not start: ${(error as Error).message.split('\n')[0]}`;
+    reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? `no sshd at ${binary}` : `sshd could not start: ${firstLines((error as Error).message)}`;
   }
   return {
     mode: 'plan-only',
@@ -68,6 +71,11 @@ export async function prepareRunbookTarget({ runbooksAvailable, sshdBinary }: Ru
     summary: `Runbooks show their plan and every command, but cannot run (${reason}; install openssh-server to run them on this machine).`,
     stop: nothingToStop,
   };
+}
+
+/** "sshd did not become ready (exited):" and the first line of sshd's own log, which says why. */
+function firstLines(message: string): string {
+  return message.split('\n').filter((line) => line.trim()).slice(0, 2).join(' ');
 }
 
 /**
@@ -96,66 +104,6 @@ export function runbookConfig(host: SshHost): { hosts: Record<string, unknown>; 
       },
     ],
   };
-}
-
-interface ThrowawaySshd {
-  readonly host: SshHost;
-  stop(): Promise<void>;
-}
-
-/**
- * sshd as whoever runs the playground: as root it logs root in with a key (`PermitRootLogin
- * prohibit-password`, `UsePAM no`, and /run/sshd, which root's sshd insists on); as anyone else, sshd can only
- * log in that same user, which is what we want.
- */
-export async function startThrowawaySshd(binary: string): Promise<ThrowawaySshd> {
-  const user = userInfo().username;
-  const dir = mkdtempSync(join(tmpdir(), 'scalebot-playground-sshd-'));
-  const remove = () => rmSync(dir, { recursive: true, force: true });
-  try {
-    chmodSync(dir, 0o755);
-    const hostKeyFile = join(dir, 'ssh_host_ed25519_key');
-    const clientKeyFile = join(dir, 'client_ed25519');
-    for (const [file, comment] of [
-      [hostKeyFile, 'scalebot-playground-host'],
-      [clientKeyFile, 'scalebot-playground-client'],
-    ] as const) {
-      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file], { stdio: 'ignore' });
-    }
-    const authorizedKeys = join(dir, 'authorized_keys');
-    writeFileSync(authorizedKeys, readFileSync(`${clientKeyFile}.pub`));
-    chmodSync(authorizedKeys, 0o644);
-    const forceCommand = writeDryRunShim(dir);
-    if (process.getuid?.() === 0) execFileSync('mkdir', ['-p', '/run/sshd']);
-    for (let attempt = 1; attempt <= 5; attempt++) {
-      const port = await freeLoopbackPort();
-      const configFile = join(dir, 'sshd_config');
-      writeFileSync(configFile, renderSshdConfig({ port, dir, hostKeyFile, authorizedKeys, user, forceCommand }));
-      const child = spawn(binary, ['-D', '-e', '-f', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
-      let log = '';
-      child.stderr?.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-16_384)));
-      const onExit = () => child.kill('SIGKILL');
-      process.once('exit', onExit);
-      if (await waitListening(child, port)) {
-        const [type, key] = readFileSync(`${hostKeyFile}.pub`, 'utf8').trim().split(/\s+/);
-        return {
-          host: { name: PLAYGROUND_HOST_NAME, address: '127.0.0.1', port, user, privateKeyFile: clientKeyFile, hostKey: `${type} ${key}` },
-          async stop() {
-            process.off('exit', onExit);
-            await stopChild(child);
-            remove();
-          },
-        };
-      }
-      process.off('exit', onExit);
-      await stopChild(child);
-      if (!/Address already in use/i.test(log)) throw new Error(log.trim() || 'sshd exited');
-    }
-    throw new Error('no free port');
-  } catch (error) {
-    remove();
-    throw error;
-  }
 }
 
 /**
@@ -202,29 +150,6 @@ function findOnPath(name: string): string | null {
   return null;
 }
 
-function renderSshdConfig(o: { port: number; dir: string; hostKeyFile: string; authorizedKeys: string; user: string; forceCommand: string }): string {
-  return [
-    `Port ${o.port}`,
-    'ListenAddress 127.0.0.1',
-    `HostKey ${o.hostKeyFile}`,
-    `PidFile ${join(o.dir, 'sshd.pid')}`,
-    `AuthorizedKeysFile ${o.authorizedKeys}`,
-    'AuthenticationMethods publickey',
-    'PasswordAuthentication no',
-    'KbdInteractiveAuthentication no',
-    'PermitRootLogin prohibit-password',
-    `AllowUsers ${o.user}`,
-    'UsePAM no',
-    // The temp dir is not the user's home: skip the ownership checks meant for it.
-    'StrictModes no',
-    'PrintMotd no',
-    'X11Forwarding no',
-    'AllowTcpForwarding no',
-    `ForceCommand ${o.forceCommand}`,
-    '',
-  ].join('\n');
-}
-
 /** A host entry that validates but where nothing listens: plans show, steps fail to connect. */
 async function unreachableHost(): Promise<SshHost> {
   const { publicKey } = generateKeyPairSync('ed25519');
@@ -239,35 +164,4 @@ async function unreachableHost(): Promise<SshHost> {
     privateKeyFile: join(tmpdir(), 'scalebot-playground-no-key'),
     hostKey: `ssh-ed25519 ${blob.toString('base64')}`,
   };
-}
-
-async function waitListening(child: ChildProcess, port: number, timeoutMs = 10_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) return false;
-    const banner = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('data', (data) => {
-        socket.destroy();
-        resolve(data.toString().startsWith('SSH-'));
-      });
-      socket.once('error', () => resolve(false));
-      socket.setTimeout(1000, () => {
-        socket.destroy();
-        resolve(false);
-      });
-    });
-    if (banner && child.exitCode === null) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return false;
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-  await exited;
-  clearTimeout(timer);
 }

@@ -13,7 +13,7 @@ import { buildPlaygroundConfig } from './config.ts';
 import { startDemoExporter, type DemoExporter } from './demo/exporter.ts';
 import { findPrometheus, PROMETHEUS_INSTALL_HINT, startDemoPrometheus, type DemoPrometheus } from './demo/prometheus.ts';
 import { PlaygroundEmulator } from './person-side.ts';
-import { freeLoopbackPort } from './loopback.ts';
+import { freeLoopbackPort } from '../devkit/ports.ts';
 import { startPageServer, type PageServer } from './page-server.ts';
 import { prepareRunbookTarget, runbookConfig, type RunbookTarget } from './runbook-target.ts';
 import { ALERTS_CHANNEL } from './workspace.ts';

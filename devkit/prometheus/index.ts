@@ -1,6 +1,8 @@
-// Real-Prometheus fixtures for tests: see README.md in this folder.
+// A real Prometheus for the playground, the tests and the bench: see README.md in this folder.
 export { buildOpenMetrics, type SeriesSpec, type SeriesType } from './build-open-metrics.ts';
-export { freeLoopbackPort, unusedLoopbackUrl } from './loopback.ts';
+// "Prometheus is down" is a refusing port: the name its tests know it by.
+export { freeLoopbackPort, refusingLoopbackUrl as unusedLoopbackUrl } from '../ports.ts';
+export { serveMetrics, type MetricsEndpoint } from './metrics-endpoint.ts';
 export { parseSampleValue, type RangeSeries, type VectorSample } from './query.ts';
 export { p99Fractions, piecewise, scenario, Scenario, SCENARIO_DEFAULTS, step, type ScenarioOptions, type ValueAt } from './scenario.ts';
 export { startExporter, type Exporter } from './start-exporter.ts';

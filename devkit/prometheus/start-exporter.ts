@@ -1,5 +1,5 @@
 import { Gauge, Registry } from 'prom-client';
-import { serveMetrics } from '../../playground/metrics-endpoint.ts';
+import { serveMetrics } from './metrics-endpoint.ts';
 
 export interface Exporter {
   /** `127.0.0.1:PORT`, for `startPrometheus({ scrapeTargets: [exporter.target] })`. */

@@ -1,19 +1,19 @@
-// A private OpenSSH server on a loopback port for tests: its own host key, client key, config and log.
-// It never touches the system's sshd or ~/.ssh. See README.md in this folder.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// A private OpenSSH server on a loopback port: its own host key, client key, config and log. The tests log in
+// to it, and the playground runs its runbooks through it. It never touches the system's sshd or ~/.ssh. See
+// README.md in this folder.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { SshHost } from '../../integrations/ssh.ts';
-import { freeLoopbackPort } from '../prometheus/loopback.ts';
-import { forgetOnExit, killOnExit } from '../../tests/helpers/kill-on-exit.ts';
+import { launchServer } from '../server-process.ts';
 
 export interface StartSshdOptions {
   /**
-   * The account tests log in as. Default "root" (tests run as root here and in CI). Another existing account
-   * (e.g. "postgres") works too: the server then uses PAM, because with `UsePAM no` OpenSSH refuses accounts
-   * whose password is locked, as system accounts' are.
+   * The account to log in as. Default "root" (tests run as root here and in CI); the playground gives whoever
+   * runs it. Another existing account (e.g. "postgres") works too when sshd runs as root: the server then uses
+   * PAM, because with `UsePAM no` OpenSSH refuses accounts whose password is locked, as system accounts' are.
    */
   user?: string;
   /** Milliseconds to wait for the port to accept connections. Default 10 000. */
@@ -24,6 +24,15 @@ export interface StartSshdOptions {
    * Values without whitespace, quotes or backslashes.
    */
   env?: Record<string, string>;
+  /**
+   * sshd's `ForceCommand`, run for every session instead of the client's command (which it finds in
+   * $SSH_ORIGINAL_COMMAND): given the fixture's temp dir to write its script into, returns the command.
+   */
+  forceCommand?: (dir: string) => string;
+  /** `host.name`; default "test-sshd". */
+  hostName?: string;
+  /** The sshd binary; default SSHD_BIN, else /usr/sbin/sshd. */
+  binary?: string;
 }
 
 export interface SshdFixture {
@@ -55,90 +64,65 @@ export interface FrozenSessions {
   thaw(): void;
 }
 
-const SSHD = process.env.SSHD_BIN ?? '/usr/sbin/sshd';
-const BIND_ATTEMPTS = 5;
-const LOG_LIMIT = 256 * 1024;
-
 export async function startSshd(options: StartSshdOptions = {}): Promise<SshdFixture> {
   const user = options.user ?? 'root';
-  const dir = mkdtempSync(join(tmpdir(), 'scalebot-sshd-'));
-  const removeDir = () => rmSync(dir, { recursive: true, force: true });
-  const pending = { kill: removeDir };
-  killOnExit(pending);
-  try {
-    // sshd reads AuthorizedKeysFile as the logging-in user: a non-root user must be able to reach it.
-    chmodSync(dir, 0o755);
-    const hostKeyFile = join(dir, 'ssh_host_ed25519_key');
-    const clientKeyFile = join(dir, 'client_ed25519');
-    const wrongKeyFile = join(dir, 'other_host_ed25519_key');
-    for (const [file, comment] of [
-      [hostKeyFile, 'scalebot-test-host'],
-      [clientKeyFile, 'scalebot-test-client'],
-      [wrongKeyFile, 'scalebot-test-other-host'],
-    ] as const) {
-      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file], { stdio: 'ignore' });
-    }
-    const pinned = publicKeyLine(`${hostKeyFile}.pub`);
-    const wrongHostKey = publicKeyLine(`${wrongKeyFile}.pub`);
-    const authorizedKeys = join(dir, 'authorized_keys');
-    writeFileSync(authorizedKeys, readFileSync(`${clientKeyFile}.pub`));
-    chmodSync(authorizedKeys, 0o644);
-    // The privilege-separation directory Debian's sshd insists on; normally made by its systemd unit.
-    if (!existsSync('/run/sshd')) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-
-    for (let attempt = 1; ; attempt++) {
-      const port = await freeLoopbackPort();
-      const configFile = join(dir, 'sshd_config');
-      writeFileSync(configFile, renderConfig({ port, dir, hostKeyFile, authorizedKeys, user, env: options.env ?? {} }));
-      const server = launch(configFile);
-      const outcome = await waitListening(server, port, options.readyTimeoutMs ?? 10_000);
-      if (outcome === 'ready') {
-        forgetOnExit(pending);
-        const entry = {
-          kill() {
-            killSessionsOf(server.child.pid);
-            server.child.kill('SIGKILL');
-            removeDir();
-          },
-        };
-        killOnExit(entry);
-        let stopped: Promise<void> | undefined;
-        return {
-          host: {
-            name: 'test-sshd',
-            address: '127.0.0.1',
-            port,
-            user,
-            privateKeyFile: clientKeyFile,
-            hostKey: pinned,
-          },
-          wrongHostKey,
-          hostKeyFile,
-          dir,
-          pid: server.child.pid!,
-          logs: server.logs,
-          killSessions: () => killSessionsOf(server.child.pid),
-          freezeSessions: () => freezeSessionsOf(server.child.pid),
-          stop() {
-            stopped ??= (async () => {
-              forgetOnExit(entry);
-              killSessionsOf(server.child.pid);
-              await server.stop();
-              removeDir();
-            })();
-            return stopped;
-          },
-        };
+  const keys = { hostKeyFile: '', clientKeyFile: '', pinned: '', wrongHostKey: '' };
+  const server = await launchServer({
+    name: 'sshd',
+    binary: options.binary ?? process.env.SSHD_BIN ?? '/usr/sbin/sshd',
+    tempDirPrefix: 'scalebot-sshd-',
+    prepare(dir) {
+      // sshd reads AuthorizedKeysFile as the logging-in user: a non-root user must be able to reach it.
+      chmodSync(dir, 0o755);
+      keys.hostKeyFile = join(dir, 'ssh_host_ed25519_key');
+      keys.clientKeyFile = join(dir, 'client_ed25519');
+      const wrongKeyFile = join(dir, 'other_host_ed25519_key');
+      for (const [file, comment] of [
+        [keys.hostKeyFile, 'scalebot-test-host'],
+        [keys.clientKeyFile, 'scalebot-test-client'],
+        [wrongKeyFile, 'scalebot-test-other-host'],
+      ] as const) {
+        execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file], { stdio: 'ignore' });
       }
-      await server.stop();
-      if (outcome === 'address-in-use' && attempt < BIND_ATTEMPTS) continue;
-      throw new Error(`sshd did not start (${outcome}):\n${server.logs()}`);
-    }
-  } catch (error) {
-    forgetOnExit(pending);
-    removeDir();
-    throw error;
-  }
+      keys.pinned = publicKeyLine(`${keys.hostKeyFile}.pub`);
+      keys.wrongHostKey = publicKeyLine(`${wrongKeyFile}.pub`);
+      const authorizedKeys = join(dir, 'authorized_keys');
+      writeFileSync(authorizedKeys, readFileSync(`${keys.clientKeyFile}.pub`));
+      chmodSync(authorizedKeys, 0o644);
+      const forceCommand = options.forceCommand?.(dir);
+      writeFileSync(
+        join(dir, 'sshd_config'),
+        renderConfig({ dir, hostKeyFile: keys.hostKeyFile, authorizedKeys, user, env: options.env ?? {}, ...(forceCommand ? { forceCommand } : {}) }),
+      );
+      // The privilege-separation directory Debian's sshd insists on when it runs as root; normally made by
+      // its systemd unit.
+      if (process.getuid?.() === 0 && !existsSync('/run/sshd')) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+    },
+    // -p: the port on the command line overrides the config's (which has none), so one config serves every try.
+    args: (port, dir) => ['-D', '-e', '-f', join(dir, 'sshd_config'), '-p', String(port)],
+    // The log line comes once the socket is bound; the TCP connect proves it accepts.
+    isReady: async ({ port, logs }) => logs().includes(`Server listening on 127.0.0.1 port ${port}`) && (await canConnect(port)),
+    readyTimeoutMs: options.readyTimeoutMs ?? 10_000,
+    beforeKill: ({ pid }) => killSessionsOf(pid),
+  });
+  return {
+    host: {
+      name: options.hostName ?? 'test-sshd',
+      address: '127.0.0.1',
+      port: server.port,
+      user,
+      privateKeyFile: keys.clientKeyFile,
+      hostKey: keys.pinned,
+    },
+    wrongHostKey: keys.wrongHostKey,
+    hostKeyFile: keys.hostKeyFile,
+    dir: server.dir,
+    pid: server.pid,
+    logs: server.logs,
+    killSessions: () => killSessionsOf(server.pid),
+    freezeSessions: () => freezeSessionsOf(server.pid),
+    stop: server.stop,
+  };
 }
 
 function publicKeyLine(file: string): string {
@@ -146,14 +130,13 @@ function publicKeyLine(file: string): string {
   return `${type} ${key}`;
 }
 
-function renderConfig(o: { port: number; dir: string; hostKeyFile: string; authorizedKeys: string; user: string; env: Record<string, string> }): string {
+function renderConfig(o: { dir: string; hostKeyFile: string; authorizedKeys: string; user: string; env: Record<string, string>; forceCommand?: string }): string {
   const setEnv = Object.entries(o.env).map(([name, value]) => {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || !/^[^\s"'\\]*$/.test(value)) throw new Error(`sshd env: cannot pass ${name}=${value} through SetEnv`);
     return `${name}=${value}`;
   });
   return [
     ...(setEnv.length ? [`SetEnv ${setEnv.join(' ')}`] : []),
-    `Port ${o.port}`,
     'ListenAddress 127.0.0.1',
     `HostKey ${o.hostKeyFile}`,
     `PidFile ${join(o.dir, 'sshd.pid')}`,
@@ -164,68 +147,23 @@ function renderConfig(o: { port: number; dir: string; hostKeyFile: string; autho
     'KbdInteractiveAuthentication no',
     'PermitRootLogin prohibit-password',
     `AllowUsers ${o.user}`,
-    // Root logs in with a key under `UsePAM no` (the setup STACK-NOTES describes). A locked system account
-    // such as postgres is refused without PAM, so only then is PAM switched on.
-    `UsePAM ${o.user === 'root' ? 'no' : 'yes'}`,
+    // Root, or whoever runs an unprivileged sshd as themselves, logs in with a key under `UsePAM no` (the
+    // setup STACK-NOTES describes). A locked system account such as postgres is refused without PAM, so only
+    // then is PAM switched on.
+    `UsePAM ${o.user === 'root' || o.user === userInfo().username ? 'no' : 'yes'}`,
     // The temp dir is not owned by the user: skip the ownership checks meant for home directories.
     'StrictModes no',
     'PrintMotd no',
     'PrintLastLog no',
     'X11Forwarding no',
+    'AllowTcpForwarding no',
+    ...(o.forceCommand ? [`ForceCommand ${o.forceCommand}`] : []),
     'LogLevel VERBOSE',
     'MaxStartups 50',
     'MaxSessions 20',
     'LoginGraceTime 20',
     '',
   ].join('\n');
-}
-
-interface Server {
-  child: ChildProcess;
-  logs(): string;
-  stop(): Promise<void>;
-}
-
-function launch(configFile: string): Server {
-  const child = spawn(SSHD, ['-D', '-e', '-f', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  const append = (chunk: Buffer) => {
-    log += chunk.toString('utf8');
-    if (log.length > LOG_LIMIT) log = log.slice(-LOG_LIMIT);
-  };
-  child.stdout!.on('data', append);
-  child.stderr!.on('data', append);
-  const exited = new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    child.once('exit', () => resolve());
-    child.once('error', (error) => {
-      append(Buffer.from(`spawn error: ${error.message}\n`));
-      resolve();
-    });
-  });
-  return {
-    child,
-    logs: () => log,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
-
-async function waitListening(server: Server, port: number, timeoutMs: number): Promise<'ready' | 'address-in-use' | 'exited' | 'timeout'> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (server.child.exitCode !== null || server.child.signalCode !== null) {
-      return /Address already in use/i.test(server.logs()) ? 'address-in-use' : 'exited';
-    }
-    // The log line comes once the socket is bound; the TCP connect proves it accepts.
-    if (/Server listening on 127\.0\.0\.1 port/.test(server.logs()) && (await canConnect(port))) return 'ready';
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  return 'timeout';
 }
 
 function canConnect(port: number): Promise<boolean> {

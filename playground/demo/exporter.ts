@@ -3,7 +3,7 @@
 // postgres_exporter's and redis_exporter's. The bot's default trigger queries read them unchanged (the demo
 // config only shortens their windows), so the demo shows the real triggers at work.
 import { Counter, Gauge, Registry } from 'prom-client';
-import { serveMetrics } from '../metrics-endpoint.ts';
+import { serveMetrics } from '../../devkit/prometheus/index.ts';
 import { demoMoment, latencyFractionAtOrBelow, type DemoMoment, type DemoTimeline, type DemoValues } from './scenario.ts';
 
 export interface DemoExporter {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { DestinationStream } from 'pino';
 import { startBot, type RunningBot } from '../../bot/main.ts';
 import { listDecisions } from '../../db/decision-log.ts';
-import { refusingLoopbackUrl } from './refusing-port.ts';
+import { refusingLoopbackUrl } from '../../devkit/ports.ts';
 import {
   buildBlockActionsPayload,
   sendInteraction,

@@ -18,7 +18,7 @@ import {
   type AlertingPrometheus,
   type AlertmanagerFixture,
   type WebhookRecorder,
-} from '../helpers/alertmanager/index.ts';
+} from '../../devkit/alertmanager/index.ts';
 import { startTestBot, type TestBot } from '../helpers/bot.ts';
 import { startExporter, waitForValue, type Exporter } from '../../devkit/prometheus/index.ts';
 import { watcherTestConfig } from '../helpers/watch-config.ts';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { renderCommand, validateParam } from '../../core/shell-quote.ts';
 import { buildRemoteCommand, createSsh, fingerprintSha256, parseHostKey, type RunOptions, type SshHost, type SshPort, type StepResult } from '../../integrations/ssh.ts';
-import { refusingLoopbackPort } from '../helpers/refusing-port.ts';
+import { refusingLoopbackPort } from '../../devkit/ports.ts';
 import { killMatching, processesMatching, startSshd, waitProcessesGone, type SshdFixture } from '../../devkit/sshd/index.ts';
 
 // Every result of the file, checked at the end for key material.

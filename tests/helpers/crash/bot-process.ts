@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { forgetOnExit, killOnExit } from '../kill-on-exit.ts';
+import { forgetOnExit, killOnExit } from '../../../devkit/kill-on-exit.ts';
 import { until } from './wait.ts';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));

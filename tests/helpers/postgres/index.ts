@@ -3,8 +3,8 @@ import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freeLoopbackPort } from '../../../devkit/prometheus/loopback.ts';
-import { forgetOnExit, killOnExit } from '../kill-on-exit.ts';
+import { freeLoopbackPort } from '../../../devkit/ports.ts';
+import { forgetOnExit, killOnExit } from '../../../devkit/kill-on-exit.ts';
 
 export interface StartPostgresOptions {
   /** Default: a free loopback port. */

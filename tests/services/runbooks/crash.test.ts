@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '../../../db/client.ts';
 import { listDecisions } from '../../../db/decision-log.ts';
 import { getLock, getRun, listRuns, listSteps } from '../../../db/runbooks.ts';
-import { refusingLoopbackUrl } from '../../helpers/refusing-port.ts';
+import { refusingLoopbackUrl } from '../../../devkit/ports.ts';
 import { buildBlockActionsPayload, sendInteraction, sendSlashCommand, startFakeSlack, type FakeSlack } from '../../helpers/slack/index.ts';
 import { killMatching, processesMatching, startSshd, waitProcessesGone, type SshdFixture } from '../../../devkit/sshd/index.ts';
 

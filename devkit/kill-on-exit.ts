@@ -1,5 +1,6 @@
-// What the fixtures started (Prometheus, sshd, PostgreSQL), killed synchronously if the test process exits
-// without their stop(): a failed or aborted test must not leave servers behind on the machine.
+// What the devkit's servers and the tests' fixtures started (Prometheus, Alertmanager, sshd, PostgreSQL), killed
+// synchronously if the process exits without their stop(): a failed or aborted test, or a playground stopped
+// half-way, must not leave servers behind on the machine.
 const live = new Set<{ kill(): void }>();
 let hookInstalled = false;
 
