@@ -6,7 +6,7 @@ set -euo pipefail
 # One package a line, with what needs it.
 packages=(
   prometheus               # Prometheus and promtool: trigger queries, backfills, the playground's --demo
-  prometheus-alertmanager  # a real Alertmanager delivering its webhook to the bot (tests/helpers/alertmanager)
+  prometheus-alertmanager  # a real Alertmanager delivering its webhook to the bot (devkit/alertmanager)
   openssh-server           # a private sshd on loopback for runbook steps
   postgresql               # real PostgreSQL clusters for the replica and failover runbooks
   chromium                 # the playground's browser tests (playwright-core drives /usr/bin/chromium)
