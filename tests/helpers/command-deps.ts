@@ -10,7 +10,7 @@ import { createSsh } from '../../integrations/ssh.ts';
 import { createChecklistRunbookPort, createChecklistRuns } from '../../services/checklists/runs.ts';
 import { createOutboxDeliverer } from '../../services/outbox.ts';
 import { createRunbookRunner, type RunbookRunner } from '../../services/runbooks/runner.ts';
-import { refusingLoopbackUrl } from './refusing-port.ts';
+import { refusingLoopbackUrl } from '../../devkit/ports.ts';
 
 export interface TestCommandDepsOptions {
   readonly config?: Config;
