@@ -3,7 +3,7 @@ import pino from 'pino';
 import { WebClient } from '@slack/web-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createChecklistRuns } from '../../../services/checklists/runs.ts';
-import { loadConfig } from '../../../core/config/index.ts';
+import { loadConfig } from '../../../bot/config.ts';
 import { parseAdviseAction, startTarget } from '../../../bot/listeners/advise-actions.ts';
 import { createOutboxDeliverer } from '../../../services/outbox.ts';
 import type { CommandDeps } from '../../../commands/types.ts';
