@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { loadConfig } from '../core/config/index.ts';
+import { loadConfig } from '../bot/config.ts';
 import { createWatcherMetrics } from '../bot/metrics.ts';
 import { createWatcher } from '../services/watcher.ts';
 import type { PrometheusPort } from '../core/ports.ts';

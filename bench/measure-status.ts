@@ -2,7 +2,7 @@
 // against the floor of the slowest of its Prometheus queries run alone (raw HTTP, nothing of ours), measured
 // in alternating order in the same run.
 import { readFileSync } from 'node:fs';
-import { loadConfig } from '../core/config/index.ts';
+import { loadConfig } from '../bot/config.ts';
 import { evaluationWindow } from '../core/triggers.ts';
 import type { FakeSlack } from '../devkit/slack-emulator/index.ts';
 import type { AppUnderTest } from './apps.ts';

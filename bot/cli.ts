@@ -7,7 +7,8 @@ import { collectStatus, statusReportToJson } from '../core/status.ts';
 import { openDatabase } from '../db/client.ts';
 import { listDecisions } from '../db/decision-log.ts';
 import { createPrometheus } from '../integrations/prometheus.ts';
-import { ConfigError, configWarnings, loadConfig, SettingsError } from '../core/config/index.ts';
+import { ConfigError, configWarnings, SettingsError } from '../core/config/index.ts';
+import { loadConfig } from './config.ts';
 import { startBot } from './main.ts';
 import { formatStatusTable } from '../blocks/status-table.ts';
 

@@ -1,8 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { NodeSSH, type Config } from 'node-ssh';
 import type { Client, ClientChannel, ServerHostKeyAlgorithm } from 'ssh2';
+import { fingerprintSha256, keyTypeOf, parseHostKey, type HostKeyType, type PinnedHostKey } from '../core/host-key.ts';
 import { shellQuote } from '../core/shell-quote.ts';
 
 /**
@@ -23,7 +24,8 @@ import { shellQuote } from '../core/shell-quote.ts';
 
 import { NO_TIME_BOUND, type LockHolder, type RunOptions, type SshHost, type SshPort, type StepOutcome, type StepResult } from '../core/ports.ts';
 
-export { NO_TIME_BOUND };
+export { NO_TIME_BOUND, fingerprintSha256, parseHostKey };
+export type { PinnedHostKey };
 export type { LockHolder, RunOptions, SshHost, SshPort, StepOutcome, StepResult };
 
 export interface SshOptions {
@@ -74,16 +76,8 @@ const DEFAULTS: Required<SshOptions> = {
 // ---------------------------------------------------------------------------------------------------------
 // Host keys
 
-export interface PinnedHostKey {
-  /** "ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa", … */
-  type: string;
-  /** The key as the SSH wire format has it: what ssh2's hostVerifier receives. */
-  blob: Buffer;
-  /** "SHA256:…", as `ssh-keygen -lf` prints it. */
-  fingerprint: string;
-}
-
-const HOST_KEY_TYPES: Record<string, ServerHostKeyAlgorithm[]> = {
+/** The signature algorithms each key type may be offered under: what ssh2 is told to accept from the host. */
+const HOST_KEY_ALGORITHMS: Record<HostKeyType, ServerHostKeyAlgorithm[]> = {
   'ssh-ed25519': ['ssh-ed25519'],
   'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
   'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
@@ -91,38 +85,6 @@ const HOST_KEY_TYPES: Record<string, ServerHostKeyAlgorithm[]> = {
   // An RSA key is offered under any of its signature algorithms.
   'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
 };
-
-/** Parses a pinned key line; throws with what is wrong. Config validation should call this at load time. */
-export function parseHostKey(line: string): PinnedHostKey {
-  const fields = String(line).trim().split(/\s+/);
-  // known_hosts lines start with the host patterns; a .pub line starts with the type.
-  const at = fields.findIndex((f) => Object.hasOwn(HOST_KEY_TYPES, f));
-  if (at === -1 || at > 1 || fields[at + 1] === undefined) {
-    throw new Error(
-      `host_key must be a key type and base64 key, like "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA…" (types: ${Object.keys(HOST_KEY_TYPES).join(', ')})`,
-    );
-  }
-  const type = fields[at]!;
-  const base64 = fields[at + 1]!;
-  const blob = Buffer.from(base64, 'base64');
-  if (!/^[A-Za-z0-9+/]+=*$/.test(base64) || blob.length < 20 || keyTypeOf(blob) !== type) {
-    throw new Error(`host_key: the base64 part is not a ${type} key`);
-  }
-  return { type, blob, fingerprint: fingerprintSha256(blob) };
-}
-
-/** OpenSSH's fingerprint: SHA256 of the key blob, base64 without padding. */
-export function fingerprintSha256(blob: Buffer): string {
-  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
-}
-
-/** The type name at the start of a wire-format key (a uint32 length, then the name). */
-function keyTypeOf(blob: Buffer): string | null {
-  if (blob.length < 4) return null;
-  const length = blob.readUInt32BE(0);
-  if (length === 0 || length > 64 || 4 + length > blob.length) return null;
-  return blob.subarray(4, 4 + length).toString('latin1');
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Running a step
@@ -221,7 +183,7 @@ async function runStep(settings: Required<SshOptions>, host: SshHost, command: s
     keepaliveInterval: settings.keepaliveIntervalMs,
     keepaliveCountMax: settings.keepaliveCountMax,
     // Only the pinned key's type is negotiated, so a server with several host keys shows the one we pinned.
-    algorithms: { serverHostKey: HOST_KEY_TYPES[pinned.type] },
+    algorithms: { serverHostKey: HOST_KEY_ALGORITHMS[pinned.type] },
     hostVerifier: (key: Buffer) => {
       if (key.equals(pinned.blob)) return true;
       offeredKey = Buffer.from(key);

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { DEFAULTS_DIR } from '../core/config/index.ts';
+import { DEFAULTS_DIR } from '../bot/config.ts';
 import { ALERTS_CHANNEL, OPS_GROUP } from './workspace.ts';
 
 type Yaml = Record<string, unknown>;

@@ -13,21 +13,16 @@ import {
 import { parseDuration } from '../duration.ts';
 import { OPERATORS, type Trigger } from '../triggers.ts';
 import { UNITS } from '../units.ts';
+import { duration, id } from './shared.ts';
 
 /**
  * The advisor's part of the config: the pricing and stage tables, API costs, the current setup, the year-one
- * projection, and `advisor` settings. bot/config.ts reads the files and calls these; the shapes are checked
+ * projection, and `advisor` settings. index.ts calls these for each file and for the merged config; the shapes are checked
  * here field by field (zod, per file, so every problem has its file and line) and across tables once every
  * file is merged (a stage naming a tier that the pricing table no longer has, a `current` that names nothing).
+ * Every setting has its default in config/advisor.yaml, and only there.
  */
 
-const duration = z.union([z.string(), z.number()]).superRefine((value, context) => {
-  try {
-    parseDuration(value);
-  } catch (error) {
-    context.addIssue({ code: 'custom', message: (error as Error).message });
-  }
-});
 const money = z.number().nonnegative('a price is a number of dollars a month, 0 or more');
 const users = z.number().int('a number of users is a whole number').nonnegative();
 const capacity = z
@@ -130,56 +125,68 @@ const current = z
     }
   });
 
-const triggerId = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'an id is lower-case letters, digits, "_" and "-", like db_connections');
 const startTarget = z
   .string()
   .regex(/^(checklist|runbook):[a-z0-9][a-z0-9_-]*$/, 'a start target is "checklist:<id>" or "runbook:<id>", like checklist:before');
 
-const advisor = z
-  .object({
-    cpu_memory_threshold: z.number().gt(0).lte(1, 'a percentage is a fraction: 0.8 is 80 %').optional(),
-    cpu_query: z.string().min(1).nullable().optional(),
-    memory_query: z.string().min(1).nullable().optional(),
-    cpu_memory_for: duration.nullable().optional(),
-    latency_trigger: triggerId.nullable().optional(),
-    database_triggers: z.array(triggerId).optional(),
-    slow_queries: z
-      .object({
-        name: z.string().min(1).optional(),
-        query: z.string().min(1),
-        op: z.enum(OPERATORS).optional(),
-        threshold: z.number(),
-        for: duration.optional(),
-        unit: z.enum(UNITS).optional(),
-      })
-      .strict()
-      .nullable()
-      .optional(),
-    remember: z
-      .object({ global_traffic: duration.nullable().optional(), optimized: duration.nullable().optional(), metric_questions: duration.nullable().optional() })
-      .strict()
-      .optional(),
-    optimization_checklist: triggerId.optional(),
-    start: z.partialRecord(z.enum(RECOMMENDATIONS), startTarget.nullable()).optional(),
-    vertical_until_users: users.optional(),
-    dau_per_concurrent_user: z.number().positive().optional(),
-  })
-  .strict();
+const rememberFields = { global_traffic: duration.nullable(), optimized: duration.nullable(), metric_questions: duration.nullable() };
+// In the order a file's problems are reported.
+const settingsFields = <Remember extends z.ZodType>(remember: Remember) => ({
+  cpu_memory_threshold: z.number().gt(0).lte(1, 'a percentage is a fraction: 0.8 is 80 %'),
+  cpu_query: z.string().min(1).nullable(),
+  memory_query: z.string().min(1).nullable(),
+  cpu_memory_for: duration.nullable(),
+  latency_trigger: id.nullable(),
+  database_triggers: z.array(id),
+  slow_queries: z
+    .object({
+      name: z.string().min(1).optional(),
+      query: z.string().min(1),
+      op: z.enum(OPERATORS).optional(),
+      threshold: z.number(),
+      for: duration.optional(),
+      unit: z.enum(UNITS).optional(),
+    })
+    .strict()
+    .nullable(),
+  remember,
+  optimization_checklist: id,
+  start: z.partialRecord(z.enum(RECOMMENDATIONS), startTarget.nullable()),
+  vertical_until_users: users,
+  dau_per_concurrent_user: z.number().positive(),
+});
 
 const projection = z.array(z.object({ months: z.number().int().positive(), users }).strict()).min(1);
+const apiCosts = z.object({ monthly: money }).strict();
 
-/** Spread into the user config schema of bot/config.ts. */
-export const advisorConfigShape = {
+/** What one file may say: any of the tables, any of the settings. Spread into the file schema of index.ts. */
+export const advisorFileShape = {
   pricing: pricing.optional(),
   stages: stages.optional(),
-  api_costs: z.object({ monthly: money }).strict().optional(),
+  api_costs: apiCosts.optional(),
   current: current.optional(),
   projection: projection.optional(),
-  advisor: advisor.optional(),
+  advisor: z.object(settingsFields(z.object(rememberFields).partial().strict())).partial().strict().optional(),
 };
 
+/** The merged config's tables and settings, all of them: the defaults give every one. */
+export const advisorSections = {
+  pricing: pricing.transform((list) =>
+    list.map(
+      (tier): Tier => ({ name: tier.name, ramGb: tier.ram_gb, vcpu: tier.vcpu, storageGb: tier.storage_gb, monthly: tier.monthly, capacity: tier.capacity }),
+    ),
+  ),
+  stages,
+  api_costs: apiCosts,
+  current,
+  projection,
+  advisor: z.object(settingsFields(z.object(rememberFields).strict())).strict(),
+};
+
+type AdvisorSections = { [K in keyof typeof advisorSections]: z.output<(typeof advisorSections)[K]> };
+
 export type AdvisorUserConfig = {
-  [K in keyof typeof advisorConfigShape]?: z.infer<(typeof advisorConfigShape)[K]>;
+  [K in keyof typeof advisorFileShape]?: z.infer<(typeof advisorFileShape)[K]>;
 };
 
 /** The tables replace each other whole (a team's own price list is one list); `advisor` merges key by key. */
@@ -194,7 +201,7 @@ export function mergeAdvisorConfigs(base: AdvisorUserConfig, override: AdvisorUs
       ...base.advisor,
       ...override.advisor,
       remember: { ...base.advisor?.remember, ...override.advisor?.remember },
-      start: { ...base.advisor?.start, ...override.advisor?.start },
+      start: base.advisor?.start || override.advisor?.start ? { ...base.advisor?.start, ...override.advisor?.start } : undefined,
     },
   };
 }
@@ -281,36 +288,13 @@ export function checkAdvisorReferences(merged: AdvisorUserConfig, triggerIds: Re
   }
 }
 
-export interface AdvisorConfig {
-  /** The triggers each metric question of the decision tree is judged on. */
-  readonly evidence: EvidenceTriggers;
-  readonly cpuMemoryThreshold: number;
-  readonly memory: AnswerMemory;
-  /** The checklist whose completion counts as "optimized first: yes". */
-  readonly optimizationChecklist: string;
-  /** What the "Start" button of each recommendation starts: "checklist:before", "runbook:vertical-migration". */
-  readonly start: Readonly<Partial<Record<Recommendation, string>>>;
-  readonly plan: PlanRule;
-  readonly projection: readonly ProjectionPeriod[];
-}
+const seconds = (value: string | number | null): number | null => (value === null ? null : parseDuration(value));
 
-const seconds = (value: string | number | null | undefined, fallback: string | null): number | null => {
-  const chosen = value === undefined ? fallback : value;
-  return chosen === null ? null : parseDuration(chosen);
-};
-
-/** The validated, merged input as the typed config. Called only when there were no problems. */
-export function buildAdvisorConfig(merged: AdvisorUserConfig, triggers: readonly Trigger[]): { capacity: CapacityTables; advisor: AdvisorConfig } {
-  const tiers: Tier[] = (merged.pricing ?? []).map((tier) => ({
-    name: tier.name,
-    ramGb: tier.ram_gb,
-    vcpu: tier.vcpu,
-    storageGb: tier.storage_gb,
-    monthly: tier.monthly,
-    capacity: tier.capacity,
-  }));
+/** The merged tables and settings as the typed config, once the triggers are known. Called only when there were no problems. */
+export function buildAdvisorConfig(sections: AdvisorSections, triggers: readonly Trigger[]) {
+  const tiers = sections.pricing;
   const tierByName = new Map(tiers.map((tier) => [tier.name, tier]));
-  const stageList: Stage[] = (merged.stages ?? []).map((stage, index) => {
+  const stageList: Stage[] = sections.stages.map((stage, index) => {
     const servers: StageServer[] = stage.servers.map((server) => {
       const tier = server.tier === undefined ? undefined : tierByName.get(server.tier);
       return {
@@ -335,13 +319,15 @@ export function buildAdvisorConfig(merged: AdvisorUserConfig, triggers: readonly
       ...(stage.note ? { note: stage.note } : {}),
     };
   });
-  const currentSetup = merged.current?.tier !== undefined ? { tier: merged.current.tier } : { stage: merged.current?.stage ?? 1 };
+  // The schema lets `current` name exactly one of the two.
+  const currentSetup = sections.current.tier !== undefined ? { tier: sections.current.tier } : { stage: sections.current.stage! };
 
-  const settings = merged.advisor ?? {};
-  const threshold = settings.cpu_memory_threshold ?? 0.8;
+  const settings = sections.advisor;
+  const threshold = settings.cpu_memory_threshold;
   const byId = new Map(triggers.map((trigger) => [trigger.id, trigger]));
-  const overrideFor = settings.cpu_memory_for === undefined || settings.cpu_memory_for === null ? null : parseDuration(settings.cpu_memory_for);
+  const overrideFor = settings.cpu_memory_for === null ? null : parseDuration(settings.cpu_memory_for);
   const cpuMemory: Trigger[] = [];
+  // The names and `for`s here serve only when the cpu or memory trigger is switched off but its query is given.
   for (const [id, base, query, name, defaultFor] of [
     ['advisor_cpu', byId.get('cpu'), settings.cpu_query, 'CPU usage', 900],
     ['advisor_memory', byId.get('memory'), settings.memory_query, 'Memory usage', 600],
@@ -350,7 +336,7 @@ export function buildAdvisorConfig(merged: AdvisorUserConfig, triggers: readonly
     if (!chosenQuery) continue;
     cpuMemory.push(deriveThresholdTrigger({ name: base?.name ?? name, query: chosenQuery, forSeconds: overrideFor ?? base?.forSeconds ?? defaultFor }, id, threshold));
   }
-  const database: Trigger[] = (settings.database_triggers ?? []).map((id) => byId.get(id)).filter((trigger): trigger is Trigger => Boolean(trigger));
+  const database: Trigger[] = settings.database_triggers.map((id) => byId.get(id)).filter((trigger): trigger is Trigger => Boolean(trigger));
   if (settings.slow_queries) {
     const slow = settings.slow_queries;
     database.push({
@@ -364,30 +350,40 @@ export function buildAdvisorConfig(merged: AdvisorUserConfig, triggers: readonly
       unit: slow.unit ?? 'seconds',
     });
   }
-  const latency = settings.latency_trigger === undefined ? 'api_p99' : settings.latency_trigger;
+  const latency = settings.latency_trigger;
   const start: Partial<Record<Recommendation, string>> = {};
-  for (const [recommendation, target] of Object.entries(settings.start ?? {})) {
+  for (const [recommendation, target] of Object.entries(settings.start)) {
     if (target) start[recommendation as Recommendation] = target;
   }
+  const capacity: CapacityTables = { tiers, stages: stageList, apiMonthly: sections.api_costs.monthly, current: currentSetup };
+  const evidence: EvidenceTriggers = {
+    immediate: triggers.filter((trigger) => trigger.severity === 'immediate'),
+    latencyTriggerId: latency && byId.has(latency) ? latency : null,
+    cpuMemory,
+    database,
+  };
+  const memory: AnswerMemory = {
+    globalTraffic: seconds(settings.remember.global_traffic),
+    optimized: seconds(settings.remember.optimized),
+    metricQuestions: seconds(settings.remember.metric_questions),
+  };
+  const plan: PlanRule = { verticalUntilUsers: settings.vertical_until_users, dauPerConcurrentUser: settings.dau_per_concurrent_user };
+  const projection: readonly ProjectionPeriod[] = sections.projection;
   return {
-    capacity: { tiers, stages: stageList, apiMonthly: merged.api_costs?.monthly ?? 0, current: currentSetup },
+    capacity,
     advisor: {
-      evidence: {
-        immediate: triggers.filter((trigger) => trigger.severity === 'immediate'),
-        latencyTriggerId: latency && byId.has(latency) ? latency : null,
-        cpuMemory,
-        database,
-      },
+      /** The triggers each metric question of the decision tree is judged on. */
+      evidence,
       cpuMemoryThreshold: threshold,
-      memory: {
-        globalTraffic: seconds(settings.remember?.global_traffic, '90d'),
-        optimized: seconds(settings.remember?.optimized, '30d'),
-        metricQuestions: seconds(settings.remember?.metric_questions, '1h'),
-      },
-      optimizationChecklist: settings.optimization_checklist ?? 'optimize',
-      start,
-      plan: { verticalUntilUsers: settings.vertical_until_users ?? 5000, dauPerConcurrentUser: settings.dau_per_concurrent_user ?? 4 },
-      projection: merged.projection ?? [],
-    },
+      memory,
+      /** The checklist whose completion counts as "optimized first: yes". */
+      optimizationChecklist: settings.optimization_checklist,
+      /** What the "Start" button of each recommendation starts: "checklist:before", "runbook:vertical-migration". */
+      start: start as Readonly<Partial<Record<Recommendation, string>>>,
+      plan,
+      projection,
+    } as const,
   };
 }
+
+export type AdvisorConfig = ReturnType<typeof buildAdvisorConfig>['advisor'];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildAdviceBlocks, describeEvidence, RECOMMENDATION_TITLES, type AdviceBlocksInput } from '../../blocks/advice.ts';
 import { buildCostBlocks, buildPlanBlocks, formatProjectionTable } from '../../blocks/capacity.ts';
-import { loadConfig } from '../../core/config/index.ts';
+import { loadConfig } from '../../bot/config.ts';
 import { RECOMMENDATIONS, type EvidenceLine, type Step, type Walk } from '../../core/advisor.ts';
 import { planFor, priceRecommendation, projectCosts, resolveCurrent, type ScalingStep } from '../../core/capacity.ts';
 import { checkBlockKitLimits } from '../helpers/slack/index.ts';

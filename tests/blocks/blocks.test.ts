@@ -7,7 +7,7 @@ import { SUBCOMMANDS } from '../../commands/registry.ts';
 import type { StatusReport } from '../../core/status.ts';
 import type { Trigger, TriggerResult } from '../../core/triggers.ts';
 import type { BreachRow } from '../../db/breaches.ts';
-import { loadConfig } from '../../core/config/index.ts';
+import { loadConfig } from '../../bot/config.ts';
 import { checkBlockKitLimits } from '../helpers/slack/index.ts';
 
 const NOW = new Date('2026-11-28T14:00:00Z');

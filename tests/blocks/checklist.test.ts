@@ -6,7 +6,7 @@ import {
   parseChecklistAction,
   type ChecklistRunView,
 } from '../../blocks/checklist.ts';
-import { loadConfig } from '../../core/config/index.ts';
+import { loadConfig } from '../../bot/config.ts';
 import { deriveItemStates, summarizeRun, type Checklist, type ChecklistItem, type TickEvent } from '../../core/checklists.ts';
 import { checkBlockKitLimits, findBlockElement } from '../helpers/slack/index.ts';
 

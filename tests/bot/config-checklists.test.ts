@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../core/config/index.ts';
+import { ConfigError } from '../../core/config/index.ts';
+import { loadConfig } from '../../bot/config.ts';
 import { runCli } from '../../bot/cli.ts';
 
 function writeConfig(text: string): string {

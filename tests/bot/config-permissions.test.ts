@@ -4,7 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configWarnings, loadConfig } from '../../core/config/index.ts';
+import { ConfigError, configWarnings } from '../../core/config/index.ts';
+import { loadConfig } from '../../bot/config.ts';
 import { describePolicy, judgeApproval, parseAssignments, planRun, PlanError, type RunbookDef } from '../../core/runbooks.ts';
 import { runCli } from '../../bot/cli.ts';
 

@@ -8,7 +8,8 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { runCli } from '../../bot/cli.ts';
-import { ConfigError, configWarnings, loadConfig } from '../../core/config/index.ts';
+import { ConfigError, configWarnings } from '../../core/config/index.ts';
+import { loadConfig } from '../../bot/config.ts';
 
 const LONG = process.env.SCALEBOT_LONG === '1';
 const dir = mkdtempSync(join(tmpdir(), 'scalebot-config-property-'));

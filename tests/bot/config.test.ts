@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, loadSettings, SettingsError } from '../../core/config/index.ts';
+import { ConfigError, SettingsError } from '../../core/config/index.ts';
+import { loadConfig, loadSettings } from '../../bot/config.ts';
 
 function writeConfig(text: string): string {
   const file = join(mkdtempSync(join(tmpdir(), 'scalebot-config-')), 'scalebot.yaml');

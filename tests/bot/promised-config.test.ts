@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../bot/cli.ts';
-import { ConfigError, loadConfig } from '../../core/config/index.ts';
+import { ConfigError } from '../../core/config/index.ts';
+import { loadConfig } from '../../bot/config.ts';
 import { createSsh } from '../../integrations/ssh.ts';
 import { startSshd, type SshdFixture } from '../../devkit/sshd/index.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../core/config/index.ts';
+import { loadConfig } from '../../bot/config.ts';
 import {
   formatCapacity,
   formatDelta,

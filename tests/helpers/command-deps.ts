@@ -1,7 +1,8 @@
 import pino from 'pino';
 import { WebClient } from '@slack/web-api';
 import type { CommandDeps } from '../../commands/types.ts';
-import { loadConfig, type Config } from '../../core/config/index.ts';
+import { loadConfig } from '../../bot/config.ts';
+import type { Config } from '../../core/config/index.ts';
 import type { Clock } from '../../core/ports.ts';
 import { lastCompletedRun } from '../../db/checklists.ts';
 import { openSqliteStorage, type SqliteStorage } from '../../db/storage.ts';

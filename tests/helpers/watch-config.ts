@@ -1,4 +1,4 @@
-import { loadConfig } from '../../core/config/index.ts';
+import { loadConfig } from '../../bot/config.ts';
 
 // The guide's triggers as config/triggers.yaml has them (tests/bot/config.test.ts pins that list).
 const DEFAULT_TRIGGER_IDS = loadConfig().triggers.map((trigger) => trigger.id);

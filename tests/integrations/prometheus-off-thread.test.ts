@@ -6,7 +6,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadConfig } from '../../core/config/index.ts';
+import { loadConfig } from '../../bot/config.ts';
 import { judgeTriggers } from '../../core/status.ts';
 import { createOffThreadPrometheus } from '../../integrations/prometheus-off-thread.ts';
 import { createPrometheus, isLoopback } from '../../integrations/prometheus.ts';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../core/config/index.ts';
+import { loadConfig } from '../../bot/config.ts';
 import { buildPlaygroundConfig } from '../../playground/config.ts';
 import { startDemoExporter, type DemoExporter } from '../../playground/demo/exporter.ts';
 import { findPrometheus, startDemoPrometheus, type DemoPrometheus } from '../../playground/demo/prometheus.ts';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LogLevel, WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../core/config/index.ts';
+import { loadConfig } from '../../bot/config.ts';
 import { buildPlaygroundConfig } from '../../playground/config.ts';
 import { PlaygroundEmulator, type ViewMessage } from '../../playground/person-side.ts';
 import type { RunningPlayground } from '../../playground/start-playground.ts';

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../core/config/index.ts';
+import { loadConfig } from '../../bot/config.ts';
 import { createSsh } from '../../integrations/ssh.ts';
 import { buildPlaygroundConfig } from '../../playground/config.ts';
 import { prepareRunbookTarget, runbookConfig, TOUR_RUNBOOK_ID, TOUR_STEPS, type RunbookTarget } from '../../playground/runbook-target.ts';

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../../bot/cli.ts';
-import { ConfigError, loadConfig } from '../../../core/config/index.ts';
+import { ConfigError } from '../../../core/config/index.ts';
+import { loadConfig } from '../../../bot/config.ts';
 import { planFor, priceRecommendation, resolveCurrent } from '../../../core/capacity.ts';
 
 function writeConfig(text: string): string {

@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../core/config/index.ts';
+import { loadConfig } from '../../../bot/config.ts';
 import { getRun, lastCompletedRun, listTicks } from '../../../db/checklists.ts';
 import { listDecisions } from '../../../db/decision-log.ts';
 import { startTestBot, type TestBot, type TestBotOptions } from '../../helpers/bot.ts';

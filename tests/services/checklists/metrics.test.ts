@@ -5,7 +5,7 @@ import { listTicks } from '../../../db/checklists.ts';
 import { listDecisions } from '../../../db/decision-log.ts';
 import { slash, startTestBot, type TestBot } from '../../helpers/bot.ts';
 import { CHANNEL, click, itemBlock, repliesTo, runMessage, startRun, waitForProgress } from '../../helpers/checklist-driver.ts';
-import { loadConfig } from '../../../core/config/index.ts';
+import { loadConfig } from '../../../bot/config.ts';
 import { scenario, startPrometheus, type PrometheusFixture } from '../../../devkit/prometheus/index.ts';
 import { checkBlockKitLimits } from '../../helpers/slack/index.ts';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { loadConfig } from '../../../core/config/index.ts';
+import { loadConfig } from '../../../bot/config.ts';
 import { listDecisions } from '../../../db/decision-log.ts';
 import { getRun, listRuns, listSteps } from '../../../db/runbooks.ts';
 import { startTestBot, type TestBot } from '../../helpers/bot.ts';
