@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Message } from '../blocks/types.ts';
 import type { ChecklistRuns } from '../services/checklists/runs.ts';
 import type { Config } from '../core/config/index.ts';
+import type { Storage } from '../core/ports.ts';
 import type { Db } from '../db/client.ts';
 import type { RunbookRunner } from '../services/runbooks/runner.ts';
 import type { PrometheusPort } from '../integrations/prometheus.ts';
@@ -12,6 +13,7 @@ export interface CommandDeps {
   readonly config: Config;
   readonly prometheus: PrometheusPort;
   readonly db: Db;
+  readonly storage: Storage;
   readonly logger: Logger;
   readonly clock: () => Date;
   /** Runbook requests and unlocks; absent where no runner is wired (some tests). */

@@ -28,7 +28,7 @@ export const LISTENED_ACTION_PREFIXES = ['alert_', 'run_', 'advise_', 'checklist
 /** Every Slack surface the bot listens on; each feature registers its own listeners here. */
 export function registerListeners(app: App, { deps, metrics, watcher, isAllowed, runbooks }: ListenerDeps): void {
   registerCommandListeners(app, deps, metrics);
-  registerAlertActions(app, { watcher, isAllowed, config: deps.config, db: deps.db, logger: deps.logger, clock: deps.clock });
+  registerAlertActions(app, { watcher, isAllowed, config: deps.config, storage: deps.storage, logger: deps.logger, clock: deps.clock });
   registerRunbookActions(app, runbooks, deps.logger);
   registerAdviseActions(app, deps);
   if (deps.checklists) registerChecklistActions(app, { checklists: deps.checklists, db: deps.db, logger: deps.logger, clock: deps.clock });

@@ -9,6 +9,7 @@ import { createOutboxDeliverer } from '../../../services/outbox.ts';
 import type { CommandDeps } from '../../../commands/types.ts';
 import { openDatabase, type DatabaseHandle } from '../../../db/client.ts';
 import { listDecisions } from '../../../db/decision-log.ts';
+import { createSqliteStorage } from '../../../db/storage.ts';
 import { createPrometheus, type PrometheusPort } from '../../../integrations/prometheus.ts';
 import { startFakeSlack, type FakeSlack } from '../../helpers/slack/index.ts';
 
@@ -24,7 +25,7 @@ function deps(): CommandDeps {
   handles.push(handle);
   // Never asked: these clicks answer from the config and the database.
   const prometheus: PrometheusPort = createPrometheus({ url: 'http://127.0.0.1:9', timeoutMs: 1000 });
-  return { config: loadConfig(), prometheus, db: handle.db, logger: pino({ level: 'silent' }), clock: () => new Date('2026-03-14T02:00:00Z') };
+  return { config: loadConfig(), prometheus, db: handle.db, storage: createSqliteStorage(handle), logger: pino({ level: 'silent' }), clock: () => new Date('2026-03-14T02:00:00Z') };
 }
 
 /** The real checklist runs, posting through the real outbox to the fake Slack: what the Start button reaches in the bot. */
@@ -33,7 +34,7 @@ async function depsWithChecklists(): Promise<{ deps: CommandDeps; fake: FakeSlac
   fakes.push(fake);
   const base = deps();
   const client = new WebClient('xoxb-test', { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 } });
-  const deliver = createOutboxDeliverer(base.db, client, base.clock, base.logger);
+  const deliver = createOutboxDeliverer(base.storage, client, base.clock, base.logger);
   const { config, prometheus, db, logger, clock } = base;
   const checklists = createChecklistRuns({ config, prometheus, db, logger, clock, deliver, isAllowed: async () => true });
   return { deps: { ...base, checklists }, fake };
