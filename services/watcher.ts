@@ -83,7 +83,7 @@ function detailFor(trigger: Trigger): BreachDetail {
 
 /**
  * The breach watcher: evaluates the triggers, keeps one breach (and one Slack message) per breached series,
- * and sends what changed through the outbox. Every state change is written to SQLite before Slack hears of
+ * and sends what changed through the outbox. Every state change is written to storage before Slack hears of
  * it, so a restart picks up where it stopped and never posts a breach twice.
  */
 export function createWatcher(deps: WatcherDeps) {
