@@ -10,14 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../bot/config.ts';
-import { createWatcherMetrics } from '../bot/metrics.ts';
-import { createWatcher } from '../services/watcher.ts';
+import { createWatcher, UNCOUNTED } from '../services/watcher.ts';
 import type { PrometheusPort } from '../core/ports.ts';
 import { collectStatus, judgeTriggers } from '../core/status.ts';
 import { evaluateTrigger, evaluationWindow } from '../core/triggers.ts';
 import { openDatabase } from '../db/client.ts';
+import { createSqliteStorage } from '../db/storage.ts';
 import { createPrometheus } from '../integrations/prometheus.ts';
-import { Registry } from 'prom-client';
 import { cpuMsOf, triggerQueryUrls } from './measure-status.ts';
 import { serve } from './processes.ts';
 
@@ -97,13 +96,13 @@ export async function measureCycle(job: CycleJob): Promise<CycleRound[]> {
     },
   };
   const watcher = createWatcher({
-    db: database.db,
+    storage: createSqliteStorage(database),
     config,
     prometheus: timedPrometheus,
     deliver: async () => ({ posted: 0, updated: 0, recovered: 0, errors: 0, rateLimitedUntil: null }),
     clock: () => new Date(),
     logger: silent,
-    metrics: createWatcherMetrics(new Registry()),
+    metrics: UNCOUNTED,
   });
   const rounds: CycleRound[] = [];
   try {

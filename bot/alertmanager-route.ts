@@ -103,7 +103,7 @@ export function createAlertmanagerRoute(options: AlertmanagerRouteOptions) {
     } catch (error) {
       if (!(error instanceof AlertmanagerPayloadError)) throw error;
       options.logger.warn({ status: error.status, reason: error.message }, 'refused an Alertmanager webhook body');
-      options.watcher.recordAlertmanagerRefusal(error.message, error.status, options.clock());
+      await options.watcher.recordAlertmanagerRefusal(error.message, error.status, options.clock());
       return send(response, error.status, { error: error.message });
     }
     const counts = await options.watcher.applyAlertmanagerAlerts(alerts, options.clock());

@@ -84,8 +84,8 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     // Its own warnings ("http request failed …") go through our logger: LOG_LEVEL holds, secrets are cut.
     logger: toBoltLogger(logger, 'outbox-client'),
   });
-  const deliver = createOutboxDeliverer(database.db, watcherClient, clock, logger, (method, error) => metrics.watcher.slackErrors.inc({ method, error }));
-  const watcher: Watcher = createWatcher({ db: database.db, config, prometheus, deliver, clock, logger, metrics: metrics.watcher });
+  const deliver = createOutboxDeliverer(storage, watcherClient, clock, logger, (method, error) => metrics.watcher.slackErrors.inc({ method, error }));
+  const watcher: Watcher = createWatcher({ storage, config, prometheus, deliver, clock, logger, metrics: metrics.watcher });
   const isAllowed = createResponderCheck(watcherClient, clock);
   // Checklists and runbooks know each other: an item can start its runbook and is ticked when a run of it
   // succeeds; a runbook can require a completed checklist. The port reads `runbooks` only once both exist.

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { WatcherMetrics } from '../services/watcher.ts';
 
 /** What /metrics reads of the Prometheus worker thread (integrations/prometheus-off-thread.ts). */
 export interface PrometheusWorkerStats {
@@ -47,7 +48,8 @@ export function createMetrics(prometheusWorker?: PrometheusWorkerStats) {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
-export function createWatcherMetrics(registry: Registry) {
+/** The watcher's counters (services/watcher.ts WatcherMetrics), and the outbox's Slack errors beside them. */
+export function createWatcherMetrics(registry: Registry): WatcherMetrics & { readonly slackErrors: Counter<'method' | 'error'> } {
   return {
     evaluations: new Counter({
       name: 'scalebot_watcher_evaluations_total',
@@ -75,5 +77,3 @@ export function createWatcherMetrics(registry: Registry) {
     }),
   };
 }
-
-export type WatcherMetrics = ReturnType<typeof createWatcherMetrics>;

@@ -130,3 +130,52 @@ export interface Storage {
   /** Commits what is still queued (decision rows waiting for their batch) and closes. */
   close(): Promise<void>;
 }
+
+// Slack sending: the Web API calls of the outbox's delivery loop (services/outbox.ts); bot/main.ts passes its WebClient.
+
+/** Metadata every outbox post carries, so that a post whose answer was lost can be found again. */
+export interface SlackMessageMetadata {
+  readonly event_type: string;
+  readonly event_payload: Record<string, string | number | boolean>;
+}
+
+/** A message as conversations.history and conversations.replies list it: the outbox reads its ts and metadata. */
+export interface SlackListedMessage {
+  readonly ts?: string;
+  readonly metadata?: { readonly event_type?: string; readonly event_payload?: Record<string, unknown> };
+}
+
+export interface SlackMessagePage {
+  readonly messages?: readonly SlackListedMessage[];
+  readonly response_metadata?: { readonly next_cursor?: string };
+}
+
+/**
+ * What the outbox calls on Slack. A call that fails rejects with the Web API client's error: `code`
+ * "slack_webapi_rate_limited_error" with `retryAfter` (seconds) for a 429, "slack_webapi_platform_error" with
+ * `data.error` when Slack answered ok:false (nothing was posted); anything else may or may not have reached Slack.
+ */
+/**
+ * Block Kit blocks as the outbox stores them: JSON built by blocks/ and scrubbed on the way in, passed to
+ * Slack as they are (typed loosely so that the Web API client's own block types accept them).
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the client's block unions are not ours to restate here
+export type SlackBlocks = any[];
+
+export interface SlackSender {
+  readonly chat: {
+    postMessage(args: {
+      channel: string;
+      text: string;
+      blocks?: SlackBlocks;
+      thread_ts?: string;
+      metadata: SlackMessageMetadata;
+      unfurl_links: boolean;
+    }): Promise<{ readonly ts?: string }>;
+    update(args: { channel: string; ts: string; text: string; blocks?: SlackBlocks }): Promise<unknown>;
+  };
+  readonly conversations: {
+    history(args: { channel: string; oldest: string; include_all_metadata: boolean; limit: number; cursor?: string }): Promise<SlackMessagePage>;
+    replies(args: { channel: string; ts: string; oldest: string; include_all_metadata: boolean; limit: number; cursor?: string }): Promise<SlackMessagePage>;
+  };
+}

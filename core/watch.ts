@@ -109,3 +109,36 @@ export function isReminderDue(breach: OpenBreach, now: Date, timing: WatchTiming
   const since = breach.lastReminderAt ?? breach.openedAt;
   return now.getTime() - since.getTime() >= timing.repeatSeconds[breach.severity] * 1000;
 }
+
+/** The outbox key of a breach's one message; its thread's replies are keyed under it. */
+export function breachMessageKey(breachId: number): string {
+  return `breach:${breachId}`;
+}
+
+/** The outbox key of a blind period's notice. */
+export function blindMessageKey(periodId: number): string {
+  return `blind:${periodId}`;
+}
+
+/** What a click on a breach's message asks for. */
+export type BreachClick = { readonly kind: 'acknowledge' } | { readonly kind: 'snooze'; readonly seconds: number };
+
+/** Why a click changes nothing; null when it may go ahead. */
+export type BreachClickRefusal =
+  | { readonly reason: 'snooze_not_offered' }
+  | { readonly reason: 'no_breach' }
+  | { readonly reason: 'resolved' }
+  | { readonly reason: 'already_acknowledged'; readonly by: string };
+
+/** Whether a click may change the breach as it is now (the store re-checks the state as it writes). */
+export function judgeBreachClick(
+  breach: Pick<OpenBreach, 'id'> & { readonly status: 'open' | 'resolved'; readonly ackedBy: string | null } | undefined,
+  click: BreachClick,
+  snoozeOptionsSeconds: readonly number[],
+): BreachClickRefusal | null {
+  if (click.kind === 'snooze' && !snoozeOptionsSeconds.includes(click.seconds)) return { reason: 'snooze_not_offered' };
+  if (!breach) return { reason: 'no_breach' };
+  if (breach.status !== 'open') return { reason: 'resolved' };
+  if (click.kind === 'acknowledge' && breach.ackedBy) return { reason: 'already_acknowledged', by: breach.ackedBy };
+  return null;
+}

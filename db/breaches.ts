@@ -34,12 +34,32 @@ export function updateBreach(db: Db, id: number, patch: Partial<Omit<BreachRow, 
   return db.update(breaches).set(patch).where(eq(breaches.id, id)).returning().get()!;
 }
 
+/** Compare-and-set: changes the breach only while it is open (and, with `unacknowledged`, nobody has acknowledged it). */
+export function updateOpenBreach(
+  db: Db,
+  id: number,
+  patch: Partial<Omit<BreachRow, 'id' | 'key'>>,
+  { unacknowledged = false }: { unacknowledged?: boolean } = {},
+): BreachRow | undefined {
+  return db
+    .update(breaches)
+    .set(patch)
+    .where(and(eq(breaches.id, id), eq(breaches.status, 'open'), unacknowledged ? isNull(breaches.ackedBy) : undefined))
+    .returning()
+    .get();
+}
+
 export function getOpenBlindPeriod(db: Db): BlindPeriodRow | undefined {
   return db.select().from(blindPeriods).where(isNull(blindPeriods.endedAt)).get();
 }
 
 export function openBlindPeriod(db: Db, startedAt: Date, reason: string): BlindPeriodRow {
   return db.insert(blindPeriods).values({ startedAt, reason }).returning().get();
+}
+
+/** Compare-and-set: ends the period only if it has not ended yet. */
+export function endBlindPeriod(db: Db, id: number, endedAt: Date): BlindPeriodRow | undefined {
+  return db.update(blindPeriods).set({ endedAt }).where(and(eq(blindPeriods.id, id), isNull(blindPeriods.endedAt))).returning().get();
 }
 
 export function updateBlindPeriod(db: Db, id: number, patch: Partial<Omit<BlindPeriodRow, 'id'>>): BlindPeriodRow {

@@ -1,5 +1,9 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import type { BreachSource, BreachStatus } from '../core/storage/breaches.ts';
+import type { MessagePayload } from '../core/storage/effects.ts';
+import type { OutboxStatus } from '../core/storage/outbox.ts';
+import type { Severity } from '../core/triggers.ts';
 
 /**
  * The decision log: every command, click and action of the bot, append-only (a trigger in the migration
@@ -30,12 +34,12 @@ export const breaches = sqliteTable(
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
     key: text('key').notNull(),
-    source: text('source', { enum: ['watcher', 'alertmanager'] }).notNull(),
+    source: text('source', { enum: ['watcher', 'alertmanager'] }).$type<BreachSource>().notNull(),
     triggerId: text('trigger_id').notNull(),
     name: text('name').notNull(),
-    severity: text('severity', { enum: ['immediate', 'soon'] }).notNull(),
+    severity: text('severity', { enum: ['immediate', 'soon'] }).$type<Severity>().notNull(),
     labels: text('labels', { mode: 'json' }).$type<Record<string, string>>().notNull(),
-    status: text('status', { enum: ['open', 'resolved'] }).notNull(),
+    status: text('status', { enum: ['open', 'resolved'] }).$type<BreachStatus>().notNull(),
     openedAt: integer('opened_at', { mode: 'timestamp_ms' }).notNull(),
     /** When the condition started to hold, from Prometheus' history: "since 14:02". */
     breachedSince: integer('breached_since', { mode: 'timestamp_ms' }).notNull(),
@@ -73,8 +77,8 @@ export const slackOutbox = sqliteTable(
     channel: text('channel').notNull(),
     /** A thread reply waits for its parent to be sent. */
     parentId: integer('parent_id'),
-    payload: text('payload', { mode: 'json' }).$type<{ text: string; blocks?: unknown[] }>().notNull(),
-    status: text('status', { enum: ['pending', 'sending', 'sent', 'failed'] }).notNull(),
+    payload: text('payload', { mode: 'json' }).$type<MessagePayload>().notNull(),
+    status: text('status', { enum: ['pending', 'sending', 'sent', 'failed'] }).$type<OutboxStatus>().notNull(),
     attempts: integer('attempts').notNull().default(0),
     ts: text('ts'),
     /** The payload changed after the message was sent: chat.update is due. */

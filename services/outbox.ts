@@ -1,23 +1,25 @@
-import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
-import type { Db } from '../db/client.ts';
-import {
-  deferMessage,
-  getMessage,
-  listDeliverable,
-  markNotSent,
-  markSending,
-  markSent,
-  markUpdated,
-  type OutboxPayload,
-  type OutboxRow,
-} from '../db/outbox.ts';
+import type { Clock, SlackListedMessage, SlackSender, Storage } from '../core/ports.ts';
+import type { MessagePayload, MessageWrite } from '../core/storage/effects.ts';
+import type { OutboxMessage, PostWrite } from '../core/storage/outbox.ts';
 
-/** The part of Slack's Web API the outbox uses. */
-export type OutboxSlackPort = {
-  chat: Pick<WebClient['chat'], 'postMessage' | 'update'>;
-  conversations: Pick<WebClient['conversations'], 'history' | 'replies'>;
-};
+// How every feature changes its messages: it describes them as MessageWrites by outbox key, passed as the
+// Effects of its own state change (or to storage.outbox.post on their own), and calls the deliverer.
+
+/** A new top-level message; a second post with the same key queues nothing (the first one stands). */
+export function postMessage(key: string, channel: string, payload: MessagePayload, at: Date): PostWrite {
+  return { kind: 'post', key, channel, parentKey: null, payload, at };
+}
+
+/** A reply in the thread of the message keyed `parentKey` (queued by the same effects or before). */
+export function replyInThread(parentKey: string, key: string, channel: string, payload: MessagePayload, at: Date): PostWrite {
+  return { kind: 'post', key, channel, parentKey, payload, at };
+}
+
+/** What the message keyed `key` says from now on; one already in Slack is edited in place. */
+export function editMessage(key: string, payload: MessagePayload): MessageWrite {
+  return { kind: 'edit', key, payload };
+}
 
 export const OUTBOX_EVENT_TYPE = 'scalebot_message';
 
@@ -58,24 +60,25 @@ export interface DeliveryReport {
  * on a post means not posted: the row waits for Retry-After and nothing else is sent until then.
  */
 export async function deliverOutbox(
-  db: Db,
-  slack: OutboxSlackPort,
-  clock: () => Date,
+  storage: Pick<Storage, 'outbox'>,
+  slack: SlackSender,
+  clock: Clock,
   logger: Logger,
   onError: (method: string, error: string) => void = () => {},
 ): Promise<DeliveryReport> {
+  const { outbox } = storage;
   const report: DeliveryReport = { posted: 0, updated: 0, recovered: 0, errors: 0, rateLimitedUntil: null };
-  for (const listed of listDeliverable(db, clock())) {
-    const row = getMessage(db, listed.id)!;
-    const parent = row.parentId ? getMessage(db, row.parentId) : undefined;
+  for (const listed of await outbox.listDeliverable(clock())) {
+    const row = (await outbox.get(listed.id))!;
+    const parent = row.parentId ? await outbox.get(row.parentId) : undefined;
     if (row.parentId && (!parent || parent.status !== 'sent' || !parent.ts)) continue;
     const threadTs = parent?.ts ?? undefined;
     const method = row.status === 'sent' ? 'chat.update' : 'chat.postMessage';
     try {
       if (row.status === 'sent') {
         const payload = row.payload;
-        await slack.chat.update({ channel: row.channel, ts: row.ts!, text: payload.text, blocks: payload.blocks as never });
-        markUpdated(db, row.id, payload);
+        await slack.chat.update({ channel: row.channel, ts: row.ts!, text: payload.text, blocks: payload.blocks as unknown[] | undefined });
+        await outbox.markUpdated(row.id, payload);
         report.updated += 1;
         continue;
       }
@@ -93,13 +96,13 @@ export async function deliverOutbox(
           onError(lookup, code);
           if (error.code === 'slack_webapi_rate_limited_error') {
             const until = new Date(clock().getTime() + (error.retryAfter ?? 1) * 1000);
-            deferMessage(db, row.id, `look-up rate limited`, until);
+            await outbox.defer(row.id, `look-up rate limited`, until);
             report.rateLimitedUntil = until;
             logger.warn({ outboxId: row.id, retryAfter: error.retryAfter }, 'Slack rate limit on a look-up: waiting as Retry-After says');
             break;
           }
           const permanent = (error.code === 'slack_webapi_platform_error' && PERMANENT_ERRORS.has(code)) || code === LOOKUP_INCOMPLETE;
-          deferMessage(db, row.id, `look-up failed: ${code}`, new Date(clock().getTime() + (permanent ? 600_000 : 5_000)));
+          await outbox.defer(row.id, `look-up failed: ${code}`, new Date(clock().getTime() + (permanent ? 600_000 : 5_000)));
           logger[permanent ? 'error' : 'warn'](
             { outboxId: row.id, error: code, method: lookup },
             permanent
@@ -109,23 +112,23 @@ export async function deliverOutbox(
           continue;
         }
         if (ts) {
-          markSent(db, row.id, ts, clock(), null);
+          await outbox.markSent(row.id, ts, clock(), null);
           report.recovered += 1;
           logger.info({ outboxId: row.id, ts }, 'found a message posted before an interruption; not posting it again');
           continue;
         }
       }
-      const payload: OutboxPayload = row.payload;
-      markSending(db, row.id);
+      const payload = row.payload;
+      await outbox.markSending(row.id);
       const response = await slack.chat.postMessage({
         channel: row.channel,
         text: payload.text,
-        blocks: payload.blocks as never,
+        blocks: payload.blocks as unknown[] | undefined,
         ...(threadTs ? { thread_ts: threadTs } : {}),
         metadata: { event_type: OUTBOX_EVENT_TYPE, event_payload: { outbox_id: row.id, key: row.dedupeKey } },
         unfurl_links: false,
       });
-      markSent(db, row.id, response.ts!, clock(), payload);
+      await outbox.markSent(row.id, response.ts!, clock(), payload);
       report.posted += 1;
     } catch (caught) {
       report.errors += 1;
@@ -134,8 +137,8 @@ export async function deliverOutbox(
       onError(method, code);
       if (error.code === 'slack_webapi_rate_limited_error') {
         const until = new Date(clock().getTime() + (error.retryAfter ?? 1) * 1000);
-        if (method === 'chat.postMessage') markNotSent(db, row.id, 'rate limited', until);
-        else deferMessage(db, row.id, 'rate limited', until);
+        if (method === 'chat.postMessage') await outbox.markNotSent(row.id, 'rate limited', until);
+        else await outbox.defer(row.id, 'rate limited', until);
         report.rateLimitedUntil = until;
         logger.warn({ outboxId: row.id, retryAfter: error.retryAfter }, 'Slack rate limit: waiting as Retry-After says');
         break;
@@ -143,14 +146,14 @@ export async function deliverOutbox(
       if (error.code === 'slack_webapi_platform_error') {
         // Slack answered ok:false: nothing was posted.
         const permanent = PERMANENT_ERRORS.has(code);
-        if (method === 'chat.postMessage') markNotSent(db, row.id, code, permanent ? null : new Date(clock().getTime() + 30_000), permanent);
-        else deferMessage(db, row.id, code, permanent ? null : new Date(clock().getTime() + 30_000));
+        if (method === 'chat.postMessage') await outbox.markNotSent(row.id, code, permanent ? null : new Date(clock().getTime() + 30_000), permanent);
+        else await outbox.defer(row.id, code, permanent ? null : new Date(clock().getTime() + 30_000));
         logger.error({ outboxId: row.id, error: code, method }, permanent ? 'Slack refused a message; it will not be retried' : 'Slack refused a message; retrying later');
         continue;
       }
       // A transport failure: Slack may or may not have posted. The row stays "sending" and is looked up first.
       logger.warn({ outboxId: row.id, error: code, method }, 'Slack call failed; will check and retry');
-      deferMessage(db, row.id, code, new Date(clock().getTime() + 5_000));
+      await outbox.defer(row.id, code, new Date(clock().getTime() + 5_000));
     }
   }
   return report;
@@ -158,16 +161,16 @@ export async function deliverOutbox(
 
 const LOOKUP_INCOMPLETE = 'lookup_incomplete';
 
-async function findPosted(slack: OutboxSlackPort, row: OutboxRow, threadTs: string | undefined): Promise<string | null> {
+async function findPosted(slack: SlackSender, row: OutboxMessage, threadTs: string | undefined): Promise<string | null> {
   const oldest = String(Math.floor(row.createdAt.getTime() / 1000) - 60);
-  const matches = (message: { metadata?: { event_type?: string; event_payload?: Record<string, unknown> } }) =>
+  const matches = (message: SlackListedMessage) =>
     message.metadata?.event_type === OUTBOX_EVENT_TYPE && message.metadata.event_payload?.outbox_id === row.id;
   let cursor: string | undefined;
   for (let page = 0; page < 10; page += 1) {
     const response = threadTs
       ? await slack.conversations.replies({ channel: row.channel, ts: threadTs, oldest, include_all_metadata: true, limit: 200, ...(cursor ? { cursor } : {}) })
       : await slack.conversations.history({ channel: row.channel, oldest, include_all_metadata: true, limit: 200, ...(cursor ? { cursor } : {}) });
-    const found = (response.messages ?? []).find((message) => matches(message as never));
+    const found = (response.messages ?? []).find(matches);
     if (found?.ts) return found.ts;
     cursor = response.response_metadata?.next_cursor || undefined;
     if (!cursor) return null;
@@ -182,9 +185,9 @@ async function findPosted(slack: OutboxSlackPort, row: OutboxRow, threadTs: stri
  * while a pass runs waits for one more pass, which sees everything queued before the call.
  */
 export function createOutboxDeliverer(
-  db: Db,
-  slack: OutboxSlackPort,
-  clock: () => Date,
+  storage: Pick<Storage, 'outbox'>,
+  slack: SlackSender,
+  clock: Clock,
   logger: Logger,
   onError: (method: string, error: string) => void = () => {},
 ) {
@@ -194,13 +197,13 @@ export function createOutboxDeliverer(
   // A row told to wait (Retry-After, a 5xx, a lost answer) must not depend on some later event to be sent:
   // one timer brings the next pass at the earliest time a waiting row may go. Rows refused for good (no
   // not_before) are left to the next ordinary pass, as before, not retried in a loop.
-  const scheduleFollowUp = () => {
+  const scheduleFollowUp = async () => {
     const now = clock().getTime();
-    const due = listDeliverable(db, new Date(8.64e15))
+    const due = (await storage.outbox.listDeliverable(new Date(8.64e15)))
       .map((row) => row.notBefore?.getTime() ?? Infinity)
       .filter((at) => at > now)
       .reduce((earliest, at) => Math.min(earliest, at), Infinity);
-    if (due === Infinity || (followUp && followUp.at <= due)) return;
+    if (stopped || due === Infinity || (followUp && followUp.at <= due)) return;
     if (followUp) clearTimeout(followUp.timer);
     const timer = setTimeout(() => {
       followUp = null;
@@ -211,8 +214,8 @@ export function createOutboxDeliverer(
   };
   let stopped = false;
   const pass = () =>
-    deliverOutbox(db, slack, clock, logger, onError).finally(() => {
-      if (!stopped) scheduleFollowUp();
+    deliverOutbox(storage, slack, clock, logger, onError).finally(async () => {
+      if (!stopped) await scheduleFollowUp();
     });
   /** Shutdown: no follow-up pass after this (the database is about to close). */
   const stop = () => {

@@ -1,36 +1,39 @@
 import type { Logger } from 'pino';
-import { collectStatus } from '../core/status.ts';
-import type { Trigger } from '../core/triggers.ts';
-import { breachKey, planWatchCycle, type OpenBreach } from '../core/watch.ts';
-import { inTransaction, type Db } from '../db/client.ts';
-import {
-  findOpenBreach,
-  getBreach,
-  getOpenBlindPeriod,
-  listOpenBreaches,
-  openBlindPeriod,
-  openBreach,
-  updateBlindPeriod,
-  updateBreach,
-  type BreachRow,
-} from '../db/breaches.ts';
-import { recordDecision } from '../db/decision-log.ts';
-import { enqueueMessage, getMessageByKey, setMessagePayload } from '../db/outbox.ts';
-import type { AlertmanagerAlert } from '../integrations/alertmanager.ts';
-import type { PrometheusPort } from '../integrations/prometheus.ts';
-import { buildBlindMessage, buildBreachMessage, buildReminderMessage, buildResolvedReply, type BreachDetail } from '../blocks/breach.ts';
+import { buildBlindMessage, buildBreachMessage, buildReminderMessage, buildResolvedReply, describeClickRefusal, type BreachDetail } from '../blocks/breach.ts';
 import { buildStatusBlocks } from '../blocks/status.ts';
+import type { Message } from '../blocks/types.ts';
 import type { Config } from '../core/config/index.ts';
-import type { WatcherMetrics } from '../bot/metrics.ts';
-import type { OutboxDeliverer } from './outbox.ts';
+import type { Clock, PrometheusPort, Storage } from '../core/ports.ts';
+import type { AlertChange, AlertOutcome, BreachRecord } from '../core/storage/breaches.ts';
+import type { Effects, MessagePayload, MessageWrite } from '../core/storage/effects.ts';
+import type { PostWrite } from '../core/storage/outbox.ts';
+import { collectStatus } from '../core/status.ts';
+import type { Severity, Trigger } from '../core/triggers.ts';
+import { blindMessageKey, breachKey, breachMessageKey, judgeBreachClick, planWatchCycle, type BreachClick, type OpenBreach } from '../core/watch.ts';
+import type { AlertmanagerAlert } from '../integrations/alertmanager.ts';
+import { editMessage, postMessage, replyInThread, type OutboxDeliverer } from './outbox.ts';
+
+/** The counters the watcher keeps; bot/metrics.ts serves them at /metrics. */
+export interface WatcherMetrics {
+  readonly evaluations: { inc(labels: { outcome: 'ok' | 'blind' | 'error' }): void };
+  readonly breachesOpened: { inc(labels: { severity: Severity }): void };
+  readonly breachesResolved: { inc(labels: { severity: Severity }): void };
+}
+
+/** For a watcher whose counts nobody reads (the bench). */
+export const UNCOUNTED: WatcherMetrics = {
+  evaluations: { inc() {} },
+  breachesOpened: { inc() {} },
+  breachesResolved: { inc() {} },
+};
 
 export interface WatcherDeps {
-  readonly db: Db;
+  readonly storage: Storage;
   readonly config: Config;
   readonly prometheus: Pick<PrometheusPort, 'judgeTriggers'>;
   /** The process's one outbox delivery loop (services/outbox.ts). */
   readonly deliver: OutboxDeliverer;
-  readonly clock: () => Date;
+  readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics: WatcherMetrics;
 }
@@ -49,7 +52,7 @@ export interface CycleSummary {
   readonly open: number;
 }
 
-function toOpenBreach(row: BreachRow): OpenBreach {
+function toOpenBreach(row: BreachRecord): OpenBreach {
   return {
     id: row.id,
     key: row.key,
@@ -61,6 +64,11 @@ function toOpenBreach(row: BreachRow): OpenBreach {
     snoozedUntil: row.snoozedUntil,
     lastReminderAt: row.lastReminderAt,
   };
+}
+
+/** A message with its blocks, as the outbox stores it. */
+function withBlocks(message: Message): MessagePayload {
+  return { text: message.text, blocks: [...(message.blocks ?? [])] };
 }
 
 function detailFor(trigger: Trigger): BreachDetail {
@@ -75,79 +83,72 @@ function detailFor(trigger: Trigger): BreachDetail {
 
 /**
  * The breach watcher: evaluates the triggers, keeps one breach (and one Slack message) per breached series,
- * and sends what changed through the outbox. Every state change is written to SQLite before Slack hears of
+ * and sends what changed through the outbox. Every state change is written to storage before Slack hears of
  * it, so a restart picks up where it stopped and never posts a breach twice.
  */
 export function createWatcher(deps: WatcherDeps) {
-  const { db, config, clock, logger, metrics } = deps;
+  const { storage, config, clock, logger, metrics } = deps;
   const channel = config.slack.alertsChannel;
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<unknown> | null = null;
   let stopped = false;
 
-  /** Re-renders a breach's message from its row; posts it if it has none yet. */
-  function renderBreach(breach: BreachRow, now: Date): void {
-    if (!channel) return;
-    const message = buildBreachMessage(breach, { now, snoozeOptionsSeconds: config.watch.snoozeOptionsSeconds });
-    const payload = { text: message.text, blocks: [...(message.blocks ?? [])] };
-    if (breach.messageId) {
-      setMessagePayload(db, breach.messageId, payload);
-      return;
-    }
-    const row = enqueueMessage(db, { dedupeKey: `breach:${breach.id}`, channel, payload, at: now });
-    updateBreach(db, breach.id, { messageId: row.id });
+  /** A breach's message as its row now says: posted if it has none yet, else edited. */
+  function renderBreach(breach: BreachRecord, now: Date): MessageWrite[] {
+    if (!channel) return [];
+    const key = breachMessageKey(breach.id);
+    const payload = withBlocks(buildBreachMessage(breach, { now, snoozeOptionsSeconds: config.watch.snoozeOptionsSeconds }));
+    return [breach.messageId ? editMessage(key, payload) : postMessage(key, channel, payload, now)];
   }
 
-  /** Queues a reply in the breach's thread (once per key); the row, or null without a channel or message. */
-  function reply(breach: BreachRow, key: string, text: string, now: Date, blocks?: unknown[]) {
-    if (!channel || !breach.messageId) return null;
-    return enqueueMessage(db, {
-      dedupeKey: `breach:${breach.id}:${key}`,
-      channel,
-      parentId: breach.messageId,
-      payload: { text, ...(blocks ? { blocks } : {}) },
-      at: now,
-    });
+  /** A reply in the breach's thread (once per key); none without a channel or a message to reply to. */
+  function reply(breach: BreachRecord, key: string, payload: MessagePayload, now: Date): PostWrite[] {
+    if (!channel || !breach.messageId) return [];
+    const parentKey = breachMessageKey(breach.id);
+    return [replyInThread(parentKey, `${parentKey}:${key}`, channel, payload, now)];
   }
 
-  function resolveBreach(breach: BreachRow, now: Date, lastValue: string | null, reason: string): BreachRow {
-    const resolved = updateBreach(db, breach.id, {
-      status: 'resolved',
-      resolvedAt: now,
-      ...(lastValue !== null ? { lastValue } : {}),
+  /** What resolving a breach writes besides it: its message, the reply in its thread, the decision. */
+  const resolvedEffects =
+    (now: Date, reason: string) =>
+    (resolved: BreachRecord): Effects => ({
+      decisions: [
+        {
+          at: now,
+          kind: 'breach_resolved',
+          actor: 'scalebot',
+          channel,
+          subject: resolved.triggerId,
+          outcome: 'resolved',
+          detail: { breach_id: resolved.id, key: resolved.key, reason, lasted_seconds: Math.round((now.getTime() - resolved.breachedSince.getTime()) / 1000) },
+        },
+      ],
+      messages: [...renderBreach(resolved, now), ...reply(resolved, 'resolved', { text: buildResolvedReply(resolved).text }, now)],
     });
-    renderBreach(resolved, now);
-    reply(resolved, 'resolved', buildResolvedReply(resolved).text, now);
-    recordDecision(db, {
-      at: now,
-      kind: 'breach_resolved',
-      actor: 'scalebot',
-      channel,
-      subject: breach.triggerId,
-      outcome: 'resolved',
-      detail: { breach_id: breach.id, key: breach.key, reason, lasted_seconds: Math.round((now.getTime() - breach.breachedSince.getTime()) / 1000) },
-    });
-    metrics.breachesResolved.inc({ severity: breach.severity });
-    return resolved;
-  }
 
-  function handleBlindness(failure: string | undefined, now: Date): void {
-    const period = getOpenBlindPeriod(db);
+  const rendered = (now: Date) => (row: BreachRecord): Effects => ({ messages: renderBreach(row, now) });
+
+  async function handleBlindness(failure: string | undefined, now: Date): Promise<void> {
+    const period = await storage.breaches.findOpenBlindPeriod();
     if (failure && !period) {
-      const opened = openBlindPeriod(db, now, failure);
-      recordDecision(db, { at: now, kind: 'monitoring_blind', actor: 'scalebot', channel, outcome: 'blind', detail: { reason: failure } });
-      if (channel) {
-        const message = buildBlindMessage(opened, now);
-        const row = enqueueMessage(db, { dedupeKey: `blind:${opened.id}`, channel, payload: { text: message.text, blocks: [...(message.blocks ?? [])] }, at: now });
-        updateBlindPeriod(db, opened.id, { outboxId: row.id });
-      }
+      await storage.breaches.openBlindPeriod(now, failure, (opened) => ({
+        decisions: [{ at: now, kind: 'monitoring_blind', actor: 'scalebot', channel, outcome: 'blind', detail: { reason: failure } }],
+        messages: channel ? [postMessage(blindMessageKey(opened.id), channel, withBlocks(buildBlindMessage(opened, now)), now)] : [],
+      }));
     } else if (!failure && period) {
-      const ended = updateBlindPeriod(db, period.id, { endedAt: now });
-      recordDecision(db, { at: now, kind: 'monitoring_recovered', actor: 'scalebot', channel, outcome: 'recovered', detail: { blind_seconds: Math.round((now.getTime() - period.startedAt.getTime()) / 1000) } });
-      if (ended.outboxId) {
-        const message = buildBlindMessage(ended, now);
-        setMessagePayload(db, ended.outboxId, { text: message.text, blocks: [...(message.blocks ?? [])] });
-      }
+      await storage.breaches.endBlindPeriod(period.id, now, (ended) => ({
+        decisions: [
+          {
+            at: now,
+            kind: 'monitoring_recovered',
+            actor: 'scalebot',
+            channel,
+            outcome: 'recovered',
+            detail: { blind_seconds: Math.round((now.getTime() - ended.startedAt.getTime()) / 1000) },
+          },
+        ],
+        messages: ended.outboxId ? [editMessage(blindMessageKey(ended.id), withBlocks(buildBlindMessage(ended, now)))] : [],
+      }));
     }
   }
 
@@ -155,8 +156,8 @@ export function createWatcher(deps: WatcherDeps) {
     const now = clock();
     const report = await collectStatus(config.triggers, deps.prometheus, now, config.prometheus.lookbackSeconds);
     metrics.evaluations.inc({ outcome: report.failure ? 'blind' : 'ok' });
-    inTransaction(db, () => handleBlindness(report.failure, now));
-    const openRows = listOpenBreaches(db);
+    await handleBlindness(report.failure, now);
+    const openRows = await storage.breaches.listOpen();
     const plan = planWatchCycle(
       report,
       openRows.map(toOpenBreach),
@@ -166,61 +167,64 @@ export function createWatcher(deps: WatcherDeps) {
     );
     let opened = 0;
     for (const { key, result, breachedSince } of plan.open) {
-      const created = inTransaction(db, () => {
-      const { breach, created } = openBreach(db, {
-        key,
-        source: 'watcher',
-        triggerId: result.trigger.id,
-        name: result.trigger.name,
-        severity: result.trigger.severity,
-        labels: { ...result.labels },
-        openedAt: now,
-        breachedSince,
-        lastValue: String(result.value),
-        lastSeenAt: now,
-        detail: { ...detailFor(result.trigger) },
-      });
-      if (!created) return null;
-      recordDecision(db, {
-        at: now,
-        kind: 'breach_opened',
-        actor: 'scalebot',
-        channel,
-        subject: breach.triggerId,
-        outcome: 'breached',
-        detail: { breach_id: breach.id, key, value: result.value, threshold: result.trigger.threshold, held_seconds: result.heldSeconds },
-      });
-      renderBreach(breach, now);
-      return breach;
-      });
+      const created = await storage.breaches.open(
+        {
+          key,
+          source: 'watcher',
+          triggerId: result.trigger.id,
+          name: result.trigger.name,
+          severity: result.trigger.severity,
+          labels: { ...result.labels },
+          openedAt: now,
+          breachedSince,
+          lastValue: String(result.value),
+          lastSeenAt: now,
+          detail: { ...detailFor(result.trigger) },
+        },
+        (breach) => ({
+          decisions: [
+            {
+              at: now,
+              kind: 'breach_opened',
+              actor: 'scalebot',
+              channel,
+              subject: breach.triggerId,
+              outcome: 'breached',
+              detail: { breach_id: breach.id, key, value: result.value, threshold: result.trigger.threshold, held_seconds: result.heldSeconds },
+            },
+          ],
+          messages: renderBreach(breach, now),
+        }),
+      );
       if (!created) continue;
       opened += 1;
       metrics.breachesOpened.inc({ severity: created.severity });
     }
     for (const { breach, result } of plan.holding) {
-      const row = updateBreach(db, breach.id, { lastValue: String(result.value), lastSeenAt: now, conditionFalseSince: null });
-      renderBreach(row, now);
+      await storage.breaches.refresh(breach.id, { lastValue: String(result.value), lastSeenAt: now, conditionFalseSince: null }, rendered(now));
     }
     for (const { breach, result, falseSince } of plan.clearing) {
-      const row = updateBreach(db, breach.id, {
-        conditionFalseSince: falseSince,
-        ...(result ? { lastValue: String(result.value), lastSeenAt: now } : {}),
-      });
-      renderBreach(row, now);
-    }
-    for (const { breach, result } of plan.resolve) {
-      inTransaction(db, () =>
-        resolveBreach(getBreach(db, breach.id)!, now, result ? String(result.value) : null, result ? 'back within the threshold' : 'the series is gone'),
+      await storage.breaches.refresh(
+        breach.id,
+        { conditionFalseSince: falseSince, ...(result ? { lastValue: String(result.value), lastSeenAt: now } : {}) },
+        rendered(now),
       );
     }
+    for (const { breach, result } of plan.resolve) {
+      const resolved = await storage.breaches.resolve(
+        breach.id,
+        { at: now, ...(result ? { lastValue: String(result.value) } : {}) },
+        resolvedEffects(now, result ? 'back within the threshold' : 'the series is gone'),
+      );
+      if (resolved) metrics.breachesResolved.inc({ severity: resolved.severity });
+    }
     for (const breach of plan.remind) {
-      inTransaction(db, () => {
-        const row = updateBreach(db, breach.id, { lastReminderAt: now });
-        reply(row, `reminder:${now.getTime()}`, buildReminderMessage(row, now).text, now);
-      });
+      await storage.breaches.remind(breach.id, now, (row) => ({
+        messages: reply(row, `reminder:${now.getTime()}`, { text: buildReminderMessage(row, now).text }, now),
+      }));
     }
     await deliver();
-    return { blind: plan.blind, opened, resolved: plan.resolve.length, reminded: plan.remind.length, open: listOpenBreaches(db).length };
+    return { blind: plan.blind, opened, resolved: plan.resolve.length, reminded: plan.remind.length, open: (await storage.breaches.listOpen()).length };
   }
 
   const deliver = deps.deliver;
@@ -241,44 +245,110 @@ export function createWatcher(deps: WatcherDeps) {
     timer.unref?.();
   }
 
-  /** A click on Acknowledge: idempotent, recorded, shown on the message. Returns what to tell the clicker. */
-  async function acknowledge(breachId: number, user: string, now: Date): Promise<ClickOutcome> {
-    const outcome = inTransaction(db, (): ClickOutcome => {
-      const breach = getBreach(db, breachId);
-      if (!breach) return { changed: false, message: `Breach #${breachId} does not exist.` };
-      if (breach.status !== 'open') return { changed: false, message: `This breach was resolved; nothing to acknowledge.` };
-      if (breach.ackedBy) return { changed: false, message: `Already acknowledged by <@${breach.ackedBy}>.` };
-      const row = updateBreach(db, breachId, { ackedBy: user, ackedAt: now });
-      recordDecision(db, { at: now, kind: 'breach_acknowledged', actor: user, channel, subject: breach.triggerId, outcome: 'acknowledged', detail: { breach_id: breachId } });
-      renderBreach(row, now);
-      return { changed: true };
-    });
-    if (outcome.changed) await deliver();
-    return outcome;
+  /**
+   * A click that changes a breach: judged on the breach as it is, then written as a compare-and-set; when the
+   * breach changed in between, the clicker is told what it is now.
+   */
+  async function click(breachId: number, what: BreachClick, write: () => Promise<BreachRecord | undefined>): Promise<ClickOutcome> {
+    for (let attempt = 0; ; attempt += 1) {
+      const refusal = judgeBreachClick(await storage.breaches.get(breachId), what, config.watch.snoozeOptionsSeconds);
+      if (refusal) return { changed: false, message: describeClickRefusal(breachId, what, refusal) };
+      if (await write()) break;
+      // The guard failed, so the breach is no longer as judged: the next judgement refuses. Twice is a bug.
+      if (attempt > 0) throw new Error(`breach ${breachId} changed under a click twice`);
+    }
+    await deliver();
+    return { changed: true };
   }
 
-  async function snooze(breachId: number, user: string, seconds: number, now: Date): Promise<ClickOutcome> {
-    if (!config.watch.snoozeOptionsSeconds.includes(seconds)) return { changed: false, message: 'That snooze length is not offered.' };
-    const outcome = inTransaction(db, (): ClickOutcome => {
-      const breach = getBreach(db, breachId);
-      if (!breach) return { changed: false, message: `Breach #${breachId} does not exist.` };
-      if (breach.status !== 'open') return { changed: false, message: 'This breach was resolved; nothing to snooze.' };
-      const until = new Date(now.getTime() + seconds * 1000);
-      const row = updateBreach(db, breachId, { snoozedBy: user, snoozedUntil: until });
-      recordDecision(db, {
-        at: now,
-        kind: 'breach_snoozed',
-        actor: user,
-        channel,
-        subject: breach.triggerId,
-        outcome: 'snoozed',
-        detail: { breach_id: breachId, seconds, until: until.toISOString() },
-      });
-      renderBreach(row, now);
-      return { changed: true };
-    });
-    if (outcome.changed) await deliver();
-    return outcome;
+  /** A click on Acknowledge: idempotent, recorded, shown on the message. Returns what to tell the clicker. */
+  function acknowledge(breachId: number, user: string, now: Date): Promise<ClickOutcome> {
+    return click(breachId, { kind: 'acknowledge' }, () =>
+      storage.breaches.acknowledge(breachId, user, now, (row) => ({
+        decisions: [{ at: now, kind: 'breach_acknowledged', actor: user, channel, subject: row.triggerId, outcome: 'acknowledged', detail: { breach_id: breachId } }],
+        messages: renderBreach(row, now),
+      })),
+    );
+  }
+
+  function snooze(breachId: number, user: string, seconds: number, now: Date): Promise<ClickOutcome> {
+    const until = new Date(now.getTime() + seconds * 1000);
+    return click(breachId, { kind: 'snooze', seconds }, () =>
+      storage.breaches.snooze(breachId, user, until, (row) => ({
+        decisions: [
+          {
+            at: now,
+            kind: 'breach_snoozed',
+            actor: user,
+            channel,
+            subject: row.triggerId,
+            outcome: 'snoozed',
+            detail: { breach_id: breachId, seconds, until: until.toISOString() },
+          },
+        ],
+        messages: renderBreach(row, now),
+      })),
+    );
+  }
+
+  /** What an Alertmanager alert asks of its breach (by its fingerprint key). */
+  function alertChange(alert: AlertmanagerAlert, now: Date): AlertChange {
+    const lastValue = alert.value !== undefined ? { lastValue: alert.value } : {};
+    if (alert.status === 'resolved') return { status: 'resolved', key: alert.key, at: alert.endsAt && alert.endsAt < now ? alert.endsAt : now, ...lastValue };
+    const detail: BreachDetail = {
+      ...(alert.summary ? { summary: alert.summary } : {}),
+      ...(alert.description ? { description: alert.description } : {}),
+      ...(alert.advice ? { advice: alert.advice } : {}),
+      ...(alert.generatorUrl ? { generatorUrl: alert.generatorUrl } : {}),
+    };
+    return {
+      status: 'firing',
+      key: alert.key,
+      open: {
+        key: alert.key,
+        source: 'alertmanager',
+        triggerId: alert.alertname,
+        name: alert.alertname,
+        severity: alert.severity,
+        labels: alert.labels,
+        openedAt: now,
+        breachedSince: alert.startsAt < now ? alert.startsAt : now,
+        lastValue: alert.value ?? null,
+        lastSeenAt: now,
+        detail: { ...detail },
+      },
+      refresh: { ...lastValue, lastSeenAt: now, detail: { ...detail } },
+    };
+  }
+
+  function alertEffects(now: Date) {
+    return (outcome: AlertOutcome): Effects => {
+      switch (outcome.kind) {
+        case 'ignored':
+          return {};
+        case 'resolved':
+          return resolvedEffects((outcome.change as Extract<AlertChange, { status: 'resolved' }>).at, 'Alertmanager resolved it')(outcome.breach);
+        case 'updated':
+          return rendered(now)(outcome.breach);
+        case 'opened': {
+          const { breach } = outcome;
+          return {
+            decisions: [
+              {
+                at: now,
+                kind: 'breach_opened',
+                actor: 'alertmanager',
+                channel,
+                subject: breach.triggerId,
+                outcome: 'firing',
+                detail: { breach_id: breach.id, key: breach.key, labels: breach.labels },
+              },
+            ],
+            messages: renderBreach(breach, now),
+          };
+        }
+      }
+    };
   }
 
   /**
@@ -286,69 +356,24 @@ export function createWatcher(deps: WatcherDeps) {
    * (keyed by its fingerprint), edited on repeats, resolved in its thread. Alertmanager decides when.
    */
   async function applyAlertmanagerAlerts(alerts: readonly AlertmanagerAlert[], now: Date) {
-    const counts = { opened: 0, updated: 0, resolved: 0, ignored: 0 };
     // One transaction for the whole request: a failure part way opens nothing (Alertmanager sends it again).
-    inTransaction(db, () => {
-      for (const alert of alerts) {
-        inTransaction(db, () => {
-          const existing = findOpenBreach(db, alert.key);
-          const detail: BreachDetail = {
-            ...(alert.summary ? { summary: alert.summary } : {}),
-            ...(alert.description ? { description: alert.description } : {}),
-            ...(alert.advice ? { advice: alert.advice } : {}),
-            ...(alert.generatorUrl ? { generatorUrl: alert.generatorUrl } : {}),
-          };
-          if (alert.status === 'resolved') {
-            if (!existing) {
-              counts.ignored += 1;
-              return;
-            }
-            resolveBreach(existing, alert.endsAt && alert.endsAt < now ? alert.endsAt : now, alert.value ?? existing.lastValue, 'Alertmanager resolved it');
-            counts.resolved += 1;
-            return;
-          }
-          if (existing) {
-            const row = updateBreach(db, existing.id, { lastValue: alert.value ?? existing.lastValue, lastSeenAt: now, detail: { ...detail } });
-            renderBreach(row, now);
-            counts.updated += 1;
-            return;
-          }
-          const { breach, created } = openBreach(db, {
-            key: alert.key,
-            source: 'alertmanager',
-            triggerId: alert.alertname,
-            name: alert.alertname,
-            severity: alert.severity,
-            labels: alert.labels,
-            openedAt: now,
-            breachedSince: alert.startsAt < now ? alert.startsAt : now,
-            lastValue: alert.value ?? null,
-            lastSeenAt: now,
-            detail: { ...detail },
-          });
-          if (!created) return;
-          recordDecision(db, {
-            at: now,
-            kind: 'breach_opened',
-            actor: 'alertmanager',
-            channel,
-            subject: alert.alertname,
-            outcome: 'firing',
-            detail: { breach_id: breach.id, key: alert.key, labels: alert.labels },
-          });
-          metrics.breachesOpened.inc({ severity: breach.severity });
-          renderBreach(breach, now);
-          counts.opened += 1;
-        });
-      }
-    });
+    const outcomes = await storage.breaches.applyAlerts(
+      alerts.map((alert) => alertChange(alert, now)),
+      alertEffects(now),
+    );
+    const counts = { opened: 0, updated: 0, resolved: 0, ignored: 0 };
+    for (const outcome of outcomes) {
+      counts[outcome.kind] += 1;
+      if (outcome.kind === 'opened') metrics.breachesOpened.inc({ severity: outcome.breach.severity });
+      if (outcome.kind === 'resolved') metrics.breachesResolved.inc({ severity: outcome.breach.severity });
+    }
     await deliver();
     return counts;
   }
 
   /** A webhook body refused (malformed, too many alerts): on record, with why; nothing else is stored. */
-  function recordAlertmanagerRefusal(reason: string, status: number, now: Date): void {
-    recordDecision(db, { at: now, kind: 'alertmanager_refused', actor: 'alertmanager', channel, outcome: 'refused', detail: { status, reason } });
+  async function recordAlertmanagerRefusal(reason: string, status: number, now: Date): Promise<void> {
+    await storage.decisions.append({ at: now, kind: 'alertmanager_refused', actor: 'alertmanager', channel, outcome: 'refused', detail: { status, reason } });
   }
 
   return {
@@ -358,23 +383,17 @@ export function createWatcher(deps: WatcherDeps) {
     recordAlertmanagerRefusal,
     acknowledge,
     snooze,
-    renderBreach,
-    reply,
-    resolveBreach,
     /** The full /scale status answer in a breach's thread (the Status button). */
     /** 'posted', or 'already' when a click in the same half minute has queued the status already. */
     async postStatusInThread(breachId: number, now: Date): Promise<'posted' | 'already' | 'no_breach'> {
-      const breach = getBreach(db, breachId);
+      const breach = await storage.breaches.get(breachId);
       if (!breach) return 'no_breach';
       const report = await collectStatus(config.triggers, deps.prometheus, now, config.prometheus.lookbackSeconds);
-      const message = buildStatusBlocks(report, { dashboardUrl: config.grafana.dashboardUrl });
-      // Two clicks within the same half minute post one status, not two.
-      const key = `status:${Math.floor(now.getTime() / 30_000)}`;
-      // Checked and queued in one turn of the event loop: of two clicks, exactly one finds nothing queued.
-      const already = Boolean(getMessageByKey(db, `breach:${breach.id}:${key}`));
-      reply(breach, key, message.text, now, [...(message.blocks ?? [])]);
+      // Two clicks within the same half minute post one status, not two: of two posts with one key, one is queued.
+      const [status] = reply(breach, `status:${Math.floor(now.getTime() / 30_000)}`, withBlocks(buildStatusBlocks(report, { dashboardUrl: config.grafana.dashboardUrl })), now);
+      const queued = status ? await storage.outbox.post(status) : true;
       await deliver();
-      return already ? 'already' : 'posted';
+      return queued ? 'posted' : 'already';
     },
     start() {
       stopped = false;

@@ -1,70 +1,47 @@
-import type { App, BlockButtonAction } from '@slack/bolt';
-import { recordDecision } from '../../db/decision-log.ts';
+import type { App } from '@slack/bolt';
+import type { Logger } from 'pino';
+import { notAResponder, parseAlertAction, STATUS_ALREADY_POSTED, type AlertAction } from '../../blocks/breach.ts';
 import type { Config } from '../../core/config/index.ts';
+import type { Clock, Storage } from '../../core/ports.ts';
 import { describeAllowed } from '../../integrations/slack-responders.ts';
 import type { Watcher } from '../../services/watcher.ts';
-import type { Db } from '../../db/client.ts';
-import type { Logger } from 'pino';
+import { onAction, type Click } from './on-action.ts';
 
 export interface AlertActionDeps {
   readonly watcher: Watcher;
   readonly config: Config;
-  readonly db: Db;
+  readonly storage: Storage;
   readonly logger: Logger;
-  readonly clock: () => Date;
+  readonly clock: Clock;
   readonly isAllowed: (user: string, allowed: readonly string[]) => Promise<boolean>;
-}
-
-type ParsedAction = { kind: 'ack' | 'status'; breachId: number } | { kind: 'snooze'; breachId: number; seconds: number };
-
-/** Reads a button's action id and value; anything not exactly what we put there is refused. */
-export function parseAlertAction(actionId: string, value: string | undefined): ParsedAction | null {
-  if (!value || !/^\d{1,12}(:\d{1,9})?$/.test(value)) return null;
-  const [idText, secondsText] = value.split(':');
-  const breachId = Number(idText);
-  if (actionId === 'alert_ack' && secondsText === undefined) return { kind: 'ack', breachId };
-  if (actionId === 'alert_status' && secondsText === undefined) return { kind: 'status', breachId };
-  const snooze = /^alert_snooze_(\d+)$/.exec(actionId);
-  if (snooze && secondsText === snooze[1]) return { kind: 'snooze', breachId, seconds: Number(secondsText) };
-  return null;
 }
 
 /** Acknowledge, Snooze and Status on breach messages. */
 export function registerAlertActions(app: App, deps: AlertActionDeps): void {
-  app.action<BlockButtonAction>(/^alert_/, async ({ ack, body, action, respond }) => {
-    await ack();
-    const user = body.user.id;
+  const handle = async ({ action, user, channel }: Click<AlertAction>): Promise<string | undefined> => {
     const now = deps.clock();
-    const tell = (text: string) => respond({ response_type: 'ephemeral', replace_original: false, text });
-    const parsed = parseAlertAction(action.action_id, action.value);
-    if (!parsed) {
-      deps.logger.warn({ actionId: action.action_id, user }, 'refused a malformed alert action');
-      await tell(':warning: That button is not one I know; nothing was changed.');
-      return;
-    }
-    if (parsed.kind !== 'status' && !(await deps.isAllowed(user, deps.config.watch.responders))) {
-      recordDecision(deps.db, {
+    if (action.kind !== 'status' && !(await deps.isAllowed(user, deps.config.watch.responders))) {
+      await deps.storage.decisions.append({
         at: now,
         kind: 'breach_click_refused',
         actor: user,
-        channel: body.channel?.id ?? null,
-        subject: parsed.kind,
+        channel: channel ?? null,
+        subject: action.kind,
         outcome: 'refused',
-        detail: { breach_id: parsed.breachId, reason: 'not a responder' },
+        detail: { breach_id: action.breachId, reason: 'not a responder' },
       });
-      await tell(`:no_entry: Only ${describeAllowed(deps.config.watch.responders)} may acknowledge or snooze alerts (\`watch.responders\`). Nothing was changed.`);
-      return;
+      return notAResponder(describeAllowed(deps.config.watch.responders));
     }
-    if (parsed.kind === 'status') {
-      const posted = await deps.watcher.postStatusInThread(parsed.breachId, now);
+    if (action.kind === 'status') {
+      const posted = await deps.watcher.postStatusInThread(action.breachId, now);
       // A double click (or two people at once) gets one status in the thread; the later click is told so.
-      if (posted === 'already') await tell(':information_source: The status is already in the thread (asked for in the last half minute); it was not posted again.');
-      return;
+      return posted === 'already' ? STATUS_ALREADY_POSTED : undefined;
     }
     const outcome =
-      parsed.kind === 'snooze'
-        ? await deps.watcher.snooze(parsed.breachId, user, parsed.seconds, now)
-        : await deps.watcher.acknowledge(parsed.breachId, user, now);
-    if (!outcome.changed && outcome.message) await tell(outcome.message);
-  });
+      action.kind === 'snooze'
+        ? await deps.watcher.snooze(action.breachId, user, action.seconds, now)
+        : await deps.watcher.acknowledge(action.breachId, user, now);
+    return outcome.changed ? undefined : outcome.message;
+  };
+  onAction(app, 'alert_', parseAlertAction, handle, { logger: deps.logger, decisions: deps.storage.decisions, clock: deps.clock });
 }

@@ -29,7 +29,7 @@ export function registerListeners(app: App, { deps, metrics, watcher, isAllowed 
   // What the one button wrapper (./on-action.ts) needs: every feature's registration gets it.
   const actions: OnActionDeps = { decisions: deps.storage.decisions, logger: deps.logger, clock: deps.clock };
   registerCommandListeners(app, deps, metrics);
-  registerAlertActions(app, { ...actions, watcher, isAllowed, config: deps.config, db: deps.db });
+  registerAlertActions(app, { ...actions, watcher, isAllowed, config: deps.config, storage: deps.storage });
   registerRunbookActions(app, deps.runbooks, deps.logger);
   registerAdviseActions(app, { ...actions, commands: deps });
   registerChecklistActions(app, { ...actions, checklists: deps.checklists, db: deps.db });

@@ -1,3 +1,54 @@
-/** The outbox part of the storage port (core/ports.ts). Rows are plain records; db/sqlite/outbox.ts implements it. */
-// biome-ignore lint/suspicious/noEmptyInterface: filled in as the feature moves onto the port
-export interface OutboxStore {}
+import type { MessagePayload, MessageWrite } from './effects.ts';
+
+/** Where a message is on its way to Slack: "sending" is written before the call, so a crash there is looked up before posting again. */
+export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'failed';
+
+/** One message the bot posts on its own, as stored (its payload already scrubbed of secrets). */
+export interface OutboxMessage {
+  readonly id: number;
+  readonly dedupeKey: string;
+  readonly channel: string;
+  /** A thread reply waits for its parent to be sent. */
+  readonly parentId: number | null;
+  readonly payload: MessagePayload;
+  readonly status: OutboxStatus;
+  readonly attempts: number;
+  readonly ts: string | null;
+  /** The payload changed after the message was sent: chat.update is due. */
+  readonly needsUpdate: boolean;
+  readonly createdAt: Date;
+  readonly sentAt: Date | null;
+  readonly notBefore: Date | null;
+  readonly lastError: string | null;
+}
+
+export type PostWrite = Extract<MessageWrite, { kind: 'post' }>;
+
+/**
+ * The outbox: what the delivery loop (services/outbox.ts) reads and marks. Features do not call it to change
+ * their messages: they pass `MessageWrite`s as the Effects of their own state change.
+ */
+export interface OutboxStore {
+  /** Messages to post or to edit, oldest first; ones told to wait stay out until `now` reaches their notBefore. */
+  listDeliverable(now: Date): Promise<OutboxMessage[]>;
+  get(id: number): Promise<OutboxMessage | undefined>;
+  getByKey(dedupeKey: string): Promise<OutboxMessage | undefined>;
+  /**
+   * Queues one message that goes with no state change (a status asked for in a thread). False when a message
+   * with its key was queued already: of two such calls, exactly one gets true.
+   */
+  post(message: PostWrite): Promise<boolean>;
+  /** Written before the Slack call: if we die now, the next start looks for the message before posting. */
+  markSending(id: number): Promise<void>;
+  /**
+   * Posted (or found posted) as `ts`. `payloadSent` null: found in Slack after an interruption, showing an
+   * unknown version of the payload, so it gets one edit to the current one.
+   */
+  markSent(id: number, ts: string, at: Date, payloadSent: MessagePayload | null): Promise<void>;
+  /** Edited to `payloadSent`; another edit is due if the payload changed meanwhile. */
+  markUpdated(id: number, payloadSent: MessagePayload): Promise<void>;
+  /** Slack said no for sure (not posted): back to pending, optionally not before a time; `failed` for good. */
+  markNotSent(id: number, error: string, notBefore: Date | null, failed?: boolean): Promise<void>;
+  /** Leaves the status as it is and has the message wait (a rate limit, a failed look-up). */
+  defer(id: number, error: string, notBefore: Date | null): Promise<void>;
+}

@@ -1,7 +1,24 @@
 import type { OutboxStore } from '../../core/storage/outbox.ts';
-import type { Db } from '../client.ts';
+import { inTransaction, type Db } from '../client.ts';
+import { deferMessage, getMessage, getMessageByKey, listDeliverable, markNotSent, markSending, markSent, markUpdated } from '../outbox.ts';
+import { applyEffects } from './effects.ts';
 
 /** The SQLite implementation of the outbox store: each method that writes several rows is one transaction. */
-export function createSqliteOutboxStore(_db: Db): OutboxStore {
-  return {};
+export function createSqliteOutboxStore(db: Db): OutboxStore {
+  return {
+    listDeliverable: async (now) => listDeliverable(db, now),
+    get: async (id) => getMessage(db, id),
+    getByKey: async (dedupeKey) => getMessageByKey(db, dedupeKey),
+    post: async (message) =>
+      inTransaction(db, () => {
+        if (getMessageByKey(db, message.key)) return false;
+        applyEffects(db, { messages: [message] });
+        return true;
+      }),
+    markSending: async (id) => markSending(db, id),
+    markSent: async (id, ts, at, payloadSent) => markSent(db, id, ts, at, payloadSent),
+    markUpdated: async (id, payloadSent) => markUpdated(db, id, payloadSent),
+    markNotSent: async (id, error, notBefore, failed) => markNotSent(db, id, error, notBefore, failed),
+    defer: async (id, error, notBefore) => deferMessage(db, id, error, notBefore),
+  };
 }

@@ -47,7 +47,7 @@ export async function createTestCommandDeps(options: TestCommandDepsOptions = {}
   const db = storage.handle.db;
   const prometheus = createPrometheus({ url: options.prometheusUrl ?? (await refusingLoopbackUrl()), timeoutMs: 2000 });
   const slack = new WebClient('xoxb-test', { slackApiUrl: options.slackApiUrl ?? `${await refusingLoopbackUrl()}/api/`, retryConfig: { retries: 0 } });
-  const deliver = createOutboxDeliverer(db, slack, clock, logger);
+  const deliver = createOutboxDeliverer(storage, slack, clock, logger);
   const checklists = createChecklistRuns({
     db,
     config,

@@ -4,6 +4,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliverOutbox, OUTBOX_EVENT_TYPE } from '../../services/outbox.ts';
 import { openDatabase } from '../../db/client.ts';
+import { createSqliteStorage } from '../../db/storage.ts';
 import { enqueueMessage, getMessage, type OutboxRow } from '../../db/outbox.ts';
 import { startFakeSlack, type FakeSlack, type InjectedFailure } from '../helpers/slack/index.ts';
 
@@ -86,7 +87,7 @@ describe('the outbox under any sequence of Slack failures', () => {
             const clock = () => new Date(now);
             const budget = posts.length + lookups.length + replyLookups.length + 4;
             for (let pass = 0; pass < budget; pass += 1) {
-              await deliverOutbox(database.db, client, clock, logger);
+              await deliverOutbox(createSqliteStorage(database), client, clock, logger);
               now += 15 * 60_000;
               for (const row of rows) expect(copiesOf(row), `row ${row.id} after pass ${pass}`).toBeLessThanOrEqual(1);
               if (rows.every((row) => getMessage(database.db, row.id)?.status === 'sent')) break;

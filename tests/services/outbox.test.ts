@@ -3,6 +3,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createOutboxDeliverer, deliverOutbox } from '../../services/outbox.ts';
 import { openDatabase, type DatabaseHandle } from '../../db/client.ts';
+import { createSqliteStorage, type SqliteStorage } from '../../db/storage.ts';
 import { enqueueMessage, getMessage, markSending, setMessagePayload } from '../../db/outbox.ts';
 import { registerSecrets } from '../../core/redact.ts';
 import { startFakeSlack, type FakeSlack } from '../helpers/slack/index.ts';
@@ -11,6 +12,7 @@ const CHANNEL = 'C0ALERTS';
 const logger = pino({ level: 'silent' });
 let fake: FakeSlack;
 let database: DatabaseHandle;
+let storage: SqliteStorage;
 
 function client(timeoutMs = 10_000) {
   return new WebClient('xoxb-test-outbox', {
@@ -26,6 +28,7 @@ const posted = () => fake.messages(CHANNEL).filter((message) => !message.thread_
 beforeEach(async () => {
   fake = await startFakeSlack();
   database = openDatabase(':memory:');
+  storage = createSqliteStorage(database);
 });
 afterEach(async () => {
   database.close();
@@ -37,18 +40,18 @@ describe('the Slack outbox', () => {
     const now = new Date();
     enqueueMessage(database.db, { dedupeKey: 'breach:1', channel: CHANNEL, payload: { text: 'first' }, at: now });
     enqueueMessage(database.db, { dedupeKey: 'breach:1', channel: CHANNEL, payload: { text: 'again' }, at: now });
-    await deliverOutbox(database.db, client(), () => new Date(), logger);
-    await deliverOutbox(database.db, client(), () => new Date(), logger);
+    await deliverOutbox(storage, client(), () => new Date(), logger);
+    await deliverOutbox(storage, client(), () => new Date(), logger);
     expect(posted().map((message) => message.text)).toEqual(['first']);
   });
 
   it('does not post again after a timeout when Slack had in fact posted: it finds the message by its metadata', async () => {
     const row = enqueueMessage(database.db, { dedupeKey: 'breach:2', channel: CHANNEL, payload: { text: 'only once' }, at: new Date() });
     fake.failNext('chat.postMessage', { delayMs: 1500, thenSucceed: true });
-    const first = await deliverOutbox(database.db, client(300), () => new Date(), logger);
+    const first = await deliverOutbox(storage, client(300), () => new Date(), logger);
     expect(first.errors).toBe(1);
     expect(getMessage(database.db, row.id)).toMatchObject({ status: 'sending', ts: null });
-    const second = await deliverOutbox(database.db, client(), () => new Date(Date.now() + 10_000), logger);
+    const second = await deliverOutbox(storage, client(), () => new Date(Date.now() + 10_000), logger);
     expect(second).toMatchObject({ recovered: 1, posted: 0 });
     expect(posted()).toHaveLength(1);
     expect(getMessage(database.db, row.id)).toMatchObject({ status: 'sent', ts: posted()[0]!.ts });
@@ -57,7 +60,7 @@ describe('the Slack outbox', () => {
   it('posts after a crash between "sending" and the post, when Slack never got it', async () => {
     const row = enqueueMessage(database.db, { dedupeKey: 'breach:3', channel: CHANNEL, payload: { text: 'after the crash' }, at: new Date() });
     markSending(database.db, row.id); // the process died right here
-    const report = await deliverOutbox(database.db, client(), () => new Date(), logger);
+    const report = await deliverOutbox(storage, client(), () => new Date(), logger);
     expect(report).toMatchObject({ posted: 1, recovered: 0 });
     expect(posted().map((message) => message.text)).toEqual(['after the crash']);
   });
@@ -66,20 +69,20 @@ describe('the Slack outbox', () => {
     enqueueMessage(database.db, { dedupeKey: 'a', channel: CHANNEL, payload: { text: 'a' }, at: new Date() });
     enqueueMessage(database.db, { dedupeKey: 'b', channel: CHANNEL, payload: { text: 'b' }, at: new Date() });
     fake.failNext('chat.postMessage', { status: 429, retryAfter: 30 });
-    const limited = await deliverOutbox(database.db, client(), () => new Date(), logger);
+    const limited = await deliverOutbox(storage, client(), () => new Date(), logger);
     expect(limited.rateLimitedUntil).not.toBeNull();
     expect(posted()).toHaveLength(0);
-    expect((await deliverOutbox(database.db, client(), () => new Date(Date.now() + 5_000), logger)).posted).toBe(1);
-    expect((await deliverOutbox(database.db, client(), () => new Date(Date.now() + 31_000), logger)).posted).toBe(1);
+    expect((await deliverOutbox(storage, client(), () => new Date(Date.now() + 5_000), logger)).posted).toBe(1);
+    expect((await deliverOutbox(storage, client(), () => new Date(Date.now() + 31_000), logger)).posted).toBe(1);
     expect(posted().map((message) => message.text).sort()).toEqual(['a', 'b']);
   });
 
   it('edits a sent message when its payload changes, and threads replies under their parent', async () => {
     const parent = enqueueMessage(database.db, { dedupeKey: 'p', channel: CHANNEL, payload: { text: 'v1' }, at: new Date() });
     enqueueMessage(database.db, { dedupeKey: 'p:reply', channel: CHANNEL, parentId: parent.id, payload: { text: 'in the thread' }, at: new Date() });
-    await deliverOutbox(database.db, client(), () => new Date(), logger);
+    await deliverOutbox(storage, client(), () => new Date(), logger);
     setMessagePayload(database.db, parent.id, { text: 'v2' });
-    const report = await deliverOutbox(database.db, client(), () => new Date(), logger);
+    const report = await deliverOutbox(storage, client(), () => new Date(), logger);
     expect(report.updated).toBe(1);
     const ts = getMessage(database.db, parent.id)!.ts!;
     expect(fake.message(CHANNEL, ts)?.text).toBe('v2');
@@ -90,13 +93,13 @@ describe('the Slack outbox', () => {
     enqueueMessage(database.db, { dedupeKey: 'nowhere', channel: 'C0GONE', payload: { text: 'lost' }, at: new Date() });
     enqueueMessage(database.db, { dedupeKey: 'fine', channel: CHANNEL, payload: { text: 'fine' }, at: new Date() });
     fake.failNext('chat.postMessage', { error: 'channel_not_found' });
-    await deliverOutbox(database.db, client(), () => new Date(), logger);
-    await deliverOutbox(database.db, client(), () => new Date(), logger);
+    await deliverOutbox(storage, client(), () => new Date(), logger);
+    await deliverOutbox(storage, client(), () => new Date(), logger);
     expect(posted().map((message) => message.text)).toEqual(['fine']);
   });
 
   it('never runs two delivery passes at once: concurrent callers post a message once', async () => {
-    const deliver = createOutboxDeliverer(database.db, client(), () => new Date(), logger);
+    const deliver = createOutboxDeliverer(storage, client(), () => new Date(), logger);
     enqueueMessage(database.db, { dedupeKey: 'race', channel: CHANNEL, payload: { text: 'once' }, at: new Date() });
     fake.failNext('chat.postMessage', { delayMs: 200, thenSucceed: true });
     const passes = await Promise.all([deliver(), deliver(), deliver()]);
@@ -109,27 +112,27 @@ describe('the Slack outbox', () => {
   it('does not post again when the look-up after a timeout fails (429, 500, a dropped connection): it looks again later', async () => {
     const row = enqueueMessage(database.db, { dedupeKey: 'breach:lookup', channel: CHANNEL, payload: { text: 'posted, answer lost' }, at: new Date() });
     fake.failNext('chat.postMessage', { delayMs: 800, thenSucceed: true });
-    await deliverOutbox(database.db, client(200), () => new Date(), logger);
+    await deliverOutbox(storage, client(200), () => new Date(), logger);
     expect(posted()).toHaveLength(1);
     let at = Date.now();
     const later = () => new Date((at += 60_000));
     fake.failNext('conversations.history', { status: 429, retryAfter: 30 });
-    const limited = await deliverOutbox(database.db, client(), later, logger);
+    const limited = await deliverOutbox(storage, client(), later, logger);
     expect(limited.rateLimitedUntil).not.toBeNull();
     expect(getMessage(database.db, row.id)).toMatchObject({ status: 'sending', ts: null });
     // Retry-After holds: before it is over, not even a look-up.
     const historyCalls = fake.callsTo('conversations.history').length;
-    await deliverOutbox(database.db, client(), () => new Date(limited.rateLimitedUntil!.getTime() - 1000), logger);
+    await deliverOutbox(storage, client(), () => new Date(limited.rateLimitedUntil!.getTime() - 1000), logger);
     expect(fake.callsTo('conversations.history')).toHaveLength(historyCalls);
     fake.failNext('conversations.history', { status: 500 });
-    await deliverOutbox(database.db, client(), later, logger);
+    await deliverOutbox(storage, client(), later, logger);
     fake.failNext('conversations.history', { dropConnection: true });
-    await deliverOutbox(database.db, client(), later, logger);
+    await deliverOutbox(storage, client(), later, logger);
     fake.failNext('conversations.history', { error: 'internal_error' });
-    await deliverOutbox(database.db, client(), later, logger);
+    await deliverOutbox(storage, client(), later, logger);
     expect(getMessage(database.db, row.id)).toMatchObject({ status: 'sending', ts: null });
     expect(fake.callsTo('chat.postMessage')).toHaveLength(1);
-    const found = await deliverOutbox(database.db, client(), later, logger);
+    const found = await deliverOutbox(storage, client(), later, logger);
     expect(found).toMatchObject({ recovered: 1, posted: 0 });
     expect(posted()).toHaveLength(1);
     expect(fake.callsTo('chat.postMessage')).toHaveLength(1);
@@ -139,17 +142,17 @@ describe('the Slack outbox', () => {
   it('posts exactly once, after a look-up that succeeds, a message Slack never got', async () => {
     const row = enqueueMessage(database.db, { dedupeKey: 'breach:never', channel: CHANNEL, payload: { text: 'never arrived' }, at: new Date() });
     fake.failNext('chat.postMessage', { delayMs: 800 });
-    await deliverOutbox(database.db, client(200), () => new Date(), logger);
+    await deliverOutbox(storage, client(200), () => new Date(), logger);
     let at = Date.now();
     const later = () => new Date((at += 60_000));
     fake.failNext('conversations.history', { status: 429, retryAfter: 1 });
-    await deliverOutbox(database.db, client(), later, logger);
+    await deliverOutbox(storage, client(), later, logger);
     fake.failNext('conversations.history', { status: 503 });
-    await deliverOutbox(database.db, client(), later, logger);
+    await deliverOutbox(storage, client(), later, logger);
     expect(posted()).toHaveLength(0);
     expect(fake.callsTo('chat.postMessage')).toHaveLength(1);
-    expect(await deliverOutbox(database.db, client(), later, logger)).toMatchObject({ posted: 1, recovered: 0 });
-    await deliverOutbox(database.db, client(), later, logger);
+    expect(await deliverOutbox(storage, client(), later, logger)).toMatchObject({ posted: 1, recovered: 0 });
+    await deliverOutbox(storage, client(), later, logger);
     expect(posted().map((message) => message.text)).toEqual(['never arrived']);
     expect(getMessage(database.db, row.id)).toMatchObject({ status: 'sent' });
   });
@@ -175,7 +178,7 @@ describe('the Slack outbox', () => {
     expect(stored).toContain('"value":"5:rotate-secret:tick"');
     setMessagePayload(database.db, row.id, { text: 'now with api_key: AKIAABCDEFGHIJKLMNOP' });
     expect(JSON.stringify(getMessage(database.db, row.id)!.payload)).not.toContain('AKIAABCDEFGHIJKLMNOP');
-    await deliverOutbox(database.db, client(), () => new Date(), logger);
+    await deliverOutbox(storage, client(), () => new Date(), logger);
     const sent = JSON.stringify(fake.messages(CHANNEL));
     for (const secret of ['hunter2', 'xoxb-1234-5678-abcdef', 'outbox-known-secret-42', 's3cret-pw', 'AKIAABCDEFGHIJKLMNOP']) expect(sent).not.toContain(secret);
   });
