@@ -36,7 +36,7 @@ export async function giveAdvice(deps: CommandDeps, request: AdviceRequest): Pro
   const { config } = deps;
   const now = deps.clock();
   const evidence = await gatherEvidence(config.advisor.evidence, deps.prometheus, now, config.prometheus.lookbackSeconds);
-  const completedAt = deps.checklistCompletedAt?.(config.advisor.optimizationChecklist) ?? null;
+  const completedAt = (await deps.checklistCompletedAt?.(config.advisor.optimizationChecklist)) ?? null;
   const walk = walkDecisionTree(evidence, latestAdviceAnswers(deps.db), {
     now,
     memory: config.advisor.memory,

@@ -20,7 +20,7 @@ export interface CommandDeps {
    * When the checklist with this id was last completed, or null. The advisor counts the optimization
    * checklist as "optimized first: yes". Absent where checklists are not wired (some tests): nothing is ever completed.
    */
-  readonly checklistCompletedAt?: (checklistId: string) => Date | null;
+  readonly checklistCompletedAt?: (checklistId: string) => Promise<Date | null>;
   /** Checklist runs: start, clicks, what a runbook's success ticks (services/checklists/runs.ts); absent where not wired (some tests). */
   readonly checklists?: ChecklistRuns;
 }

@@ -8,6 +8,7 @@ import { parseAdviseAction, startTarget } from '../../../bot/listeners/advise-ac
 import { createOutboxDeliverer } from '../../../services/outbox.ts';
 import type { CommandDeps } from '../../../commands/types.ts';
 import { openDatabase, type DatabaseHandle } from '../../../db/client.ts';
+import { createSqliteStorage } from '../../../db/storage.ts';
 import { listDecisions } from '../../../db/decision-log.ts';
 import { createPrometheus, type PrometheusPort } from '../../../integrations/prometheus.ts';
 import { startFakeSlack, type FakeSlack } from '../../helpers/slack/index.ts';
@@ -34,8 +35,8 @@ async function depsWithChecklists(): Promise<{ deps: CommandDeps; fake: FakeSlac
   const base = deps();
   const client = new WebClient('xoxb-test', { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 } });
   const deliver = createOutboxDeliverer(base.db, client, base.clock, base.logger);
-  const { config, prometheus, db, logger, clock } = base;
-  const checklists = createChecklistRuns({ config, prometheus, db, logger, clock, deliver, isAllowed: async () => true });
+  const { config, prometheus, logger, clock } = base;
+  const checklists = createChecklistRuns({ config, prometheus, storage: createSqliteStorage(handles.at(-1)!), logger, clock, deliver, isAllowed: async () => true });
   return { deps: { ...base, checklists }, fake };
 }
 
