@@ -46,12 +46,13 @@ type ItemButtonKind = 'toggle' | 'snapshot' | 'runbook';
 type ItemVerb = TickAction | 'snapshot' | 'runbook';
 
 const ITEM_ACTION_ID = /^checklist_(toggle|snapshot|runbook)_([a-z0-9][a-z0-9_-]{0,63})$/;
-const ITEM_VALUE = /^(\d{1,12}):([a-z0-9][a-z0-9_-]{0,63}):(tick|untick|snapshot|runbook)$/;
+const ITEM_VALUE = /^([1-9]\d{0,11}):([a-z0-9][a-z0-9_-]{0,63}):(tick|untick|snapshot|runbook)$/;
 const VERBS_OF: Record<ItemButtonKind, readonly ItemVerb[]> = {
   toggle: ['tick', 'untick'],
   snapshot: ['snapshot'],
   runbook: ['runbook'],
 };
+// A run id as the builder writes it: no leading zeros, so that each button has exactly one spelling.
 const CLOSE_ACTION_ID = 'checklist_close';
 const ABANDON_ACTION_ID = 'checklist_abandon';
 
@@ -64,10 +65,10 @@ function itemButtonIds(kind: ItemButtonKind, runId: number, itemId: string, verb
 export function parseChecklistAction(actionId: string, value: string | undefined): ChecklistAction | null {
   if (value === undefined) return null;
   if (actionId === CLOSE_ACTION_ID) {
-    const close = /^(\d{1,12})(:complete)?$/.exec(value);
+    const close = /^([1-9]\d{0,11})(:complete)?$/.exec(value);
     return close ? { kind: 'close', runId: Number(close[1]), complete: close[2] !== undefined } : null;
   }
-  if (actionId === ABANDON_ACTION_ID) return /^\d{1,12}$/.test(value) ? { kind: 'abandon', runId: Number(value) } : null;
+  if (actionId === ABANDON_ACTION_ID) return /^[1-9]\d{0,11}$/.test(value) ? { kind: 'abandon', runId: Number(value) } : null;
   const action = ITEM_ACTION_ID.exec(actionId);
   const parts = ITEM_VALUE.exec(value);
   if (!action || !parts) return null;
