@@ -32,7 +32,7 @@ const openRun = fc
 
 type AnyBlock = Record<string, any>;
 const buttonsOf = (view: ChecklistRunView, hasRunbook: boolean): AnyBlock[] =>
-  ((buildChecklistMessage(view, { hasRunbook: () => hasRunbook }).blocks ?? []) as AnyBlock[])
+  ((buildChecklistMessage(view, { hasRunbook: () => hasRunbook }).blocks ?? []) as readonly AnyBlock[])
     .flatMap((block) => [...(block.elements ?? []), ...(block.accessory ? [block.accessory] : [])])
     .filter((element) => element.type === 'button');
 
