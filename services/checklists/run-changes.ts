@@ -1,9 +1,8 @@
 import { deriveItemStates, runMessageKey, type ChecklistItem } from '../../core/checklists.ts';
-import type { MessageWrite } from '../../core/storage/effects.ts';
+import type { EffectsOf, MessageWrite } from '../../core/storage/effects.ts';
 import type { ChangedRun, ChecklistRunState, ChecklistStore, RunChange } from '../../core/storage/checklists.ts';
 import { buildChecklistMessage, type ChecklistMessageOptions, type ChecklistRunView } from '../../blocks/checklist.ts';
 import type { Block } from '../../blocks/types.ts';
-import type { Effects } from '../../core/storage/effects.ts';
 
 /** A run as its message shows it: the run's record and its items' state replayed from the history. */
 export function viewOf({ run, ticks }: Pick<ChecklistRunState, 'run' | 'ticks'>): ChecklistRunView {
@@ -40,7 +39,7 @@ export function replyInThread(state: ChecklistRunState, key: string, text: strin
 /** What a decision on a run comes to: an answer without a write, or a guarded write with its effects. */
 export type Decided<R> =
   | { readonly answer: R }
-  | { readonly write: Omit<RunChange, 'runId' | 'seenTicks'>; readonly effects: (changed: ChangedRun) => Effects; readonly then: (changed: ChangedRun) => R };
+  | { readonly write: Omit<RunChange, 'runId' | 'seenTicks'>; readonly effects: EffectsOf<ChangedRun>; readonly then: (changed: ChangedRun) => R };
 
 /** Each failed guard means someone else changed the run meanwhile; this many in a row is more than a burst of clicks. */
 const MAX_DECISIONS = 50;
