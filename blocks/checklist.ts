@@ -42,28 +42,39 @@ export type ChecklistAction =
   | { readonly kind: 'close'; readonly runId: number; readonly complete: boolean }
   | { readonly kind: 'abandon'; readonly runId: number };
 
+type ItemButtonKind = 'toggle' | 'snapshot' | 'runbook';
+type ItemVerb = TickAction | 'snapshot' | 'runbook';
+
 const ITEM_ACTION_ID = /^checklist_(toggle|snapshot|runbook)_([a-z0-9][a-z0-9_-]{0,63})$/;
-const ITEM_VALUE = /^(\d{1,12}):([a-z0-9][a-z0-9_-]{0,63}):(tick|untick|snapshot|runbook)$/;
-const VERBS_OF: Record<'toggle' | 'snapshot' | 'runbook', readonly string[]> = {
+const ITEM_VALUE = /^([1-9]\d{0,11}):([a-z0-9][a-z0-9_-]{0,63}):(tick|untick|snapshot|runbook)$/;
+const VERBS_OF: Record<ItemButtonKind, readonly ItemVerb[]> = {
   toggle: ['tick', 'untick'],
   snapshot: ['snapshot'],
   runbook: ['runbook'],
 };
+// A run id as the builder writes it: no leading zeros, so that each button has exactly one spelling.
+const CLOSE_ACTION_ID = 'checklist_close';
+const ABANDON_ACTION_ID = 'checklist_abandon';
+
+/** An item's button: the action id names the item, the value repeats it with the run and what the clicker saw. */
+function itemButtonIds(kind: ItemButtonKind, runId: number, itemId: string, verb: ItemVerb): { action_id: string; value: string } {
+  return { action_id: `checklist_${kind}_${itemId}`, value: `${runId}:${itemId}:${verb}` };
+}
 
 /** Reads a checklist button's action id and value; anything that is not exactly what we put there is null. */
 export function parseChecklistAction(actionId: string, value: string | undefined): ChecklistAction | null {
   if (value === undefined) return null;
-  if (actionId === 'checklist_close') {
-    const close = /^(\d{1,12})(:complete)?$/.exec(value);
+  if (actionId === CLOSE_ACTION_ID) {
+    const close = /^([1-9]\d{0,11})(:complete)?$/.exec(value);
     return close ? { kind: 'close', runId: Number(close[1]), complete: close[2] !== undefined } : null;
   }
-  if (actionId === 'checklist_abandon') return /^\d{1,12}$/.test(value) ? { kind: 'abandon', runId: Number(value) } : null;
+  if (actionId === ABANDON_ACTION_ID) return /^[1-9]\d{0,11}$/.test(value) ? { kind: 'abandon', runId: Number(value) } : null;
   const action = ITEM_ACTION_ID.exec(actionId);
   const parts = ITEM_VALUE.exec(value);
   if (!action || !parts) return null;
-  const kind = action[1] as 'toggle' | 'snapshot' | 'runbook';
+  const kind = action[1] as ItemButtonKind;
   const [, runText = '', itemId = '', verb = ''] = parts;
-  if (itemId !== action[2] || !VERBS_OF[kind].includes(verb)) return null;
+  if (itemId !== action[2] || !VERBS_OF[kind].includes(verb as ItemVerb)) return null;
   const runId = Number(runText);
   if (kind === 'toggle') return { kind, runId, itemId, intended: verb as TickAction };
   return { kind, runId, itemId };
@@ -88,26 +99,24 @@ type Button = {
 function itemButton(runId: number, state: ItemState, label?: string): Button {
   const { item } = state;
   if (state.ticked) {
-    return { type: 'button', action_id: `checklist_toggle_${item.id}`, text: { type: 'plain_text', text: label ?? 'Untick' }, value: `${runId}:${item.id}:untick` };
+    return { type: 'button', ...itemButtonIds('toggle', runId, item.id, 'untick'), text: { type: 'plain_text', text: label ?? 'Untick' } };
   }
   if (item.action?.kind === 'status_snapshot') {
     return {
       type: 'button',
-      action_id: `checklist_snapshot_${item.id}`,
+      ...itemButtonIds('snapshot', runId, item.id, 'snapshot'),
       text: { type: 'plain_text', text: label ?? 'Attach status & tick' },
-      value: `${runId}:${item.id}:snapshot`,
       style: 'primary',
     };
   }
-  return { type: 'button', action_id: `checklist_toggle_${item.id}`, text: { type: 'plain_text', text: label ?? 'Tick' }, value: `${runId}:${item.id}:tick`, style: 'primary' };
+  return { type: 'button', ...itemButtonIds('toggle', runId, item.id, 'tick'), text: { type: 'plain_text', text: label ?? 'Tick' }, style: 'primary' };
 }
 
 function runbookButton(runId: number, state: ItemState, runbook: string, label?: string): Button {
   return {
     type: 'button',
-    action_id: `checklist_runbook_${state.item.id}`,
+    ...itemButtonIds('runbook', runId, state.item.id, 'runbook'),
     text: { type: 'plain_text', text: truncateText(label ?? `Start runbook ${runbook}`, SLACK_LIMITS.buttonText) },
-    value: `${runId}:${state.item.id}:runbook`,
   };
 }
 
@@ -194,7 +203,7 @@ function footerBlocks(view: ChecklistRunView): Block[] {
   const { done, total } = progressOf(view.states);
   const close: Button = {
     type: 'button',
-    action_id: 'checklist_close',
+    action_id: CLOSE_ACTION_ID,
     text: { type: 'plain_text', text: complete ? 'Complete run' : 'Close run' },
     // What the clicker saw: a stale "Complete run" must not close a run someone has unticked an item of since.
     value: complete ? `${view.id}:complete` : String(view.id),
@@ -211,7 +220,7 @@ function footerBlocks(view: ChecklistRunView): Block[] {
   };
   const abandon: Button = {
     type: 'button',
-    action_id: 'checklist_abandon',
+    action_id: ABANDON_ACTION_ID,
     text: { type: 'plain_text', text: 'Abandon' },
     value: String(view.id),
     style: 'danger',

@@ -2,12 +2,12 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream, Logger } from 'pino';
 import type { CommandDeps } from '../commands/types.ts';
-import { lastCompletedRun } from '../db/checklists.ts';
 import type { DatabaseHandle } from '../db/client.ts';
 import { openSqliteStorage, type SqliteStorage } from '../db/storage.ts';
 import { WebClient } from '@slack/web-api';
 import { createOffThreadPrometheus } from '../integrations/prometheus-off-thread.ts';
-import { createChecklistRunbookPort, createChecklistRuns, type ChecklistRuns } from '../services/checklists/runs.ts';
+import { answerChecklistGate, createChecklistRunbookPort, createChecklistRuns, type ChecklistRuns } from '../services/checklists/index.ts';
+import { latestRunState } from '../db/sqlite/checklists.ts';
 import { createSsh } from '../integrations/ssh.ts';
 import { createRunbookRunner, type RunbookRunner } from '../services/runbooks/runner.ts';
 import { createOutboxDeliverer } from '../services/outbox.ts';
@@ -30,9 +30,9 @@ export interface StartOptions {
   readonly logDestination?: DestinationStream;
   /**
    * When a checklist was last completed (the advisor counts the optimization checklist as "optimized").
-   * Default: the checklist runs in the database (`lastCompletedRun`); tests may answer instead.
+   * Default: the checklist runs in storage (`checklists.lastCompleted`); tests may answer instead.
    */
-  readonly checklistCompletedAt?: (checklistId: string) => Date | null;
+  readonly checklistCompletedAt?: (checklistId: string) => Date | null | Promise<Date | null>;
 }
 
 export interface RunningBot {
@@ -90,7 +90,7 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
   // Checklists and runbooks know each other: an item can start its runbook and is ticked when a run of it
   // succeeds; a runbook can require a completed checklist. The port reads `runbooks` only once both exist.
   const checklists = createChecklistRuns({
-    db: database.db,
+    storage,
     config,
     prometheus,
     clock,
@@ -109,12 +109,14 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     clock,
     logger,
     isAllowed,
-    checklistGate: checklists.gate,
+    // The runner asks its gate synchronously; until it awaits `checklists.gate`, the same answer is read
+    // from the SQLite file directly.
+    checklistGate: (checklistId, now) => answerChecklistGate(checklistId, latestRunState(database.db, checklistId), now),
     onSucceeded: (run) => checklists.tickItemsForRunbook({ runbookId: run.runbookId, user: run.requester, detail: { runbook_run_id: run.id } }),
   });
   // The advisor counts a completed optimization checklist as "optimized first: yes".
   const completedAt = async (checklistId: string) =>
-    checklistCompletedAt ? checklistCompletedAt(checklistId) : (lastCompletedRun(database.db, checklistId)?.completedAt ?? null);
+    checklistCompletedAt ? checklistCompletedAt(checklistId) : ((await storage.checklists.lastCompleted(checklistId))?.completedAt ?? null);
   const deps: CommandDeps = { config, prometheus, storage, db: database.db, logger, clock, runbooks, checklists, checklistCompletedAt: completedAt };
   const { app, receiver } = createApp({ settings, deps, metrics, watcher, isAllowed });
 

@@ -17,7 +17,7 @@ export const checklist = {
     const runs = deps.checklists;
     if (!runs) throw new UsageError('Checklists are not available in this bot.');
     if (args.length === 0) {
-      const { open, ended } = runs.listRuns();
+      const { open, ended } = await runs.listRuns();
       const withLink = (run: (typeof open)[number]) => ({ view: run.view, ...(run.ts ? { link: messageLink(run.channel, run.ts) } : {}) });
       const message = buildChecklistIndex(lists, open.map(withLink), ended.map(withLink));
       await respond({ ...message, ephemeral: true });

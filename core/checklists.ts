@@ -176,3 +176,102 @@ export function itemsForRunbook(states: readonly ItemState[], runbookId: string)
     .filter((state) => !state.ticked && state.item.action?.kind === 'runbook' && state.item.action.runbook === runbookId)
     .map((state) => state.item);
 }
+
+/**
+ * What a run keeps of its checklist: the items and their wording as they were when it started, so a run's
+ * buttons keep working (and mean the same items) after the config changes or the bot restarts. Who may tick
+ * is read from the config while the checklist is still configured; `responders` here is the fallback once it
+ * is not.
+ */
+export interface ChecklistSnapshot {
+  title: string;
+  description?: string;
+  responders?: string[];
+  items: Array<{ id: string; text: string; section?: string; detail?: string; action?: { kind: 'status_snapshot' } | { kind: 'runbook'; runbook: string } }>;
+}
+
+/** The outbox key of a run's message; its thread replies are keyed under it. */
+export function runMessageKey(runId: number): string {
+  return `checklist:${runId}`;
+}
+
+export type EndedStatus = Exclude<RunStatus, 'open'>;
+
+/** What a click (or a runbook's success) asks of a run. */
+export type RunCommand =
+  | { readonly kind: 'toggle'; readonly itemId: string; readonly intended: TickAction }
+  /** `readable`: the metrics could be read. A snapshot without them is kept in the thread, but ticks nothing. */
+  | { readonly kind: 'snapshot'; readonly itemId: string; readonly readable: boolean }
+  /** `complete`: "Complete run" as the clicker saw it; `close`: closing with items open, confirmed. */
+  | { readonly kind: 'end'; readonly how: 'complete' | 'close' | 'abandon' }
+  | { readonly kind: 'runbook_succeeded'; readonly runbookId: string };
+
+export type RunTransition =
+  /** Write these ticks (possibly none: a note in the thread) and end the run when `end` says so. */
+  | { readonly kind: 'apply'; readonly ticks: ReadonlyArray<{ readonly itemId: string; readonly action: TickAction }>; readonly end?: EndedStatus }
+  | { readonly kind: 'ended'; readonly status: EndedStatus }
+  | { readonly kind: 'unknown_item' }
+  /** The clicker's copy was stale: the item is already as they wanted it. */
+  | { readonly kind: 'unchanged'; readonly state: ItemState }
+  /** "Complete run" on a copy that showed every item ticked, while some are open now. */
+  | { readonly kind: 'incomplete'; readonly open: readonly ItemState[] }
+  /** A runbook succeeded, but no open item of this run names it. */
+  | { readonly kind: 'nothing_to_tick' };
+
+/**
+ * The one transition function of a checklist run: every click and every runbook success is decided here,
+ * against the run's status and its items' state as they stand. An ended run changes no more.
+ */
+export function transition(run: { readonly status: RunStatus; readonly states: readonly ItemState[] }, command: RunCommand): RunTransition {
+  if (run.status !== 'open') return { kind: 'ended', status: run.status };
+  switch (command.kind) {
+    case 'toggle': {
+      const plan = planToggle(run.states, command.itemId, command.intended);
+      if (plan.kind !== 'apply') return plan;
+      return { kind: 'apply', ticks: [{ itemId: command.itemId, action: plan.action }] };
+    }
+    case 'snapshot': {
+      const state = run.states.find((candidate) => candidate.item.id === command.itemId);
+      if (!state) return { kind: 'unknown_item' };
+      if (!command.readable) return { kind: 'apply', ticks: [] };
+      if (state.ticked) return { kind: 'unchanged', state };
+      return { kind: 'apply', ticks: [{ itemId: command.itemId, action: 'tick' }] };
+    }
+    case 'end': {
+      if (command.how === 'abandon') return { kind: 'apply', ticks: [], end: 'abandoned' };
+      const status = closingStatus(run.states);
+      if (command.how === 'complete' && status !== 'completed') return { kind: 'incomplete', open: run.states.filter((state) => !state.ticked) };
+      return { kind: 'apply', ticks: [], end: status };
+    }
+    case 'runbook_succeeded': {
+      const items = itemsForRunbook(run.states, command.runbookId);
+      if (items.length === 0) return { kind: 'nothing_to_tick' };
+      return { kind: 'apply', ticks: items.map((item) => ({ itemId: item.id, action: 'tick' as const })) };
+    }
+  }
+}
+
+/** A runbook that requires a checklist runs only if that checklist was completed this recently. */
+export const CHECKLIST_GATE_MAX_AGE_SECONDS = 7 * 24 * 3600;
+
+export type GateVerdict =
+  | { readonly kind: 'no_run' }
+  | { readonly kind: 'open'; readonly done: number; readonly total: number }
+  | { readonly kind: 'closed' }
+  | { readonly kind: 'too_old'; readonly completedAt: Date }
+  | { readonly kind: 'complete'; readonly completedAt: Date };
+
+/**
+ * For runbooks with `requires_checklist`: complete when the latest run of that checklist (abandoned ones left
+ * out) was completed, within the last seven days. An open or closed-with-items-open run holds the runbook back.
+ */
+export function judgeChecklistGate(
+  latest: { readonly status: RunStatus; readonly endedAt: Date | null; readonly states: readonly ItemState[] } | undefined,
+  now: Date,
+): GateVerdict {
+  if (!latest) return { kind: 'no_run' };
+  if (latest.status === 'open') return { kind: 'open', ...progressOf(latest.states) };
+  if (latest.status !== 'completed' || !latest.endedAt) return { kind: 'closed' };
+  if (now.getTime() - latest.endedAt.getTime() > CHECKLIST_GATE_MAX_AGE_SECONDS * 1000) return { kind: 'too_old', completedAt: latest.endedAt };
+  return { kind: 'complete', completedAt: latest.endedAt };
+}

@@ -1,5 +1,6 @@
-import { and, asc, desc, eq, inArray, ne } from 'drizzle-orm';
+import { and, asc, count, desc, eq, inArray, ne } from 'drizzle-orm';
 import type { Checklist, RunStatus, TickAction, TickEvent, TickSource } from '../core/checklists.ts';
+import type { TickRecord } from '../core/storage/checklists.ts';
 import type { Db } from './client.ts';
 import { checklistEvents, checklistRuns, type ChecklistSnapshot } from './schema.ts';
 
@@ -95,6 +96,11 @@ export function appendTick(db: Db, input: NewTick): ChecklistEventRow {
 
 /** A run's history, oldest first, as the state machine reads it. */
 export function listTicks(db: Db, runId: number): TickEvent[] {
+  return listTickRecords(db, runId).map(({ id: _id, ...tick }) => tick);
+}
+
+/** The same, each tick with its id (its place in the history). */
+export function listTickRecords(db: Db, runId: number): TickRecord[] {
   return db
     .select()
     .from(checklistEvents)
@@ -102,6 +108,7 @@ export function listTicks(db: Db, runId: number): TickEvent[] {
     .orderBy(asc(checklistEvents.id))
     .all()
     .map((row) => ({
+      id: row.id,
       itemId: row.itemId,
       action: row.action,
       actor: row.actor,
@@ -109,6 +116,10 @@ export function listTicks(db: Db, runId: number): TickEvent[] {
       source: row.source,
       ...(Object.keys(row.detail).length > 0 ? { detail: row.detail } : {}),
     }));
+}
+
+export function countTicks(db: Db, runId: number): number {
+  return db.select({ count: count() }).from(checklistEvents).where(eq(checklistEvents.runId, runId)).get()!.count;
 }
 
 /** Open runs holding an item whose action is this runbook (candidates for tickItemsForRunbook). */

@@ -4,6 +4,7 @@ import type { BreachSource, BreachStatus } from '../core/storage/breaches.ts';
 import type { MessagePayload } from '../core/storage/effects.ts';
 import type { OutboxStatus } from '../core/storage/outbox.ts';
 import type { Severity } from '../core/triggers.ts';
+import type { ChecklistSnapshot, RunStatus, TickAction, TickSource } from '../core/checklists.ts';
 
 /**
  * The decision log: every command, click and action of the bot, append-only (a trigger in the migration
@@ -184,7 +185,7 @@ export const checklistRuns = sqliteTable(
     channel: text('channel').notNull(),
     /** The outbox row of the run's message (its ts once sent); thread replies hang under it. */
     messageId: integer('message_id'),
-    status: text('status', { enum: ['open', 'completed', 'closed', 'abandoned'] }).notNull(),
+    status: text('status').$type<RunStatus>().notNull(),
     startedBy: text('started_by').notNull(),
     startedAt: integer('started_at', { mode: 'timestamp_ms' }).notNull(),
     endedBy: text('ended_by'),
@@ -193,16 +194,8 @@ export const checklistRuns = sqliteTable(
   (table) => [index('checklist_runs_status').on(table.status, table.startedAt), index('checklist_runs_checklist').on(table.checklistId, table.status, table.endedAt)],
 );
 
-/**
- * What a run keeps of its checklist (core/checklists.ts `Checklist`). Who may tick is read from the config
- * while the checklist is still configured; `responders` here is the fallback once it is not.
- */
-export interface ChecklistSnapshot {
-  title: string;
-  description?: string;
-  responders?: string[];
-  items: Array<{ id: string; text: string; section?: string; detail?: string; action?: { kind: 'status_snapshot' } | { kind: 'runbook'; runbook: string } }>;
-}
+/** What a run keeps of its checklist (core/checklists.ts says why). */
+export type { ChecklistSnapshot };
 
 /**
  * Every tick and untick of every run, append-only (a trigger in the migration refuses UPDATE and DELETE): the
@@ -216,11 +209,11 @@ export const checklistEvents = sqliteTable(
       .notNull()
       .references(() => checklistRuns.id),
     itemId: text('item_id').notNull(),
-    action: text('action', { enum: ['tick', 'untick'] }).notNull(),
+    action: text('action').$type<TickAction>().notNull(),
     actor: text('actor').notNull(),
     at: integer('at', { mode: 'timestamp_ms' }).notNull(),
     /** A click, the status snapshot action, or a runbook run that succeeded. */
-    source: text('source', { enum: ['click', 'status_snapshot', 'runbook'] }).notNull(),
+    source: text('source').$type<TickSource>().notNull(),
     detail: text('detail', { mode: 'json' }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
   },
   (table) => [index('checklist_events_run').on(table.runId, table.id)],

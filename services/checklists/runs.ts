@@ -1,68 +1,20 @@
 import type { Logger } from 'pino';
-import {
-  closingStatus,
-  deriveItemStates,
-  progressOf,
-  itemsForRunbook,
-  planToggle,
-  summarizeRun,
-  type Checklist,
-  type ChecklistItem,
-  type ItemState,
-  type TickEvent,
-} from '../../core/checklists.ts';
+import { runMessageKey, summarizeRun, transition, type Checklist, type EndedStatus, type RunCommand, type RunTransition } from '../../core/checklists.ts';
+import type { Config } from '../../core/config/index.ts';
+import type { PrometheusPort, Storage } from '../../core/ports.ts';
+import type { ChangedRun, ChecklistRunRecord, ChecklistRunState, RunMessageRecord } from '../../core/storage/checklists.ts';
+import type { DecisionInput } from '../../core/storage/effects.ts';
 import { collectStatus } from '../../core/status.ts';
-import {
-  appendTick,
-  createRun,
-  endRun,
-  getRun,
-  latestRun,
-  listEndedRuns,
-  listOpenRuns,
-  listOpenRunsWithRunbook,
-  listTicks,
-  setRunMessage,
-  type ChecklistRunRow,
-} from '../../db/checklists.ts';
-import { inTransaction, type Db } from '../../db/client.ts';
-import { recordDecision } from '../../db/decision-log.ts';
-import { enqueueMessage, getMessage, setMessagePayload, type OutboxRow } from '../../db/outbox.ts';
-import { describeParams, PlanError } from '../../core/runbooks.ts';
-import { ParamError, TemplateError } from '../../core/shell-quote.ts';
-import type { PrometheusPort } from '../../integrations/prometheus.ts';
-import {
-  buildChecklistMessage,
-  buildChecklistSummary,
-  parseChecklistAction,
-  runTitle,
-  type ChecklistAction,
-  type ChecklistRunView,
-} from '../../blocks/checklist.ts';
+import { buildChecklistMessage, buildChecklistSummary, runTitle, type ChecklistAction, type ChecklistRunView } from '../../blocks/checklist.ts';
 import { slackTime } from '../../blocks/breach.ts';
 import { buildStatusBlocks, VERDICT_TITLES } from '../../blocks/status.ts';
 import { escapeMrkdwn, SLACK_LIMITS, type Block } from '../../blocks/types.ts';
-import type { Config } from '../../core/config/index.ts';
 import { describeAllowed } from '../../integrations/slack-responders.ts';
-import type { ChecklistGate, RunbookRunner } from '../runbooks/runner.ts';
-
-/**
- * What checklists need of runbooks (issue 5 provides it): whether one is configured, and starting one from an
- * item's button. When the run succeeds, the runbook feature calls `tickItemsForRunbook`.
- */
-export interface ChecklistRunbookPort {
-  has(runbookId: string): boolean;
-  start(input: {
-    readonly runbookId: string;
-    readonly checklistRunId: number;
-    readonly itemId: string;
-    readonly user: string;
-    readonly channel: string;
-  }): Promise<{ readonly message: string }>;
-}
+import { changeRun, renderRun, replyInThread, viewOf, type Decided } from './run-changes.ts';
+import { createRunbookBridge, type ChecklistRunbookPort } from './runbook-bridge.ts';
 
 export interface ChecklistRunsDeps {
-  readonly db: Db;
+  readonly storage: Storage;
   readonly config: Config;
   readonly prometheus: Pick<PrometheusPort, 'judgeTriggers'>;
   readonly clock: () => Date;
@@ -76,20 +28,19 @@ export interface ChecklistRunsDeps {
 }
 
 export interface StartOutcome {
-  readonly run: ChecklistRunRow;
+  readonly run: ChecklistRunRecord;
   /** The message is in the channel. */
   readonly posted: boolean;
   /** Why it is not (yet): for the person who asked. */
   readonly problem?: string;
 }
 
+/** A click on a checklist button, as blocks/checklist.ts parsed it, and where the clicked message is (as the payload says). */
 export interface ChecklistClick {
+  readonly action: ChecklistAction;
   readonly user: string;
-  /** Where the clicked message is, as the payload says. */
   readonly channel: string | undefined;
   readonly messageTs: string | undefined;
-  readonly actionId: string;
-  readonly value: string | undefined;
 }
 
 export interface ChecklistClickOutcome {
@@ -100,70 +51,31 @@ export interface ChecklistClickOutcome {
   readonly refused?: 'malformed' | 'unknown_run' | 'unknown_item' | 'not_allowed' | 'ended' | 'unchanged' | 'no_data' | 'no_runbook';
 }
 
-export interface RunbookSuccess {
-  readonly runbookId: string;
-  /** The checklist run the runbook was started from; absent: every open run with an item for this runbook. */
-  readonly checklistRunId?: number;
-  /** Who started the runbook run: the ticks are theirs. */
-  readonly user: string;
-  readonly at?: Date;
-  /** Kept with each tick (e.g. the runbook run's id). */
-  readonly detail?: Record<string, unknown>;
+export interface RunWithMessage {
+  readonly view: ChecklistRunView;
+  readonly channel: string;
+  readonly ts: string | null;
 }
 
 const MAX_POST_RETRIES = 10;
-/** A runbook that requires a checklist runs only if that checklist was completed this recently. */
-export const CHECKLIST_GATE_MAX_AGE_SECONDS = 7 * 24 * 3600;
 const ENDED_WORDS = { completed: 'was completed', closed: 'was closed', abandoned: 'was abandoned' } as const;
+const CHANGED_MEANWHILE = 'The run kept changing while I tried; nothing was changed. Try again.';
 
 /**
- * Checklist runs: posted in a channel, ticked with buttons, re-rendered from SQLite after every change, ended
- * with a summary in the thread. Every change is one transaction (the history row, the decision log row and
- * the message's new content together), and Slack hears of it through the outbox, so a restart loses nothing
- * and a message is posted exactly once.
+ * Checklist runs: posted in a channel, ticked with buttons, re-rendered from storage after every change, ended
+ * with a summary in the thread. Every change is one storage transaction (the history row, the decision log
+ * row and the message's new content together), decided by core/checklists.ts `transition` and written as a
+ * compare-and-set, and Slack hears of it through the outbox, so a restart loses nothing and a message is
+ * posted exactly once.
  */
 export function createChecklistRuns(deps: ChecklistRunsDeps) {
-  const { db, config, clock, logger } = deps;
+  const { config, clock, logger } = deps;
+  const store = deps.storage.checklists;
   const messageOptions = { hasRunbook: (id: string) => deps.runbooks?.has(id) ?? false };
 
-  function viewOf(run: ChecklistRunRow, events: readonly TickEvent[] = listTicks(db, run.id)): ChecklistRunView {
-    const items = run.definition.items as ChecklistItem[];
-    return {
-      id: run.id,
-      checklistId: run.checklistId,
-      title: run.definition.title,
-      ...(run.definition.description ? { description: run.definition.description } : {}),
-      name: run.name,
-      status: run.status,
-      startedBy: run.startedBy,
-      startedAt: run.startedAt,
-      endedBy: run.endedBy,
-      endedAt: run.endedAt,
-      states: deriveItemStates(items, events),
-    };
-  }
-
   /** Who may tick this run's items: the checklist's responders as configured now, else as they were at its start. */
-  function respondersOf(run: ChecklistRunRow): readonly string[] {
+  function respondersOf(run: ChecklistRunRecord): readonly string[] {
     return config.checklists.find((checklist) => checklist.id === run.checklistId)?.responders ?? run.definition.responders ?? [];
-  }
-
-  /** The message's new content, from the stored state; the outbox turns it into chat.update. */
-  function render(run: ChecklistRunRow, view: ChecklistRunView = viewOf(run)): void {
-    if (!run.messageId) return;
-    const message = buildChecklistMessage(view, messageOptions);
-    setMessagePayload(db, run.messageId, { text: message.text, blocks: [...(message.blocks ?? [])] });
-  }
-
-  function replyInThread(run: ChecklistRunRow, key: string, text: string, blocks: readonly Block[] | undefined, at: Date): void {
-    if (!run.messageId) return;
-    enqueueMessage(db, {
-      dedupeKey: `checklist:${run.id}:${key}`,
-      channel: run.channel,
-      parentId: run.messageId,
-      payload: { text, ...(blocks ? { blocks: [...blocks] } : {}) },
-      at,
-    });
   }
 
   async function deliver(): Promise<void> {
@@ -175,82 +87,85 @@ export function createChecklistRuns(deps: ChecklistRunsDeps) {
     }
   }
 
+  const bridge = createRunbookBridge({ store, clock, messageOptions, deliver, runbooks: deps.runbooks });
+
   /** Posts a new run of a checklist in a channel. */
   async function start(input: { checklist: Checklist; name: string | null; user: string; channel: string }): Promise<StartOutcome> {
     const now = clock();
-    const run = inTransaction(db, () => {
-      const created = createRun(db, { checklist: input.checklist, name: input.name, channel: input.channel, startedBy: input.user, startedAt: now });
-      const message = buildChecklistMessage(viewOf(created, []), messageOptions);
-      const row = enqueueMessage(db, {
-        dedupeKey: `checklist:${created.id}`,
-        channel: input.channel,
-        payload: { text: message.text, blocks: [...(message.blocks ?? [])] },
-        at: now,
-      });
-      recordDecision(db, {
-        at: now,
-        kind: 'checklist_started',
-        actor: input.user,
-        channel: input.channel,
-        subject: input.checklist.id,
-        outcome: 'open',
-        detail: { run_id: created.id, name: input.name, items: input.checklist.items.length },
-      });
-      return setRunMessage(db, created.id, row.id);
+    const { run } = await store.start({ checklist: input.checklist, name: input.name, channel: input.channel, startedBy: input.user, startedAt: now }, (created) => {
+      const message = buildChecklistMessage(viewOf(created), messageOptions);
+      return {
+        messages: [{ kind: 'post', key: runMessageKey(created.run.id), channel: input.channel, payload: { text: message.text, blocks: [...(message.blocks ?? [])] }, at: now }],
+        decisions: [
+          {
+            at: now,
+            kind: 'checklist_started',
+            actor: input.user,
+            channel: input.channel,
+            subject: input.checklist.id,
+            outcome: 'open',
+            detail: { run_id: created.run.id, name: input.name, items: input.checklist.items.length },
+          },
+        ],
+      };
     });
     await deliver();
-    const row = getMessage(db, run.messageId!)!;
-    if (row.status === 'sent') return { run, posted: true };
-    if (row.status === 'failed') {
+    const message = (await store.get(run.id))?.message;
+    if (message?.status === 'sent') return { run, posted: true };
+    if (message?.status === 'failed') {
       // Slack refused for good (not in the channel, archived…): the run would be a ghost; end it.
-      const ended = inTransaction(db, () => {
-        const abandoned = endRun(db, run.id, 'abandoned', 'scalebot', clock());
-        if (abandoned) {
-          recordDecision(db, {
-            at: clock(),
+      const at = clock();
+      const abandoned = await store.change({ runId: run.id, end: { status: 'abandoned', by: 'scalebot', at } }, () => ({
+        decisions: [
+          {
+            at,
             kind: 'checklist_abandoned',
             actor: 'scalebot',
             channel: run.channel,
             subject: run.checklistId,
             outcome: 'abandoned',
-            detail: { run_id: run.id, reason: `Slack refused the message: ${row.lastError}` },
-          });
-        }
-        return abandoned ?? run;
-      });
-      return { run: ended, posted: false, problem: postProblem(row) };
+            detail: { run_id: run.id, reason: `Slack refused the message: ${message.lastError}` },
+          },
+        ],
+      }));
+      return { run: abandoned?.run ?? run, posted: false, problem: postProblem(message) };
     }
-    retryUntilSent(row.id, 1);
+    retryUntilSent(run.id, 1);
     return {
       run,
       posted: false,
-      problem: `Slack did not take the message yet (${row.lastError ?? 'no answer'}). Run #${run.id} is saved; I keep trying and it appears here once Slack answers.`,
+      problem: `Slack did not take the message yet (${message?.lastError ?? 'no answer'}). Run #${run.id} is saved; I keep trying and it appears here once Slack answers.`,
     };
   }
 
   const retries = new Set<NodeJS.Timeout>();
   let stopped = false;
   /** A run's message that Slack did not take yet is retried when the outbox says (Retry-After, backoff), a few times. */
-  function retryUntilSent(messageId: number, attempt: number): void {
+  function retryUntilSent(runId: number, attempt: number): void {
     if (stopped || attempt > MAX_POST_RETRIES) return;
-    const row = getMessage(db, messageId);
-    if (!row || row.status === 'sent' || row.status === 'failed') return;
-    const delayMs = Math.min(60_000, Math.max(1_000, (row.notBefore?.getTime() ?? 0) - clock().getTime()));
-    const timer = setTimeout(() => {
-      retries.delete(timer);
-      void deliver()
-        .then(() => retryUntilSent(messageId, attempt + 1))
-        .catch((error: unknown) => logger.error({ err: error }, 'checklist: retrying a message failed'));
-    }, delayMs);
-    timer.unref?.();
-    retries.add(timer);
+    void store
+      .get(runId)
+      .then((state) => {
+        const message = state?.message;
+        if (stopped || !message || message.status === 'sent' || message.status === 'failed') return;
+        const delayMs = Math.min(60_000, Math.max(1_000, (message.notBefore?.getTime() ?? 0) - clock().getTime()));
+        const timer = setTimeout(() => {
+          retries.delete(timer);
+          void deliver()
+            .then(() => retryUntilSent(runId, attempt + 1))
+            .catch((error: unknown) => logger.error({ err: error }, 'checklist: retrying a message failed'));
+        }, delayMs);
+        timer.unref?.();
+        retries.add(timer);
+      })
+      .catch((error: unknown) => logger.error({ err: error }, 'checklist: retrying a message failed'));
   }
 
-  function postProblem(row: OutboxRow): string {
-    if (row.lastError === 'not_in_channel' || row.lastError === 'channel_not_found') {
+  function postProblem(message: RunMessageRecord): string {
+    if (message.lastError === 'not_in_channel' || message.lastError === 'channel_not_found') {
       return 'I cannot post in this channel: invite me first (`/invite @scalebot`), then try again.';
     }
-    return `Slack refused the checklist message (${row.lastError}); nothing was started.`;
+    return `Slack refused the checklist message (${message.lastError}); nothing was started.`;
   }
 
   function refusal(refused: NonNullable<ChecklistClickOutcome['refused']>, message: string): ChecklistClickOutcome {
@@ -258,299 +173,261 @@ export function createChecklistRuns(deps: ChecklistRunsDeps) {
   }
 
   /** Refusals that are not about the state of the run: a payload we did not make, a run that is not there. */
-  function checkTarget(parsed: ChecklistAction, click: ChecklistClick): { run: ChecklistRunRow } | ChecklistClickOutcome {
-    const run = getRun(db, parsed.runId);
-    if (!run) return refusal('unknown_run', `Checklist run #${parsed.runId} does not exist; nothing was changed.`);
-    const message = run.messageId ? getMessage(db, run.messageId) : undefined;
+  async function checkTarget(action: ChecklistAction, click: ChecklistClick): Promise<{ state: ChecklistRunState } | ChecklistClickOutcome> {
+    const state = await store.get(action.runId);
+    if (!state) return refusal('unknown_run', `Checklist run #${action.runId} does not exist; nothing was changed.`);
+    const { run, message } = state;
     if ((click.channel && click.channel !== run.channel) || (click.messageTs && message?.ts && click.messageTs !== message.ts)) {
       return refusal('malformed', 'That button does not belong to this checklist run; nothing was changed.');
     }
-    if ('itemId' in parsed && !run.definition.items.some((item) => item.id === parsed.itemId)) {
-      return refusal('unknown_item', `Run #${run.id} has no item "${parsed.itemId}"; nothing was changed.`);
+    if ('itemId' in action && !run.definition.items.some((item) => item.id === action.itemId)) {
+      return refusal('unknown_item', `Run #${run.id} has no item "${action.itemId}"; nothing was changed.`);
     }
-    return { run };
+    return { state };
   }
 
-  function endedMessage(run: ChecklistRunRow): string | undefined {
-    if (run.status === 'open') return undefined;
+  function endedMessage(run: ChecklistRunRecord): string {
     const by = run.endedBy && run.endedBy !== 'scalebot' ? ` by <@${run.endedBy}>` : '';
     const when = run.endedAt ? ` ${slackTime(run.endedAt, '{date_short_pretty} {time}')}` : '';
-    return `This checklist run ${ENDED_WORDS[run.status]}${by}${when}; nothing was changed.`;
+    return `This checklist run ${ENDED_WORDS[run.status as EndedStatus]}${by}${when}; nothing was changed.`;
   }
 
   /** A click on any checklist button. Returns what to tell the clicker; never throws for a user's mistake. */
   async function click(input: ChecklistClick): Promise<ChecklistClickOutcome> {
-    const parsed = parseChecklistAction(input.actionId, input.value);
-    if (!parsed) {
-      logger.warn({ actionId: input.actionId, user: input.user }, 'refused a malformed checklist action');
-      return refusal('malformed', ':warning: That button is not one I know; nothing was changed.');
-    }
-    const target = checkTarget(parsed, input);
-    if (!('run' in target)) {
-      logger.warn({ actionId: input.actionId, value: input.value, user: input.user, refused: target.refused }, 'refused a checklist action');
+    const { action } = input;
+    const target = await checkTarget(action, input);
+    if (!('state' in target)) {
+      logger.warn({ action, user: input.user, refused: target.refused }, 'refused a checklist action');
       return target;
     }
-    const { run } = target;
+    const { run } = target.state;
     const now = clock();
-    const ended = endedMessage(run);
-    if (ended) {
-      recordDecision(db, {
-        at: now,
-        kind: 'checklist_click_refused',
-        actor: input.user,
-        channel: run.channel,
-        subject: run.checklistId,
-        outcome: 'refused',
-        detail: { run_id: run.id, action: parsed.kind, reason: `run ${run.status}` },
-      });
-      return refusal('ended', ended);
+    const refusedClick = (reason: string): DecisionInput => ({
+      at: now,
+      kind: 'checklist_click_refused',
+      actor: input.user,
+      channel: run.channel,
+      subject: run.checklistId,
+      outcome: 'refused',
+      detail: { run_id: run.id, action: action.kind, reason },
+    });
+    if (run.status !== 'open') {
+      await deps.storage.decisions.append(refusedClick(`run ${run.status}`));
+      return refusal('ended', endedMessage(run));
     }
     const responders = respondersOf(run);
     if (!(await deps.isAllowed(input.user, responders))) {
-      recordDecision(db, {
-        at: now,
-        kind: 'checklist_click_refused',
-        actor: input.user,
-        channel: run.channel,
-        subject: run.checklistId,
-        outcome: 'refused',
-        detail: { run_id: run.id, action: parsed.kind, reason: 'not a responder' },
-      });
+      await deps.storage.decisions.append(refusedClick('not a responder'));
       return refusal(
         'not_allowed',
         `:no_entry: Only ${describeAllowed(responders)} may tick this checklist (\`checklists.${run.checklistId}.responders\`). Nothing was changed.`,
       );
     }
-    switch (parsed.kind) {
+    switch (action.kind) {
       case 'toggle':
-        return toggle(run.id, parsed.itemId, parsed.intended, input.user);
+        return toggle(run.id, action.itemId, action.intended, input.user);
       case 'snapshot':
-        return snapshot(run.id, parsed.itemId, input.user);
+        return snapshot(target.state, action.itemId, input.user);
       case 'close':
-        return end(run.id, parsed.complete ? 'complete' : 'close', input.user);
+        return end(run.id, action.complete ? 'complete' : 'close', input.user);
       case 'abandon':
         return end(run.id, 'abandon', input.user);
       case 'runbook':
-        return startRunbook(run, parsed.itemId, input.user);
+        return bridge.startRunbook(run, action.itemId, input.user).then((outcome) => (outcome.refused ? refusal(outcome.refused, outcome.message) : { changed: false, message: outcome.message }));
     }
   }
 
-  /** Every tick is decided inside the transaction, against the history as it stands then. */
-  async function toggle(runId: number, itemId: string, intended: 'tick' | 'untick', user: string): Promise<ChecklistClickOutcome> {
-    const now = clock();
-    const outcome = inTransaction(db, (): ChecklistClickOutcome => {
-      const run = getRun(db, runId)!;
-      const ended = endedMessage(run);
-      if (ended) return refusal('ended', ended);
-      const view = viewOf(run);
-      const plan = planToggle(view.states, itemId, intended);
-      if (plan.kind === 'unknown_item') return refusal('unknown_item', `Run #${runId} has no item "${itemId}"; nothing was changed.`);
-      if (plan.kind === 'unchanged') {
-        // The clicker's copy was stale: bring the message up to date and say who was first.
-        render(run, view);
-        const state = plan.state;
-        return refusal(
-          'unchanged',
-          state.ticked
-            ? `Already ticked by <@${state.by}> ${slackTime(state.at!, '{date_short_pretty} {time}')}; nothing was changed.`
-            : 'That item is not ticked (someone unticked it); nothing was changed.',
-        );
-      }
-      appendTick(db, { runId, itemId, action: plan.action, actor: user, at: now, source: 'click' });
-      const item = run.definition.items.find((candidate) => candidate.id === itemId)!;
-      recordDecision(db, {
-        at: now,
-        kind: `checklist_${plan.action}`,
-        actor: user,
-        channel: run.channel,
-        subject: run.checklistId,
-        outcome: plan.action === 'tick' ? 'ticked' : 'unticked',
-        detail: { run_id: runId, item_id: itemId, item: item.text },
-      });
-      render(run);
-      return { changed: true };
-    });
+  /** The answers every command shares: the run ended meanwhile, or the item is not in it. */
+  function commonRefusal(decided: Exclude<RunTransition, { kind: 'apply' }>, state: ChecklistRunState, itemId?: string): Decided<ChecklistClickOutcome> | undefined {
+    if (decided.kind === 'ended') return { answer: refusal('ended', endedMessage(state.run)) };
+    if (decided.kind === 'unknown_item') return { answer: refusal('unknown_item', `Run #${state.run.id} has no item "${itemId}"; nothing was changed.`) };
+    return undefined;
+  }
+
+  /** Brings a stale message up to date (no state change), then answers. */
+  function rerenderAnd(state: ChecklistRunState, outcome: ChecklistClickOutcome): Decided<ChecklistClickOutcome> {
+    return { write: {}, effects: (changed) => ({ messages: renderRun(changed, messageOptions) }), then: () => outcome };
+  }
+
+  async function decideAndWrite(runId: number, decide: (state: ChecklistRunState) => Decided<ChecklistClickOutcome>): Promise<ChecklistClickOutcome> {
+    const outcome = (await changeRun(store, runId, decide)) ?? refusal('unchanged', CHANGED_MEANWHILE);
     await deliver();
     return outcome;
   }
 
-  function findState(run: ChecklistRunRow, itemId: string): ItemState | undefined {
-    return viewOf(run).states.find((state) => state.item.id === itemId);
+  async function toggle(runId: number, itemId: string, intended: 'tick' | 'untick', user: string): Promise<ChecklistClickOutcome> {
+    const now = clock();
+    return decideAndWrite(runId, (state) => {
+      const view = viewOf(state);
+      const decided = transition(view, { kind: 'toggle', itemId, intended });
+      if (decided.kind !== 'apply') {
+        const common = commonRefusal(decided, state, itemId);
+        if (common) return common;
+        if (decided.kind !== 'unchanged') throw new Error(`unexpected transition ${decided.kind}`);
+        // The clicker's copy was stale: bring the message up to date and say who was first.
+        const current = decided.state;
+        return rerenderAnd(
+          state,
+          refusal(
+            'unchanged',
+            current.ticked
+              ? `Already ticked by <@${current.by}> ${slackTime(current.at!, '{date_short_pretty} {time}')}; nothing was changed.`
+              : 'That item is not ticked (someone unticked it); nothing was changed.',
+          ),
+        );
+      }
+      const { action } = decided.ticks[0]!;
+      const item = state.run.definition.items.find((candidate) => candidate.id === itemId)!;
+      return {
+        write: { ticks: [{ itemId, action, actor: user, at: now, source: 'click' }] },
+        effects: (changed) => ({
+          decisions: [
+            {
+              at: now,
+              kind: `checklist_${action}`,
+              actor: user,
+              channel: changed.run.channel,
+              subject: changed.run.checklistId,
+              outcome: action === 'tick' ? 'ticked' : 'unticked',
+              detail: { run_id: runId, item_id: itemId, item: item.text },
+            },
+          ],
+          messages: renderRun(changed, messageOptions),
+        }),
+        then: () => ({ changed: true }),
+      };
+    });
   }
 
   /** "Review current metrics": a /scale status snapshot in the thread, and the item ticked with its verdict. */
-  async function snapshot(runId: number, itemId: string, user: string): Promise<ChecklistClickOutcome> {
-    const before = findState(getRun(db, runId)!, itemId)!;
-    if (before.ticked) return refusal('unchanged', `Already ticked by <@${before.by}>; nothing was changed.`);
+  async function snapshot(before: ChecklistRunState, itemId: string, user: string): Promise<ChecklistClickOutcome> {
+    const runId = before.run.id;
+    const first = transition(viewOf(before), { kind: 'snapshot', itemId, readable: true });
+    if (first.kind === 'unchanged') return refusal('unchanged', `Already ticked by <@${first.state.by}>; nothing was changed.`);
+    const item = before.run.definition.items.find((candidate) => candidate.id === itemId)!;
     const now = clock();
     const report = await collectStatus(config.triggers, deps.prometheus, now, config.prometheus.lookbackSeconds);
     const status = buildStatusBlocks(report, { dashboardUrl: config.grafana.dashboardUrl });
-    const intro = `:bar_chart: Status snapshot for “${escapeMrkdwn(before.item.text)}”, attached by <@${user}>`;
+    const intro = `:bar_chart: Status snapshot for “${escapeMrkdwn(item.text)}”, attached by <@${user}>`;
     const blocks: Block[] = [
       { type: 'context', elements: [{ type: 'mrkdwn', text: intro }] },
       ...(status.blocks ?? []).slice(0, SLACK_LIMITS.blocksPerMessage - 1),
     ];
     const verdictTitle = report.failure ? 'no metrics' : VERDICT_TITLES[report.verdict];
-    const outcome = inTransaction(db, (): ChecklistClickOutcome => {
-      const run = getRun(db, runId)!;
-      const ended = endedMessage(run);
-      if (ended) return refusal('ended', ended);
+    return decideAndWrite(runId, (state) => {
+      const decided = transition(viewOf(state), { kind: 'snapshot', itemId, readable: !report.failure });
+      if (decided.kind !== 'apply') {
+        const common = commonRefusal(decided, state, itemId);
+        if (common) return common;
+        if (decided.kind === 'unchanged') return { answer: refusal('unchanged', `Already ticked by <@${decided.state.by}>; nothing was changed.`) };
+        throw new Error(`unexpected transition ${decided.kind}`);
+      }
       if (report.failure) {
         // Metrics nobody could read are not a review: the snapshot says why, and the item stays open.
-        replyInThread(run, `snapshot:${itemId}:${now.getTime()}`, `${intro}: ${status.text}`, blocks, now);
-        recordDecision(db, {
-          at: now,
-          kind: 'checklist_snapshot',
-          actor: user,
-          channel: run.channel,
-          subject: run.checklistId,
-          outcome: 'no_data',
-          detail: { run_id: runId, item_id: itemId, failure: report.failure },
-        });
-        return refusal('no_data', `:warning: Prometheus could not be read (${report.failure}); the snapshot is in the thread and the item stays open.`);
+        return {
+          write: {},
+          effects: (changed) => ({
+            messages: replyInThread(changed, `snapshot:${itemId}:${now.getTime()}`, `${intro}: ${status.text}`, blocks, now),
+            decisions: [
+              {
+                at: now,
+                kind: 'checklist_snapshot',
+                actor: user,
+                channel: changed.run.channel,
+                subject: changed.run.checklistId,
+                outcome: 'no_data',
+                detail: { run_id: runId, item_id: itemId, failure: report.failure },
+              },
+            ],
+          }),
+          then: () => refusal('no_data', `:warning: Prometheus could not be read (${report.failure}); the snapshot is in the thread and the item stays open.`),
+        };
       }
-      const state = findState(run, itemId)!;
-      if (state.ticked) return refusal('unchanged', `Already ticked by <@${state.by}>; nothing was changed.`);
       const detail = { verdict: report.verdict, verdict_title: verdictTitle, evaluated_at: report.evaluatedAt.toISOString() };
-      const event = appendTick(db, { runId, itemId, action: 'tick', actor: user, at: now, source: 'status_snapshot', detail });
-      replyInThread(run, `snapshot:${event.id}`, `${intro}: ${status.text}`, blocks, now);
-      recordDecision(db, {
-        at: now,
-        kind: 'checklist_tick',
-        actor: user,
-        channel: run.channel,
-        subject: run.checklistId,
-        outcome: 'ticked',
-        detail: { run_id: runId, item_id: itemId, item: state.item.text, source: 'status_snapshot', ...detail },
-      });
-      render(run);
-      return { changed: true };
+      return {
+        write: { ticks: [{ itemId, action: 'tick', actor: user, at: now, source: 'status_snapshot', detail }] },
+        effects: (changed) => ({
+          decisions: [
+            {
+              at: now,
+              kind: 'checklist_tick',
+              actor: user,
+              channel: changed.run.channel,
+              subject: changed.run.checklistId,
+              outcome: 'ticked',
+              detail: { run_id: runId, item_id: itemId, item: item.text, source: 'status_snapshot', ...detail },
+            },
+          ],
+          messages: [...replyInThread(changed, `snapshot:${changed.appended[0]!.id}`, `${intro}: ${status.text}`, blocks, now), ...renderRun(changed, messageOptions)],
+        }),
+        then: () => ({ changed: true }),
+      };
     });
-    await deliver();
-    return outcome;
   }
 
   /**
    * Close (completed when every item is ticked, else closed) or abandon; the summary goes in the thread.
    * `complete` is a click on "Complete run": refused when an item was unticked since the clicker's copy.
    */
-  async function end(runId: number, how: 'complete' | 'close' | 'abandon', user: string): Promise<ChecklistClickOutcome> {
+  async function end(runId: number, how: Extract<RunCommand, { kind: 'end' }>['how'], user: string): Promise<ChecklistClickOutcome> {
     const now = clock();
     let completed: string | null = null;
-    const outcome = inTransaction(db, (): ChecklistClickOutcome => {
-      const run = getRun(db, runId)!;
-      const ended = endedMessage(run);
-      if (ended) return refusal('ended', ended);
-      const events = listTicks(db, runId);
-      const states = viewOf(run, events).states;
-      if (how === 'complete' && closingStatus(states) !== 'completed') {
-        render(run);
-        const open = states.filter((state) => !state.ticked).map((state) => `“${escapeMrkdwn(state.item.text)}”`);
-        return refusal(
-          'unchanged',
-          `Not every item is ticked any more (${open.slice(0, 3).join(', ')}${open.length > 3 ? ', …' : ''} ${open.length === 1 ? 'is' : 'are'} open); the run stays open. Use Close run to close it with items open.`,
+    const outcome = await decideAndWrite(runId, (state) => {
+      const before = viewOf(state);
+      const decided = transition(before, { kind: 'end', how });
+      if (decided.kind !== 'apply') {
+        const common = commonRefusal(decided, state);
+        if (common) return common;
+        if (decided.kind !== 'incomplete') throw new Error(`unexpected transition ${decided.kind}`);
+        const open = decided.open.map((item) => `“${escapeMrkdwn(item.item.text)}”`);
+        return rerenderAnd(
+          state,
+          refusal(
+            'unchanged',
+            `Not every item is ticked any more (${open.slice(0, 3).join(', ')}${open.length > 3 ? ', …' : ''} ${open.length === 1 ? 'is' : 'are'} open); the run stays open. Use Close run to close it with items open.`,
+          ),
         );
       }
-      const status = how === 'abandon' ? 'abandoned' : closingStatus(states);
-      const endedRun = endRun(db, runId, status, user, now)!;
-      const view = viewOf(endedRun, events);
-      const summary = summarizeRun(states, events, run.startedAt, now);
-      const message = buildChecklistSummary(view, summary);
-      replyInThread(endedRun, 'ended', message.text, message.blocks, now);
-      recordDecision(db, {
-        at: now,
-        kind: `checklist_${status}`,
-        actor: user,
-        channel: run.channel,
-        subject: run.checklistId,
-        outcome: status,
-        detail: { run_id: runId, name: run.name, title: runTitle(view), summary: { ...summary } },
-      });
-      render(endedRun, view);
-      completed = status === 'completed' ? run.checklistId : null;
-      return { changed: true };
+      const status = decided.end!;
+      return {
+        write: { end: { status, by: user, at: now } },
+        effects: (changed: ChangedRun) => {
+          const view = viewOf(changed);
+          const summary = summarizeRun(before.states, changed.ticks, changed.run.startedAt, now);
+          const message = buildChecklistSummary(view, summary);
+          return {
+            messages: [...replyInThread(changed, 'ended', message.text, message.blocks, now), ...renderRun(changed, messageOptions, view)],
+            decisions: [
+              {
+                at: now,
+                kind: `checklist_${status}`,
+                actor: user,
+                channel: changed.run.channel,
+                subject: changed.run.checklistId,
+                outcome: status,
+                detail: { run_id: runId, name: changed.run.name, title: runTitle(view), summary: { ...summary } },
+              },
+            ],
+          };
+        },
+        then: (changed) => {
+          completed = changed.run.status === 'completed' ? changed.run.checklistId : null;
+          return { changed: true };
+        },
+      };
     });
-    await deliver();
     if (completed && deps.onCompleted) {
       await deps.onCompleted(completed).catch((error: unknown) => logger.error({ err: error, checklist: completed }, 'telling the runbooks a checklist was completed failed'));
     }
     return outcome;
   }
 
-  async function startRunbook(run: ChecklistRunRow, itemId: string, user: string): Promise<ChecklistClickOutcome> {
-    const item = run.definition.items.find((candidate) => candidate.id === itemId)!;
-    if (item.action?.kind !== 'runbook') return refusal('malformed', 'That item has no runbook; nothing was changed.');
-    const runbookId = item.action.runbook;
-    if (!deps.runbooks?.has(runbookId)) {
-      return refusal('no_runbook', `No runbook \`${runbookId}\` is configured; tick the item by hand once it is done.`);
-    }
-    const started = await deps.runbooks.start({ runbookId, checklistRunId: run.id, itemId, user, channel: run.channel });
-    return { changed: false, message: started.message };
-  }
-
-  /**
-   * For the runbook feature: a run of `runbookId` succeeded, so every open item whose action is that runbook
-   * is ticked (as `user`, source "runbook"), in the given checklist run or in every open one. Returns what
-   * was ticked; the messages are updated before it resolves.
-   */
-  async function tickItemsForRunbook(success: RunbookSuccess): Promise<Array<{ runId: number; itemId: string }>> {
-    const at = success.at ?? clock();
-    const ticked: Array<{ runId: number; itemId: string }> = [];
-    for (const candidate of listOpenRunsWithRunbook(db, success.runbookId, success.checklistRunId !== undefined ? [success.checklistRunId] : undefined)) {
-      inTransaction(db, () => {
-        const run = getRun(db, candidate.id)!;
-        if (run.status !== 'open') return;
-        const items = itemsForRunbook(viewOf(run).states, success.runbookId);
-        for (const item of items) {
-          const detail = { runbook: success.runbookId, ...success.detail };
-          appendTick(db, { runId: run.id, itemId: item.id, action: 'tick', actor: success.user, at, source: 'runbook', detail });
-          recordDecision(db, {
-            at,
-            kind: 'checklist_tick',
-            actor: success.user,
-            channel: run.channel,
-            subject: run.checklistId,
-            outcome: 'ticked',
-            detail: { run_id: run.id, item_id: item.id, item: item.text, source: 'runbook', ...detail },
-          });
-          ticked.push({ runId: run.id, itemId: item.id });
-        }
-        if (items.length > 0) render(run);
-      });
-    }
-    if (ticked.length > 0) await deliver();
-    return ticked;
-  }
-
   /** Open runs and the most recently ended ones, with the ts of their message once posted. */
-  function listRuns(endedLimit = 5): { open: RunWithMessage[]; ended: RunWithMessage[] } {
-    const withMessage = (run: ChecklistRunRow): RunWithMessage => {
-      const message = run.messageId ? getMessage(db, run.messageId) : undefined;
-      return { view: viewOf(run), channel: run.channel, ts: message?.ts ?? null };
-    };
-    return { open: listOpenRuns(db).map(withMessage), ended: listEndedRuns(db, endedLimit).map(withMessage) };
+  async function listRuns(endedLimit = 5): Promise<{ open: RunWithMessage[]; ended: RunWithMessage[] }> {
+    const withMessage = (state: ChecklistRunState): RunWithMessage => ({ view: viewOf(state), channel: state.run.channel, ts: state.message?.ts ?? null });
+    const [open, ended] = await Promise.all([store.listOpen(), store.listEnded(endedLimit)]);
+    return { open: open.map(withMessage), ended: ended.map(withMessage) };
   }
-
-  /**
-   * For runbooks with `requires_checklist`: complete when the latest run of that checklist (abandoned ones left
-   * out) was completed, within the last seven days. An open or closed-with-items-open run holds the runbook back.
-   */
-  const gate: ChecklistGate = (checklistId, now) => {
-    const run = latestRun(db, checklistId);
-    const start = `start one with /scale checklist ${checklistId}`;
-    if (!run) return { complete: false, text: `no run of it yet; ${start}` };
-    const label = `run #${run.id}${run.name ? ` (${run.name})` : ''}`;
-    if (run.status === 'open') {
-      const { done, total } = progressOf(viewOf(run).states);
-      return { complete: false, text: `${label} is open, ${done} of ${total} done` };
-    }
-    if (run.status !== 'completed' || !run.endedAt) return { complete: false, text: `${label} was closed with items open; ${start}` };
-    const when = `${run.endedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-    if (now.getTime() - run.endedAt.getTime() > CHECKLIST_GATE_MAX_AGE_SECONDS * 1000) {
-      return { complete: false, text: `${label} was completed ${when}, more than 7 days ago; ${start}` };
-    }
-    return { complete: true, text: `${label} completed ${when}` };
-  };
 
   /** Stops retrying unsent messages (the outbox keeps them for the next delivery). */
   function stop(): void {
@@ -559,40 +436,7 @@ export function createChecklistRuns(deps: ChecklistRunsDeps) {
     retries.clear();
   }
 
-  return { start, click, tickItemsForRunbook, gate, listRuns, viewOf, render, stop };
-}
-
-export interface RunWithMessage {
-  readonly view: ChecklistRunView;
-  readonly channel: string;
-  readonly ts: string | null;
+  return { start, click, tickItemsForRunbook: bridge.tickItemsForRunbook, gate: bridge.gate, listRuns, viewOf, stop };
 }
 
 export type ChecklistRuns = ReturnType<typeof createChecklistRuns>;
-
-/**
- * The runbooks as checklist items see them: an item offers its runbook when one with that id is configured.
- * Starting it from the button plans it right away when it needs no parameters; otherwise the clicker is told
- * the command to type. Either way, its success ticks the item (`onSucceeded` in bot/main.ts).
- */
-export function createChecklistRunbookPort(config: Config, runner: () => Pick<RunbookRunner, 'request'>): ChecklistRunbookPort {
-  return {
-    has: (runbookId) => config.runbooks.some((runbook) => runbook.id === runbookId),
-    async start({ runbookId, user, channel }) {
-      const runbook = config.runbooks.find((candidate) => candidate.id === runbookId);
-      if (!runbook) return { message: `No runbook \`${runbookId}\` is configured; tick the item by hand once it is done.` };
-      const command = `/scale run ${runbook.id}${runbook.params.length > 0 ? ` ${describeParams(runbook)}` : ''}`;
-      if (runbook.params.some((param) => param.default === undefined)) {
-        return { message: `Start it with \`${command}\` (it needs ${runbook.params.filter((param) => param.default === undefined).map((param) => param.name).join(', ')}). When the run succeeds, this item is ticked.` };
-      }
-      try {
-        const answer = await runner().request(runbook.id, {}, user, channel);
-        if (!answer.ok) return { message: `:no_entry: ${answer.message}` };
-        return { message: `Runbook \`${runbook.id}\` is planned in this channel; it runs once approved, and ticks this item when it succeeds.` };
-      } catch (error) {
-        if (error instanceof PlanError || error instanceof ParamError || error instanceof TemplateError) return { message: `${error.message}. Start it with \`${command}\`.` };
-        throw error;
-      }
-    },
-  };
-}

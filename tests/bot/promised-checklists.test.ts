@@ -30,18 +30,18 @@ describe('requires_checklist: the latest run, abandoned ones left out, completed
     await tb.fake.waitFor(() => getChecklistRun(tb.bot.database.db, 1)?.status === 'completed');
     const completedAt = getChecklistRun(tb.bot.database.db, 1)!.endedAt!;
 
-    expect(gate(new Date(completedAt.getTime() + 7 * DAY_MS - 60_000))).toMatchObject({ complete: true, text: expect.stringMatching(/^run #1 \(week one\) completed /) });
-    expect(gate(new Date(completedAt.getTime() + 7 * DAY_MS + 60_000))).toMatchObject({
+    expect(await gate(new Date(completedAt.getTime() + 7 * DAY_MS - 60_000))).toMatchObject({ complete: true, text: expect.stringMatching(/^run #1 \(week one\) completed /) });
+    expect(await gate(new Date(completedAt.getTime() + 7 * DAY_MS + 60_000))).toMatchObject({
       complete: false,
       text: expect.stringMatching(/^run #1 \(week one\) was completed .*, more than 7 days ago; start one with \/scale checklist tests$/),
     });
 
     // A later run, started and then called off: the completed one still counts.
     const second = await startRun(tb, 'tests "called off"', 2);
-    expect(gate(new Date())).toMatchObject({ complete: false, text: 'run #2 (called off) is open, 0 of 1 done' });
+    expect(await gate(new Date())).toMatchObject({ complete: false, text: 'run #2 (called off) is open, 0 of 1 done' });
     await click(tb, second, 'checklist_abandon', BOB);
     await tb.fake.waitFor(() => getChecklistRun(tb.bot.database.db, 2)?.status === 'abandoned');
-    expect(gate(new Date())).toMatchObject({ complete: true, text: expect.stringMatching(/^run #1 \(week one\) completed /) });
+    expect(await gate(new Date())).toMatchObject({ complete: true, text: expect.stringMatching(/^run #1 \(week one\) completed /) });
 
   });
 });

@@ -15,6 +15,11 @@ import {
   listTicks,
 } from '../../db/checklists.ts';
 import { openDatabase, type DatabaseHandle } from '../../db/client.ts';
+import { listDecisions } from '../../db/decision-log.ts';
+import { getMessageByKey } from '../../db/outbox.ts';
+import { createSqliteChecklistStore } from '../../db/sqlite/checklists.ts';
+import { runMessageKey } from '../../core/checklists.ts';
+import type { Effects } from '../../core/storage/effects.ts';
 
 const handles: DatabaseHandle[] = [];
 afterEach(() => {
@@ -115,5 +120,71 @@ describe('checklist runs in SQLite', () => {
     expect(listOpenRunsWithRunbook(db, 'backup').map((run) => run.id)).toEqual([withBackup.id]);
     expect(listOpenRunsWithRunbook(db, 'backup', [ended.id])).toEqual([]);
     expect(listOpenRunsWithRunbook(db, 'restore')).toEqual([]);
+  });
+});
+
+describe('the checklist store (SQLite)', () => {
+  const decision = (kind: string, runId: number): Effects['decisions'] => [{ at: at(1), kind, actor: 'U1', subject: 'optimize', detail: { run_id: runId } }];
+
+  async function started() {
+    const handle = open();
+    const store = createSqliteChecklistStore(handle.db);
+    const state = await store.start({ checklist: OPTIMIZE, name: null, channel: 'C1', startedBy: 'U1', startedAt: at(0) }, (created) => ({
+      messages: [{ kind: 'post', key: runMessageKey(created.run.id), channel: 'C1', payload: { text: 'run' }, at: at(0) }],
+      decisions: decision('checklist_started', created.run.id),
+    }));
+    return { handle, store, state };
+  }
+
+  it('starts a run with its message and decision in one transaction, and links the message', async () => {
+    const { handle, state } = await started();
+    expect(state.message).toMatchObject({ key: runMessageKey(state.run.id), status: 'pending', ts: null });
+    expect(getRun(handle.db, state.run.id)!.messageId).toBe(getMessageByKey(handle.db, runMessageKey(state.run.id))!.id);
+    expect(listDecisions(handle.db, { kinds: ['checklist_started'] })).toHaveLength(1);
+  });
+
+  it('applies a change only while the run is open and its history is as seen, with its effects', async () => {
+    const { handle, store, state } = await started();
+    const tickBy = (actor: string) => ({ itemId: 'db_indexes', action: 'tick' as const, actor, at: at(2), source: 'click' as const });
+    const changed = await store.change({ runId: state.run.id, seenTicks: 0, ticks: [tickBy('U1')] }, (written) => ({
+      decisions: decision('checklist_tick', written.run.id),
+      messages: [{ kind: 'edit', key: runMessageKey(written.run.id), payload: { text: `${written.ticks.length} done` } }],
+    }));
+    expect(changed?.appended).toMatchObject([{ itemId: 'db_indexes', actor: 'U1' }]);
+    expect(getMessageByKey(handle.db, runMessageKey(state.run.id))!.payload).toMatchObject({ text: '1 done' });
+
+    // Decided on the history before that tick: refused, and nothing of it written.
+    const effects = () => ({ decisions: decision('checklist_tick', state.run.id) });
+    expect(await store.change({ runId: state.run.id, seenTicks: 0, ticks: [tickBy('U2')] }, effects)).toBeUndefined();
+    expect(listTicks(handle.db, state.run.id).map((tick) => tick.actor)).toEqual(['U1']);
+
+    const ended = await store.change({ runId: state.run.id, seenTicks: 1, end: { status: 'closed', by: 'U2', at: at(3) } }, () => ({}));
+    expect(ended?.run).toMatchObject({ status: 'closed', endedBy: 'U2' });
+    // Ended: no change applies any more, guarded or not.
+    expect(await store.change({ runId: state.run.id, ticks: [tickBy('U3')] }, effects)).toBeUndefined();
+    expect(await store.change({ runId: state.run.id, end: { status: 'abandoned', by: 'U3', at: at(4) } }, effects)).toBeUndefined();
+    expect(await store.change({ runId: 999, ticks: [] }, effects)).toBeUndefined();
+    expect(listDecisions(handle.db, { kinds: ['checklist_tick'] })).toHaveLength(1);
+    expect(getRun(handle.db, state.run.id)).toMatchObject({ status: 'closed', endedBy: 'U2' });
+  });
+
+  it('writes nothing of a change whose effects fail', async () => {
+    const { handle, store, state } = await started();
+    const failing = store.change({ runId: state.run.id, seenTicks: 0, ticks: [{ itemId: 'db_indexes', action: 'tick', actor: 'U1', at: at(2), source: 'click' }] }, () => ({
+      messages: [{ kind: 'edit', key: 'checklist:no-such-message', payload: { text: 'x' } }],
+    }));
+    await expect(failing).rejects.toThrow(/no message with key/);
+    expect(listTicks(handle.db, state.run.id)).toEqual([]);
+  });
+
+  it('reads the latest run, the open ones with a runbook item, and the last completed one', async () => {
+    const { store, state } = await started();
+    expect(await store.listOpenWithRunbook('backup')).toEqual([state.run.id]);
+    expect((await store.latest('optimize'))?.run.id).toBe(state.run.id);
+    expect(await store.lastCompleted('optimize')).toBeUndefined();
+    await store.change({ runId: state.run.id, end: { status: 'completed', by: 'U2', at: at(9) } }, () => ({}));
+    expect(await store.lastCompleted('optimize')).toMatchObject({ runId: state.run.id, completedBy: 'U2', completedAt: at(9) });
+    expect((await store.listEnded(5)).map((ended) => ended.run.id)).toEqual([state.run.id]);
+    expect(await store.listOpen()).toEqual([]);
   });
 });

@@ -8,7 +8,8 @@ import { lastCompletedRun } from '../../db/checklists.ts';
 import { openSqliteStorage, type SqliteStorage } from '../../db/storage.ts';
 import { createPrometheus } from '../../integrations/prometheus.ts';
 import { createSsh } from '../../integrations/ssh.ts';
-import { createChecklistRunbookPort, createChecklistRuns } from '../../services/checklists/runs.ts';
+import { answerChecklistGate, createChecklistRunbookPort, createChecklistRuns } from '../../services/checklists/index.ts';
+import { latestRunState } from '../../db/sqlite/checklists.ts';
 import { createOutboxDeliverer } from '../../services/outbox.ts';
 import { createRunbookRunner, type RunbookRunner } from '../../services/runbooks/runner.ts';
 import { refusingLoopbackUrl } from '../../devkit/ports.ts';
@@ -49,7 +50,7 @@ export async function createTestCommandDeps(options: TestCommandDepsOptions = {}
   const slack = new WebClient('xoxb-test', { slackApiUrl: options.slackApiUrl ?? `${await refusingLoopbackUrl()}/api/`, retryConfig: { retries: 0 } });
   const deliver = createOutboxDeliverer(storage, slack, clock, logger);
   const checklists = createChecklistRuns({
-    db,
+    storage,
     config,
     prometheus,
     clock,
@@ -68,7 +69,8 @@ export async function createTestCommandDeps(options: TestCommandDepsOptions = {}
     clock,
     logger,
     isAllowed,
-    checklistGate: checklists.gate,
+    // The runner asks its gate synchronously until it is on the storage port: read the rows as bot/main.ts does.
+    checklistGate: (checklistId, now) => answerChecklistGate(checklistId, latestRunState(db, checklistId), now),
     onSucceeded: (run) => checklists.tickItemsForRunbook({ runbookId: run.runbookId, user: run.requester, detail: { runbook_run_id: run.id } }),
   });
   const deps: CommandDeps = {

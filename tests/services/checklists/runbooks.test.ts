@@ -82,10 +82,10 @@ describe('checklist items and runbooks', () => {
 
   it('holds a runbook that requires a checklist until the latest run of that checklist is completed', async () => {
     const gate = () => tb.bot.checklists.gate('tests', new Date());
-    expect(gate()).toEqual({ complete: false, text: 'no run of it yet; start one with /scale checklist tests' });
+    expect(await gate()).toEqual({ complete: false, text: 'no run of it yet; start one with /scale checklist tests' });
 
     const message = await startRun(tb, 'tests "CPX51"', 2);
-    expect(gate()).toEqual({ complete: false, text: 'run #2 (CPX51) is open, 0 of 1 done' });
+    expect(await gate()).toEqual({ complete: false, text: 'run #2 (CPX51) is open, 0 of 1 done' });
 
     await scale(tb, 'run migrate', ANA);
     const runId = await vi.waitFor(() => {
@@ -100,7 +100,7 @@ describe('checklist items and runbooks', () => {
     const done = await waitForProgress(tb.fake, 2, '1 of 1');
     await click(tb, done, 'checklist_close', BOB);
     await tb.fake.waitFor(() => getChecklistRun(tb.bot.database.db, 2)?.status === 'completed');
-    expect(gate()).toMatchObject({ complete: true, text: expect.stringMatching(/^run #2 \(CPX51\) completed \d{4}-\d\d-\d\d \d\d:\d\d UTC$/) });
+    expect(await gate()).toMatchObject({ complete: true, text: expect.stringMatching(/^run #2 \(CPX51\) completed \d{4}-\d\d-\d\d \d\d:\d\d UTC$/) });
 
     // Nobody has pressed anything on the run yet: its message already shows the checklist complete, and its
     // thread says it can start. It does not start by itself.
