@@ -6,7 +6,7 @@ import type { Settings } from '../core/config/index.ts';
 import { createRedactingFetch, guardHttpListener, guardProcessEvent, guardSocketModeClient, installProcessSafetyNets, markAnswered, somethingWentWrong, tellThroughResponseUrl } from './door-guard.ts';
 import { LISTENED_ACTION_PREFIXES, registerListeners, SCALE_COMMAND } from './listeners/index.ts';
 import type { Metrics } from './metrics.ts';
-import type { RunbookRunner } from '../services/runbooks/runner.ts';
+import type { RunbookRunner } from '../services/runbooks/index.ts';
 import type { Watcher } from '../services/watcher.ts';
 
 export interface SlackApp {

@@ -9,7 +9,7 @@ import { WebClient } from '@slack/web-api';
 import { createOffThreadPrometheus } from '../integrations/prometheus-off-thread.ts';
 import { createChecklistRunbookPort, createChecklistRuns, type ChecklistRuns } from '../services/checklists/runs.ts';
 import { createSsh } from '../integrations/ssh.ts';
-import { createRunbookRunner, type RunbookRunner } from '../services/runbooks/runner.ts';
+import { createRunbookRunner, type RunbookRunner } from '../services/runbooks/index.ts';
 import { createOutboxDeliverer } from '../services/outbox.ts';
 import { createResponderCheck } from '../integrations/slack-responders.ts';
 import { createWatcher, type Watcher } from '../services/watcher.ts';
@@ -100,7 +100,7 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     onCompleted: (checklistId) => runbooks.checklistCompleted(checklistId),
   });
   const runbooks: RunbookRunner = createRunbookRunner({
-    db: database.db,
+    storage,
     config,
     ssh: createSsh(),
     prometheus,

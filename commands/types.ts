@@ -4,7 +4,7 @@ import type { Message } from '../blocks/types.ts';
 import type { ChecklistRuns } from '../services/checklists/runs.ts';
 import type { Config } from '../core/config/index.ts';
 import type { Db } from '../db/client.ts';
-import type { RunbookRunner } from '../services/runbooks/runner.ts';
+import type { RunbookRunner } from '../services/runbooks/index.ts';
 import type { PrometheusPort } from '../integrations/prometheus.ts';
 
 /** What every subcommand may use. Built once in bot/main.ts; tests build their own. */

@@ -1,7 +1,7 @@
 import type { App } from '@slack/bolt';
 import type { CommandDeps } from '../../commands/types.ts';
 import type { Metrics } from '../metrics.ts';
-import type { RunbookRunner } from '../../services/runbooks/runner.ts';
+import type { RunbookRunner } from '../../services/runbooks/index.ts';
 import type { Watcher } from '../../services/watcher.ts';
 import { registerAdviseActions } from './advise-actions.ts';
 import { registerAlertActions } from './alert-actions.ts';

@@ -44,7 +44,7 @@ import { buildStatusBlocks, VERDICT_TITLES } from '../../blocks/status.ts';
 import { escapeMrkdwn, SLACK_LIMITS, type Block } from '../../blocks/types.ts';
 import type { Config } from '../../core/config/index.ts';
 import { describeAllowed } from '../../integrations/slack-responders.ts';
-import type { ChecklistGate, RunbookRunner } from '../runbooks/runner.ts';
+import type { ChecklistGate, RunbookRunner } from '../runbooks/index.ts';
 
 /**
  * What checklists need of runbooks (issue 5 provides it): whether one is configured, and starting one from an
