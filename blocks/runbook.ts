@@ -1,6 +1,7 @@
 import { formatDuration } from '../core/duration.ts';
 import { describeIds, describePolicy, describeParams, type PlannedStep, type RunbookDef, type RunPlan } from '../core/runbooks.ts';
-import type { RunRow, RunStatus, StepRow } from '../db/runbooks.ts';
+import { RUN_CLICKS, type RunClick, type RunPhase, type RunStatus, type StepClick } from '../core/run-state.ts';
+import type { RunRecord, StepRecord } from '../core/storage/runbooks.ts';
 import { slackTime } from './breach.ts';
 import { escapeMrkdwn, SLACK_LIMITS, truncateText, type Block, type Message } from './types.ts';
 
@@ -36,22 +37,52 @@ const STEP_ICONS: Record<string, string> = {
 };
 
 export interface RunView {
-  readonly run: RunRow;
+  readonly run: RunRecord;
   readonly plan: RunPlan;
   readonly runbook: RunbookDef | undefined;
   readonly approvals: ReadonlyArray<{ approver: string; at: Date }>;
-  readonly steps: readonly StepRow[];
+  readonly steps: readonly StepRecord[];
   readonly checklist: { readonly id: string; readonly complete: boolean; readonly text: string } | null;
   readonly now: Date;
   /** Why the run stopped where it did, when it did ("host key mismatch …"). */
   readonly note?: string;
 }
 
-function button(actionId: string, text: string, value: string, style?: 'primary' | 'danger') {
-  return { type: 'button' as const, action_id: actionId, text: { type: 'plain_text' as const, text }, value, ...(style ? { style } : {}) };
+/** A click on a run's button, as its id and value say: the run, and for a step's button the step. */
+export type RunAction =
+  | { readonly kind: Exclude<RunClick, StepClick>; readonly runId: number }
+  | { readonly kind: StepClick; readonly runId: number; readonly phase: RunPhase; readonly index: number };
+
+const STEP_CLICKS: readonly RunClick[] = ['confirm', 'retry'] satisfies readonly StepClick[];
+
+/** The action id of a run's button: `run_<click>`. */
+export const runActionId = (kind: RunClick): string => `run_${kind}`;
+
+/** The value of a run's button: the run id, and for a step's button "id:phase:index". */
+export function runActionValue(action: RunAction): string {
+  return 'phase' in action ? `${action.runId}:${action.phase}:${action.index}` : String(action.runId);
 }
 
-function stepLine(step: PlannedStep, index: number, rows: readonly StepRow[], phase: string): string {
+const ACTION_ID = new RegExp(`^run_(${RUN_CLICKS.join('|')})$`);
+
+/** Reads a run button's id and value; anything not exactly what `buildRunMessage` put there is refused. */
+export function parseRunAction(actionId: string, value: string | undefined): RunAction | null {
+  const kind = ACTION_ID.exec(actionId)?.[1] as RunClick | undefined;
+  if (!kind || !value) return null;
+  if (STEP_CLICKS.includes(kind)) {
+    const match = /^(\d{1,12}):(steps|rollback):(\d{1,4})$/.exec(value);
+    if (!match) return null;
+    return { kind: kind as StepClick, runId: Number(match[1]), phase: match[2] as RunPhase, index: Number(match[3]) };
+  }
+  if (!/^\d{1,12}$/.test(value)) return null;
+  return { kind: kind as Exclude<RunClick, StepClick>, runId: Number(value) };
+}
+
+function button(action: RunAction, text: string, style?: 'primary' | 'danger') {
+  return { type: 'button' as const, action_id: runActionId(action.kind), text: { type: 'plain_text' as const, text }, value: runActionValue(action), ...(style ? { style } : {}) };
+}
+
+function stepLine(step: PlannedStep, index: number, rows: readonly StepRecord[], phase: string): string {
   const attempts = rows.filter((row) => row.phase === phase && row.stepIndex === index);
   const last = attempts.at(-1);
   const icon = last ? (STEP_ICONS[last.status] ?? ':grey_question:') : ':white_circle:';
@@ -65,7 +96,7 @@ function stepLine(step: PlannedStep, index: number, rows: readonly StepRow[], ph
 /** The run's one message: the plan, what it waits for, each step's state, and the buttons its state allows. */
 export function buildRunMessage(view: RunView): Message {
   const { run, plan, approvals, steps, checklist, now } = view;
-  const status = run.status as RunStatus;
+  const status: RunStatus = run.status;
   const title = `Runbook #${run.id}: ${run.title}`;
   const paramText = Object.entries(plan.params)
     .map(([name, value]) => `${name}=\`${escapeMrkdwn(value)}\``)
@@ -97,28 +128,28 @@ export function buildRunMessage(view: RunView): Message {
   } else {
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: 'No rollback steps: this runbook cannot be undone by the bot.' }] });
   }
-  const id = String(run.id);
-  const at = `${run.id}:${run.phase}:${run.stepIndex}`;
+  const runId = run.id;
+  const at = { runId, phase: run.phase as RunPhase, index: run.stepIndex };
   const actions = (() => {
     switch (status) {
       case 'awaiting_approval':
-        return [button('run_approve', 'Approve', id, 'primary'), button('run_reject', 'Reject', id, 'danger'), button('run_cancel', 'Cancel', id)];
+        return [button({ kind: 'approve', runId }, 'Approve', 'primary'), button({ kind: 'reject', runId }, 'Reject', 'danger'), button({ kind: 'cancel', runId }, 'Cancel')];
       case 'waiting_checklist':
-        return [button('run_start', 'Start', id, 'primary'), button('run_cancel', 'Cancel', id)];
+        return [button({ kind: 'start', runId }, 'Start', 'primary'), button({ kind: 'cancel', runId }, 'Cancel')];
       case 'awaiting_confirmation':
-        return [button('run_confirm', `Confirm step ${run.stepIndex + 1}`, at, 'primary'), button('run_stop', 'Stop', id, 'danger')];
+        return [button({ kind: 'confirm', ...at }, `Confirm step ${run.stepIndex + 1}`, 'primary'), button({ kind: 'stop', runId }, 'Stop', 'danger')];
       case 'running':
-        return [button('run_stop', 'Stop', id, 'danger')];
+        return [button({ kind: 'stop', runId }, 'Stop', 'danger')];
       case 'failed':
       case 'stopped':
       case 'interrupted':
         return [
-          button('run_retry', 'Retry step', at, 'primary'),
-          ...(run.phase === 'steps' && plan.rollback.length > 0 ? [button('run_rollback', 'Roll back', id, 'danger')] : []),
-          button('run_abandon', 'Abandon', id),
+          button({ kind: 'retry', ...at }, 'Retry step', 'primary'),
+          ...(run.phase === 'steps' && plan.rollback.length > 0 ? [button({ kind: 'rollback', runId }, 'Roll back', 'danger')] : []),
+          button({ kind: 'abandon', runId }, 'Abandon'),
         ];
       case 'rollback_failed':
-        return [button('run_retry', 'Retry rollback step', at, 'primary'), button('run_abandon', 'Abandon', id)];
+        return [button({ kind: 'retry', ...at }, 'Retry rollback step', 'primary'), button({ kind: 'abandon', runId }, 'Abandon')];
       default:
         return [];
     }
@@ -141,7 +172,7 @@ function fitBlocks(blocks: Block[]): Block[] {
  * A step's thread message: the command, then the last lines of its output, then how it ended. The end line
  * is never cut: the output gets what room is left after escaping (`<` and `&` grow fourfold once escaped).
  */
-export function buildStepMessage(step: PlannedStep, index: number, phase: string, output: string, row: StepRow | null, { hidden = false }: { hidden?: boolean } = {}): Message {
+export function buildStepMessage(step: PlannedStep, index: number, phase: string, output: string, row: StepRecord | null, { hidden = false }: { hidden?: boolean } = {}): Message {
   const state = truncateText(
     row && row.status !== 'running'
       ? `${STEP_ICONS[row.status] ?? ''} *${row.status.replace(/_/g, ' ')}*${row.exitCode !== null ? `, exit ${row.exitCode}` : ''}${row.endedAt ? `, ${formatDuration((row.endedAt.getTime() - row.startedAt.getTime()) / 1000)}` : ''}${row.message && row.status !== 'succeeded' ? `: ${escapeMrkdwn(row.message)}` : ''}`

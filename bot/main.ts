@@ -6,10 +6,9 @@ import type { DatabaseHandle } from '../db/client.ts';
 import { openSqliteStorage, type SqliteStorage } from '../db/storage.ts';
 import { WebClient } from '@slack/web-api';
 import { createOffThreadPrometheus } from '../integrations/prometheus-off-thread.ts';
-import { answerChecklistGate, createChecklistRunbookPort, createChecklistRuns, type ChecklistRuns } from '../services/checklists/index.ts';
-import { latestRunState } from '../db/sqlite/checklists.ts';
+import { createChecklistRunbookPort, createChecklistRuns, type ChecklistRuns } from '../services/checklists/index.ts';
 import { createSsh } from '../integrations/ssh.ts';
-import { createRunbookRunner, type RunbookRunner } from '../services/runbooks/runner.ts';
+import { createRunbookRunner, type RunbookRunner } from '../services/runbooks/index.ts';
 import { createOutboxDeliverer } from '../services/outbox.ts';
 import { createResponderCheck } from '../integrations/slack-responders.ts';
 import { createWatcher, type Watcher } from '../services/watcher.ts';
@@ -101,7 +100,7 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     onCompleted: (checklistId) => runbooks.checklistCompleted(checklistId),
   });
   const runbooks: RunbookRunner = createRunbookRunner({
-    db: database.db,
+    storage,
     config,
     ssh: createSsh(),
     prometheus,
@@ -111,7 +110,7 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     isAllowed,
     // The runner asks its gate synchronously; until it awaits `checklists.gate`, the same answer is read
     // from the SQLite file directly.
-    checklistGate: (checklistId, now) => answerChecklistGate(checklistId, latestRunState(database.db, checklistId), now),
+    checklistGate: checklists.gate,
     onSucceeded: (run) => checklists.tickItemsForRunbook({ runbookId: run.runbookId, user: run.requester, detail: { runbook_run_id: run.id } }),
   });
   // The advisor counts a completed optimization checklist as "optimized first: yes".

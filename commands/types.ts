@@ -5,7 +5,7 @@ import type { ChecklistRuns } from '../services/checklists/runs.ts';
 import type { Config } from '../core/config/index.ts';
 import type { Clock, PrometheusPort, Storage } from '../core/ports.ts';
 import type { Db } from '../db/client.ts';
-import type { RunbookRunner } from '../services/runbooks/runner.ts';
+import type { RunbookRunner } from '../services/runbooks/index.ts';
 
 /** What every subcommand may use. Built once in bot/main.ts; tests build theirs with tests/helpers/command-deps.ts. */
 export interface CommandDeps {

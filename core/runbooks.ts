@@ -170,25 +170,7 @@ export function describeParams(runbook: RunbookDef): string {
     .join(' ');
 }
 
-export type ApprovalDecision = { accepted: true } | { accepted: false; reason: string };
-
-/** Whether a click on Approve counts: the approver list, the four-eyes rule, one approval per person. */
-export function judgeApproval(
-  policy: ApprovalPolicy,
-  { requester, approver, isApprover, alreadyApproved }: { requester: string; approver: string; isApprover: boolean; alreadyApproved: readonly string[] },
-): ApprovalDecision {
-  // Defence in depth: the config loader disables such a runbook, but no caller should ever count an approval
-  // for a policy that names nobody.
-  if (policy.approvers.length === 0 && !policy.anyone) {
-    return { accepted: false, reason: 'this runbook names no approvers, so nobody may approve it (an admin adds `approval: { approvers: [...] }` to the config)' };
-  }
-  if (approver === requester && !policy.allowSelf) {
-    return { accepted: false, reason: 'you requested this run, and it needs someone else to approve it (four-eyes rule)' };
-  }
-  if (!isApprover) return { accepted: false, reason: 'you are not one of its approvers' };
-  if (alreadyApproved.includes(approver)) return { accepted: false, reason: 'you have approved it already' };
-  return { accepted: true };
-}
+export { judgeApproval, type ApprovalDecision } from './approval.ts';
 
 export function describePolicy(policy: ApprovalPolicy): string {
   if (policy.approvers.length === 0 && !policy.anyone) return 'no approvers named, so nobody may approve it';

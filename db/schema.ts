@@ -5,6 +5,7 @@ import type { MessagePayload } from '../core/storage/effects.ts';
 import type { OutboxStatus } from '../core/storage/outbox.ts';
 import type { Severity } from '../core/triggers.ts';
 import type { ChecklistSnapshot, RunStatus, TickAction, TickSource } from '../core/checklists.ts';
+import type { RunStatus as RunbookRunStatus, StepStatus } from '../core/run-state.ts';
 
 /**
  * The decision log: every command, click and action of the bot, append-only (a trigger in the migration
@@ -113,7 +114,7 @@ export const runbookRuns = sqliteTable(
     params: text('params', { mode: 'json' }).$type<Record<string, string>>().notNull(),
     /** The plan as approved: every step's host and exact command. What runs is this, never a re-render. */
     plan: text('plan', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
-    status: text('status').notNull(),
+    status: text('status').$type<RunbookRunStatus>().notNull(),
     /** steps | rollback */
     phase: text('phase').notNull().default('steps'),
     /** Index of the step running, failed or next (in the current phase). */
@@ -150,7 +151,7 @@ export const runSteps = sqliteTable(
     stepId: text('step_id').notNull(),
     host: text('host').notNull(),
     command: text('command').notNull(),
-    status: text('status').notNull(),
+    status: text('status').$type<StepStatus>().notNull(),
     exitCode: integer('exit_code'),
     startedAt: integer('started_at', { mode: 'timestamp_ms' }).notNull(),
     endedAt: integer('ended_at', { mode: 'timestamp_ms' }),

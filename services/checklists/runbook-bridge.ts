@@ -4,7 +4,7 @@ import type { ChecklistRunRecord, ChecklistRunState, ChecklistStore } from '../.
 import { describeParams, PlanError } from '../../core/runbooks.ts';
 import { ParamError, TemplateError } from '../../core/shell-quote.ts';
 import type { ChecklistMessageOptions } from '../../blocks/checklist.ts';
-import type { RunbookRunner } from '../runbooks/runner.ts';
+import type { RunbookRunner } from '../runbooks/index.ts';
 import { changeRun, renderRun, viewOf } from './run-changes.ts';
 
 export { CHECKLIST_GATE_MAX_AGE_SECONDS };

@@ -8,10 +8,9 @@ import { lastCompletedRun } from '../../db/checklists.ts';
 import { openSqliteStorage, type SqliteStorage } from '../../db/storage.ts';
 import { createPrometheus } from '../../integrations/prometheus.ts';
 import { createSsh } from '../../integrations/ssh.ts';
-import { answerChecklistGate, createChecklistRunbookPort, createChecklistRuns } from '../../services/checklists/index.ts';
-import { latestRunState } from '../../db/sqlite/checklists.ts';
+import { createChecklistRunbookPort, createChecklistRuns } from '../../services/checklists/index.ts';
 import { createOutboxDeliverer } from '../../services/outbox.ts';
-import { createRunbookRunner, type RunbookRunner } from '../../services/runbooks/runner.ts';
+import { createRunbookRunner, type RunbookRunner } from '../../services/runbooks/index.ts';
 import { refusingLoopbackUrl } from '../../devkit/ports.ts';
 
 export interface TestCommandDepsOptions {
@@ -61,7 +60,7 @@ export async function createTestCommandDeps(options: TestCommandDepsOptions = {}
     onCompleted: (checklistId) => runbooks.checklistCompleted(checklistId),
   });
   const runbooks: RunbookRunner = createRunbookRunner({
-    db,
+    storage,
     config,
     ssh: createSsh(),
     prometheus,
@@ -69,8 +68,7 @@ export async function createTestCommandDeps(options: TestCommandDepsOptions = {}
     clock,
     logger,
     isAllowed,
-    // The runner asks its gate synchronously until it is on the storage port: read the rows as bot/main.ts does.
-    checklistGate: (checklistId, now) => answerChecklistGate(checklistId, latestRunState(db, checklistId), now),
+    checklistGate: checklists.gate,
     onSucceeded: (run) => checklists.tickItemsForRunbook({ runbookId: run.runbookId, user: run.requester, detail: { runbook_run_id: run.id } }),
   });
   const deps: CommandDeps = {

@@ -184,7 +184,7 @@ describe('runbooks in Slack, one scenario in order', () => {
     await click('U0OPS2', planTs, 'run_confirm');
     await waitRun(1, 'succeeded');
     expect(flat(fake.message(CHANNEL, planTs)?.blocks)).toContain('Succeeded');
-    expect(harness.bot.runbooks.getLock('local')).toBeUndefined();
+    expect(await harness.bot.runbooks.getLock('local')).toBeUndefined();
     const kinds = listDecisions(harness.bot.deps.db, { limit: 100 }).filter((row) => (row.detail as { run_id?: number }).run_id === 1).map((row) => row.kind).reverse();
     expect(kinds).toEqual(['run_requested', 'lock', 'approval_refused', 'approval_refused', 'approval', 'run_started', 'step_started', 'step_finished', 'awaiting_confirmation', 'confirmation_refused', 'confirmation', 'step_started', 'step_finished', 'run_succeeded', 'unlock']);
   });
@@ -205,7 +205,7 @@ describe('runbooks in Slack, one scenario in order', () => {
     await click(REQUESTER, plan.ts, 'run_rollback');
     await waitRun(runId, 'rolled_back');
     expect(fake.messages(CHANNEL).some((message) => message.thread_ts === plan.ts && message.text.includes('Rollback step 1: Undo') && message.text.includes('undone'))).toBe(true);
-    expect(harness.bot.runbooks.getLock('local')).toBeUndefined();
+    expect(await harness.bot.runbooks.getLock('local')).toBeUndefined();
   });
 
   it('never connects to a host whose key does not match the pinned one', async () => {

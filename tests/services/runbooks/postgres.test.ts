@@ -248,8 +248,8 @@ describe('the replica-setup and failover runbooks on real PostgreSQL, through th
     // restart-primary (3) and clear-replica (5): the default's confirm steps, kept here (checked above)
     expect(confirmed).toEqual(['steps:2', 'steps:4']);
     expect(flat(fake.message(CHANNEL, plan.ts)?.blocks)).toContain('Succeeded');
-    expect(harness.bot.runbooks.getLock('db-primary')).toBeUndefined();
-    expect(harness.bot.runbooks.getLock('db-replica')).toBeUndefined();
+    expect(await harness.bot.runbooks.getLock('db-primary')).toBeUndefined();
+    expect(await harness.bot.runbooks.getLock('db-replica')).toBeUndefined();
   }, 60_000);
 
   it('leaves the replica streaming: listed in pg_stat_replication, in recovery, replaying writes', async () => {

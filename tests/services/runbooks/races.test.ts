@@ -14,7 +14,7 @@ import { isFinished } from '../../../core/run-state.ts';
 import { listDecisions } from '../../../db/decision-log.ts';
 import { getMessage } from '../../../db/outbox.ts';
 import { getLock, getRun, listRuns, listSteps, type RunRow } from '../../../db/runbooks.ts';
-import type { ClickOrigin } from '../../../services/runbooks/runner.ts';
+import type { ClickOrigin } from '../../../services/runbooks/index.ts';
 import { startTestBot, type TestBot } from '../../helpers/bot.ts';
 import { buildBlockActionsPayload, sendInteraction, startFakeSlack, type FakeSlack } from '../../helpers/slack/index.ts';
 import { startSshd, type SshdFixture } from '../../../devkit/sshd/index.ts';

@@ -1,0 +1,238 @@
+import { buildStepMessage } from '../../blocks/runbook.ts';
+import type { RunOptions, StepResult } from '../../core/ports.ts';
+import { redactSecrets } from '../../core/redact.ts';
+import { completionOf, failureOf, mayExecute, stepKey } from '../../core/run-state.ts';
+import type { PlannedStep } from '../../core/runbooks.ts';
+import type { MessageWrite } from '../../core/storage/effects.ts';
+import { runMessageKey, stepMessageKey, type RunRecord } from '../../core/storage/runbooks.ts';
+import { decisionOf, renderRun, type RunnerContext } from './context.ts';
+
+export interface Executor {
+  /** Takes the run's steps one after another while it is running; a second launch waits for the first to return. */
+  launch(runId: number): void;
+  /** Aborts the step the run is in, if any (a Stop: the run's status has already changed). */
+  abort(runId: number): void;
+  /** Resolves when the run's execution in flight, if any, has returned. */
+  settled(runId: number): Promise<void>;
+  idle(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/**
+ * The executor: steps run one after another over SSH, their output streamed into the run's thread. Every
+ * move of the run goes through `ctx.move` or the store's guarded step writes, so a Stop or a restart in
+ * between is never overwritten.
+ */
+export function createExecutor(ctx: RunnerContext): Executor {
+  const { deps, stepsOf } = ctx;
+  const { config, clock, logger } = deps;
+  const store = deps.storage.runbooks;
+  const controllers = new Map<number, AbortController>();
+  const executions = new Map<number, Promise<void>>();
+  const relaunch = new Set<number>();
+  let shuttingDown = false;
+  const outputIntervalMs = deps.outputIntervalMs ?? 1000;
+
+  function launch(runId: number): void {
+    if (executions.has(runId)) {
+      // The execution in flight is finishing (it has written its last state): go again once it has returned.
+      relaunch.add(runId);
+      return;
+    }
+    const execution = execute(runId)
+      .catch((error: unknown) => logger.error({ err: error, runId }, 'runbook execution failed'))
+      .finally(() => {
+        executions.delete(runId);
+        if (relaunch.delete(runId) && !shuttingDown) launch(runId);
+      });
+    executions.set(runId, execution);
+  }
+
+  async function execute(runId: number): Promise<void> {
+    for (;;) {
+      const run = (await store.getRun(runId))!;
+      if (!mayExecute(run.status)) return;
+      const steps = stepsOf(run);
+      const at = { phase: run.phase, stepIndex: run.stepIndex };
+      if (run.stepIndex >= steps.length) {
+        const completion = completionOf(run.phase);
+        const finished = await ctx.move(run, completion, 'scalebot', completion === 'finishRollback' ? 'run_rolled_back' : 'run_succeeded', { at });
+        await deps.deliver();
+        if (finished.ok && finished.run.status === 'succeeded') await deps.onSucceeded?.(finished.run);
+        return;
+      }
+      const step = steps[run.stepIndex]!;
+      if (step.confirm && run.confirmedStep !== stepKey(run.phase, run.stepIndex)) {
+        await ctx.move(run, 'awaitConfirmation', 'scalebot', 'awaiting_confirmation', { at, detail: { step: step.id, phase: run.phase } });
+        await deps.deliver();
+        return;
+      }
+      const result = await runStep(run, step);
+      if (!result || result.outcome !== 'succeeded') return;
+    }
+  }
+
+  /**
+   * One attempt of one step. Its start is written only while the run is still running at this step; its
+   * result, the step counter and the run's status are written in one transaction, so a restart never finds a
+   * step that succeeded marked "outcome unknown". Null when the step was not started (the run changed).
+   */
+  async function runStep(run: RunRecord, step: PlannedStep): Promise<StepResult | null> {
+    const host = config.hosts.get(step.host);
+    const { phase, stepIndex: index } = run;
+    const hidden = step.output === 'hidden';
+    const started = clock();
+    // Registered before the start is written: a Stop from the moment the step counts as started finds
+    // something to abort (and one that lands before it makes the start's guard fail).
+    const controller = new AbortController();
+    controllers.set(run.id, controller);
+    const forget = () => {
+      if (controllers.get(run.id) === controller) controllers.delete(run.id);
+    };
+    const view = await ctx.viewOf(run);
+    const attempt = await store.startStep({
+      runId: run.id,
+      phase,
+      stepIndex: index,
+      stepId: step.id,
+      host: step.host,
+      command: step.command,
+      startedAt: started,
+      effects: (written) => {
+        const message = buildStepMessage(step, index, phase, '', null, { hidden });
+        const payload = { text: message.text, blocks: [...(message.blocks ?? [])] };
+        const stepMessage: MessageWrite[] = written.run.messageId === null
+          ? []
+          : [{ kind: 'post', key: stepMessageKey(run.id, written.attempt.id), channel: run.channel, parentKey: runMessageKey(run.id), payload, at: started }];
+        return {
+          decisions: [decisionOf(written.run, started, 'step_started', 'scalebot', 'running', { step: step.id, phase, host: step.host, command: step.command, attempt_id: written.attempt.id })],
+          messages: [...stepMessage, renderRun(written, view)],
+        };
+      },
+    });
+    if (!attempt) {
+      forget();
+      return null;
+    }
+
+    let output = '';
+    let lastEdit = 0;
+    let editTimer: NodeJS.Timeout | null = null;
+    // Edits are written in order, and the last one before the step's end: the end's text is never overwritten.
+    let outputWrites: Promise<void> = Promise.resolve();
+    const showOutput = () => {
+      editTimer = null;
+      lastEdit = Date.now();
+      if (attempt.messageId === null) return;
+      const message = buildStepMessage(step, index, phase, redactSecrets(output), null, { hidden });
+      const payload = { text: message.text, blocks: [...(message.blocks ?? [])] };
+      outputWrites = outputWrites
+        .then(() => store.show([], () => ({ messages: [{ kind: 'edit', key: stepMessageKey(run.id, attempt.id), payload }] })))
+        .then(() => void deps.deliver())
+        .catch((error: unknown) => logger.error({ err: error, runId: run.id }, 'showing step output failed'));
+    };
+    let result: StepResult;
+    try {
+      await deps.deliver();
+      if (controller.signal.aborted) {
+        result = notStarted('stopped', 'stopped before the command started: it was not run');
+      } else if (!host) {
+        result = notStarted('connect_failed', `host ${step.host} is not in the inventory`);
+      } else {
+        const options: RunOptions = {
+          timeoutSeconds: step.timeoutSeconds,
+          signal: controller.signal,
+          // One slot per run, phase and step on the host: a Retry while an earlier attempt may still live there is refused by the host.
+          lockKey: `run-${run.id}-${phase}-${index}`,
+          onOutput: (chunk) => {
+            if (hidden) return;
+            output += chunk;
+            if (output.length > 200_000) output = output.slice(-100_000);
+            // At most one edit a second: Slack rate-limits chat.update, and people read no faster.
+            if (!editTimer) editTimer = setTimeout(showOutput, Math.max(0, outputIntervalMs - (Date.now() - lastEdit)));
+          },
+        };
+        result = await deps.ssh.run(
+          { name: host.name, address: host.address, port: host.port, user: host.user, privateKeyFile: host.privateKeyFile, hostKey: host.hostKey },
+          step.command,
+          options,
+        );
+      }
+    } finally {
+      forget();
+      if (editTimer) clearTimeout(editTimer);
+    }
+    await outputWrites;
+    const ended = clock();
+    // The bot is going down, not a person's Stop: the step stays "running" and the next start reports the run
+    // as interrupted, outcome unknown.
+    if (result.outcome === 'stopped' && shuttingDown && (await store.getRun(run.id))?.status === 'running') return result;
+    const status = result.outcome;
+    const storedOutput = redactSecrets(result.output);
+    const reason = redactSecrets(result.message);
+    const endView = await ctx.viewOf(run);
+    await store.finishStep({
+      attemptId: attempt.id,
+      end: { status, exitCode: result.exitCode, endedAt: ended, output: storedOutput, message: reason },
+      then: status === 'succeeded' ? { move: 'advance' } : { transition: failureOf(phase) },
+      now: ended,
+      effects: (finished) => {
+        const stepFinished = decisionOf(run, ended, 'step_finished', 'scalebot', status, {
+          step: step.id,
+          phase,
+          host: step.host,
+          exit_code: result.exitCode,
+          duration_ms: result.durationMs,
+          ...(hidden ? { output_hidden: true } : { output_tail: storedOutput.split('\n').slice(-20).join('\n').slice(-2000) }),
+          reason: status === 'succeeded' ? undefined : reason,
+          attempt_id: attempt.id,
+        });
+        const stepMessage: MessageWrite[] = [];
+        if (finished.attempt.messageId !== null) {
+          const message = buildStepMessage(step, index, phase, storedOutput, finished.attempt, { hidden });
+          stepMessage.push({ kind: 'edit', key: stepMessageKey(run.id, attempt.id), payload: { text: message.text, blocks: [...(message.blocks ?? [])] } });
+        }
+        if (status === 'succeeded') {
+          // A Stop that came too late to stop the command leaves the run stopped, past the step that succeeded.
+          const stoppedAfter = finished.moved && finished.run.status !== 'running';
+          return {
+            decisions: [stepFinished],
+            messages: [...stepMessage, ...(stoppedAfter ? [renderRun(finished, endView, `${step.title} succeeded before the stop reached it; the next step was not started`)] : [])],
+          };
+        }
+        if (!finished.moved) return { decisions: [stepFinished], messages: [...stepMessage, renderRun(finished, endView)] };
+        return {
+          decisions: [
+            stepFinished,
+            decisionOf(finished.run, ended, 'run_failed', 'scalebot', finished.run.status, { step: step.id, phase, outcome: status, reason }),
+            ...(finished.released.length > 0 ? [decisionOf(finished.run, ended, 'unlock', 'scalebot', 'released', { hosts: finished.released })] : []),
+          ],
+          messages: [...stepMessage, renderRun(finished, endView, `${step.title}: ${reason}`)],
+        };
+      },
+    });
+    await deps.deliver();
+    return result;
+  }
+
+  function notStarted(outcome: StepResult['outcome'], message: string): StepResult {
+    return { outcome, exitCode: null, signal: null, durationMs: 0, stdoutTail: '', stderrTail: '', output: '', outputTruncated: false, message, mayRunUntil: null };
+  }
+
+  return {
+    launch,
+    abort: (runId) => controllers.get(runId)?.abort(),
+    settled: async (runId) => {
+      await executions.get(runId);
+    },
+    async idle() {
+      while (executions.size > 0) await Promise.all(executions.values());
+    },
+    /** Steps in flight are cut off and their runs left "running", so the next start reports them interrupted. */
+    async shutdown() {
+      shuttingDown = true;
+      for (const controller of controllers.values()) controller.abort();
+      await Promise.all(executions.values());
+    },
+  };
+}
