@@ -17,3 +17,8 @@ export function warning(text: string): string {
 export function takesNoArguments(subcommand: string, more = ''): string {
   return `\`/scale ${subcommand}\` takes no arguments${more}.`;
 }
+
+/** Who may act, as Slack shows it: a user group as its mention, a handle in code, a user id as a mention. */
+export function describeAllowed(allowed: readonly string[]): string {
+  return allowed.map((id) => (id.startsWith('S') ? `<!subteam^${id}>` : id.startsWith('@') ? `\`${id}\`` : `<@${id}>`)).join(', ');
+}

@@ -116,7 +116,7 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
   // The advisor counts a completed optimization checklist as "optimized first: yes".
   const completedAt = async (checklistId: string) =>
     checklistCompletedAt ? checklistCompletedAt(checklistId) : ((await storage.checklists.lastCompleted(checklistId))?.completedAt ?? null);
-  const deps: CommandDeps = { config, prometheus, storage, db: database.db, logger, clock, runbooks, checklists, checklistCompletedAt: completedAt };
+  const deps: CommandDeps = { config, prometheus, storage, logger, clock, runbooks, checklists, checklistCompletedAt: completedAt };
   const { app, receiver } = createApp({ settings, deps, metrics, watcher, isAllowed });
 
   let server: Server | null = null;
@@ -178,7 +178,6 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     async stop() {
       if (stopped) return;
       stopped = true;
-      checklists.stop();
       await watcher.stop();
       if (expiryTimer) clearInterval(expiryTimer);
       await runbooks.shutdown();
@@ -186,7 +185,7 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
       await prometheus.close();
       if (settings.mode === 'socket') {
         await app.stop().catch(() => {});
-        // app.stop() resolves before the socket has closed (STACK-NOTES): wait for the close itself.
+        // Bolt's app.stop() resolves before the Socket Mode socket has closed: wait for the close itself.
         const socketReceiver = (app as unknown as { receiver: { client?: { disconnect(): Promise<void> } } }).receiver;
         await socketReceiver.client?.disconnect().catch(() => {});
       }

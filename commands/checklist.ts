@@ -15,7 +15,6 @@ export const checklist = {
   async run({ args, user, channel, deps, respond }) {
     const lists = deps.config.checklists;
     const runs = deps.checklists;
-    if (!runs) throw new UsageError('Checklists are not available in this bot.');
     if (args.length === 0) {
       const { open, ended } = await runs.listRuns();
       const withLink = (run: (typeof open)[number]) => ({ view: run.view, ...(run.ts ? { link: messageLink(run.channel, run.ts) } : {}) });

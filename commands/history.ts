@@ -1,5 +1,4 @@
 import { buildHistoryReply } from '../blocks/history.ts';
-import { listRuns } from '../db/runbooks.ts';
 import { UsageError, type Subcommand } from './types.ts';
 
 export const history = {
@@ -11,8 +10,7 @@ export const history = {
       throw new UsageError('`/scale history` takes at most a count: `/scale history 30`.');
     }
     const count = Math.min(Math.max(Number(args[0] ?? 15), 1), 100);
-    // The runbook store has no listing yet: the runs are still read from the SQLite file.
-    const runs = listRuns(deps.db, { limit: 10 });
+    const runs = await deps.storage.runbooks.listRuns({ limit: 10 });
     const decisions = await deps.storage.decisions.list({ limit: count });
     await respond(buildHistoryReply(runs, decisions));
   },

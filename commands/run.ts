@@ -9,7 +9,6 @@ export const run = {
   async run({ args, user, channel, deps, respond }) {
     const [runbookId, ...assignments] = args;
     if (!runbookId) throw new UsageError('Say which runbook: `/scale run <runbook> key=value …` (`/scale runbooks` lists them).');
-    if (!deps.runbooks) throw new UsageError('Runbooks are not available in this bot.');
     const runbook = deps.config.runbooks.find((candidate) => candidate.id === runbookId);
     if (!runbook) throw new UsageError(`There is no runbook \`${runbookId}\`; \`/scale runbooks\` lists them.`);
     // A disabled runbook and a requester not in `requesters` are refused by the runner itself, which the

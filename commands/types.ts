@@ -4,7 +4,6 @@ import type { Reply } from '../blocks/types.ts';
 import type { ChecklistRuns } from '../services/checklists/runs.ts';
 import type { Config } from '../core/config/index.ts';
 import type { Clock, PrometheusPort, Storage } from '../core/ports.ts';
-import type { Db } from '../db/client.ts';
 import type { RunbookRunner } from '../services/runbooks/index.ts';
 
 /** What every subcommand may use. Built once in bot/main.ts; tests build theirs with tests/helpers/command-deps.ts. */
@@ -12,8 +11,6 @@ export interface CommandDeps {
   readonly config: Config;
   readonly prometheus: PrometheusPort;
   readonly storage: Storage;
-  /** The SQLite file under `storage`, for the commands not yet on the storage port. */
-  readonly db: Db;
   readonly logger: Logger;
   readonly clock: Clock;
   /** Runbook requests and unlocks. */

@@ -1,3 +1,4 @@
+import { UserError } from './user-error.ts';
 import { formatDuration } from './duration.ts';
 import { ParamError, renderCommand, validateParam, type ParamType, type PlaceholderType } from './shell-quote.ts';
 
@@ -82,7 +83,7 @@ export interface RunPlan {
 }
 
 /** The user asked for something a runbook cannot do: the message says what to type. */
-export class PlanError extends Error {}
+export class PlanError extends UserError {}
 
 /**
  * Reads `key=value` words; a word without "=" or a key given twice is refused. The result has no prototype, so

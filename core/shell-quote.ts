@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { UserError } from './user-error.ts';
 
 /**
  * The one way a value reaches a shell: typed parameters are validated here, then pasted into a runbook's
@@ -15,7 +16,7 @@ export class TemplateError extends Error {
 }
 
 /** A parameter value the user has to correct; the message says what is accepted. */
-export class ParamError extends Error {
+export class ParamError extends UserError {
   constructor(
     message: string,
     readonly param: string | undefined,

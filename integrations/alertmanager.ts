@@ -1,3 +1,4 @@
+import type { AlertmanagerAlert } from '../core/alerts.ts';
 import { z } from 'zod';
 import type { Severity } from '../core/triggers.ts';
 
@@ -71,20 +72,7 @@ const payloadSchema = z
     }
   });
 
-export interface AlertmanagerAlert {
-  readonly key: string;
-  readonly status: 'firing' | 'resolved';
-  readonly alertname: string;
-  readonly severity: Severity;
-  readonly labels: Record<string, string>;
-  readonly summary?: string;
-  readonly description?: string;
-  readonly value?: string;
-  readonly startsAt: Date;
-  readonly endsAt?: Date;
-  readonly generatorUrl?: string;
-  readonly advice?: string;
-}
+export type { AlertmanagerAlert };
 
 /** The guide's monitoring/alerts.yml: what each of its alerts asks for. */
 const GUIDE_ALERTS: Record<string, { severity: Severity; advice: string }> = {

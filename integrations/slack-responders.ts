@@ -45,7 +45,3 @@ export function createResponderCheck(client: Pick<WebClient, 'usergroups'>, cloc
     return false;
   };
 }
-
-export function describeAllowed(allowed: readonly string[]): string {
-  return allowed.map((id) => (id.startsWith('S') ? `<!subteam^${id}>` : id.startsWith('@') ? `\`${id}\`` : `<@${id}>`)).join(', ');
-}

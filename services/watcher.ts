@@ -10,7 +10,7 @@ import type { PostWrite } from '../core/storage/outbox.ts';
 import { collectStatus } from '../core/status.ts';
 import type { Severity, Trigger } from '../core/triggers.ts';
 import { blindMessageKey, breachKey, breachMessageKey, judgeBreachClick, planWatchCycle, type BreachClick, type OpenBreach } from '../core/watch.ts';
-import type { AlertmanagerAlert } from '../integrations/alertmanager.ts';
+import type { AlertmanagerAlert } from '../core/alerts.ts';
 import { editMessage, postMessage, replyInThread, type OutboxDeliverer } from './outbox.ts';
 
 /** The counters the watcher keeps; bot/metrics.ts serves them at /metrics. */

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { notAResponder, parseAlertAction, STATUS_ALREADY_POSTED, type AlertAction } from '../../blocks/breach.ts';
 import type { Config } from '../../core/config/index.ts';
 import type { Clock, Storage } from '../../core/ports.ts';
-import { describeAllowed } from '../../integrations/slack-responders.ts';
+import { describeAllowed } from '../../blocks/replies.ts';
 import type { Watcher } from '../../services/watcher.ts';
 import { onAction, type Click } from './on-action.ts';
 

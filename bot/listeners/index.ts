@@ -30,7 +30,7 @@ export function registerListeners(app: App, { deps, metrics, watcher, isAllowed 
   const actions: OnActionDeps = { decisions: deps.storage.decisions, logger: deps.logger, clock: deps.clock };
   registerCommandListeners(app, deps, metrics);
   registerAlertActions(app, { ...actions, watcher, isAllowed, config: deps.config, storage: deps.storage });
-  registerRunbookActions(app, deps.runbooks, deps.logger);
+  registerRunbookActions(app, deps.runbooks, actions);
   registerAdviseActions(app, { ...actions, commands: deps });
-  registerChecklistActions(app, { ...actions, checklists: deps.checklists, db: deps.db });
+  registerChecklistActions(app, { ...actions, checklists: deps.checklists });
 }

@@ -1,11 +1,10 @@
 import type { App } from '@slack/bolt';
-import type { Logger } from 'pino';
 import { parseRunAction, type RunAction } from '../../blocks/runbook.ts';
 import type { ClickOrigin, RunbookRunner } from '../../services/runbooks/index.ts';
-import { onAction, type Click } from './on-action.ts';
+import { onAction, type Click, type OnActionDeps } from './on-action.ts';
 
 /** Approve, Reject, Cancel, Start, Confirm, Stop, Retry, Roll back, Abandon on a run's message. */
-export function registerRunbookActions(app: App, runner: RunbookRunner, logger: Logger): void {
+export function registerRunbookActions(app: App, runner: RunbookRunner, actions: OnActionDeps): void {
   const handle = async ({ action, user, channel, messageTs }: Click<RunAction>) => {
     // The click counts only on the run's own message: its channel and ts are checked against the run's.
     const origin: ClickOrigin = { channel, messageTs };
@@ -15,5 +14,5 @@ export function registerRunbookActions(app: App, runner: RunbookRunner, logger: 
         : await runner[action.kind](action.runId, user, origin);
     return answer.message;
   };
-  onAction(app, 'run_', parseRunAction, handle, { logger, decisions: runner.decisions, clock: runner.clock });
+  onAction(app, 'run_', parseRunAction, handle, actions);
 }

@@ -148,7 +148,7 @@ function renderConfig(o: { dir: string; hostKeyFile: string; authorizedKeys: str
     'PermitRootLogin prohibit-password',
     `AllowUsers ${o.user}`,
     // Root, or whoever runs an unprivileged sshd as themselves, logs in with a key under `UsePAM no` (the
-    // setup STACK-NOTES describes). A locked system account such as postgres is refused without PAM, so only
+    // usual setup for a throwaway sshd). A locked system account such as postgres is refused without PAM, so only
     // then is PAM switched on.
     `UsePAM ${o.user === 'root' || o.user === userInfo().username ? 'no' : 'yes'}`,
     // The temp dir is not owned by the user: skip the ownership checks meant for home directories.

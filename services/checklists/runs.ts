@@ -9,7 +9,7 @@ import { buildChecklistMessage, buildChecklistSummary, runTitle, type ChecklistA
 import { slackTime } from '../../blocks/breach.ts';
 import { buildStatusBlocks, VERDICT_TITLES } from '../../blocks/status.ts';
 import { escapeMrkdwn, SLACK_LIMITS, type Block } from '../../blocks/types.ts';
-import { describeAllowed } from '../../integrations/slack-responders.ts';
+import { describeAllowed } from '../../blocks/replies.ts';
 import { changeRun, renderRun, replyInThread, viewOf, type Decided } from './run-changes.ts';
 import { createRunbookBridge, type ChecklistRunbookPort } from './runbook-bridge.ts';
 
@@ -57,7 +57,6 @@ export interface RunWithMessage {
   readonly ts: string | null;
 }
 
-const MAX_POST_RETRIES = 10;
 const ENDED_WORDS = { completed: 'was completed', closed: 'was closed', abandoned: 'was abandoned' } as const;
 const CHANGED_MEANWHILE = 'The run kept changing while I tried; nothing was changed. Try again.';
 
@@ -130,35 +129,12 @@ export function createChecklistRuns(deps: ChecklistRunsDeps) {
       }));
       return { run: abandoned?.run ?? run, posted: false, problem: postProblem(message) };
     }
-    retryUntilSent(run.id, 1);
+    // The outbox's own follow-up pass posts it when Slack answers again (Retry-After, backoff): no timer of ours.
     return {
       run,
       posted: false,
       problem: `Slack did not take the message yet (${message?.lastError ?? 'no answer'}). Run #${run.id} is saved; I keep trying and it appears here once Slack answers.`,
     };
-  }
-
-  const retries = new Set<NodeJS.Timeout>();
-  let stopped = false;
-  /** A run's message that Slack did not take yet is retried when the outbox says (Retry-After, backoff), a few times. */
-  function retryUntilSent(runId: number, attempt: number): void {
-    if (stopped || attempt > MAX_POST_RETRIES) return;
-    void store
-      .get(runId)
-      .then((state) => {
-        const message = state?.message;
-        if (stopped || !message || message.status === 'sent' || message.status === 'failed') return;
-        const delayMs = Math.min(60_000, Math.max(1_000, (message.notBefore?.getTime() ?? 0) - clock().getTime()));
-        const timer = setTimeout(() => {
-          retries.delete(timer);
-          void deliver()
-            .then(() => retryUntilSent(runId, attempt + 1))
-            .catch((error: unknown) => logger.error({ err: error }, 'checklist: retrying a message failed'));
-        }, delayMs);
-        timer.unref?.();
-        retries.add(timer);
-      })
-      .catch((error: unknown) => logger.error({ err: error }, 'checklist: retrying a message failed'));
   }
 
   function postProblem(message: RunMessageRecord): string {
@@ -430,13 +406,7 @@ export function createChecklistRuns(deps: ChecklistRunsDeps) {
   }
 
   /** Stops retrying unsent messages (the outbox keeps them for the next delivery). */
-  function stop(): void {
-    stopped = true;
-    for (const timer of retries) clearTimeout(timer);
-    retries.clear();
-  }
-
-  return { start, click, tickItemsForRunbook: bridge.tickItemsForRunbook, gate: bridge.gate, listRuns, viewOf, stop };
+  return { start, click, tickItemsForRunbook: bridge.tickItemsForRunbook, gate: bridge.gate, listRuns, viewOf };
 }
 
 export type ChecklistRuns = ReturnType<typeof createChecklistRuns>;

@@ -39,9 +39,6 @@ export function createRunbookRunner(deps: RunbookRunnerDeps) {
     /** Shutdown: steps in flight are cut off and their runs left "running", so the next start reports them interrupted. */
     shutdown: executor.shutdown,
     isFinished,
-    /** The decision log and clock the runner writes with (the click wrapper records a failed click there too). */
-    decisions: deps.storage.decisions,
-    clock: deps.clock,
   };
 }
 

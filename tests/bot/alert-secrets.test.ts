@@ -88,7 +88,7 @@ describe('a Prometheus URL with user:password@', () => {
   });
 
   it('is not in the decision log', () => {
-    const rows = listDecisions(harness.bot.deps.db, { limit: 1000 });
+    const rows = listDecisions(harness.bot.database.db, { limit: 1000 });
     expect(rows.some((row) => row.kind === 'monitoring_blind')).toBe(true);
     expectNoSecret('the decision log', JSON.stringify(rows));
   });
@@ -102,13 +102,13 @@ describe('a Prometheus URL with user:password@', () => {
   });
 
   it('is cut from anything queued for Slack, also alone: main registered it as a secret', () => {
-    const row = enqueueMessage(harness.bot.deps.db, {
+    const row = enqueueMessage(harness.bot.database.db, {
       dedupeKey: 'secret-echo',
       channel: 'C0ALERTS',
       payload: { text: `a step printed ${PASSWORD} and ${ALERTMANAGER_TOKEN}` },
       at: new Date(),
     });
-    const stored = JSON.stringify(getMessage(harness.bot.deps.db, row.id)!.payload);
+    const stored = JSON.stringify(getMessage(harness.bot.database.db, row.id)!.payload);
     expectNoSecret('the outbox', stored);
     expect(stored).toContain('[redacted]');
   });

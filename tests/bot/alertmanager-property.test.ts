@@ -215,7 +215,7 @@ describe('POST /alertmanager with generated bodies', () => {
         const after = snapshot();
         expect({ ...after, decisions: before.decisions }).toEqual(before);
         expect(after.decisions).toBe(before.decisions + 1);
-        expect(listDecisions(harness.bot.deps.db, { limit: 1 })[0]).toMatchObject({ kind: 'alertmanager_refused', outcome: 'refused' });
+        expect(listDecisions(harness.bot.database.db, { limit: 1 })[0]).toMatchObject({ kind: 'alertmanager_refused', outcome: 'refused' });
         figures.malformed += 1;
       }),
       { numRuns: LONG ? 1000 : 150 },

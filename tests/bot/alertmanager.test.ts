@@ -87,7 +87,7 @@ describe('POST /alertmanager', () => {
     expect(text).toContain('Database connections at 172 of 200');
     expect(text).toContain('Add PgBouncer or scale the database.');
     expect(text).toContain('alert_ack');
-    expect(listDecisions(harness.bot.deps.db, { kinds: ['breach_opened'] })[0]).toMatchObject({ actor: 'alertmanager', subject: 'DatabaseConnectionsHigh' });
+    expect(listDecisions(harness.bot.database.db, { kinds: ['breach_opened'] })[0]).toMatchObject({ actor: 'alertmanager', subject: 'DatabaseConnectionsHigh' });
   });
 
   it('edits the same message when Alertmanager repeats the alert, and reminds in its thread', async () => {
@@ -144,7 +144,7 @@ describe('POST /alertmanager refuses what Alertmanager does not send', () => {
       expect(String(answer.json.error)).toContain(reason);
     }
     expect(breachCount()).toBe(before);
-    const refusals = listDecisions(harness.bot.deps.db, { kinds: ['alertmanager_refused'], limit: 100 });
+    const refusals = listDecisions(harness.bot.database.db, { kinds: ['alertmanager_refused'], limit: 100 });
     expect(refusals.length).toBeGreaterThanOrEqual(cases.length);
     expect(refusals[0]).toMatchObject({ actor: 'alertmanager', outcome: 'refused', detail: { status: 400 } });
   });

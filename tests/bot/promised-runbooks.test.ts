@@ -53,7 +53,7 @@ runbooks:
 
 const logLines = () => (existsSync(LOG) ? readFileSync(LOG, 'utf8').trim().split('\n').filter(Boolean) : []);
 const flat = (value: unknown) => JSON.stringify(value);
-const db = () => harness.bot.deps.db;
+const db = () => harness.bot.database.db;
 
 async function command(text: string, user = REQUESTER) {
   const responseUrl = fake.newResponseUrl({ channel: CHANNEL, user });

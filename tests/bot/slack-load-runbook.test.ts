@@ -54,15 +54,15 @@ describe('a runbook streaming output when Slack pushes back', () => {
     for (let n = 1; n <= RUNS; n += 1) {
       const responseUrl = fake.newResponseUrl({ channel: CHANNEL, user: REQUESTER });
       expect((await sendSlashCommand(harness.url, harness.secret, { text: 'run stream target=local', user_id: REQUESTER, channel_id: CHANNEL, response_url: responseUrl })).status).toBe(200);
-      await vi.waitFor(() => expect(listRuns(harness.bot.deps.db, { limit: 10 })).toHaveLength(n), { timeout: 15_000 });
-      const runId = listRuns(harness.bot.deps.db, { limit: 1 })[0]!.id;
+      await vi.waitFor(() => expect(listRuns(harness.bot.database.db, { limit: 10 })).toHaveLength(n), { timeout: 15_000 });
+      const runId = listRuns(harness.bot.database.db, { limit: 1 })[0]!.id;
       const plan = await fake.waitFor((f) => f.messages(CHANNEL).find((m) => m.metadata?.event_payload?.key === `run:${runId}`), { timeoutMs: 30_000, intervalMs: 50 }).catch((error: Error) => {
         throw new Error(`${error.message.split('\n')[0]}\nkeys ${JSON.stringify([...fake.messages(CHANNEL)].map((m) => m.metadata?.event_payload?.key))}\n${summary()}`);
       });
       const click = fake.newResponseUrl({ channel: CHANNEL, user: LEAD, messageTs: plan.ts });
       const payload = buildBlockActionsPayload({ user: LEAD, channel: CHANNEL, message: plan, action: { action_id: 'run_approve' }, response_url: click });
       expect((await sendInteraction(harness.url, harness.secret, payload)).status).toBe(200);
-      await vi.waitFor(() => expect(getRun(harness.bot.deps.db, runId)?.status, summary()).toBe('succeeded'), { timeout: 60_000, interval: 100 });
+      await vi.waitFor(() => expect(getRun(harness.bot.database.db, runId)?.status, summary()).toBe('succeeded'), { timeout: 60_000, interval: 100 });
     }
     await harness.bot.runbooks.idle();
     await fake.waitFor(() => outboxBacklog(harness.bot.database.sqlite).length === 0, { timeoutMs: LONG ? 120_000 : 40_000, intervalMs: 100 }).catch((error: Error) => {

@@ -91,7 +91,7 @@ describe('/scale status against a real Prometheus', () => {
     const { responseUrl } = await askStatus('status', 'U0RECORDED');
     await responseTo(responseUrl);
     // A command is counted once its decision-log row is committed, which may be a few ms after its answer.
-    await vi.waitFor(() => expect(listDecisions(harness.bot.deps.db, { kinds: ['command'] }).some((row) => row.actor === 'U0RECORDED')).toBe(true));
+    await vi.waitFor(() => expect(listDecisions(harness.bot.database.db, { kinds: ['command'] }).some((row) => row.actor === 'U0RECORDED')).toBe(true));
     const metrics = await vi.waitFor(async () => {
       const text = await (await fetch(`${harness.url}/metrics`)).text();
       expect(text).toMatch(/scalebot_commands_total\{subcommand="status",outcome="scale_now"\} [1-9]/);
@@ -102,7 +102,7 @@ describe('/scale status against a real Prometheus', () => {
     const heap = Number(/^scalebot_prometheus_worker_heap_used_bytes (\d+)$/m.exec(metrics)?.[1]);
     expect(heap).toBeGreaterThan(1024 * 1024);
     expect(metrics).toMatch(/scalebot_command_duration_seconds_count\{subcommand="status",outcome="scale_now"\} [1-9]/);
-    const rows = listDecisions(harness.bot.deps.db, { kinds: ['command'] }).filter((row) => row.actor === 'U0RECORDED');
+    const rows = listDecisions(harness.bot.database.db, { kinds: ['command'] }).filter((row) => row.actor === 'U0RECORDED');
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ actor: 'U0RECORDED', channel: 'C0OPS', subject: 'status', outcome: 'scale_now', detail: expect.objectContaining({ text: 'status', args: [] }) });
   });
@@ -118,8 +118,8 @@ describe('/scale status against a real Prometheus', () => {
       if (text) expect(body.text).toMatch(/:warning:/);
     }
     // the row is written once the answer is sent: wait for it rather than race it
-    await vi.waitFor(() => expect(listDecisions(harness.bot.deps.db, { kinds: ['command'], limit: 1 })[0]?.subject).toBe('help'));
-    const outcomes = listDecisions(harness.bot.deps.db, { kinds: ['command'], limit: 4 }).map((row) => [row.subject, row.outcome]);
+    await vi.waitFor(() => expect(listDecisions(harness.bot.database.db, { kinds: ['command'], limit: 1 })[0]?.subject).toBe('help'));
+    const outcomes = listDecisions(harness.bot.database.db, { kinds: ['command'], limit: 4 }).map((row) => [row.subject, row.outcome]);
     expect(outcomes).toEqual([
       ['help', 'ok'],
       ['invalid', 'usage_error'],
@@ -141,8 +141,8 @@ describe('/scale status against a real Prometheus', () => {
     // within the five minutes either way: accepted. Sent last, its answer and its row in the decision log come
     // after anything the refused ones could have started.
     expect((await sendSlashCommand(harness.url, harness.secret, { ...command, text: 'help' }, { timestamp: now + 60 })).status).toBe(200);
-    await vi.waitFor(() => expect(listDecisions(harness.bot.deps.db).filter((row) => row.actor === user)).toHaveLength(1));
-    expect(listDecisions(harness.bot.deps.db).filter((row) => row.actor === user).map((row) => row.subject)).toEqual(['help']);
+    await vi.waitFor(() => expect(listDecisions(harness.bot.database.db).filter((row) => row.actor === user)).toHaveLength(1));
+    expect(listDecisions(harness.bot.database.db).filter((row) => row.actor === user).map((row) => row.subject)).toEqual(['help']);
     await harness.fake.waitFor((fake) => fake.responses.some((entry) => entry.url === responseUrl));
     expect(harness.fake.responses.filter((entry) => entry.url === responseUrl)).toHaveLength(1);
   });

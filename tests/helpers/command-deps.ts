@@ -4,7 +4,6 @@ import type { CommandDeps } from '../../commands/types.ts';
 import { loadConfig } from '../../bot/config.ts';
 import type { Config } from '../../core/config/index.ts';
 import type { Clock } from '../../core/ports.ts';
-import { lastCompletedRun } from '../../db/checklists.ts';
 import { openSqliteStorage, type SqliteStorage } from '../../db/storage.ts';
 import { createPrometheus } from '../../integrations/prometheus.ts';
 import { createSsh } from '../../integrations/ssh.ts';
@@ -44,7 +43,6 @@ export async function createTestCommandDeps(options: TestCommandDepsOptions = {}
   const isAllowed = options.isAllowed ?? (async () => true);
   const logger = pino({ level: 'silent' });
   const storage = openSqliteStorage(':memory:');
-  const db = storage.handle.db;
   const prometheus = createPrometheus({ url: options.prometheusUrl ?? (await refusingLoopbackUrl()), timeoutMs: 2000 });
   const slack = new WebClient('xoxb-test', { slackApiUrl: options.slackApiUrl ?? `${await refusingLoopbackUrl()}/api/`, retryConfig: { retries: 0 } });
   const deliver = createOutboxDeliverer(storage, slack, clock, logger);
@@ -75,18 +73,16 @@ export async function createTestCommandDeps(options: TestCommandDepsOptions = {}
     config,
     prometheus,
     storage,
-    db,
     logger,
     clock,
     runbooks,
     checklists,
-    checklistCompletedAt: async (checklistId) => lastCompletedRun(db, checklistId)?.completedAt ?? null,
+    checklistCompletedAt: async (checklistId) => (await storage.checklists.lastCompleted(checklistId))?.completedAt ?? null,
   };
   return {
     deps,
     storage,
     async close() {
-      checklists.stop();
       await runbooks.shutdown();
       deliver.stop();
       await storage.close();

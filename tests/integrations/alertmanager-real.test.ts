@@ -178,7 +178,7 @@ describe('a real Alertmanager delivering `scalebot rules` alerts to the bot', ()
       expect(updatesOf(message.ts).length, `${alertname} ${instance ?? ''} was never edited`).toBeGreaterThan(0);
       expect(repliesTo(message.ts)).toEqual([]);
     }
-    const opened = listDecisions(bot.bot.deps.db, { kinds: ['breach_opened'] });
+    const opened = listDecisions(bot.bot.database.db, { kinds: ['breach_opened'] });
     expect(opened.map((row) => row.actor)).toEqual(ALERTS.map(() => 'alertmanager'));
     expect(bot.fake.callsTo('chat.postMessage')).toHaveLength(ALERTS.length);
     // Every delivery to the bot was accepted: a 4xx/5xx answer counts here.

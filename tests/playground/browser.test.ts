@@ -5,7 +5,6 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SUBCOMMANDS } from '../../commands/registry.ts';
 import { TOUR_RUNBOOK_ID } from '../../playground/runbook-target.ts';
 import { startPlayground, type RunningPlayground } from '../../playground/start-playground.ts';
 import { fireAlert, startTestPlayground } from './helpers.ts';
@@ -25,9 +24,6 @@ const CHROMIUM_ARGS = [
 ];
 const STEP_TIMEOUT_MS = 10_000;
 
-/** The checklist and runbook steps need those features in the bot's registry (other branches, for now). */
-const HAS_CHECKLISTS = SUBCOMMANDS.some((sub) => sub.name === 'checklist');
-const HAS_RUNBOOKS = SUBCOMMANDS.some((sub) => sub.name === 'run');
 /** The playground's own runbook: three harmless steps on this machine, through its throwaway sshd. */
 const RUNBOOK_COMMAND = `run ${TOUR_RUNBOOK_ID}`;
 
@@ -131,7 +127,7 @@ describe('the playground page in a browser', () => {
     await page.locator('.message.flash', { hasText: 'Scale now: HighCPUUsage' }).waitFor();
   });
 
-  it.runIf(HAS_CHECKLISTS)('starts the before checklist and ticks two items', async () => {
+  it('starts the before checklist and ticks two items', async () => {
     await becomes('Ana Ops');
     await type('/scale checklist before');
     const checklist = page.locator('.message', { has: page.getByRole('button', { name: 'Tick', exact: true }) }).last();
@@ -147,7 +143,7 @@ describe('the playground page in a browser', () => {
     await shot('07-checklist-two-ticked');
   });
 
-  it.runIf(HAS_RUNBOOKS)('runs a runbook as one person and has it approved by another', async () => {
+  it('runs a runbook as one person and has it approved by another', async () => {
     await becomes('Ana Ops');
     await type(`/scale ${RUNBOOK_COMMAND}`);
     const plan = page.locator('.message', { has: page.getByRole('button', { name: 'Approve' }) }).last();

@@ -100,7 +100,7 @@ describe('the breach watcher, one scenario in order', () => {
     expect(checkBlockKitLimits(messages[0]!.blocks ?? [])).toEqual([]);
     for (const action of ['alert_ack', 'alert_snooze_3600', 'alert_snooze_14400', 'alert_snooze_86400', 'alert_status']) expect(text).toContain(action);
     expect(messages[0]!.metadata).toMatchObject({ event_type: 'scalebot_message' });
-    expect(listDecisions(harness.bot.deps.db, { kinds: ['breach_opened'] })).toHaveLength(1);
+    expect(listDecisions(harness.bot.database.db, { kinds: ['breach_opened'] })).toHaveLength(1);
   });
 
   it('edits that same message as the value changes', async () => {
@@ -127,7 +127,7 @@ describe('the breach watcher, one scenario in order', () => {
     expect(JSON.stringify(response.body)).toMatch(/Only <@U0OPS>, <!subteam\^S0LEADS> may acknowledge or snooze/);
     expect((response.body as { response_type: string }).response_type).toBe('ephemeral');
     expect(flatText(fake.message(CHANNEL, theBreach()))).not.toContain('acknowledged by');
-    expect(listDecisions(harness.bot.deps.db, { kinds: ['breach_click_refused'] })[0]).toMatchObject({ actor: 'U0STRANGER', outcome: 'refused' });
+    expect(listDecisions(harness.bot.database.db, { kinds: ['breach_click_refused'] })[0]).toMatchObject({ actor: 'U0STRANGER', outcome: 'refused' });
   });
 
   it('records who acknowledged, shows it on the message, and a second click changes nothing', async () => {
@@ -135,7 +135,7 @@ describe('the breach watcher, one scenario in order', () => {
     await click('U0LEAD', theBreach(), 'alert_ack');
     await fake.waitFor((f) => flatText(f.message(CHANNEL, theBreach())).includes('acknowledged by <@U0LEAD>'));
     expect(flatText(fake.message(CHANNEL, theBreach()))).not.toContain('alert_ack');
-    const rows = listDecisions(harness.bot.deps.db, { kinds: ['breach_acknowledged'] });
+    const rows = listDecisions(harness.bot.database.db, { kinds: ['breach_acknowledged'] });
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ actor: 'U0LEAD', subject: 'load' });
     // the same button clicked again on a copy of the message from before the first click
@@ -144,7 +144,7 @@ describe('the breach watcher, one scenario in order', () => {
     expect((await sendInteraction(harness.url, harness.secret, again)).status).toBe(200);
     const answer = await fake.waitFor((f) => f.responses.find((entry) => entry.url === responseUrl));
     expect(JSON.stringify(answer.body)).toContain('Already acknowledged by <@U0LEAD>');
-    expect(listDecisions(harness.bot.deps.db, { kinds: ['breach_acknowledged'] })).toHaveLength(1);
+    expect(listDecisions(harness.bot.database.db, { kinds: ['breach_acknowledged'] })).toHaveLength(1);
     expect(flatText(fake.message(CHANNEL, theBreach()))).toContain('acknowledged by <@U0LEAD>');
     expect(topLevel()).toHaveLength(1);
   });
@@ -152,7 +152,7 @@ describe('the breach watcher, one scenario in order', () => {
   it('snoozes, shows until when, and records it', async () => {
     await click('U0OPS', theBreach(), 'alert_snooze_3600');
     await fake.waitFor((f) => flatText(f.message(CHANNEL, theBreach())).includes('snoozed by <@U0OPS> until'));
-    expect(listDecisions(harness.bot.deps.db, { kinds: ['breach_snoozed'] })[0]).toMatchObject({ actor: 'U0OPS', detail: expect.objectContaining({ seconds: 3600 }) });
+    expect(listDecisions(harness.bot.database.db, { kinds: ['breach_snoozed'] })[0]).toMatchObject({ actor: 'U0OPS', detail: expect.objectContaining({ seconds: 3600 }) });
   });
 
   it('posts the full status in the thread on Status, once for a double click', async () => {
@@ -184,7 +184,7 @@ describe('the breach watcher, one scenario in order', () => {
     await harness.bot.watcher.runCycle();
     expect(flatText(fake.message(CHANNEL, theBreach()))).not.toContain('Back within the threshold');
     expect(flatText(fake.message(CHANNEL, theBreach()))).not.toContain('Resolved');
-    expect(listDecisions(harness.bot.deps.db, { kinds: ['breach_resolved'] })).toHaveLength(0);
+    expect(listDecisions(harness.bot.database.db, { kinds: ['breach_resolved'] })).toHaveLength(0);
   });
 
   it('resolves once the condition has been false for resolve_after: the message says so and its thread too', async () => {
@@ -199,7 +199,7 @@ describe('the breach watcher, one scenario in order', () => {
     expect(flatText(message)).toMatch(/Resolved: Load.*Resolved after \d+/);
     expect(flatText(message)).not.toContain('alert_snooze');
     expect(replies(theBreach()).some((reply) => /Resolved after .*Load is back at 30 %/.test(reply.text))).toBe(true);
-    expect(listDecisions(harness.bot.deps.db, { kinds: ['breach_resolved'] })).toHaveLength(1);
+    expect(listDecisions(harness.bot.database.db, { kinds: ['breach_resolved'] })).toHaveLength(1);
   });
 
   it('opens a new message for a new breach afterwards', async () => {

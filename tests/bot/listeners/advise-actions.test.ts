@@ -3,7 +3,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseAdviseAction } from '../../../blocks/advice.ts';
 import { startTarget } from '../../../bot/listeners/advise-actions.ts';
 import type { CommandDeps } from '../../../commands/types.ts';
-import { listDecisions } from '../../../db/decision-log.ts';
 import { createTestCommandDeps, type TestCommandDeps } from '../../helpers/command-deps.ts';
 import { startFakeSlack, type FakeSlack } from '../../helpers/slack/index.ts';
 
@@ -70,7 +69,7 @@ describe('the Start button', () => {
     const posted = fake.messages('C0OPS00001');
     expect(posted).toHaveLength(1);
     expect(posted[0]!.text).toMatch(/^Before scaling: 0 of \d+ done$/);
-    expect(listDecisions(d.db).map((row) => [row.kind, row.subject, row.outcome, row.actor])).toEqual([
+    expect((await d.storage.decisions.list()).map((row) => [row.kind, row.subject, row.outcome, row.actor])).toEqual([
       ['command', 'checklist', 'posted', 'U0BOB0001'],
       ['checklist_started', 'before', 'open', 'U0BOB0001'],
       ['advice_start', 'checklist:before', 'started', 'U0BOB0001'],
@@ -88,6 +87,6 @@ describe('the Start button', () => {
         text: 'Type `/scale run vertical-migration old=<host> new=<host> new_ip=<ip>` to plan it; it runs once someone else approves it.',
       },
     ]);
-    expect(listDecisions(d.db)[0]).toMatchObject({ kind: 'advice_start', outcome: 'started' });
+    expect((await d.storage.decisions.list())[0]).toMatchObject({ kind: 'advice_start', outcome: 'started' });
   });
 });

@@ -87,10 +87,10 @@ async function newestRunMessage(count: number) {
   }, { timeoutMs: 15_000 });
 }
 async function waitRun(runId: number, status: string, timeoutMs = 30_000) {
-  await vi.waitFor(() => expect(getRun(harness.bot.deps.db, runId)?.status).toBe(status), { timeout: timeoutMs, interval: 100 });
+  await vi.waitFor(() => expect(getRun(harness.bot.database.db, runId)?.status).toBe(status), { timeout: timeoutMs, interval: 100 });
   await harness.bot.runbooks.idle();
 }
-const latestRunId = () => listRuns(harness.bot.deps.db, { limit: 1 })[0]!.id;
+const latestRunId = () => listRuns(harness.bot.database.db, { limit: 1 })[0]!.id;
 
 beforeAll(async () => {
   sshd = await startSshd();
@@ -129,7 +129,7 @@ describe('runbooks in Slack, one scenario in order', () => {
     ];
     for (const [text, expected] of cases) expect(await ephemeralAnswer(await command(`run ${text}`))).toMatch(expected);
     expect(topLevel()).toHaveLength(0);
-    expect(listRuns(harness.bot.deps.db)).toHaveLength(0);
+    expect(listRuns(harness.bot.database.db)).toHaveLength(0);
   });
 
   let planTs: string;
@@ -153,8 +153,8 @@ describe('runbooks in Slack, one scenario in order', () => {
   it("refuses a non-approver's approval and the requester's own, ephemerally and on record", async () => {
     expect(await ephemeralAnswer(await click(STRANGER, planTs, 'run_approve'))).toMatch(/not one of its approvers/);
     expect(await ephemeralAnswer(await click(REQUESTER, planTs, 'run_approve'))).toMatch(/four-eyes/);
-    expect(listDecisions(harness.bot.deps.db, { kinds: ['approval_refused'] }).map((row) => row.actor).sort()).toEqual([REQUESTER, STRANGER]);
-    expect(getRun(harness.bot.deps.db, 1)?.status).toBe('awaiting_approval');
+    expect(listDecisions(harness.bot.database.db, { kinds: ['approval_refused'] }).map((row) => row.actor).sort()).toEqual([REQUESTER, STRANGER]);
+    expect(getRun(harness.bot.database.db, 1)?.status).toBe('awaiting_approval');
   });
 
   it('answers a second /scale run on a locked host with who holds the lock', async () => {
@@ -174,7 +174,7 @@ describe('runbooks in Slack, one scenario in order', () => {
     expect(hello.text).toContain(`hello x; touch ${PWNED}`);
     expect(existsSync(PWNED)).toBe(false);
     expect(flat(fake.message(CHANNEL, planTs)?.blocks)).toContain('run_confirm');
-    const approval = listDecisions(harness.bot.deps.db, { kinds: ['approval'] })[0]!;
+    const approval = listDecisions(harness.bot.database.db, { kinds: ['approval'] })[0]!;
     expect(approval).toMatchObject({ actor: LEAD, outcome: 'approved' });
     expect(approval.detail).toHaveProperty('trigger_snapshot');
   });
@@ -185,7 +185,7 @@ describe('runbooks in Slack, one scenario in order', () => {
     await waitRun(1, 'succeeded');
     expect(flat(fake.message(CHANNEL, planTs)?.blocks)).toContain('Succeeded');
     expect(await harness.bot.runbooks.getLock('local')).toBeUndefined();
-    const kinds = listDecisions(harness.bot.deps.db, { limit: 100 }).filter((row) => (row.detail as { run_id?: number }).run_id === 1).map((row) => row.kind).reverse();
+    const kinds = listDecisions(harness.bot.database.db, { limit: 100 }).filter((row) => (row.detail as { run_id?: number }).run_id === 1).map((row) => row.kind).reverse();
     expect(kinds).toEqual(['run_requested', 'lock', 'approval_refused', 'approval_refused', 'approval', 'run_started', 'step_started', 'step_finished', 'awaiting_confirmation', 'confirmation_refused', 'confirmation', 'step_started', 'step_finished', 'run_succeeded', 'unlock']);
   });
 
@@ -200,7 +200,7 @@ describe('runbooks in Slack, one scenario in order', () => {
     const text = flat(fake.message(CHANNEL, plan.ts)?.blocks);
     expect(text).toMatch(/Failed\* at step 2/);
     for (const action of ['run_retry', 'run_rollback', 'run_abandon']) expect(text).toContain(action);
-    const failed = listDecisions(harness.bot.deps.db, { kinds: ['step_finished'], limit: 1 })[0]!;
+    const failed = listDecisions(harness.bot.database.db, { kinds: ['step_finished'], limit: 1 })[0]!;
     expect(failed).toMatchObject({ outcome: 'failed', detail: expect.objectContaining({ exit_code: 3, output_tail: expect.stringContaining('boom') }) });
     await click(REQUESTER, plan.ts, 'run_rollback');
     await waitRun(runId, 'rolled_back');
@@ -215,7 +215,7 @@ describe('runbooks in Slack, one scenario in order', () => {
     await click(LEAD, plan.ts, 'run_approve');
     const runId = latestRunId();
     await waitRun(runId, 'failed');
-    const step = listDecisions(harness.bot.deps.db, { kinds: ['step_finished'], limit: 1 })[0]!;
+    const step = listDecisions(harness.bot.database.db, { kinds: ['step_finished'], limit: 1 })[0]!;
     expect(step.outcome).toBe('host_key_mismatch');
     expect(flat(fake.message(CHANNEL, plan.ts)?.blocks)).toMatch(/host key/i);
     expect((sshd.logs().match(/Accepted publickey/g) ?? []).length).toBe(logins);
@@ -231,7 +231,7 @@ describe('runbooks in Slack, one scenario in order', () => {
     const runId = latestRunId();
     await waitRun(runId, 'failed', 40_000);
     expect(Date.now() - started).toBeLessThan(25_000);
-    expect(listDecisions(harness.bot.deps.db, { kinds: ['step_finished'], limit: 1 })[0]?.outcome).toBe('timed_out');
+    expect(listDecisions(harness.bot.database.db, { kinds: ['step_finished'], limit: 1 })[0]?.outcome).toBe('timed_out');
     expect(await waitProcessesGone(`sleep 120.${process.pid}`, 10_000)).toEqual([]);
     await click(LEAD, plan.ts, 'run_rollback');
     await waitRun(runId, 'rolled_back');
@@ -256,13 +256,13 @@ describe('runbooks in Slack, one scenario in order', () => {
     await command('run slow target=local seconds=120', LEAD);
     const plan = await newestRunMessage(6);
     await click('U0NOBODY', plan.ts, 'run_approve'); // refused: not an approver
-    expect(getRun(harness.bot.deps.db, latestRunId())?.status).toBe('awaiting_approval');
+    expect(getRun(harness.bot.database.db, latestRunId())?.status).toBe('awaiting_approval');
     await command('unlock local', STRANGER).then(ephemeralAnswer).then((text) => expect(text).toMatch(/Only an admin/));
     // slow's approver is the lead, who also requested it: the four-eyes rule holds for everyone
     expect(await ephemeralAnswer(await click(LEAD, plan.ts, 'run_approve'))).toMatch(/four-eyes/);
     await click(REQUESTER, plan.ts, 'run_cancel').then(ephemeralAnswer).then((text) => expect(text).toMatch(/Only the requester/));
     await command('unlock local', ADMIN).then(ephemeralAnswer).then((text) => expect(text).toMatch(/Released `local` \(it was locked by run #\d+\)/));
-    expect(listDecisions(harness.bot.deps.db, { kinds: ['unlock'], limit: 1 })[0]).toMatchObject({ actor: ADMIN, subject: 'local', outcome: 'force_released' });
+    expect(listDecisions(harness.bot.database.db, { kinds: ['unlock'], limit: 1 })[0]).toMatchObject({ actor: ADMIN, subject: 'local', outcome: 'force_released' });
     await click(LEAD, plan.ts, 'run_cancel');
     await waitRun(latestRunId(), 'cancelled');
   });
@@ -273,7 +273,7 @@ describe('runbooks in Slack, one scenario in order', () => {
     expect(text).toContain('step finished');
     const key = readFileSync(sshd.host.privateKeyFile, 'utf8');
     const keyBody = key.split('\n').filter((line) => line && !line.startsWith('-----')).join('');
-    const log = JSON.stringify(listDecisions(harness.bot.deps.db, { limit: 1000 }));
+    const log = JSON.stringify(listDecisions(harness.bot.database.db, { limit: 1000 }));
     for (let index = 0; index + 24 <= keyBody.length; index += 24) expect(log).not.toContain(keyBody.slice(index, index + 24));
     expect(log).not.toContain('xoxb-');
   });

@@ -30,7 +30,7 @@ let harness: TestBot;
 let appDir: string;
 
 const flat = (value: unknown) => JSON.stringify(value);
-const db = () => harness.bot.deps.db;
+const db = () => harness.bot.database.db;
 
 /** The app dir the default runbook `cd`s into: here only `secrets/replicator.password`, readable by postgres alone. */
 function makeAppDir(): string {
