@@ -16,6 +16,11 @@ export function replyInThread(parentKey: string, key: string, channel: string, p
   return { kind: 'post', key, channel, parentKey, payload, at };
 }
 
+/** What a feature's own message (blocks/) stores: its text and a copy of its blocks (none: an empty list). */
+export function payloadOf(message: { readonly text: string; readonly blocks?: readonly unknown[] }): MessagePayload {
+  return { text: message.text, blocks: [...(message.blocks ?? [])] };
+}
+
 /** What the message keyed `key` says from now on; one already in Slack is edited in place. */
 export function editMessage(key: string, payload: MessagePayload): MessageWrite {
   return { kind: 'edit', key, payload };

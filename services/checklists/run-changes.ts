@@ -3,6 +3,7 @@ import type { EffectsOf, MessageWrite } from '../../core/storage/effects.ts';
 import type { ChangedRun, ChecklistRunState, ChecklistStore, RunChange } from '../../core/storage/checklists.ts';
 import { buildChecklistMessage, type ChecklistMessageOptions, type ChecklistRunView } from '../../blocks/checklist.ts';
 import type { Block } from '../../blocks/types.ts';
+import { editMessage, payloadOf, replyInThread as outboxReply } from '../outbox.ts';
 
 /** A run as its message shows it: the run's record and its items' state replayed from the history. */
 export function viewOf({ run, ticks }: Pick<ChecklistRunState, 'run' | 'ticks'>): ChecklistRunView {
@@ -26,14 +27,14 @@ export function viewOf({ run, ticks }: Pick<ChecklistRunState, 'run' | 'ticks'>)
 export function renderRun(state: ChecklistRunState, options: ChecklistMessageOptions, view: ChecklistRunView = viewOf(state)): MessageWrite[] {
   if (!state.message) return [];
   const message = buildChecklistMessage(view, options);
-  return [{ kind: 'edit', key: runMessageKey(state.run.id), payload: { text: message.text, blocks: [...(message.blocks ?? [])] } }];
+  return [editMessage(runMessageKey(state.run.id), payloadOf(message))];
 }
 
 /** A reply in the run's thread, once per `key`. */
 export function replyInThread(state: ChecklistRunState, key: string, text: string, blocks: readonly Block[] | undefined, at: Date): MessageWrite[] {
   if (!state.message) return [];
   const parentKey = runMessageKey(state.run.id);
-  return [{ kind: 'post', key: `${parentKey}:${key}`, channel: state.run.channel, parentKey, payload: { text, ...(blocks ? { blocks: [...blocks] } : {}) }, at }];
+  return [outboxReply(parentKey, `${parentKey}:${key}`, state.run.channel, { text, ...(blocks ? { blocks: [...blocks] } : {}) }, at)];
 }
 
 /** What a decision on a run comes to: an answer without a write, or a guarded write with its effects. */

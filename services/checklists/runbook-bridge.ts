@@ -10,7 +10,7 @@ import { changeRun, renderRun, viewOf } from './run-changes.ts';
 export { CHECKLIST_GATE_MAX_AGE_SECONDS };
 
 /**
- * What checklists need of runbooks (issue 5 provides it): whether one is configured, and starting one from an
+ * What checklists need of runbooks (services/runbooks provides it, wired in bot/main.ts): whether one is configured, and starting one from an
  * item's button. When the run succeeds, the runbook feature calls `tickItemsForRunbook`.
  */
 export interface ChecklistRunbookPort {
@@ -69,7 +69,7 @@ export interface RunbookBridgeDeps {
   readonly clock: () => Date;
   readonly messageOptions: ChecklistMessageOptions;
   readonly deliver: () => Promise<void>;
-  readonly runbooks: ChecklistRunbookPort | undefined;
+  readonly runbooks: ChecklistRunbookPort;
 }
 
 /**
@@ -84,7 +84,7 @@ export function createRunbookBridge(deps: RunbookBridgeDeps) {
     const item = run.definition.items.find((candidate) => candidate.id === itemId)!;
     if (item.action?.kind !== 'runbook') return { refused: 'malformed', message: 'That item has no runbook; nothing was changed.' };
     const runbookId = item.action.runbook;
-    if (!deps.runbooks?.has(runbookId)) {
+    if (!deps.runbooks.has(runbookId)) {
       return { refused: 'no_runbook', message: `No runbook \`${runbookId}\` is configured; tick the item by hand once it is done.` };
     }
     return deps.runbooks.start({ runbookId, checklistRunId: run.id, itemId, user, channel: run.channel });

@@ -12,6 +12,7 @@ import { escapeMrkdwn, SLACK_LIMITS, type Block } from '../../blocks/types.ts';
 import { describeAllowed } from '../../blocks/replies.ts';
 import { changeRun, renderRun, replyInThread, viewOf, type Decided } from './run-changes.ts';
 import { createRunbookBridge, type ChecklistRunbookPort } from './runbook-bridge.ts';
+import { payloadOf, postMessage } from '../outbox.ts';
 
 export interface ChecklistRunsDeps {
   readonly storage: Storage;
@@ -22,9 +23,9 @@ export interface ChecklistRunsDeps {
   /** Sends what the outbox holds (posts, edits, thread replies); serialized by its owner. */
   readonly deliver: () => Promise<unknown>;
   readonly isAllowed: (user: string, allowed: readonly string[]) => Promise<boolean>;
-  readonly runbooks?: ChecklistRunbookPort;
+  readonly runbooks: ChecklistRunbookPort;
   /** Told when a run of a checklist is completed (runbooks held for it show it complete). */
-  readonly onCompleted?: (checklistId: string) => Promise<unknown>;
+  readonly onCompleted: (checklistId: string) => Promise<unknown>;
 }
 
 export interface StartOutcome {
@@ -94,7 +95,7 @@ export function createChecklistRuns(deps: ChecklistRunsDeps) {
     const { run } = await store.start({ checklist: input.checklist, name: input.name, channel: input.channel, startedBy: input.user, startedAt: now }, (created) => {
       const message = buildChecklistMessage(viewOf(created), messageOptions);
       return {
-        messages: [{ kind: 'post', key: runMessageKey(created.run.id), channel: input.channel, payload: { text: message.text, blocks: [...(message.blocks ?? [])] }, at: now }],
+        messages: [postMessage(runMessageKey(created.run.id), input.channel, payloadOf(message), now)],
         decisions: [
           {
             at: now,
@@ -392,7 +393,7 @@ export function createChecklistRuns(deps: ChecklistRunsDeps) {
         },
       };
     });
-    if (completed && deps.onCompleted) {
+    if (completed) {
       await deps.onCompleted(completed).catch((error: unknown) => logger.error({ err: error, checklist: completed }, 'telling the runbooks a checklist was completed failed'));
     }
     return outcome;

@@ -7,7 +7,7 @@ import type { PlannedStep, RunbookDef, RunPlan } from '../../core/runbooks.ts';
 import type { TransitionName } from '../../core/run-state.ts';
 import type { DecisionInput, Effects, MessageWrite } from '../../core/storage/effects.ts';
 import { runMessageKey, type RunRecord, type RunSnapshot, type TransitionInput, type TransitionResult, type TransitionWritten } from '../../core/storage/runbooks.ts';
-import type { OutboxDeliverer } from '../outbox.ts';
+import { editMessage, payloadOf, postMessage, replyInThread, type OutboxDeliverer } from '../outbox.ts';
 
 export interface ChecklistGateAnswer {
   readonly complete: boolean;
@@ -26,9 +26,10 @@ export interface RunbookRunnerDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly isAllowed: (user: string, allowed: readonly string[]) => Promise<boolean>;
-  readonly checklistGate?: ChecklistGate;
+  /** Whether a checklist a runbook requires is complete (services/checklists answers). */
+  readonly checklistGate: ChecklistGate;
   /** Told when a run succeeded (the checklists tick the items that name its runbook). */
-  readonly onSucceeded?: (run: RunRecord) => Promise<unknown>;
+  readonly onSucceeded: (run: RunRecord) => Promise<unknown>;
   /** How often a streaming step's message is edited at most. */
   readonly outputIntervalMs?: number;
 }
@@ -95,16 +96,14 @@ export function decisionOf(run: RunRecord, at: Date, kind: string, actor: string
 /** The run's one message, posted the first time and edited after. */
 export function renderRun({ run, approvals, steps }: RunSnapshot, view: RunView, note?: string): MessageWrite {
   const message = buildRunMessage({ run, plan: planOf(run), runbook: view.runbook, approvals, steps, checklist: view.checklist, now: view.now, ...(note ? { note } : {}) });
-  const payload = { text: message.text, blocks: [...(message.blocks ?? [])] };
-  return run.messageId === null
-    ? { kind: 'post', key: runMessageKey(run.id), channel: run.channel, payload, at: view.now }
-    : { kind: 'edit', key: runMessageKey(run.id), payload };
+  const payload = payloadOf(message);
+  return run.messageId === null ? postMessage(runMessageKey(run.id), run.channel, payload, view.now) : editMessage(runMessageKey(run.id), payload);
 }
 
 /** A reply in the run's thread, once per key; none while the run has no message. */
 export function threadReply(run: RunRecord, key: string, text: string, at: Date): MessageWrite[] {
   if (run.messageId === null) return [];
-  return [{ kind: 'post', key: `${runMessageKey(run.id)}:${key}`, channel: run.channel, parentKey: runMessageKey(run.id), payload: { text }, at }];
+  return [replyInThread(runMessageKey(run.id), `${runMessageKey(run.id)}:${key}`, run.channel, { text }, at)];
 }
 
 /** A transition's decision row, the unlock row when it released hosts, and the message's new text. */
@@ -123,8 +122,7 @@ export function transitionEffects(view: RunView, actor: string, kind: string, op
 
 export function createRunnerContext(deps: RunbookRunnerDeps): RunnerContext {
   const { config, clock } = deps;
-  const checklistGate: ChecklistGate =
-    deps.checklistGate ?? ((id) => ({ complete: false, text: `checklists are not available, so "${id}" cannot be confirmed complete` }));
+  const { checklistGate } = deps;
   const runbookOf = (run: Pick<RunRecord, 'runbookId'>) => config.runbooks.find((runbook) => runbook.id === run.runbookId);
 
   async function viewOf(run: Pick<RunRecord, 'runbookId'>): Promise<RunView> {

@@ -6,6 +6,7 @@ import type { PlannedStep } from '../../core/runbooks.ts';
 import type { MessageWrite } from '../../core/storage/effects.ts';
 import { runMessageKey, stepMessageKey, type RunRecord } from '../../core/storage/runbooks.ts';
 import { decisionOf, renderRun, type RunnerContext } from './context.ts';
+import { editMessage, payloadOf, replyInThread } from '../outbox.ts';
 
 export interface Executor {
   /** Takes the run's steps one after another while it is running; a second launch waits for the first to return. */
@@ -58,7 +59,7 @@ export function createExecutor(ctx: RunnerContext): Executor {
         const completion = completionOf(run.phase);
         const finished = await ctx.move(run, completion, 'scalebot', completion === 'finishRollback' ? 'run_rolled_back' : 'run_succeeded', { at });
         await deps.deliver();
-        if (finished.ok && finished.run.status === 'succeeded') await deps.onSucceeded?.(finished.run);
+        if (finished.ok && finished.run.status === 'succeeded') await deps.onSucceeded(finished.run);
         return;
       }
       const step = steps[run.stepIndex]!;
@@ -100,10 +101,8 @@ export function createExecutor(ctx: RunnerContext): Executor {
       startedAt: started,
       effects: (written) => {
         const message = buildStepMessage(step, index, phase, '', null, { hidden });
-        const payload = { text: message.text, blocks: [...(message.blocks ?? [])] };
-        const stepMessage: MessageWrite[] = written.run.messageId === null
-          ? []
-          : [{ kind: 'post', key: stepMessageKey(run.id, written.attempt.id), channel: run.channel, parentKey: runMessageKey(run.id), payload, at: started }];
+        const stepMessage: MessageWrite[] =
+          written.run.messageId === null ? [] : [replyInThread(runMessageKey(run.id), stepMessageKey(run.id, written.attempt.id), run.channel, payloadOf(message), started)];
         return {
           decisions: [decisionOf(written.run, started, 'step_started', 'scalebot', 'running', { step: step.id, phase, host: step.host, command: step.command, attempt_id: written.attempt.id })],
           messages: [...stepMessage, renderRun(written, view)],
@@ -125,9 +124,9 @@ export function createExecutor(ctx: RunnerContext): Executor {
       lastEdit = Date.now();
       if (attempt.messageId === null) return;
       const message = buildStepMessage(step, index, phase, redactSecrets(output), null, { hidden });
-      const payload = { text: message.text, blocks: [...(message.blocks ?? [])] };
+      const payload = payloadOf(message);
       outputWrites = outputWrites
-        .then(() => store.show([], () => ({ messages: [{ kind: 'edit', key: stepMessageKey(run.id, attempt.id), payload }] })))
+        .then(() => store.show([], () => ({ messages: [editMessage(stepMessageKey(run.id, attempt.id), payload)] })))
         .then(() => void deps.deliver())
         .catch((error: unknown) => logger.error({ err: error, runId: run.id }, 'showing step output failed'));
     };
@@ -190,7 +189,7 @@ export function createExecutor(ctx: RunnerContext): Executor {
         const stepMessage: MessageWrite[] = [];
         if (finished.attempt.messageId !== null) {
           const message = buildStepMessage(step, index, phase, storedOutput, finished.attempt, { hidden });
-          stepMessage.push({ kind: 'edit', key: stepMessageKey(run.id, attempt.id), payload: { text: message.text, blocks: [...(message.blocks ?? [])] } });
+          stepMessage.push(editMessage(stepMessageKey(run.id, attempt.id), payloadOf(message)));
         }
         if (status === 'succeeded') {
           // A Stop that came too late to stop the command leaves the run stopped, past the step that succeeded.
