@@ -114,7 +114,12 @@ export async function measureCycle(job: CycleJob): Promise<CycleRound[]> {
       const atSeconds = at.getTime() / 1000;
       const urls = config.triggers.map((trigger) => {
         const { windowSeconds, stepSeconds } = evaluationWindow(trigger, config.prometheus.lookbackSeconds);
-        const params = new URLSearchParams({ query: trigger.query, start: String(atSeconds - windowSeconds), end: String(atSeconds), step: String(stepSeconds) });
+        const params = new URLSearchParams({
+          query: trigger.query,
+          start: String(atSeconds - windowSeconds),
+          end: String(atSeconds),
+          step: String(stepSeconds),
+        });
         return `${job.prometheusUrl}/api/v1/query_range?${params}`;
       });
 
@@ -157,7 +162,19 @@ export async function measureCycle(job: CycleJob): Promise<CycleRound[]> {
         bookkeepingMs = runCycleMs - (lastAnswerAt - firstQueryAt);
         openBreaches = summary.open;
       }
-      rounds.push({ collectMs, collectPrometheusCpuMs, collectOwnCpuMs, rawAllMs, slowestRawMs: slowest.rawMs, slowestTrigger: slowest.trigger, queries, runCycleMs, bookkeepingMs, openBreaches, results: report.results.length });
+      rounds.push({
+        collectMs,
+        collectPrometheusCpuMs,
+        collectOwnCpuMs,
+        rawAllMs,
+        slowestRawMs: slowest.rawMs,
+        slowestTrigger: slowest.trigger,
+        queries,
+        runCycleMs,
+        bookkeepingMs,
+        openBreaches,
+        results: report.results.length,
+      });
     }
   } finally {
     database.close();

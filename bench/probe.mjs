@@ -23,9 +23,7 @@ if (process.send) {
     } else if (message.probe === 'eld-read') {
       histogram?.disable();
       const ms = (ns) => Math.round(ns / 1e4) / 100;
-      result = histogram
-        ? { p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), max: ms(histogram.max), samples: histogram.count }
-        : null;
+      result = histogram ? { p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), max: ms(histogram.max), samples: histogram.count } : null;
       histogram = null;
     }
     process.send({ probe: message.probe, id: message.id, result });

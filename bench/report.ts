@@ -88,7 +88,10 @@ export function renderResults(results: BenchResults): string {
         ['CPUs', `${machine.cpus} × ${machine.cpuModel}`],
         ['Node.js', machine.node],
         ['Prometheus', machine.prometheus],
-        ['load average (1, 5, 15 min) before / after', `${results.loadBefore.map((x) => x.toFixed(2)).join(', ')} / ${results.loadAfter.map((x) => x.toFixed(2)).join(', ')}`],
+        [
+          'load average (1, 5, 15 min) before / after',
+          `${results.loadBefore.map((x) => x.toFixed(2)).join(', ')} / ${results.loadAfter.map((x) => x.toFixed(2)).join(', ')}`,
+        ],
         ['temp files (SQLite, Prometheus)', `${machine.tmpdir} (${machine.filesystem})`],
         ['whole run', `${(results.durationMs / 60_000).toFixed(1)} min`],
       ],
@@ -112,7 +115,22 @@ export function renderResults(results: BenchResults): string {
     );
     out.push(
       markdownTable(
-        ['mode', 'requests', 'bot p50', 'bot p99', 'bare p50', 'bare p99', 'p99 ratio', 'target', 'bare p99, Prometheus busy', 'bot / that', 'last answer', 'answers with no data', 'event loop p99 bot / bare', 'failed'],
+        [
+          'mode',
+          'requests',
+          'bot p50',
+          'bot p99',
+          'bare p50',
+          'bare p99',
+          'p99 ratio',
+          'target',
+          'bare p99, Prometheus busy',
+          'bot / that',
+          'last answer',
+          'answers with no data',
+          'event loop p99 bot / bare',
+          'failed',
+        ],
         results.ack.map((ack) => [
           ack.label,
           String(ack.count),
@@ -145,7 +163,19 @@ export function renderResults(results: BenchResults): string {
     );
     out.push(
       markdownTable(
-        ['data', 'status answer', 'slowest query alone', 'ratio', 'target', 'the 12 alone, added up', 'all 12 raw at once', 'answer / all at once', 'Prometheus CPU per status', 'bot CPU per status', 'rounds (answer)'],
+        [
+          'data',
+          'status answer',
+          'slowest query alone',
+          'ratio',
+          'target',
+          'the 12 alone, added up',
+          'all 12 raw at once',
+          'answer / all at once',
+          'Prometheus CPU per status',
+          'bot CPU per status',
+          'rounds (answer)',
+        ],
         results.status.map((status) => [
           `${status.label} (${status.series} raw series)`,
           formatMs(status.answerMs),
@@ -157,7 +187,10 @@ export function renderResults(results: BenchResults): string {
           formatRatio(status.answerMs / status.allAtOnceMs),
           formatMs(status.prometheusCpuMs),
           formatMs(status.botCpuMs),
-          range(status.rounds.map((round) => round.answerMs), formatMs),
+          range(
+            status.rounds.map((round) => round.answerMs),
+            formatMs,
+          ),
         ]),
       ),
       '',
@@ -183,7 +216,21 @@ export function renderResults(results: BenchResults): string {
     const parts = results.cycle.map((figures) => ({ figures, parts: cycleParts(figures) }));
     out.push(
       markdownTable(
-        ['series per trigger', 'results', 'response bytes', 'collectStatus', 'CPU: Prometheus / ours', 'Prometheus, 12 raw at once', 'slowest raw alone', 'our client (sum of 12)', 'evaluateTrigger (sum of 12)', 'runCycle', 'of which bookkeeping', 'open breaches', 'rounds'],
+        [
+          'series per trigger',
+          'results',
+          'response bytes',
+          'collectStatus',
+          'CPU: Prometheus / ours',
+          'Prometheus, 12 raw at once',
+          'slowest raw alone',
+          'our client (sum of 12)',
+          'evaluateTrigger (sum of 12)',
+          'runCycle',
+          'of which bookkeeping',
+          'open breaches',
+          'rounds',
+        ],
         parts.map(({ figures, parts: p }) => [
           String(figures.size),
           String(p.results),
@@ -204,7 +251,11 @@ export function renderResults(results: BenchResults): string {
     );
     if (parts.length >= 2) {
       const sizes = parts.map(({ figures }) => figures.size);
-      const k = (pick: (p: ReturnType<typeof cycleParts>) => number) => growthExponent(sizes, parts.map(({ parts: p }) => Math.max(pick(p), 0.01)));
+      const k = (pick: (p: ReturnType<typeof cycleParts>) => number) =>
+        growthExponent(
+          sizes,
+          parts.map(({ parts: p }) => Math.max(pick(p), 0.01)),
+        );
       const collect = k((p) => p.collectMs);
       const runCycle = k((p) => p.runCycleMs);
       out.push(
@@ -230,7 +281,11 @@ export function renderResults(results: BenchResults): string {
   out.push('## 4. Footprint', '');
   const rows: string[][] = [];
   if (results.startup) {
-    rows.push(['start-up to ready, bot (`node bin/scalebot.js serve`, fresh database)', formatMs(median(results.startup.bot)), range(results.startup.bot, formatMs)]);
+    rows.push([
+      'start-up to ready, bot (`node bin/scalebot.js serve`, fresh database)',
+      formatMs(median(results.startup.bot)),
+      range(results.startup.bot, formatMs),
+    ]);
     rows.push(['start-up to ready, bare Bolt app', formatMs(median(results.startup.bare)), range(results.startup.bare, formatMs)]);
   }
   const footprint = results.footprint;
@@ -240,8 +295,7 @@ export function renderResults(results: BenchResults): string {
     const second = footprint.samples[Math.min(1, footprint.samples.length - 1)]!;
     const last = footprint.samples[footprint.samples.length - 1]!;
     const heap = (sample: MemorySample) =>
-      `heap used ${formatBytes(sample.heapUsed)}` +
-      (sample.workerHeapUsed > 0 ? ` (the worker thread: ${formatBytes(sample.workerHeapUsed)})` : '');
+      `heap used ${formatBytes(sample.heapUsed)}` + (sample.workerHeapUsed > 0 ? ` (the worker thread: ${formatBytes(sample.workerHeapUsed)})` : '');
     rows.push(['RSS at rest (after a forced GC)', formatBytes(footprint.idle.rss), heap(footprint.idle)]);
     rows.push([`RSS after ${first.commands.toLocaleString('en')} commands`, formatBytes(first.rss), heap(first)]);
     rows.push([`RSS after ${second.commands.toLocaleString('en')} commands`, formatBytes(second.rss), heap(second)]);
@@ -267,7 +321,10 @@ export function renderResults(results: BenchResults): string {
     rows.push([
       `decision-log writes per second (recordDecision, one row a transaction, journal_mode=${round.journalMode}, synchronous=${round.synchronous === 2 ? 'FULL' : round.synchronous})`,
       `${Math.round(results.decisionLog.perSecond).toLocaleString('en')}/s`,
-      `${formatMs(1000 / results.decisionLog.perSecond)} a write; rounds ${range(results.decisionLog.rounds.map((r) => r.perSecond), (x) => String(Math.round(x)))}`,
+      `${formatMs(1000 / results.decisionLog.perSecond)} a write; rounds ${range(
+        results.decisionLog.rounds.map((r) => r.perSecond),
+        (x) => String(Math.round(x)),
+      )}`,
     ]);
   }
   out.push(markdownTable(['what', 'median', 'detail'], rows), '');

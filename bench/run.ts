@@ -98,7 +98,11 @@ function machine() {
   };
 }
 
-async function startFleet(work: string, instances: number, aheadSeconds: number): Promise<{ prometheus: PrometheusFixture; series: number; samples: number; buildMs: number }> {
+async function startFleet(
+  work: string,
+  instances: number,
+  aheadSeconds: number,
+): Promise<{ prometheus: PrometheusFixture; series: number; samples: number; buildMs: number }> {
   const dir = mkdtempSync(join(work, `fleet-${instances}-`));
   const startedAt = performance.now();
   const fleet = await writeFleet(dir, { instances, now: Math.floor(Date.now() / 1000), aheadSeconds });
@@ -210,10 +214,19 @@ async function main(): Promise<void> {
         results.status.push({
           label: '12 default triggers, 100 instances each',
           series: hundred.series,
-          ...(await measureStatus({ bot, fake, watch, prometheusUrl: hundred.prometheus.url, prometheusPid: hundred.prometheus.pid, rounds: PLAN.statusRounds })),
+          ...(await measureStatus({
+            bot,
+            fake,
+            watch,
+            prometheusUrl: hundred.prometheus.url,
+            prometheusPid: hundred.prometheus.pid,
+            rounds: PLAN.statusRounds,
+          })),
         });
         if (timeLeft('ack latency')) {
-          log(`ack latency: ${ACK_MODES.map((mode) => `${mode.count} × ${mode.label}`).join(', ')}; ${PLAN.ackRounds} rounds, bot, bare and bare with Prometheus busy taking turns`);
+          log(
+            `ack latency: ${ACK_MODES.map((mode) => `${mode.count} × ${mode.label}`).join(', ')}; ${PLAN.ackRounds} rounds, bot, bare and bare with Prometheus busy taking turns`,
+          );
           const churn = {
             start: async () => void (await ask(cycle, { type: 'churn-start', prometheusUrl: hundred.prometheus.url })),
             stop: () => ask<number>(cycle, { type: 'churn-stop' }),
@@ -264,7 +277,12 @@ async function main(): Promise<void> {
 async function cycleAt(cycle: ReturnType<typeof spawnTs>, size: number, series: number, prometheus: PrometheusFixture): Promise<CycleFigures> {
   const rounds = await ask<CycleRound[]>(cycle, {
     type: 'cycle',
-    job: { prometheusUrl: prometheus.url, prometheusPid: prometheus.pid, rounds: size >= 1000 ? Math.min(3, PLAN.cycleRounds) : PLAN.cycleRounds, watcher: true },
+    job: {
+      prometheusUrl: prometheus.url,
+      prometheusPid: prometheus.pid,
+      rounds: size >= 1000 ? Math.min(3, PLAN.cycleRounds) : PLAN.cycleRounds,
+      watcher: true,
+    },
   });
   return { size, series, rounds };
 }

@@ -60,10 +60,6 @@ export function formatBytes(bytes: number): string {
 /** A Markdown table; cells are escaped for pipes. */
 export function markdownTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
   const cell = (text: string) => text.replace(/\|/g, '\\|');
-  const lines = [
-    `| ${header.map(cell).join(' | ')} |`,
-    `|${header.map(() => '---').join('|')}|`,
-    ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
-  ];
+  const lines = [`| ${header.map(cell).join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`)];
   return lines.join('\n');
 }

@@ -82,8 +82,7 @@ export const RECOMMENDATION_TITLES: Record<Recommendation, string> = {
 
 /** What the guide says about each outcome, shortened. */
 const RECOMMENDATION_TEXT: Record<Recommendation, string> = {
-  dont_scale:
-    'Performance is not degraded. The guide: _“Scale when data says you should, not when fear says you might.”_ Keep an eye on `/scale status`.',
+  dont_scale: 'Performance is not degraded. The guide: _“Scale when data says you should, not when fear says you might.”_ Keep an eye on `/scale status`.',
   optimize_first:
     'The guide: _“Optimization can often double your capacity for $0 cost. Always optimize before scaling!”_ Database (missing indexes, slow queries, ' +
     'PgBouncer), application (caching, pagination, N+1 queries), frontend (code splitting, CDN), infrastructure (Nginx workers, HTTP/2, ' +
@@ -98,8 +97,7 @@ const RECOMMENDATION_TEXT: Record<Recommendation, string> = {
     'A load balancer in front of identical, stateless app servers (sessions in Redis, files in shared storage, no local state): high availability ' +
     'and zero-downtime deploys.',
   multi_region:
-    'Global low latency and geographic redundancy: a load balancer and app servers in each region, the primary database in one, replicas near ' +
-    'the users.',
+    'Global low latency and geographic redundancy: a load balancer and app servers in each region, the primary database in one, replicas near ' + 'the users.',
 };
 
 /** "checklist:before" → the button's label and the command a person would type. */
@@ -139,7 +137,8 @@ function stepBlock(step: Step, index: number, options: AdviceBlocksInput): Block
   const question = questionText(step.question, options.cpuMemoryThreshold);
   const answer = step.answer === 'pending' ? `_${ANSWER_WORDS.pending}_` : `*${ANSWER_WORDS[step.answer]}*`;
   const lines = [`*${index + 1}. ${question}*  ${answer}`];
-  if (step.question === 'optimized') lines.push('_Asked before anything that costs money (the guide asks it last, and says “Always optimize before scaling!”)._');
+  if (step.question === 'optimized')
+    lines.push('_Asked before anything that costs money (the guide asks it last, and says “Always optimize before scaling!”)._');
   if (step.source === 'metrics') {
     for (const line of step.evidence.slice(0, MAX_EVIDENCE_LINES)) lines.push(`• ${describeEvidence(line)}`);
     if (step.evidence.length > MAX_EVIDENCE_LINES) lines.push(`• … and ${step.evidence.length - MAX_EVIDENCE_LINES} more series`);
@@ -158,7 +157,14 @@ function stepBlock(step: Step, index: number, options: AdviceBlocksInput): Block
     block_id: `advise_step_${step.question}`,
     text: { type: 'mrkdwn', text },
     ...(changeable
-      ? { accessory: { type: 'button', action_id: `${ADVISE_ACTIONS.changePrefix}${step.question}`, text: { type: 'plain_text', text: 'Change answer' }, value: step.question } }
+      ? {
+          accessory: {
+            type: 'button',
+            action_id: `${ADVISE_ACTIONS.changePrefix}${step.question}`,
+            text: { type: 'plain_text', text: 'Change answer' },
+            value: step.question,
+          },
+        }
       : {}),
   };
 }
@@ -191,7 +197,16 @@ export function buildAdviceBlocks(input: AdviceBlocksInput): Message {
     { type: 'context', elements: [{ type: 'mrkdwn', text: context.join(' · ') }] },
   ];
   if (input.failure) {
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncateText(`:warning: Prometheus could not answer: ${escapeMrkdwn(input.failure)}. The questions it would answer are asked instead.`, SLACK_LIMITS.sectionText) } });
+    blocks.push({
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: truncateText(
+          `:warning: Prometheus could not answer: ${escapeMrkdwn(input.failure)}. The questions it would answer are asked instead.`,
+          SLACK_LIMITS.sectionText,
+        ),
+      },
+    });
   }
   blocks.push({ type: 'divider' });
   walk.path.forEach((step, index) => blocks.push(stepBlock(step, index, input)));
@@ -211,17 +226,29 @@ export function buildAdviceBlocks(input: AdviceBlocksInput): Message {
     );
   }
   if (recommendation) {
-    blocks.push({ type: 'divider' }, {
-      type: 'section',
-      text: { type: 'mrkdwn', text: truncateText(`:point_right: *${RECOMMENDATION_TITLES[recommendation]}*\n${RECOMMENDATION_TEXT[recommendation]}`, SLACK_LIMITS.sectionText) },
-    });
+    blocks.push(
+      { type: 'divider' },
+      {
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: truncateText(`:point_right: *${RECOMMENDATION_TITLES[recommendation]}*\n${RECOMMENDATION_TEXT[recommendation]}`, SLACK_LIMITS.sectionText),
+        },
+      },
+    );
     const cost = costText(recommendation, input);
     if (cost) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncateText(cost, SLACK_LIMITS.sectionText) } });
   }
   const elements: Button[] = [];
   if (recommendation && input.startTarget) {
     const label = describeStartTarget(input.startTarget).label;
-    elements.push({ type: 'button', action_id: ADVISE_ACTIONS.start, style: 'primary', text: { type: 'plain_text', text: truncateText(label, SLACK_LIMITS.buttonText) }, value: input.startTarget });
+    elements.push({
+      type: 'button',
+      action_id: ADVISE_ACTIONS.start,
+      style: 'primary',
+      text: { type: 'plain_text', text: truncateText(label, SLACK_LIMITS.buttonText) },
+      value: input.startTarget,
+    });
   }
   elements.push({ type: 'button', action_id: ADVISE_ACTIONS.refresh, text: { type: 'plain_text', text: 'Walk the tree again' }, value: 'refresh' });
   blocks.push({ type: 'actions', block_id: 'advise_actions', elements });

@@ -84,7 +84,9 @@ export function buildBreachMessage(breach: BreachRecord, { now, snoozeOptionsSec
   const context: string[] = [];
   if (breach.ackedBy && breach.ackedAt) context.push(`:eyes: acknowledged by ${mention(breach.ackedBy)} at ${slackTime(breach.ackedAt)}`);
   if (breach.snoozedUntil && breach.snoozedUntil > now && breach.status === 'open') {
-    context.push(`:zzz: snoozed${breach.snoozedBy ? ` by ${mention(breach.snoozedBy)}` : ''} until ${slackTime(breach.snoozedUntil, '{date_short_pretty} {time}')}`);
+    context.push(
+      `:zzz: snoozed${breach.snoozedBy ? ` by ${mention(breach.snoozedBy)}` : ''} until ${slackTime(breach.snoozedUntil, '{date_short_pretty} {time}')}`,
+    );
   }
   context.push(`${breach.source === 'alertmanager' ? 'Alertmanager' : 'scalebot watcher'} · breach #${breach.id}`);
 
@@ -99,7 +101,15 @@ export function buildBreachMessage(breach: BreachRecord, { now, snoozeOptionsSec
       elements: [
         ...(breach.ackedAt
           ? []
-          : [{ type: 'button' as const, action_id: ACK_ACTION, style: 'primary' as const, text: { type: 'plain_text' as const, text: 'Acknowledge' }, value: String(breach.id) }]),
+          : [
+              {
+                type: 'button' as const,
+                action_id: ACK_ACTION,
+                style: 'primary' as const,
+                text: { type: 'plain_text' as const, text: 'Acknowledge' },
+                value: String(breach.id),
+              },
+            ]),
         ...snoozeOptionsSeconds.map((seconds) => ({
           type: 'button' as const,
           action_id: `${SNOOZE_ACTION_PREFIX}${seconds}`,
@@ -112,7 +122,7 @@ export function buildBreachMessage(breach: BreachRecord, { now, snoozeOptionsSec
   }
   // The fallback is mrkdwn too (notifications, clients without blocks): escaped like the blocks, so an alert's
   // name, labels or summary cannot ping the channel or hide a link there either.
-  const valueText = breach.lastValue === null ? detail.summary ?? '' : `${formatBreachValue(breach)}${thresholdText(detail)}`;
+  const valueText = breach.lastValue === null ? (detail.summary ?? '') : `${formatBreachValue(breach)}${thresholdText(detail)}`;
   const text = truncateText(escapeMrkdwn(`${title}${labels ? ` (${labels})` : ''}${valueText ? `: ${valueText}` : ''}`), SLACK_LIMITS.sectionText);
   return { text, blocks };
 }

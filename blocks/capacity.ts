@@ -120,7 +120,10 @@ export function buildPlanBlocks(plan: Plan): Message {
       `*The guide's rule:* vertical scaling until about ${limit} users, then horizontal (better availability and performance). ` +
         (chosen ? `For ${users} users: *${plan.recommended}*, ${escapeMrkdwn(chosen)}.` : `Nothing in the tables carries ${users} users.`),
     ),
-    { type: 'context', elements: [{ type: 'mrkdwn', text: `Now: ${describeNow(plan.current, plan.apiMonthly)}. Prices from the config's \`pricing\` and \`stages\`.` }] },
+    {
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: `Now: ${describeNow(plan.current, plan.apiMonthly)}. Prices from the config's \`pricing\` and \`stages\`.` }],
+    },
   );
   const fallback = `Plan for ${load}: vertical ${tier ? `${tier.name} ${formatDollars(plan.vertical.totalWithApis!)}/month` : 'none'}, horizontal ${stage ? `stage ${stage.number} ${formatDollars(plan.horizontal.totalWithApis!)}/month` : 'none'}; the guide's rule says ${plan.recommended}`;
   return { text: fallback, blocks };
@@ -144,7 +147,11 @@ export function formatProjectionTable(rows: readonly ProjectionRow[], total: num
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...body.map((cells) => cells[column]!.length)));
   const right = new Set([1, 3, 4]);
-  const line = (cells: readonly string[]) => cells.map((cell, column) => (right.has(column) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join('  ').trimEnd();
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, column) => (right.has(column) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!)))
+      .join('  ')
+      .trimEnd();
   const lines = [line(header), ...body.map(line)];
   if (total !== null) lines.push(`Year one: ${formatDollars(total)}`);
   return lines.join('\n');
@@ -156,10 +163,7 @@ export function buildCostBlocks(input: CostBlocksInput): Message {
   const now = [`*Now:* ${describeNow(current, input.apiMonthly)}`];
   if (current.stage) now.push(...describeStage(current.stage));
   else if (current.tier) now.push(`• ${tierLine(current.tier)}`);
-  const blocks: Block[] = [
-    { type: 'header', text: { type: 'plain_text', text: 'Monthly cost' } },
-    section(now.join('\n')),
-  ];
+  const blocks: Block[] = [{ type: 'header', text: { type: 'plain_text', text: 'Monthly cost' } }, section(now.join('\n'))];
   if (input.projection.rows.length > 0) {
     // Code-block text is escaped like any mrkdwn: `&`, `<` and `>` would otherwise be read as markup.
     const table = escapeMrkdwn(formatProjectionTable(input.projection.rows, input.projection.total));
@@ -169,7 +173,12 @@ export function buildCostBlocks(input: CostBlocksInput): Message {
   }
   blocks.push({
     type: 'context',
-    elements: [{ type: 'mrkdwn', text: 'Prices and the scenario come from the config (`pricing`, `stages`, `api_costs`, `current`, `projection`); `/scale plan <users>` prices any load.' }],
+    elements: [
+      {
+        type: 'mrkdwn',
+        text: 'Prices and the scenario come from the config (`pricing`, `stages`, `api_costs`, `current`, `projection`); `/scale plan <users>` prices any load.',
+      },
+    ],
   });
   const total = input.projection.total === null ? '' : `; year one ${formatDollars(input.projection.total)}`;
   return { text: `Monthly cost now: ${formatDollars(current.monthly + input.apiMonthly)} (${current.label})${total}`, blocks };

@@ -254,7 +254,8 @@ function fullLayout(view: ChecklistRunView, options: ChecklistMessageOptions): B
   const open = view.status === 'open';
   const blocks: Block[] = [];
   for (const group of groupBySection(view.states)) {
-    if (group.section !== undefined) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncateText(sectionHeading(group.section, group.states), SLACK_LIMITS.sectionText) } });
+    if (group.section !== undefined)
+      blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncateText(sectionHeading(group.section, group.states), SLACK_LIMITS.sectionText) } });
     for (const state of group.states) {
       blocks.push({
         type: 'section',
@@ -290,7 +291,11 @@ function textBlocks(lines: readonly string[]): Block[] {
 function buttonRows(buttons: readonly Button[], blockIdPrefix: string): Block[] {
   const rows: Block[] = [];
   for (let start = 0; start < buttons.length; start += SLACK_LIMITS.actionsElements) {
-    rows.push({ type: 'actions', block_id: `${blockIdPrefix}_${start / SLACK_LIMITS.actionsElements}`, elements: buttons.slice(start, start + SLACK_LIMITS.actionsElements) });
+    rows.push({
+      type: 'actions',
+      block_id: `${blockIdPrefix}_${start / SLACK_LIMITS.actionsElements}`,
+      elements: buttons.slice(start, start + SLACK_LIMITS.actionsElements),
+    });
   }
   return rows;
 }
@@ -323,7 +328,14 @@ function compactLayout(view: ChecklistRunView, options: ChecklistMessageOptions,
   if (perSection) {
     return [...legend, ...groups.flatMap((group, index) => [...textBlocks(group.lines), ...buttonRows(group.buttons, `checklist_items_${index}`)])];
   }
-  return [...legend, ...textBlocks(groups.flatMap((group) => group.lines)), ...buttonRows(groups.flatMap((group) => group.buttons), 'checklist_items')];
+  return [
+    ...legend,
+    ...textBlocks(groups.flatMap((group) => group.lines)),
+    ...buttonRows(
+      groups.flatMap((group) => group.buttons),
+      'checklist_items',
+    ),
+  ];
 }
 
 /** A message that still does not fit keeps its head and footer and says what it cut. */
@@ -334,7 +346,10 @@ function fitBlockCount(head: Block[], body: Block[], foot: Block[]): Block[] {
   return [
     ...head,
     ...kept,
-    { type: 'context', elements: [{ type: 'mrkdwn', text: `… ${body.length - kept.length} more blocks cut to fit Slack; \`/scale checklist\` lists the run.` }] },
+    {
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: `… ${body.length - kept.length} more blocks cut to fit Slack; \`/scale checklist\` lists the run.` }],
+    },
     ...foot,
   ];
 }
@@ -368,7 +383,10 @@ export function buildChecklistSummary(view: ChecklistRunView, summary: RunSummar
       : view.status === 'closed'
         ? `:lock: ${title} closed by ${by} after ${took}: ${summary.done} of ${summary.total} items done, ${summary.total - summary.done} left open.`
         : `:x: ${title} abandoned by ${by} after ${took}: ${summary.done} of ${summary.total} items were done.`;
-  const lines = [opening, `Started by <@${view.startedBy}> ${slackTime(view.startedAt, '{date_short_pretty} {time}')} · ${summary.changes} tick${summary.changes === 1 ? '' : 's'} and unticks in all.`];
+  const lines = [
+    opening,
+    `Started by <@${view.startedBy}> ${slackTime(view.startedAt, '{date_short_pretty} {time}')} · ${summary.changes} tick${summary.changes === 1 ? '' : 's'} and unticks in all.`,
+  ];
   if (summary.byPerson.length > 0) {
     lines.push('', '*Who did what*', ...summary.byPerson.map((person) => `• <@${person.user}>: ${person.items} item${person.items === 1 ? '' : 's'}`));
   }
@@ -382,7 +400,13 @@ export function buildChecklistSummary(view: ChecklistRunView, summary: RunSummar
   const blocks = textBlocks(lines);
   const text = opening.replace(/\*/g, '');
   if (blocks.length <= SLACK_LIMITS.blocksPerMessage) return { text, blocks };
-  return { text, blocks: [...blocks.slice(0, SLACK_LIMITS.blocksPerMessage - 1), { type: 'context', elements: [{ type: 'mrkdwn', text: '… cut to fit Slack; the decision log has every item.' }] }] };
+  return {
+    text,
+    blocks: [
+      ...blocks.slice(0, SLACK_LIMITS.blocksPerMessage - 1),
+      { type: 'context', elements: [{ type: 'mrkdwn', text: '… cut to fit Slack; the decision log has every item.' }] },
+    ],
+  };
 }
 
 // ---- /scale checklist: the lists and the runs ----

@@ -29,12 +29,22 @@ export function describeDecision(decision: DecisionRecord): string {
 /** `/scale history`: the last runbook runs and the last rows of the decision log, newest first. */
 export function buildHistoryReply(runs: readonly HistoryRun[], decisions: readonly DecisionRecord[]): Reply {
   const runLines = runs.map(
-    (run) => `• #${run.id} *${escapeMrkdwn(run.title)}* by <@${run.requester}>: ${run.status.replace(/_/g, ' ')} (${slackTime(run.createdAt, '{date_short} {time}')})`,
+    (run) =>
+      `• #${run.id} *${escapeMrkdwn(run.title)}* by <@${run.requester}>: ${run.status.replace(/_/g, ' ')} (${slackTime(run.createdAt, '{date_short} {time}')})`,
   );
   const decisionLines = decisions.map((decision) => `• ${describeDecision(decision)}`);
   const blocks = [
-    { type: 'section' as const, text: { type: 'mrkdwn' as const, text: truncateText(`*Runbook runs*\n${runLines.join('\n') || 'none yet'}`, SLACK_LIMITS.sectionText) } },
-    { type: 'section' as const, text: { type: 'mrkdwn' as const, text: truncateText(`*Decision log* (last ${decisionLines.length})\n${decisionLines.join('\n') || 'empty'}`, SLACK_LIMITS.sectionText) } },
+    {
+      type: 'section' as const,
+      text: { type: 'mrkdwn' as const, text: truncateText(`*Runbook runs*\n${runLines.join('\n') || 'none yet'}`, SLACK_LIMITS.sectionText) },
+    },
+    {
+      type: 'section' as const,
+      text: {
+        type: 'mrkdwn' as const,
+        text: truncateText(`*Decision log* (last ${decisionLines.length})\n${decisionLines.join('\n') || 'empty'}`, SLACK_LIMITS.sectionText),
+      },
+    },
   ];
   return { text: `Last ${runLines.length} runs and ${decisionLines.length} decisions`, blocks, ephemeral: true };
 }

@@ -79,16 +79,23 @@ export function parseRunAction(actionId: string, value: string | undefined): Run
 }
 
 function button(action: RunAction, text: string, style?: 'primary' | 'danger') {
-  return { type: 'button' as const, action_id: runActionId(action.kind), text: { type: 'plain_text' as const, text }, value: runActionValue(action), ...(style ? { style } : {}) };
+  return {
+    type: 'button' as const,
+    action_id: runActionId(action.kind),
+    text: { type: 'plain_text' as const, text },
+    value: runActionValue(action),
+    ...(style ? { style } : {}),
+  };
 }
 
 function stepLine(step: PlannedStep, index: number, rows: readonly StepRecord[], phase: string): string {
   const attempts = rows.filter((row) => row.phase === phase && row.stepIndex === index);
   const last = attempts.at(-1);
   const icon = last ? (STEP_ICONS[last.status] ?? ':grey_question:') : ':white_circle:';
-  const result = last && last.status !== 'running'
-    ? ` · ${last.status.replace('_', ' ')}${last.exitCode !== null ? ` (exit ${last.exitCode})` : ''}${last.endedAt ? ` in ${formatDuration((last.endedAt.getTime() - last.startedAt.getTime()) / 1000)}` : ''}${attempts.length > 1 ? `, attempt ${attempts.length}` : ''}`
-    : '';
+  const result =
+    last && last.status !== 'running'
+      ? ` · ${last.status.replace('_', ' ')}${last.exitCode !== null ? ` (exit ${last.exitCode})` : ''}${last.endedAt ? ` in ${formatDuration((last.endedAt.getTime() - last.startedAt.getTime()) / 1000)}` : ''}${attempts.length > 1 ? `, attempt ${attempts.length}` : ''}`
+      : '';
   const confirm = step.confirm ? ' · needs an approver to confirm' : '';
   return `${icon} *${index + 1}. ${escapeMrkdwn(step.title)}* on \`${escapeMrkdwn(step.host)}\` · timeout ${formatDuration(step.timeoutSeconds)}${confirm}${result}\n\`\`\`${escapeMrkdwn(step.command)}\`\`\``;
 }
@@ -105,10 +112,17 @@ export function buildRunMessage(view: RunView): Message {
     { type: 'header', text: { type: 'plain_text', text: truncateText(title, SLACK_LIMITS.headerText) } },
     {
       type: 'context',
-      elements: [{ type: 'mrkdwn', text: truncateText(`Requested by <@${run.requester}> at ${slackTime(run.createdAt)}${paramText ? ` · ${paramText}` : ''}`, SLACK_LIMITS.sectionText) }],
+      elements: [
+        {
+          type: 'mrkdwn',
+          text: truncateText(`Requested by <@${run.requester}> at ${slackTime(run.createdAt)}${paramText ? ` · ${paramText}` : ''}`, SLACK_LIMITS.sectionText),
+        },
+      ],
     },
   ];
-  const statusLines = [`*${STATUS_TEXT[status]}*${status === 'running' || status === 'awaiting_confirmation' || status === 'failed' || status === 'stopped' || status === 'interrupted' ? ` at step ${run.stepIndex + 1}${run.phase === 'rollback' ? ' of the rollback' : ''}` : ''}`];
+  const statusLines = [
+    `*${STATUS_TEXT[status]}*${status === 'running' || status === 'awaiting_confirmation' || status === 'failed' || status === 'stopped' || status === 'interrupted' ? ` at step ${run.stepIndex + 1}${run.phase === 'rollback' ? ' of the rollback' : ''}` : ''}`,
+  ];
   if (view.note) statusLines.push(escapeMrkdwn(view.note));
   if (view.runbook) {
     const needed = view.runbook.approval.required;
@@ -116,7 +130,8 @@ export function buildRunMessage(view: RunView): Message {
     statusLines.push(`Approvals: ${approvals.length} of ${needed}${approvedBy ? ` (${approvedBy})` : ''} · policy: ${describePolicy(view.runbook.approval)}`);
     if (status === 'awaiting_approval') statusLines.push(`Expires ${slackTime(run.expiresAt)} unless approved.`);
   }
-  if (checklist) statusLines.push(`${checklist.complete ? ':white_check_mark:' : ':clipboard:'} Checklist \`${checklist.id}\`: ${escapeMrkdwn(checklist.text)}`);
+  if (checklist)
+    statusLines.push(`${checklist.complete ? ':white_check_mark:' : ':clipboard:'} Checklist \`${checklist.id}\`: ${escapeMrkdwn(checklist.text)}`);
   blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncateText(statusLines.join('\n'), SLACK_LIMITS.sectionText) } });
   blocks.push({ type: 'divider' });
   plan.steps.forEach((step, index) => {
@@ -133,7 +148,11 @@ export function buildRunMessage(view: RunView): Message {
   const actions = (() => {
     switch (status) {
       case 'awaiting_approval':
-        return [button({ kind: 'approve', runId }, 'Approve', 'primary'), button({ kind: 'reject', runId }, 'Reject', 'danger'), button({ kind: 'cancel', runId }, 'Cancel')];
+        return [
+          button({ kind: 'approve', runId }, 'Approve', 'primary'),
+          button({ kind: 'reject', runId }, 'Reject', 'danger'),
+          button({ kind: 'cancel', runId }, 'Cancel'),
+        ];
       case 'waiting_checklist':
         return [button({ kind: 'start', runId }, 'Start', 'primary'), button({ kind: 'cancel', runId }, 'Cancel')];
       case 'awaiting_confirmation':
@@ -165,21 +184,36 @@ function fitBlocks(blocks: Block[]): Block[] {
   const tail = blocks.slice(-1);
   const middle = blocks.slice(4, -1);
   const keep = middle.slice(0, SLACK_LIMITS.blocksPerMessage - head.length - tail.length - 1);
-  return [...head, ...keep, { type: 'context', elements: [{ type: 'mrkdwn', text: `… ${middle.length - keep.length} more steps: \`/scale history\` lists them.` }] }, ...tail];
+  return [
+    ...head,
+    ...keep,
+    { type: 'context', elements: [{ type: 'mrkdwn', text: `… ${middle.length - keep.length} more steps: \`/scale history\` lists them.` }] },
+    ...tail,
+  ];
 }
 
 /**
  * A step's thread message: the command, then the last lines of its output, then how it ended. The end line
  * is never cut: the output gets what room is left after escaping (`<` and `&` grow fourfold once escaped).
  */
-export function buildStepMessage(step: PlannedStep, index: number, phase: string, output: string, row: StepRecord | null, { hidden = false }: { hidden?: boolean } = {}): Message {
+export function buildStepMessage(
+  step: PlannedStep,
+  index: number,
+  phase: string,
+  output: string,
+  row: StepRecord | null,
+  { hidden = false }: { hidden?: boolean } = {},
+): Message {
   const state = truncateText(
     row && row.status !== 'running'
       ? `${STEP_ICONS[row.status] ?? ''} *${row.status.replace(/_/g, ' ')}*${row.exitCode !== null ? `, exit ${row.exitCode}` : ''}${row.endedAt ? `, ${formatDuration((row.endedAt.getTime() - row.startedAt.getTime()) / 1000)}` : ''}${row.message && row.status !== 'succeeded' ? `: ${escapeMrkdwn(row.message)}` : ''}`
       : ':arrow_forward: running…',
     600,
   );
-  const head = truncateText(`*${phase === 'rollback' ? 'Rollback step' : 'Step'} ${index + 1}: ${escapeMrkdwn(step.title)}* on \`${escapeMrkdwn(step.host)}\`\n\`\`\`$ ${escapeMrkdwn(step.command)}\`\`\``, 1200);
+  const head = truncateText(
+    `*${phase === 'rollback' ? 'Rollback step' : 'Step'} ${index + 1}: ${escapeMrkdwn(step.title)}* on \`${escapeMrkdwn(step.host)}\`\n\`\`\`$ ${escapeMrkdwn(step.command)}\`\`\``,
+    1200,
+  );
   let body = '';
   if (hidden) body = '\n_Output hidden: this step keeps its output out of Slack (`output: hidden`); it is stored with the run._';
   else if (output.trim()) {

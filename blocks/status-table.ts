@@ -25,7 +25,11 @@ export function formatStatusTable(report: StatusReport): string {
   });
   const header = ['SCALE', 'TRIGGER', 'SERIES', 'VALUE', 'THRESHOLD', 'STATE'];
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-  const line = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) => cell.padEnd(widths[column]!))
+      .join('  ')
+      .trimEnd();
   const title = report.failure ? 'CANNOT TELL: no metrics' : VERDICT_TITLES[report.verdict].toUpperCase();
   const out = [`${title}  (evaluated ${report.evaluatedAt.toISOString()})`, '', line(header), ...rows.map(line)];
   const reasons = report.results.filter((result) => result.state === 'no_data' && result.reason);

@@ -94,7 +94,9 @@ export function buildStatusBlocks(report: StatusReport, options: StatusBlocksOpt
   const noDataCount = groups.filter((group) => group.results.some((result) => result.state === 'no_data')).length;
   const title = report.failure ? 'Cannot tell: no metrics' : VERDICT_TITLES[report.verdict];
   const icon = report.failure ? ':warning:' : VERDICT_ICONS[report.verdict];
-  const context: string[] = [`Evaluated <!date^${Math.floor(report.evaluatedAt.getTime() / 1000)}^{date_short_pretty} {time_secs}|${report.evaluatedAt.toISOString()}>`];
+  const context: string[] = [
+    `Evaluated <!date^${Math.floor(report.evaluatedAt.getTime() / 1000)}^{date_short_pretty} {time_secs}|${report.evaluatedAt.toISOString()}>`,
+  ];
   if (noDataCount > 0 && !report.failure) context.push(`${noDataCount} trigger${noDataCount === 1 ? ' has' : 's have'} no data`);
   if (options.dashboardUrl) context.push(`<${options.dashboardUrl}|Open the Grafana dashboard>`);
 
@@ -105,7 +107,13 @@ export function buildStatusBlocks(report: StatusReport, options: StatusBlocksOpt
   if (report.failure) {
     blocks.push({
       type: 'section',
-      text: { type: 'mrkdwn', text: truncateText(`:warning: ${escapeMrkdwn(report.failure)}\nEvery trigger is shown as *no data*: none of them is known to be ok.`, SLACK_LIMITS.sectionText) },
+      text: {
+        type: 'mrkdwn',
+        text: truncateText(
+          `:warning: ${escapeMrkdwn(report.failure)}\nEvery trigger is shown as *no data*: none of them is known to be ok.`,
+          SLACK_LIMITS.sectionText,
+        ),
+      },
     });
   }
   for (const [severity, heading] of [

@@ -14,7 +14,10 @@ function send(response: ServerResponse, status: number, body: unknown): void {
 
 /** Whether the HTTP listener's HOST reaches this machine only: localhost, 127.0.0.0/8 or ::1. */
 export function isLoopbackHost(host: string): boolean {
-  const bare = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  const bare = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1');
   return bare === 'localhost' || bare === '::1' || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare);
 }
 

@@ -3,7 +3,16 @@ import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/b
 import type { Logger } from 'pino';
 import type { CommandDeps } from '../commands/types.ts';
 import type { Settings } from '../core/config/index.ts';
-import { createRedactingFetch, guardHttpListener, guardProcessEvent, guardSocketModeClient, installProcessSafetyNets, markAnswered, somethingWentWrong, tellThroughResponseUrl } from './door-guard.ts';
+import {
+  createRedactingFetch,
+  guardHttpListener,
+  guardProcessEvent,
+  guardSocketModeClient,
+  installProcessSafetyNets,
+  markAnswered,
+  somethingWentWrong,
+  tellThroughResponseUrl,
+} from './door-guard.ts';
 import { LISTENED_ACTION_PREFIXES, registerListeners, SCALE_COMMAND } from './listeners/index.ts';
 import type { Metrics } from './metrics.ts';
 import type { Watcher } from '../services/watcher.ts';

@@ -93,10 +93,18 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       try {
         const rows = listDecisions(database.db, { limit, ...(options.kind ? { kinds: options.kind } : {}) });
         if (options.json) {
-          io.stdout(`${JSON.stringify(rows.map((row) => ({ ...row, at: row.at.toISOString() })), null, 2)}\n`);
+          io.stdout(
+            `${JSON.stringify(
+              rows.map((row) => ({ ...row, at: row.at.toISOString() })),
+              null,
+              2,
+            )}\n`,
+          );
         } else {
           for (const row of rows) {
-            io.stdout(`${row.at.toISOString()}  #${row.id}  ${row.kind}  ${row.actor}  ${row.subject ?? ''}  ${row.outcome ?? ''}  ${JSON.stringify(row.detail)}\n`);
+            io.stdout(
+              `${row.at.toISOString()}  #${row.id}  ${row.kind}  ${row.actor}  ${row.subject ?? ''}  ${row.outcome ?? ''}  ${JSON.stringify(row.detail)}\n`,
+            );
           }
         }
       } finally {
@@ -115,7 +123,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       // The bot would start, but with these runbooks disabled: for a check, that is a failure to fix.
       const warnings = configWarnings(config);
       if (warnings.length > 0) throw new ConfigError(warnings);
-      io.stdout(`ok: ${config.sources.join(', ')}: ${config.triggers.length} triggers, ${config.checklists.length} checklists, ${config.capacity.tiers.length} server tiers, ${config.capacity.stages.length} stages\n`);
+      io.stdout(
+        `ok: ${config.sources.join(', ')}: ${config.triggers.length} triggers, ${config.checklists.length} checklists, ${config.capacity.tiers.length} server tiers, ${config.capacity.stages.length} stages\n`,
+      );
     });
 
   try {

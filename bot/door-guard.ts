@@ -68,7 +68,23 @@ function notifyTarget(body: Json): { responseUrl: string; user: string } | undef
   return { responseUrl: body.response_url, user };
 }
 
-const SLASH_STRING_FIELDS = ['token', 'team_id', 'team_domain', 'channel_id', 'channel_name', 'user_id', 'user_name', 'command', 'text', 'api_app_id', 'response_url', 'trigger_id', 'enterprise_id', 'enterprise_name', 'is_enterprise_install'];
+const SLASH_STRING_FIELDS = [
+  'token',
+  'team_id',
+  'team_domain',
+  'channel_id',
+  'channel_name',
+  'user_id',
+  'user_name',
+  'command',
+  'text',
+  'api_app_id',
+  'response_url',
+  'trigger_id',
+  'enterprise_id',
+  'enterprise_name',
+  'is_enterprise_install',
+];
 
 function checkSlashCommand(body: Json, options: DoorOptions): string | null {
   for (const field of SLASH_STRING_FIELDS) {
@@ -89,14 +105,16 @@ function checkBlockActions(body: Json, options: DoorOptions): string | null {
   // Org-wide installs send `team: null` and the team in user.team_id; Bolt reads one or the other.
   if (body.team === null ? !isShortString(body.user.team_id) : !isObject(body.team) || !isShortString(body.team.id)) return 'block_actions: no team';
   if (!isHttpUrl(body.response_url)) return 'block_actions: no response_url';
-  if ('channel' in body && (!isObject(body.channel) || typeof body.channel.id !== 'string' || !CHANNEL_ID.test(body.channel.id))) return 'block_actions: channel is not a channel';
+  if ('channel' in body && (!isObject(body.channel) || typeof body.channel.id !== 'string' || !CHANNEL_ID.test(body.channel.id)))
+    return 'block_actions: channel is not a channel';
   if ('container' in body) {
     if (!isObject(body.container)) return 'block_actions: container is not an object';
     for (const field of ['type', 'channel_id', 'message_ts']) {
       if (field in body.container && typeof body.container[field] !== 'string') return `block_actions: container.${field} is not a string`;
     }
   }
-  if ('message' in body && (!isObject(body.message) || ('ts' in body.message && typeof body.message.ts !== 'string'))) return 'block_actions: message is not a message';
+  if ('message' in body && (!isObject(body.message) || ('ts' in body.message && typeof body.message.ts !== 'string')))
+    return 'block_actions: message is not a message';
   if (!Array.isArray(body.actions) || body.actions.length === 0 || body.actions.length > 25) return 'block_actions: actions is not a list of actions';
   for (const action of body.actions) {
     if (!isObject(action) || !isShortString(action.action_id)) return 'block_actions: an action has no action_id';
@@ -114,13 +132,15 @@ function checkBlockActions(body: Json, options: DoorOptions): string | null {
  * Slack always sends and the listeners read, in the type Slack sends it. Nothing else reaches a listener.
  */
 export function inspectSlackBody(body: unknown, options: DoorOptions): DoorVerdict {
-  if (!isObject(body)) return { accepted: false, reason: `the payload is ${body === null ? 'null' : Array.isArray(body) ? 'an array' : `a ${typeof body}`}, not an object` };
+  if (!isObject(body))
+    return { accepted: false, reason: `the payload is ${body === null ? 'null' : Array.isArray(body) ? 'an array' : `a ${typeof body}`}, not an object` };
   const refuse = (reason: string): DoorVerdict => {
     const notify = notifyTarget(body);
     return { accepted: false, reason, ...(notify ? { notify } : {}) };
   };
   // Events API callbacks: the bot subscribes to none, so there is nothing to run (and no one to tell).
-  if ('event' in body || body.type === 'event_callback' || body.type === 'app_rate_limited') return { accepted: false, reason: 'an Events API body (the bot subscribes to no events)' };
+  if ('event' in body || body.type === 'event_callback' || body.type === 'app_rate_limited')
+    return { accepted: false, reason: 'an Events API body (the bot subscribes to no events)' };
   if ('command' in body) {
     const problem = checkSlashCommand(body, options);
     return problem ? refuse(problem) : { accepted: true };
@@ -284,7 +304,10 @@ export function guardHttpListener(listener: RequestListener, { signingSecret, lo
         return answer(response, 400);
       }
       if (!isObject(body)) {
-        logger.warn({ reason: `the payload is ${body === null ? 'null' : Array.isArray(body) ? 'an array' : `a ${typeof body}`}` }, 'refused a Slack request at the door');
+        logger.warn(
+          { reason: `the payload is ${body === null ? 'null' : Array.isArray(body) ? 'an array' : `a ${typeof body}`}` },
+          'refused a Slack request at the door',
+        );
         return answer(response, 200);
       }
       return passOn();

@@ -70,7 +70,13 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
   const database = storage.handle;
   const prometheus = createOffThreadPrometheus(
     { url: config.prometheus.url, timeoutMs: config.prometheus.timeoutMs },
-    { onWorkerDied: (reason) => logger.warn({ reason: reason instanceof Error ? reason.message : `exit code ${reason}` }, 'the Prometheus worker thread died; judging on the main thread until the next one starts') },
+    {
+      onWorkerDied: (reason) =>
+        logger.warn(
+          { reason: reason instanceof Error ? reason.message : `exit code ${reason}` },
+          'the Prometheus worker thread died; judging on the main thread until the next one starts',
+        ),
+    },
   );
   const metrics = createMetrics(prometheus);
   // The watcher posts with no retries of the client's own: a 429 comes back at once with Retry-After, and

@@ -15,7 +15,19 @@ import type { Subcommand } from './types.ts';
  * Every `/scale` subcommand. Help, routing and the manifest check are generated from this list: a new
  * subcommand is one module, one line here, and its test.
  */
-export const SUBCOMMANDS: readonly Subcommand[] = [status, advise, plan, cost, alerts, checklist, runbooks, run, history, unlock, createHelp(() => SUBCOMMANDS)];
+export const SUBCOMMANDS: readonly Subcommand[] = [
+  status,
+  advise,
+  plan,
+  cost,
+  alerts,
+  checklist,
+  runbooks,
+  run,
+  history,
+  unlock,
+  createHelp(() => SUBCOMMANDS),
+];
 
 export function findSubcommand(name: string, subcommands: readonly Subcommand[] = SUBCOMMANDS): Subcommand | undefined {
   return subcommands.find((sub) => sub.name === name.toLowerCase());

@@ -183,7 +183,11 @@ function memoryFor(question: QuestionId, memory: AnswerMemory): number | null {
 }
 
 /** The remembered answer if it still counts, with when it stops counting. */
-function freshAnswer(question: QuestionId, answer: RememberedAnswer | undefined, options: WalkOptions): { answer: RememberedAnswer; expiresAt?: Date } | undefined {
+function freshAnswer(
+  question: QuestionId,
+  answer: RememberedAnswer | undefined,
+  options: WalkOptions,
+): { answer: RememberedAnswer; expiresAt?: Date } | undefined {
   if (!answer || options.ask === question) return undefined;
   const seconds = memoryFor(question, options.memory);
   if (seconds === null) return { answer };
@@ -215,7 +219,12 @@ function personStep(question: QuestionId, answers: Answers, options: WalkOptions
   return { question, answer: 'pending', source: 'person', evidence: [] };
 }
 
-function personAnswered(question: QuestionId, { answer, expiresAt }: { answer: RememberedAnswer; expiresAt?: Date }, evidence: readonly EvidenceLine[], note: string | undefined): Step {
+function personAnswered(
+  question: QuestionId,
+  { answer, expiresAt }: { answer: RememberedAnswer; expiresAt?: Date },
+  evidence: readonly EvidenceLine[],
+  note: string | undefined,
+): Step {
   return {
     question,
     answer: answer.answer,
@@ -260,7 +269,12 @@ export function judgeEvidence(triggers: EvidenceTriggers, results: readonly Trig
     evaluatedAt,
     degraded: judgeDegraded(triggers, resultsOf(triggers.immediate)),
     cpuMemory: judgeOver(resultsOf(triggers.cpuMemory), triggers.cpuMemory.length, 'no CPU or memory query is configured', 'CPU and memory'),
-    database: judgeOver(resultsOf(triggers.database), triggers.database.length, 'no database metric is configured (advisor.database_triggers)', 'the database metrics'),
+    database: judgeOver(
+      resultsOf(triggers.database),
+      triggers.database.length,
+      'no database metric is configured (advisor.database_triggers)',
+      'the database metrics',
+    ),
   };
 }
 

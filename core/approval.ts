@@ -19,7 +19,11 @@ export function judgeApproval(policy: ApprovalPolicy, { requester, approver, isA
   // Defence in depth: the config loader disables such a runbook, but no caller should ever count an approval
   // for a policy that names nobody.
   if (policy.approvers.length === 0 && !policy.anyone) {
-    return { accepted: false, rule: 'no_approvers', reason: 'this runbook names no approvers, so nobody may approve it (an admin adds `approval: { approvers: [...] }` to the config)' };
+    return {
+      accepted: false,
+      rule: 'no_approvers',
+      reason: 'this runbook names no approvers, so nobody may approve it (an admin adds `approval: { approvers: [...] }` to the config)',
+    };
   }
   if (approver === requester && !policy.allowSelf) {
     return { accepted: false, rule: 'four_eyes', reason: 'you requested this run, and it needs someone else to approve it (four-eyes rule)' };

@@ -122,7 +122,13 @@ export function resolveCurrent(tables: CapacityTables): ResolvedCurrent {
   const number = tables.current.stage;
   const stage = tables.stages.find((candidate) => candidate.number === number);
   if (!stage) throw new Error(`current stage ${number} is not in the stages table`);
-  return { label: `stage ${stage.number}: ${stage.name}`, monthly: stage.monthly, stage, stageNumber: stage.number, features: stageFeatures(stage, tables.stages) };
+  return {
+    label: `stage ${stage.number}: ${stage.name}`,
+    monthly: stage.monthly,
+    stage,
+    stageNumber: stage.number,
+    features: stageFeatures(stage, tables.stages),
+  };
 }
 
 // --- the price of a recommendation -------------------------------------------------------------------------
@@ -170,13 +176,21 @@ export function priceRecommendation(step: ScalingStep, tables: CapacityTables): 
       ? [{ tierName: current.tier.name, count: 1, servers: 'the server' }]
       : (current.stage?.servers ?? [])
           .filter((server) => server.role === 'everything' || server.role === 'app')
-          .map((server) => ({ tierName: server.tier, count: server.count, servers: server.role === 'app' ? (server.count === 1 ? 'the app server' : 'each app server') : 'the server' }));
+          .map((server) => ({
+            tierName: server.tier,
+            count: server.count,
+            servers: server.role === 'app' ? (server.count === 1 ? 'the app server' : 'each app server') : 'the server',
+          }));
     if (targets.length === 0) return { kind: 'unavailable', reason: `${current.label} has no app server to upgrade`, currentMonthly };
     const upgrades: TierUpgrade[] = [];
     for (const target of targets) {
       const index = tables.tiers.findIndex((tier) => tier.name === target.tierName);
       if (index < 0) {
-        return { kind: 'unavailable', reason: `the app servers of ${current.label} are not a tier of the pricing table, so their upgrade cannot be priced`, currentMonthly };
+        return {
+          kind: 'unavailable',
+          reason: `the app servers of ${current.label} are not a tier of the pricing table, so their upgrade cannot be priced`,
+          currentMonthly,
+        };
       }
       const next = tables.tiers[index + 1];
       if (!next) {

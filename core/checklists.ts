@@ -163,18 +163,14 @@ export function summarizeRun(states: readonly ItemState[], events: readonly Tick
       source: state.source!,
     })),
     open: states.filter((state) => !state.ticked).map((state) => ({ itemId: state.item.id, text: state.item.text })),
-    byPerson: [...counts.entries()]
-      .map(([user, items]) => ({ user, items }))
-      .sort((a, b) => b.items - a.items || a.user.localeCompare(b.user)),
+    byPerson: [...counts.entries()].map(([user, items]) => ({ user, items })).sort((a, b) => b.items - a.items || a.user.localeCompare(b.user)),
     changes: events.length,
   };
 }
 
 /** Items whose action is this runbook and that are not ticked yet: what a successful run of it ticks. */
 export function itemsForRunbook(states: readonly ItemState[], runbookId: string): ChecklistItem[] {
-  return states
-    .filter((state) => !state.ticked && state.item.action?.kind === 'runbook' && state.item.action.runbook === runbookId)
-    .map((state) => state.item);
+  return states.filter((state) => !state.ticked && state.item.action?.kind === 'runbook' && state.item.action.runbook === runbookId).map((state) => state.item);
 }
 
 /**

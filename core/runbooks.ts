@@ -105,7 +105,9 @@ function hostFor(step: StepDef, params: Readonly<Record<string, string>>, hosts:
   const placeholder = /^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$/.exec(step.host);
   const name = placeholder ? (Object.hasOwn(params, placeholder[1]!) ? params[placeholder[1]!] : undefined) : step.host;
   if (!name || !hosts.has(name)) {
-    throw new PlanError(`step ${step.id} runs on "${name ?? step.host}", which is not in the hosts inventory (${[...hosts.keys()].join(', ') || 'none configured'})`);
+    throw new PlanError(
+      `step ${step.id} runs on "${name ?? step.host}", which is not in the hosts inventory (${[...hosts.keys()].join(', ') || 'none configured'})`,
+    );
   }
   return name;
 }
@@ -167,7 +169,10 @@ export function paramTypes(params: readonly Pick<ParamDef, 'name' | 'type' | 'va
 
 export function describeParams(runbook: RunbookDef): string {
   return runbook.params
-    .map((param) => `${param.name}=<${param.type === 'enum' && param.values ? param.values.join('|') : param.type}>${param.default !== undefined ? ` (default ${param.default})` : ''}`)
+    .map(
+      (param) =>
+        `${param.name}=<${param.type === 'enum' && param.values ? param.values.join('|') : param.type}>${param.default !== undefined ? ` (default ${param.default})` : ''}`,
+    )
     .join(' ');
 }
 

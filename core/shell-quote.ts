@@ -146,9 +146,7 @@ function scanTemplate(template: string): { placeholders: Placeholder[]; construc
       // something that looks like one of ours with a bad name (`{{ replica-ip }}`) is a typo worth reporting.
       NEAR_PLACEHOLDER.lastIndex = i;
       if (NEAR_PLACEHOLDER.test(template)) {
-        throw new TemplateError(
-          `"${excerpt(template, i)}" is not a valid placeholder: names use letters, digits and underscores, like {{primary_ip}}`,
-        );
+        throw new TemplateError(`"${excerpt(template, i)}" is not a valid placeholder: names use letters, digits and underscores, like {{primary_ip}}`);
       }
       continue;
     }
@@ -356,7 +354,9 @@ function scanTemplate(template: string): { placeholders: Placeholder[]; construc
       const why = rejected.get(p) ?? 'in a position this check cannot verify';
       throw new TemplateError(
         `placeholder {{${p.name}}} is ${why} in "${excerpt(template, p.start)}": ` +
-          'put it outside any quotes, as its own word or part of one (for example --dir={{' + p.name + '}}); ' +
+          'put it outside any quotes, as its own word or part of one (for example --dir={{' +
+          p.name +
+          '}}); ' +
           'the value is quoted for you',
       );
     }
@@ -389,9 +389,17 @@ const MASK_CONSTRUCTS: ReadonlyArray<[RegExp, EvaluatingConstruct['kind'], strin
   [/(?:\[\[|\[|\btest|&&|\|\|)\s+(?:!\s+)?-[vR](?=\s)/g, 'name', 'a variable test -v'],
   [/(?:^|[\s;&|(){}!\x60])[A-Za-z_][A-Za-z0-9_]*\[[^\]\n]*\]\+?=/g, 'arithmetic', 'an array element assignment a[…]='],
   [/(?:\(|\s)\[[^\]\n]*\]\+?=/g, 'arithmetic', 'an array element assignment ( [i]=… )'],
-  [new RegExp(`${CMD}(?:declare|typeset|local|export|readonly)(?:\\s+[-+][A-Za-z]+)*\\s+[-+][A-Za-z]*[inA]`, 'g'), 'arithmetic', 'an integer, nameref or array declaration'],
+  [
+    new RegExp(`${CMD}(?:declare|typeset|local|export|readonly)(?:\\s+[-+][A-Za-z]+)*\\s+[-+][A-Za-z]*[inA]`, 'g'),
+    'arithmetic',
+    'an integer, nameref or array declaration',
+  ],
   [new RegExp(`${CMD}(?:eval|trap)${END}`, 'g'), 'code', 'eval or trap'],
-  [new RegExp(`${CMD}(?:\\S*/)?(?:sh|bash|dash|zsh|ksh|mksh|ash|busybox)\\s(?:[^;&|\\n]*\\s)?-[A-Za-z]*c[A-Za-z]*${END}`, 'g'), 'code', 'a nested shell (sh -c)'],
+  [
+    new RegExp(`${CMD}(?:\\S*/)?(?:sh|bash|dash|zsh|ksh|mksh|ash|busybox)\\s(?:[^;&|\\n]*\\s)?-[A-Za-z]*c[A-Za-z]*${END}`, 'g'),
+    'code',
+    'a nested shell (sh -c)',
+  ],
   [new RegExp(`${CMD}(?:\\S*/)?(?:ssh|su|watch)${END}`, 'g'), 'code', 'a command that hands its arguments to another shell (ssh, su, watch)'],
 ];
 
@@ -409,7 +417,11 @@ function findEvaluatingConstructs(template: string, mask: string): EvaluatingCon
     const words = match[2]!.trim().split(/\s+/).filter(Boolean);
     const names = nameWords(command, words);
     if (names.some((word) => NOT_LITERAL.test(word))) {
-      found.push({ kind: 'name', what: `a ${command} command with a variable name that is not plain text`, at: match.index + (/^[\s;&|(){}!\x60]/.test(match[0]) ? 1 : 0) });
+      found.push({
+        kind: 'name',
+        what: `a ${command} command with a variable name that is not plain text`,
+        at: match.index + (/^[\s;&|(){}!\x60]/.test(match[0]) ? 1 : 0),
+      });
     }
   }
   return found.sort((a, b) => a.at - b.at);
@@ -576,7 +588,8 @@ export function validateParam(type: ParamType, value: string, options: ParamOpti
       if (trimmed.length > PATH_MAX) fail(`is longer than ${PATH_MAX} characters`);
       if (trimmed !== trimmed.trim()) fail(`starts or ends with a space: ${describeType(type, options)}`);
       if (options.absolute && !trimmed.startsWith('/')) fail(`is not an absolute path: ${describeType(type, options)}`);
-      if (trimmed.split('/').includes('..')) fail('has a ".." segment, which leaves the directory it seems to name: give the path without "..", like /var/lib/postgresql/data');
+      if (trimmed.split('/').includes('..'))
+        fail('has a ".." segment, which leaves the directory it seems to name: give the path without "..", like /var/lib/postgresql/data');
       return trimmed;
     }
     case 'int': {
@@ -620,9 +633,7 @@ export function describeType(type: ParamType, options: ParamOptions = {}): strin
       return `give a file path such as ${options.absolute ? '' : 'backups/today or '}/var/lib/postgresql/data (not starting with "-", no ".." segment, no control or invisible characters)`;
     case 'int': {
       const min = options.min ?? 0;
-      return options.max !== undefined
-        ? `give a whole number from ${min} to ${options.max}`
-        : `give a whole number of at least ${min}`;
+      return options.max !== undefined ? `give a whole number from ${min} to ${options.max}` : `give a whole number of at least ${min}`;
     }
     case 'enum':
       return `give one of: ${(options.values ?? []).join(', ')}`;

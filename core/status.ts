@@ -1,13 +1,5 @@
 import type { PrometheusPort } from './ports.ts';
-import {
-  decideVerdict,
-  evaluateTrigger,
-  evaluationWindow,
-  noData,
-  type Trigger,
-  type TriggerResult,
-  type Verdict,
-} from './triggers.ts';
+import { decideVerdict, evaluateTrigger, evaluationWindow, noData, type Trigger, type TriggerResult, type Verdict } from './triggers.ts';
 
 export interface StatusReport {
   readonly verdict: Verdict;

@@ -76,13 +76,7 @@ export const DEFAULT_LOOKBACK_SECONDS = 30 * 60;
  * has a point at `at`: one that has gone away is not current. The condition has held since the earliest
  * point of the unbroken run of matching points that ends at `at`; a missing point breaks the run.
  */
-export function evaluateTrigger(
-  trigger: Trigger,
-  series: readonly Series[],
-  at: number,
-  stepSeconds: number,
-  windowSeconds: number,
-): TriggerResult[] {
+export function evaluateTrigger(trigger: Trigger, series: readonly Series[], at: number, stepSeconds: number, windowSeconds: number): TriggerResult[] {
   const results: TriggerResult[] = [];
   const windowStart = at - windowSeconds;
   for (const { labels, points } of series) {

@@ -132,7 +132,7 @@ export type BreachClickRefusal =
 
 /** Whether a click may change the breach as it is now (the store re-checks the state as it writes). */
 export function judgeBreachClick(
-  breach: Pick<OpenBreach, 'id'> & { readonly status: 'open' | 'resolved'; readonly ackedBy: string | null } | undefined,
+  breach: (Pick<OpenBreach, 'id'> & { readonly status: 'open' | 'resolved'; readonly ackedBy: string | null }) | undefined,
   click: BreachClick,
   snoozeOptionsSeconds: readonly number[],
 ): BreachClickRefusal | null {

@@ -15,7 +15,11 @@ export function getBreach(db: Db, id: number): BreachRow | undefined {
 }
 
 export function findOpenBreach(db: Db, key: string): BreachRow | undefined {
-  return db.select().from(breaches).where(and(eq(breaches.key, key), eq(breaches.status, 'open'))).get();
+  return db
+    .select()
+    .from(breaches)
+    .where(and(eq(breaches.key, key), eq(breaches.status, 'open')))
+    .get();
 }
 
 /** Opens a breach, or returns the one already open for the key (the unique index makes this race-free). */
@@ -59,7 +63,12 @@ export function openBlindPeriod(db: Db, startedAt: Date, reason: string): BlindP
 
 /** Compare-and-set: ends the period only if it has not ended yet. */
 export function endBlindPeriod(db: Db, id: number, endedAt: Date): BlindPeriodRow | undefined {
-  return db.update(blindPeriods).set({ endedAt }).where(and(eq(blindPeriods.id, id), isNull(blindPeriods.endedAt))).returning().get();
+  return db
+    .update(blindPeriods)
+    .set({ endedAt })
+    .where(and(eq(blindPeriods.id, id), isNull(blindPeriods.endedAt)))
+    .returning()
+    .get();
 }
 
 export function updateBlindPeriod(db: Db, id: number, patch: Partial<Omit<BlindPeriodRow, 'id'>>): BlindPeriodRow {

@@ -72,7 +72,13 @@ export function listOpenRuns(db: Db): ChecklistRunRow[] {
 
 /** Runs that ended (completed, closed or abandoned), the most recent first. */
 export function listEndedRuns(db: Db, limit = 5): ChecklistRunRow[] {
-  return db.select().from(checklistRuns).where(ne(checklistRuns.status, 'open')).orderBy(desc(checklistRuns.endedAt), desc(checklistRuns.id)).limit(limit).all();
+  return db
+    .select()
+    .from(checklistRuns)
+    .where(ne(checklistRuns.status, 'open'))
+    .orderBy(desc(checklistRuns.endedAt), desc(checklistRuns.id))
+    .limit(limit)
+    .all();
 }
 
 export interface NewTick {

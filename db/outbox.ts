@@ -92,7 +92,10 @@ export function listDeliverable(db: Db, now: Date): OutboxRow[] {
 /** Written before the Slack call: if we die now, the next start looks for the message before posting. */
 export function markSending(db: Db, id: number): void {
   const row = getMessage(db, id)!;
-  db.update(slackOutbox).set({ status: 'sending', attempts: row.attempts + 1 }).where(eq(slackOutbox.id, id)).run();
+  db.update(slackOutbox)
+    .set({ status: 'sending', attempts: row.attempts + 1 })
+    .where(eq(slackOutbox.id, id))
+    .run();
 }
 
 /**
@@ -103,10 +106,7 @@ export function markSent(db: Db, id: number, ts: string, at: Date, payloadSent: 
   const row = getMessage(db, id)!;
   // If the payload changed while the post was in flight, the message still needs an edit.
   const changed = payloadSent === null || JSON.stringify(row.payload) !== JSON.stringify(payloadSent);
-  db.update(slackOutbox)
-    .set({ status: 'sent', ts, sentAt: at, needsUpdate: changed, lastError: null, notBefore: null })
-    .where(eq(slackOutbox.id, id))
-    .run();
+  db.update(slackOutbox).set({ status: 'sent', ts, sentAt: at, needsUpdate: changed, lastError: null, notBefore: null }).where(eq(slackOutbox.id, id)).run();
 }
 
 export function markUpdated(db: Db, id: number, payloadSent: OutboxPayload): void {

@@ -80,7 +80,11 @@ export function listApprovals(db: Db, runId: number) {
 }
 
 export function startStep(db: Db, input: Omit<typeof runSteps.$inferInsert, 'id' | 'status'>): StepRow {
-  return db.insert(runSteps).values({ ...input, status: 'running' }).returning().get();
+  return db
+    .insert(runSteps)
+    .values({ ...input, status: 'running' })
+    .returning()
+    .get();
 }
 
 export function updateStep(db: Db, id: number, patch: Partial<Omit<StepRow, 'id'>>): StepRow {
@@ -92,7 +96,11 @@ export function listSteps(db: Db, runId: number): StepRow[] {
 }
 
 export function runningSteps(db: Db, runId: number): StepRow[] {
-  return db.select().from(runSteps).where(and(eq(runSteps.runId, runId), eq(runSteps.status, 'running'))).all();
+  return db
+    .select()
+    .from(runSteps)
+    .where(and(eq(runSteps.runId, runId), eq(runSteps.status, 'running')))
+    .all();
 }
 
 /** Locks every host for the run, or none: the first host held by another run is returned instead. */
@@ -106,7 +114,12 @@ export function acquireLocks(db: Db, hosts: readonly string[], runId: number, lo
 }
 
 export function releaseLocks(db: Db, runId: number): string[] {
-  return db.delete(hostLocks).where(eq(hostLocks.runId, runId)).returning().all().map((row) => row.host);
+  return db
+    .delete(hostLocks)
+    .where(eq(hostLocks.runId, runId))
+    .returning()
+    .all()
+    .map((row) => row.host);
 }
 
 export function getLock(db: Db, host: string): LockRow | undefined {

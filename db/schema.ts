@@ -36,12 +36,18 @@ export const breaches = sqliteTable(
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
     key: text('key').notNull(),
-    source: text('source', { enum: ['watcher', 'alertmanager'] }).$type<BreachSource>().notNull(),
+    source: text('source', { enum: ['watcher', 'alertmanager'] })
+      .$type<BreachSource>()
+      .notNull(),
     triggerId: text('trigger_id').notNull(),
     name: text('name').notNull(),
-    severity: text('severity', { enum: ['immediate', 'soon'] }).$type<Severity>().notNull(),
+    severity: text('severity', { enum: ['immediate', 'soon'] })
+      .$type<Severity>()
+      .notNull(),
     labels: text('labels', { mode: 'json' }).$type<Record<string, string>>().notNull(),
-    status: text('status', { enum: ['open', 'resolved'] }).$type<BreachStatus>().notNull(),
+    status: text('status', { enum: ['open', 'resolved'] })
+      .$type<BreachStatus>()
+      .notNull(),
     openedAt: integer('opened_at', { mode: 'timestamp_ms' }).notNull(),
     /** When the condition started to hold, from Prometheus' history: "since 14:02". */
     breachedSince: integer('breached_since', { mode: 'timestamp_ms' }).notNull(),
@@ -60,10 +66,7 @@ export const breaches = sqliteTable(
     /** Extra facts from the source (Alertmanager annotations, the trigger's threshold…), as shown on the message. */
     detail: text('detail', { mode: 'json' }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
   },
-  (table) => [
-    uniqueIndex('breaches_one_open_per_key').on(table.key).where(sql`status = 'open'`),
-    index('breaches_status').on(table.status, table.openedAt),
-  ],
+  (table) => [uniqueIndex('breaches_one_open_per_key').on(table.key).where(sql`status = 'open'`), index('breaches_status').on(table.status, table.openedAt)],
 );
 
 /**
@@ -80,7 +83,9 @@ export const slackOutbox = sqliteTable(
     /** A thread reply waits for its parent to be sent. */
     parentId: integer('parent_id'),
     payload: text('payload', { mode: 'json' }).$type<MessagePayload>().notNull(),
-    status: text('status', { enum: ['pending', 'sending', 'sent', 'failed'] }).$type<OutboxStatus>().notNull(),
+    status: text('status', { enum: ['pending', 'sending', 'sent', 'failed'] })
+      .$type<OutboxStatus>()
+      .notNull(),
     attempts: integer('attempts').notNull().default(0),
     ts: text('ts'),
     /** The payload changed after the message was sent: chat.update is due. */
@@ -192,7 +197,10 @@ export const checklistRuns = sqliteTable(
     endedBy: text('ended_by'),
     endedAt: integer('ended_at', { mode: 'timestamp_ms' }),
   },
-  (table) => [index('checklist_runs_status').on(table.status, table.startedAt), index('checklist_runs_checklist').on(table.checklistId, table.status, table.endedAt)],
+  (table) => [
+    index('checklist_runs_status').on(table.status, table.startedAt),
+    index('checklist_runs_checklist').on(table.checklistId, table.status, table.endedAt),
+  ],
 );
 
 /** What a run keeps of its checklist (core/checklists.ts says why). */

@@ -27,7 +27,10 @@ const rfc3339 = z.iso.datetime({ offset: true, error: 'not an RFC 3339 time (lik
 function boundedRecord(what: string, maxEntries: number, maxValueChars: number) {
   return z
     .record(
-      z.string().min(1, `a ${what} name is empty`).max(ALERTMANAGER_LIMITS.nameChars, `a ${what} name is longer than ${ALERTMANAGER_LIMITS.nameChars} characters`),
+      z
+        .string()
+        .min(1, `a ${what} name is empty`)
+        .max(ALERTMANAGER_LIMITS.nameChars, `a ${what} name is longer than ${ALERTMANAGER_LIMITS.nameChars} characters`),
       z.string({ error: `a ${what} value is not a string` }).max(maxValueChars, `a ${what} value is longer than ${maxValueChars} characters`),
       { error: `not an object of ${what}s` },
     )
@@ -52,18 +55,21 @@ const alertSchema = z.object({
   fingerprint: z.string().min(1, 'is empty').max(ALERTMANAGER_LIMITS.nameChars, `longer than ${ALERTMANAGER_LIMITS.nameChars} characters`).optional(),
 });
 const payloadSchema = z
-  .object({
-    version: z.literal('4', { error: 'is not "4" (the webhook payload version this receiver reads)' }),
-    status,
-    receiver: optionalText(ALERTMANAGER_LIMITS.nameChars * 2),
-    groupKey: optionalText(ALERTMANAGER_LIMITS.labelValueChars * 8),
-    truncatedAlerts: z.number().int().nonnegative().optional(),
-    groupLabels: labels.optional(),
-    commonLabels: labels.optional(),
-    commonAnnotations: annotations.optional(),
-    externalURL: optionalText(ALERTMANAGER_LIMITS.urlChars),
-    alerts: z.array(alertSchema, { error: 'is not an array of alerts' }).min(1, 'holds no alert'),
-  }, { error: 'is not a JSON object' })
+  .object(
+    {
+      version: z.literal('4', { error: 'is not "4" (the webhook payload version this receiver reads)' }),
+      status,
+      receiver: optionalText(ALERTMANAGER_LIMITS.nameChars * 2),
+      groupKey: optionalText(ALERTMANAGER_LIMITS.labelValueChars * 8),
+      truncatedAlerts: z.number().int().nonnegative().optional(),
+      groupLabels: labels.optional(),
+      commonLabels: labels.optional(),
+      commonAnnotations: annotations.optional(),
+      externalURL: optionalText(ALERTMANAGER_LIMITS.urlChars),
+      alerts: z.array(alertSchema, { error: 'is not an array of alerts' }).min(1, 'holds no alert'),
+    },
+    { error: 'is not a JSON object' },
+  )
   .superRefine((payload, context) => {
     // Alertmanager's group status is "firing" while any of its alerts fires.
     const firing = payload.alerts.findIndex((alert) => alert.status === 'firing');

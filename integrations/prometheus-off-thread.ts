@@ -186,17 +186,20 @@ export function createOffThreadPrometheus(
         }
         const thread = (worker ??= startWorker());
         pending.set(request.id, entry);
-        void thread.then((ready) => {
-          if (!pending.has(request.id)) return;
-          idleUnlessBusy(ready);
-          try {
-            ready.postMessage(request);
-          } catch {
-            // Something in a trigger that cannot be copied to another thread: judge it here.
-            pending.delete(request.id);
-            judgeHere(entry);
-          }
-        }, () => {});
+        void thread.then(
+          (ready) => {
+            if (!pending.has(request.id)) return;
+            idleUnlessBusy(ready);
+            try {
+              ready.postMessage(request);
+            } catch {
+              // Something in a trigger that cannot be copied to another thread: judge it here.
+              pending.delete(request.id);
+              judgeHere(entry);
+            }
+          },
+          () => {},
+        );
       });
     },
     async close() {
@@ -206,7 +209,11 @@ export function createOffThreadPrometheus(
       const orphans = [...pending.values()];
       pending.clear();
       for (const entry of orphans) judgeHere(entry);
-      if (stopping) await stopping.then((ready) => ready.terminate(), () => {});
+      if (stopping)
+        await stopping.then(
+          (ready) => ready.terminate(),
+          () => {},
+        );
     },
     workersStarted: () => started,
     async workerHeapUsed() {

@@ -490,7 +490,7 @@ function describeRefusal(
   if (refusal.kind !== 'busy') {
     const why = {
       flock: `the host has no \`${settings.remoteFlockCommand}\` command (util-linux or busybox), so the bot cannot make sure a Retry never starts a second copy`,
-      dir: 'no lock directory of the login user\'s own could be used ($HOME/.cache/scalebot/locks, or ${TMPDIR:-/tmp}/scalebot-<uid>, which must be a directory owned by the user and not a symlink)',
+      dir: "no lock directory of the login user's own could be used ($HOME/.cache/scalebot/locks, or ${TMPDIR:-/tmp}/scalebot-<uid>, which must be a directory owned by the user and not a symlink)",
       open: 'the lock file could not be opened',
       error: 'taking the lock failed',
     }[refusal.kind];
@@ -532,10 +532,10 @@ function formatUtc(at: Date): string {
 }
 
 function describeStop(exit: ExitInfo | undefined, afterMs: number, settings: Required<SshOptions>, started: boolean, sent: boolean): string {
-  if (!sent) return 'the stop request could not be sent; the command\'s timeout ends it at the latest';
+  if (!sent) return "the stop request could not be sent; the command's timeout ends it at the latest";
   if (!exit) {
     return started
-      ? 'no exit status arrived after TERM and KILL; the connection is closed, and the command\'s timeout ends it at the latest'
+      ? "no exit status arrived after TERM and KILL; the connection is closed, and the command's timeout ends it at the latest"
       : 'the command had not started yet; the stop request waits for it on the host, and its timeout ends it at the latest';
   }
   if (exit.signal === 'KILL') return `the command ignored TERM for ${seconds(settings.stopGraceSeconds)} and was killed`;
@@ -691,7 +691,10 @@ class OutputCollector {
     } else {
       const room = this.settings.maxOutputBytes - this.mergedBytes;
       if (room > 0) {
-        const head = Buffer.from(text).subarray(0, room).toString('utf8').replace(/\uFFFD$/, '');
+        const head = Buffer.from(text)
+          .subarray(0, room)
+          .toString('utf8')
+          .replace(/\uFFFD$/, '');
         this.merged.push(head);
         this.mergedBytes += Buffer.byteLength(head);
       }
@@ -801,7 +804,10 @@ function describeConnectError(error: Error, where: string, host: SshHost, pinned
   const level = (error as { level?: string }).level;
   const text = String(error?.message ?? error);
   if (/no matching host key/i.test(text)) {
-    return ['host_key_mismatch', `host key mismatch for ${where}: the server offers no ${pinned.type} host key (pinned ${pinned.fingerprint}). Not connecting.`];
+    return [
+      'host_key_mismatch',
+      `host key mismatch for ${where}: the server offers no ${pinned.type} host key (pinned ${pinned.fingerprint}). Not connecting.`,
+    ];
   }
   if (level === 'client-timeout' || /timed out while waiting for handshake/i.test(text)) {
     return ['connect_failed', `cannot connect to ${where}: no SSH handshake within the connect timeout`];

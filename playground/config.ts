@@ -69,7 +69,7 @@ export function buildPlaygroundConfig({ demo, userConfig, runbooks }: Playground
   }
   const header = [
     '# Written by `npm run playground` for this run; the bot reads it like any config file (--config).',
-    demo ? '# --demo: the guide\'s triggers with windows of seconds, fed by the demo exporter.' : '',
+    demo ? "# --demo: the guide's triggers with windows of seconds, fed by the demo exporter." : '',
   ].filter(Boolean);
   return `${header.join('\n')}\n${stringify(config, { lineWidth: 0 })}`;
 }

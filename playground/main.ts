@@ -77,12 +77,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 function describe(url: string, status: PlaygroundStatus): string {
-  const lines = [
-    '',
-    `  scalebot playground: open ${url}`,
-    '',
-    `  the bot (unchanged, HTTP mode)  ${status.botUrl}`,
-  ];
+  const lines = ['', `  scalebot playground: open ${url}`, '', `  the bot (unchanged, HTTP mode)  ${status.botUrl}`];
   const prometheus = status.prometheus;
   if (prometheus.mode === 'demo') lines.push(`  Prometheus (demo)               ${prometheus.url}, scraping the demo exporter every second`);
   else if (prometheus.mode === 'missing') lines.push(`  Prometheus                      not installed: ${prometheus.installHint}, then run with --demo again`);

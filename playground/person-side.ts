@@ -186,7 +186,12 @@ export class PlaygroundEmulator {
     }
     const [, name = '', rest = ''] = slash;
     if (name !== 'scale') {
-      this.noticeFor(user.id, channel.id, `\`/${name}\` is not a valid command. In Slack, all messages that start with "/" are interpreted as commands; the bot here answers \`/scale\`.`, 'error');
+      this.noticeFor(
+        user.id,
+        channel.id,
+        `\`/${name}\` is not a valid command. In Slack, all messages that start with "/" are interpreted as commands; the bot here answers \`/scale\`.`,
+        'error',
+      );
       return { ok: false, message: `/${name} is not a command here` };
     }
     if (!this.bot) return this.fail(user.id, channel.id, 'the bot is not running yet');
@@ -211,7 +216,8 @@ export class PlaygroundEmulator {
         { timeoutMs: SLACK_ACK_TIMEOUT_MS },
       );
       this.record('command', `${text} → HTTP ${answer.status} in ${Date.now() - began} ms`, answer.status === 200);
-      if (answer.status !== 200) return this.fail(user.id, channel.id, `/scale failed with the error "dispatch_failed" (the bot answered HTTP ${answer.status})`);
+      if (answer.status !== 200)
+        return this.fail(user.id, channel.id, `/scale failed with the error "dispatch_failed" (the bot answered HTTP ${answer.status})`);
       // An ack with a body is the answer itself, shown as Slack would show a response_url reply.
       if (answer.body.trim() !== '') await this.postToResponseUrl(responseUrl, answer.json ?? { text: answer.body });
       return { ok: true };
@@ -259,7 +265,12 @@ export class PlaygroundEmulator {
     try {
       const answer = await sendInteraction(this.bot.url, this.bot.signingSecret, payload, { timeoutMs: SLACK_ACK_TIMEOUT_MS });
       this.record('action', `${user.name} clicked ${label} → HTTP ${answer.status} in ${Date.now() - began} ms`, answer.status === 200);
-      if (answer.status !== 200) return this.fail(user.id, channel.id, `The app did not accept the click on ${label} (HTTP ${answer.status}); Slack would show a warning on the message.`);
+      if (answer.status !== 200)
+        return this.fail(
+          user.id,
+          channel.id,
+          `The app did not accept the click on ${label} (HTTP ${answer.status}); Slack would show a warning on the message.`,
+        );
       return { ok: true };
     } catch (error) {
       this.record('action', `${user.name} clicked ${label} → no answer`, false, (error as Error).message);
@@ -327,7 +338,17 @@ export class PlaygroundEmulator {
       tops.push({ key: command.key, kind: 'command', ts: command.ts, channel: channelId, user: userId, isBot: false, text: command.text, edits: 0 });
     }
     for (const notice of [...this.notices, ...this.refusals()].filter((n) => n.channel === channelId && (n.user === null || n.user === userId))) {
-      const entry: ViewMessage = { key: notice.key, kind: 'notice', ts: notice.ts, channel: channelId, user: notice.user ?? '', isBot: false, text: notice.text, edits: 0, level: notice.level };
+      const entry: ViewMessage = {
+        key: notice.key,
+        kind: 'notice',
+        ts: notice.ts,
+        channel: channelId,
+        user: notice.user ?? '',
+        isBot: false,
+        text: notice.text,
+        edits: 0,
+        level: notice.level,
+      };
       if (notice.threadTs !== undefined && known.has(notice.threadTs)) addToThread(notice.threadTs, entry);
       else tops.push(entry);
     }
@@ -416,12 +437,28 @@ export class PlaygroundEmulator {
       const body = call.response?.body as { ok?: boolean; error?: string } | undefined;
       const outcome = !call.response ? 'pending' : body?.ok ? 'ok' : (body?.error ?? `HTTP ${call.response.status}`);
       const where = [call.args.channel, call.args.ts, call.args.thread_ts ? `thread ${String(call.args.thread_ts)}` : undefined].filter(Boolean).join(' ');
-      entries.push({ at: call.at.toISOString(), time: call.at.getTime(), kind: 'api', summary: `${call.method}${where ? ` ${where}` : ''} → ${outcome}`, ok: outcome === 'ok' || outcome === 'pending' });
+      entries.push({
+        at: call.at.toISOString(),
+        time: call.at.getTime(),
+        kind: 'api',
+        summary: `${call.method}${where ? ` ${where}` : ''} → ${outcome}`,
+        ok: outcome === 'ok' || outcome === 'pending',
+      });
     }
     for (const response of this.slack.responses) {
       const body = response.body ?? {};
-      const how = body.delete_original ? 'delete_original' : body.replace_original === true || body.replace_original === 'true' ? 'replace_original' : String(body.response_type ?? 'ephemeral');
-      entries.push({ at: response.at.toISOString(), time: response.at.getTime(), kind: 'response', summary: `response_url (${how}) → ${response.status} ${response.answer}`, ok: response.status === 200 });
+      const how = body.delete_original
+        ? 'delete_original'
+        : body.replace_original === true || body.replace_original === 'true'
+          ? 'replace_original'
+          : String(body.response_type ?? 'ephemeral');
+      entries.push({
+        at: response.at.toISOString(),
+        time: response.at.getTime(),
+        kind: 'response',
+        summary: `response_url (${how}) → ${response.status} ${response.answer}`,
+        ok: response.status === 200,
+      });
     }
     for (const entry of this.pageActivity) entries.push({ ...entry, time: Date.parse(entry.at) });
     return entries
@@ -507,9 +544,7 @@ type Option = { text: unknown; value: string; description?: unknown; url?: strin
 
 function optionsOf(element: Record<string, unknown>): Option[] {
   const direct = Array.isArray(element.options) ? (element.options as Option[]) : [];
-  const grouped = Array.isArray(element.option_groups)
-    ? (element.option_groups as Array<{ options?: Option[] }>).flatMap((group) => group.options ?? [])
-    : [];
+  const grouped = Array.isArray(element.option_groups) ? (element.option_groups as Array<{ options?: Option[] }>).flatMap((group) => group.options ?? []) : [];
   return [...direct, ...grouped];
 }
 
@@ -527,12 +562,14 @@ function selectionFields(element: Record<string, unknown>, input: ActionInput): 
     case 'overflow':
     case 'radio_buttons': {
       const option = pick(input.selectedValue);
-      return option ? { ok: true, fields: { selected_option: option } } : { ok: false, error: `"${input.selectedValue ?? ''}" is not one of the element's options` };
+      return option
+        ? { ok: true, fields: { selected_option: option } }
+        : { ok: false, error: `"${input.selectedValue ?? ''}" is not one of the element's options` };
     }
     case 'checkboxes':
     case 'multi_static_select': {
       const chosen = (input.selectedValues ?? []).map((value) => pick(value));
-      if (chosen.some((option) => option === undefined)) return { ok: false, error: 'a chosen value is not one of the element\'s options' };
+      if (chosen.some((option) => option === undefined)) return { ok: false, error: "a chosen value is not one of the element's options" };
       return { ok: true, fields: { selected_options: chosen } };
     }
     case 'datepicker':

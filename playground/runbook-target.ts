@@ -75,7 +75,11 @@ export async function prepareRunbookTarget({ runbooksAvailable, sshdBinary }: Ru
 
 /** "sshd did not become ready (exited):" and the first line of sshd's own log, which says why. */
 function firstLines(message: string): string {
-  return message.split('\n').filter((line) => line.trim()).slice(0, 2).join(' ');
+  return message
+    .split('\n')
+    .filter((line) => line.trim())
+    .slice(0, 2)
+    .join(' ');
 }
 
 /**
@@ -97,7 +101,7 @@ export function runbookConfig(host: SshHost): { hosts: Record<string, unknown>; 
       {
         id: TOUR_RUNBOOK_ID,
         title: 'Playground tour: three harmless steps on this machine',
-        description: 'Runs for real through the playground\'s throwaway sshd: who and where, free disk, the load for five seconds (after a Confirm).',
+        description: "Runs for real through the playground's throwaway sshd: who and where, free disk, the load for five seconds (after a Confirm).",
         approval: { approvers: [OPS_GROUP.id], required: 1, allow_self: false, expires: '30m' },
         params: [{ name: 'server', type: 'host', default: PLAYGROUND_HOST_NAME, description: 'where to run (the playground offers only this machine)' }],
         steps: TOUR_STEPS.map((step) => ({ ...step, host: '{{server}}' })),
@@ -121,7 +125,7 @@ function writeDryRunShim(dir: string): string {
     shim,
     [
       '#!/bin/sh',
-      '# The playground\'s timeout(1): called by scalebot as `timeout -k K N sh -c COMMAND`.',
+      "# The playground's timeout(1): called by scalebot as `timeout -k K N sh -c COMMAND`.",
       'command=$6',
       `if printf '%s\\n' "$command" | grep -qxF -f '${allowed}' && [ "$(printf '%s\\n' "$command" | wc -l)" -eq 1 ]; then`,
       realTimeout ? `  exec '${realTimeout}' "$@"` : '  shift 3; exec "$@"',

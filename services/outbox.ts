@@ -153,7 +153,10 @@ export async function deliverOutbox(
         const permanent = PERMANENT_ERRORS.has(code);
         if (method === 'chat.postMessage') await outbox.markNotSent(row.id, code, permanent ? null : new Date(clock().getTime() + 30_000), permanent);
         else await outbox.defer(row.id, code, permanent ? null : new Date(clock().getTime() + 30_000));
-        logger.error({ outboxId: row.id, error: code, method }, permanent ? 'Slack refused a message; it will not be retried' : 'Slack refused a message; retrying later');
+        logger.error(
+          { outboxId: row.id, error: code, method },
+          permanent ? 'Slack refused a message; it will not be retried' : 'Slack refused a message; retrying later',
+        );
         continue;
       }
       // A transport failure: Slack may or may not have posted. The row stays "sending" and is looked up first.
@@ -168,8 +171,7 @@ const LOOKUP_INCOMPLETE = 'lookup_incomplete';
 
 async function findPosted(slack: SlackSender, row: OutboxMessage, threadTs: string | undefined): Promise<string | null> {
   const oldest = String(Math.floor(row.createdAt.getTime() / 1000) - 60);
-  const matches = (message: SlackListedMessage) =>
-    message.metadata?.event_type === OUTBOX_EVENT_TYPE && message.metadata.event_payload?.outbox_id === row.id;
+  const matches = (message: SlackListedMessage) => message.metadata?.event_type === OUTBOX_EVENT_TYPE && message.metadata.event_payload?.outbox_id === row.id;
   let cursor: string | undefined;
   for (let page = 0; page < 10; page += 1) {
     const response = threadTs
@@ -210,10 +212,13 @@ export function createOutboxDeliverer(
       .reduce((earliest, at) => Math.min(earliest, at), Infinity);
     if (stopped || due === Infinity || (followUp && followUp.at <= due)) return;
     if (followUp) clearTimeout(followUp.timer);
-    const timer = setTimeout(() => {
-      followUp = null;
-      void deliver().catch((error: unknown) => logger.error({ err: error }, 'outbox: a follow-up delivery failed'));
-    }, Math.max(250, due - now));
+    const timer = setTimeout(
+      () => {
+        followUp = null;
+        void deliver().catch((error: unknown) => logger.error({ err: error }, 'outbox: a follow-up delivery failed'));
+      },
+      Math.max(250, due - now),
+    );
     timer.unref?.();
     followUp = { timer, at: due };
   };

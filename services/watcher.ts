@@ -126,7 +126,9 @@ export function createWatcher(deps: WatcherDeps) {
       messages: [...renderBreach(resolved, now), ...reply(resolved, 'resolved', { text: buildResolvedReply(resolved).text }, now)],
     });
 
-  const rendered = (now: Date) => (row: BreachRecord): Effects => ({ messages: renderBreach(row, now) });
+  const rendered =
+    (now: Date) =>
+    (row: BreachRecord): Effects => ({ messages: renderBreach(row, now) });
 
   async function handleBlindness(failure: string | undefined, now: Date): Promise<void> {
     const period = await storage.breaches.findOpenBlindPeriod();
@@ -265,7 +267,9 @@ export function createWatcher(deps: WatcherDeps) {
   function acknowledge(breachId: number, user: string, now: Date): Promise<ClickOutcome> {
     return click(breachId, { kind: 'acknowledge' }, () =>
       storage.breaches.acknowledge(breachId, user, now, (row) => ({
-        decisions: [{ at: now, kind: 'breach_acknowledged', actor: user, channel, subject: row.triggerId, outcome: 'acknowledged', detail: { breach_id: breachId } }],
+        decisions: [
+          { at: now, kind: 'breach_acknowledged', actor: user, channel, subject: row.triggerId, outcome: 'acknowledged', detail: { breach_id: breachId } },
+        ],
         messages: renderBreach(row, now),
       })),
     );
@@ -390,7 +394,12 @@ export function createWatcher(deps: WatcherDeps) {
       if (!breach) return 'no_breach';
       const report = await collectStatus(config.triggers, deps.prometheus, now, config.prometheus.lookbackSeconds);
       // Two clicks within the same half minute post one status, not two: of two posts with one key, one is queued.
-      const [status] = reply(breach, `status:${Math.floor(now.getTime() / 30_000)}`, withBlocks(buildStatusBlocks(report, { dashboardUrl: config.grafana.dashboardUrl })), now);
+      const [status] = reply(
+        breach,
+        `status:${Math.floor(now.getTime() / 30_000)}`,
+        withBlocks(buildStatusBlocks(report, { dashboardUrl: config.grafana.dashboardUrl })),
+        now,
+      );
       const queued = status ? await storage.outbox.post(status) : true;
       await deliver();
       return queued ? 'posted' : 'already';

@@ -6,9 +6,7 @@ import { SUBCOMMANDS } from '../commands/registry.ts';
 
 const manifest = parse(readFileSync(new URL('../manifest.yml', import.meta.url), 'utf8'));
 // Vendored with its licence (tests/fixtures/slack-manifest-schema/README.md): a clone alone must be able to run this.
-const schema = JSON.parse(
-  readFileSync(new URL('./fixtures/slack-manifest-schema/manifest.schema.1.0.0.json', import.meta.url), 'utf8'),
-);
+const schema = JSON.parse(readFileSync(new URL('./fixtures/slack-manifest-schema/manifest.schema.1.0.0.json', import.meta.url), 'utf8'));
 
 describe('manifest.yml', () => {
   it("is a manifest Slack's own schema accepts", () => {
@@ -20,7 +18,9 @@ describe('manifest.yml', () => {
   it('declares /scale with a usage hint that names exactly the registered subcommands', () => {
     const [command] = manifest.features.slash_commands;
     expect(command.command).toBe('/scale');
-    const hinted = String(command.usage_hint).split('|').map((word: string) => word.trim().split(' ')[0]);
+    const hinted = String(command.usage_hint)
+      .split('|')
+      .map((word: string) => word.trim().split(' ')[0]);
     expect(new Set(hinted)).toEqual(new Set(SUBCOMMANDS.map((sub) => sub.name)));
   });
 

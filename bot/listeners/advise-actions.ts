@@ -19,7 +19,13 @@ export interface AdviseActionDeps extends OnActionDeps {
  */
 export function registerAdviseActions(app: App, { commands, ...actions }: AdviseActionDeps): void {
   const startTargets = Object.values(commands.config.advisor.start).filter((target): target is string => Boolean(target));
-  onAction(app, 'advise_', (actionId, value) => parseAdviseAction(actionId, value, startTargets), (click) => handleAdviseClick(click, commands), actions);
+  onAction(
+    app,
+    'advise_',
+    (actionId, value) => parseAdviseAction(actionId, value, startTargets),
+    (click) => handleAdviseClick(click, commands),
+    actions,
+  );
 }
 
 async function handleAdviseClick({ action, user, channel, respond }: Click<AdviseAction>, deps: CommandDeps): Promise<void> {

@@ -41,7 +41,11 @@ function checkOrder(entries: ReadonlyArray<{ capacity: CapacityInput }>, what: s
     const before = entries[index - 1];
     if (!before) return;
     if (before.capacity.max === null) {
-      context.addIssue({ code: 'custom', path: [index - 1, 'capacity', 'max'], message: `only the last ${what} may have no capacity max (null): it is the largest` });
+      context.addIssue({
+        code: 'custom',
+        path: [index - 1, 'capacity', 'max'],
+        message: `only the last ${what} may have no capacity max (null): it is the largest`,
+      });
       return;
     }
     const reachesFurther = entry.capacity.max === null || entry.capacity.max > before.capacity.max;
@@ -103,7 +107,11 @@ const stageEntry = z
     name: z.string().min(1),
     adds: z.array(z.enum(STAGE_FEATURES)).optional(),
     servers: z.array(serverEntry).min(1, 'a stage has at least one server'),
-    load_balancer: z.object({ name: z.string().min(1), monthly: money }).strict().nullable().optional(),
+    load_balancer: z
+      .object({ name: z.string().min(1), monthly: money })
+      .strict()
+      .nullable()
+      .optional(),
     /** Optional: more than the servers and load balancer add up to (what the parts leave out). */
     monthly: money.optional(),
     capacity,
@@ -166,7 +174,11 @@ export const advisorFileShape = {
   api_costs: apiCosts.optional(),
   current: current.optional(),
   projection: projection.optional(),
-  advisor: z.object(settingsFields(z.object(rememberFields).partial().strict())).partial().strict().optional(),
+  advisor: z
+    .object(settingsFields(z.object(rememberFields).partial().strict()))
+    .partial()
+    .strict()
+    .optional(),
 };
 
 /** The merged config's tables and settings, all of them: the defaults give every one. */
@@ -231,7 +243,14 @@ export function noteOrigins(origins: AdvisorOrigins, data: AdvisorUserConfig, or
  * A reference (`from`) to something another key holds (`to`): reported in whichever of the two files came
  * later, since that is the file whose change broke it.
  */
-function reportReference(problems: string[], from: Origin | undefined, fromPath: PropertyKey[], to: Origin | undefined, toPath: PropertyKey[], message: string): void {
+function reportReference(
+  problems: string[],
+  from: Origin | undefined,
+  fromPath: PropertyKey[],
+  to: Origin | undefined,
+  toPath: PropertyKey[],
+  message: string,
+): void {
   if (from && (!to || from.order >= to.order)) problems.push(from.locate(fromPath, message));
   else if (to) problems.push(to.locate(toPath, `${message} (set in ${from?.file ?? 'the defaults'})`));
   else problems.push(message);
@@ -258,18 +277,34 @@ export function checkAdvisorReferences(merged: AdvisorUserConfig, triggerIds: Re
     });
     if (stage.monthly !== undefined && stage.monthly < parts) {
       problems.push(
-        (origins.stages ?? origins.pricing)?.locate(['stages', stageIndex, 'monthly'], `stage "${stage.name}" costs ${stage.monthly} a month, less than its servers and load balancer (${parts}): leave monthly out to use their sum`) ??
-          `stages[${stageIndex}].monthly: less than its parts`,
+        (origins.stages ?? origins.pricing)?.locate(
+          ['stages', stageIndex, 'monthly'],
+          `stage "${stage.name}" costs ${stage.monthly} a month, less than its servers and load balancer (${parts}): leave monthly out to use their sum`,
+        ) ?? `stages[${stageIndex}].monthly: less than its parts`,
       );
     }
   });
   const currentSetup = merged.current;
   if (currentSetup?.tier !== undefined && !tierNames.has(currentSetup.tier)) {
-    reportReference(problems, origins.current, ['current', 'tier'], origins.pricing, ['pricing'], `current names tier "${currentSetup.tier}", which is not in the pricing table (${[...tierNames].join(', ')})`);
+    reportReference(
+      problems,
+      origins.current,
+      ['current', 'tier'],
+      origins.pricing,
+      ['pricing'],
+      `current names tier "${currentSetup.tier}", which is not in the pricing table (${[...tierNames].join(', ')})`,
+    );
   }
   const stageCount = merged.stages?.length ?? 0;
   if (currentSetup?.stage !== undefined && currentSetup.stage > stageCount) {
-    reportReference(problems, origins.current, ['current', 'stage'], origins.stages, ['stages'], `current names stage ${currentSetup.stage}, but the stages table has ${stageCount} (numbered from 1)`);
+    reportReference(
+      problems,
+      origins.current,
+      ['current', 'stage'],
+      origins.stages,
+      ['stages'],
+      `current names stage ${currentSetup.stage}, but the stages table has ${stageCount} (numbered from 1)`,
+    );
   }
   // A trigger the advisor consults must exist, when the file that names it is the user's; a default trigger
   // switched off (enabled: false) simply drops out of the defaults' list ("whichever metrics are configured").
@@ -277,7 +312,9 @@ export function checkAdvisorReferences(merged: AdvisorUserConfig, triggerIds: Re
   if (databaseOrigin?.user) {
     merged.advisor?.database_triggers?.forEach((id, index) => {
       if (!triggerIds.has(id)) {
-        problems.push(databaseOrigin.locate(['advisor', 'database_triggers', index], `no trigger "${id}" is configured (known: ${[...triggerIds].join(', ')})`));
+        problems.push(
+          databaseOrigin.locate(['advisor', 'database_triggers', index], `no trigger "${id}" is configured (known: ${[...triggerIds].join(', ')})`),
+        );
       }
     });
   }
@@ -334,7 +371,9 @@ export function buildAdvisorConfig(sections: AdvisorSections, triggers: readonly
   ] as const) {
     const chosenQuery = query ?? base?.query;
     if (!chosenQuery) continue;
-    cpuMemory.push(deriveThresholdTrigger({ name: base?.name ?? name, query: chosenQuery, forSeconds: overrideFor ?? base?.forSeconds ?? defaultFor }, id, threshold));
+    cpuMemory.push(
+      deriveThresholdTrigger({ name: base?.name ?? name, query: chosenQuery, forSeconds: overrideFor ?? base?.forSeconds ?? defaultFor }, id, threshold),
+    );
   }
   const database: Trigger[] = settings.database_triggers.map((id) => byId.get(id)).filter((trigger): trigger is Trigger => Boolean(trigger));
   if (settings.slow_queries) {

@@ -17,9 +17,15 @@ const checklistItemEntry = z
     section: z.string().min(1).max(100).optional(),
     detail: z.string().min(1).max(500).optional(),
     action: z
-      .union([z.literal('status_snapshot'), z.object({ runbook: z.string().regex(idPattern, 'a runbook id is lower-case letters, digits, "_" and "-", like backup') }).strict()], {
-        error: 'an action is `status_snapshot` or `{ runbook: <runbook id> }`',
-      })
+      .union(
+        [
+          z.literal('status_snapshot'),
+          z.object({ runbook: z.string().regex(idPattern, 'a runbook id is lower-case letters, digits, "_" and "-", like backup') }).strict(),
+        ],
+        {
+          error: 'an action is `status_snapshot` or `{ runbook: <runbook id> }`',
+        },
+      )
       .optional(),
   })
   .strict();
@@ -85,7 +91,9 @@ export function checkChecklistEntries(raw: unknown, locate: Locate, knownIds: Re
     if (!idPattern.test(entry.id) || knownIds.has(entry.id) || entry.enabled === false) return;
     const missing = (['title', 'items'] as const).filter((field) => entry[field] === undefined);
     if (missing.length > 0) {
-      problems.push(locate(['checklists', index], `new checklist "${entry.id}" needs ${missing.join(' and ')} (or use the id of a default checklist to change it)`));
+      problems.push(
+        locate(['checklists', index], `new checklist "${entry.id}" needs ${missing.join(' and ')} (or use the id of a default checklist to change it)`),
+      );
     }
   });
 }

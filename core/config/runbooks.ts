@@ -22,7 +22,10 @@ const hostEntry = z
       .min(1)
       .refine((value) => !value.includes('PRIVATE KEY'), 'give the path of the key file, never the key itself')
       .optional(),
-    private_key_file_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'the name of an environment variable holding the key file path').optional(),
+    private_key_file_env: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]*$/, 'the name of an environment variable holding the key file path')
+      .optional(),
     host_key: z.string().superRefine((value, context) => {
       try {
         parseHostKey(value);
@@ -87,7 +90,14 @@ const step = stepEntry.transform(
 const approversEntry = z.union(
   [
     z.literal('anyone'),
-    z.array(z.string().regex(/^([USW][A-Z0-9]+|@[a-z0-9._-]+)$/, 'a Slack user id (U…), user group id (S…) or group handle (@ops-leads); to let anyone, write `anyone` instead of the list')),
+    z.array(
+      z
+        .string()
+        .regex(
+          /^([USW][A-Z0-9]+|@[a-z0-9._-]+)$/,
+          'a Slack user id (U…), user group id (S…) or group handle (@ops-leads); to let anyone, write `anyone` instead of the list',
+        ),
+    ),
   ],
   { error: 'a list of Slack ids ([U0123ABCD, S0456EFGH, "@ops-leads"]) or the word anyone' },
 );
@@ -113,7 +123,12 @@ export const runbookFileEntry = z
     requires_checklist: z.string().nullable().optional(),
     requesters: approversEntry.optional(),
     approval: z
-      .object({ approvers: approversEntry.optional(), required: z.number().int().min(1).max(10).optional(), allow_self: z.boolean().optional(), expires: duration.optional() })
+      .object({
+        approvers: approversEntry.optional(),
+        required: z.number().int().min(1).max(10).optional(),
+        allow_self: z.boolean().optional(),
+        expires: duration.optional(),
+      })
       .strict()
       .optional(),
     params: z.array(paramEntry).optional(),
@@ -124,7 +139,10 @@ export const runbookFileEntry = z
 
 export type RunbookFileEntry = z.infer<typeof runbookFileEntry>;
 
-export function mergeRunbooks(base: readonly RunbookFileEntry[] | undefined, override: readonly RunbookFileEntry[] | undefined): RunbookFileEntry[] | undefined {
+export function mergeRunbooks(
+  base: readonly RunbookFileEntry[] | undefined,
+  override: readonly RunbookFileEntry[] | undefined,
+): RunbookFileEntry[] | undefined {
   return mergeListsById(base, override)?.map((runbook) => {
     const before = base?.find((entry) => entry.id === runbook.id)?.approval;
     return before && runbook.approval && runbook.approval !== before ? { ...runbook, approval: { ...before, ...runbook.approval } } : runbook;
@@ -134,35 +152,33 @@ export function mergeRunbooks(base: readonly RunbookFileEntry[] | undefined, ove
 /** Open by default is not a default: `approvers: anyone` is written out, and a list that names nobody approves nothing. */
 export const runbooksSection = z
   .array(
-    runbookFileEntry
-      .extend({ title: z.string().min(1), steps: z.array(step).min(1), rollback: z.array(step).optional() })
-      .transform(
-        (entry): RunbookDef => ({
-          id: entry.id,
-          title: entry.title,
-          ...(entry.description ? { description: entry.description } : {}),
-          params: (entry.params ?? []).map((param) => ({
-            name: param.name,
-            type: param.type,
-            ...(param.description ? { description: param.description } : {}),
-            ...(param.values ? { values: param.values } : {}),
-            ...(param.min !== undefined ? { min: param.min } : {}),
-            ...(param.max !== undefined ? { max: param.max } : {}),
-            ...(param.default !== undefined ? { default: param.default } : {}),
-          })),
-          steps: entry.steps,
-          rollback: entry.rollback ?? [],
-          ...(entry.requires_checklist ? { requiresChecklist: entry.requires_checklist } : {}),
-          requesters: entry.requesters === 'anyone' || !entry.requesters ? [] : entry.requesters,
-          approval: {
-            approvers: Array.isArray(entry.approval?.approvers) ? entry.approval.approvers : [],
-            anyone: entry.approval?.approvers === 'anyone',
-            required: entry.approval?.required ?? 1,
-            allowSelf: entry.approval?.allow_self ?? false,
-            expiresSeconds: parseDuration(entry.approval?.expires ?? '30m'),
-          },
-        }),
-      ),
+    runbookFileEntry.extend({ title: z.string().min(1), steps: z.array(step).min(1), rollback: z.array(step).optional() }).transform(
+      (entry): RunbookDef => ({
+        id: entry.id,
+        title: entry.title,
+        ...(entry.description ? { description: entry.description } : {}),
+        params: (entry.params ?? []).map((param) => ({
+          name: param.name,
+          type: param.type,
+          ...(param.description ? { description: param.description } : {}),
+          ...(param.values ? { values: param.values } : {}),
+          ...(param.min !== undefined ? { min: param.min } : {}),
+          ...(param.max !== undefined ? { max: param.max } : {}),
+          ...(param.default !== undefined ? { default: param.default } : {}),
+        })),
+        steps: entry.steps,
+        rollback: entry.rollback ?? [],
+        ...(entry.requires_checklist ? { requiresChecklist: entry.requires_checklist } : {}),
+        requesters: entry.requesters === 'anyone' || !entry.requesters ? [] : entry.requesters,
+        approval: {
+          approvers: Array.isArray(entry.approval?.approvers) ? entry.approval.approvers : [],
+          anyone: entry.approval?.approvers === 'anyone',
+          required: entry.approval?.required ?? 1,
+          allowSelf: entry.approval?.allow_self ?? false,
+          expiresSeconds: parseDuration(entry.approval?.expires ?? '30m'),
+        },
+      }),
+    ),
   )
   .readonly();
 
@@ -236,7 +252,8 @@ export function checkRunbooks(merged: MergedRunbooks, env: Env): string[] {
         ids.add(step.id);
         try {
           for (const name of templatePlaceholders(step.run)) {
-            if (!params.has(name)) problems.push(`${at}.run: {{${name}}} is not a parameter of ${runbook.id} (${[...params.keys()].join(', ') || 'it has none'})`);
+            if (!params.has(name))
+              problems.push(`${at}.run: {{${name}}} is not a parameter of ${runbook.id} (${[...params.keys()].join(', ') || 'it has none'})`);
           }
           if (templatePlaceholders(step.run).every((name) => params.has(name))) renderCommand(step.run, sample, types);
         } catch (error) {
@@ -258,5 +275,8 @@ export function checkRunbooks(merged: MergedRunbooks, env: Env): string[] {
 export function checkRequiredChecklists(runbooks: readonly RunbookFileEntry[] | undefined, checklistIds: readonly string[]): string[] {
   return (runbooks ?? [])
     .filter((runbook) => runbook.requires_checklist && !checklistIds.includes(runbook.requires_checklist))
-    .map((runbook) => `runbooks.${runbook.id}.requires_checklist: no checklist "${runbook.requires_checklist}" is configured (${checklistIds.join(', ') || 'none'})`);
+    .map(
+      (runbook) =>
+        `runbooks.${runbook.id}.requires_checklist: no checklist "${runbook.requires_checklist}" is configured (${checklistIds.join(', ') || 'none'})`,
+    );
 }

@@ -77,17 +77,19 @@ const PROBLEM_ORDER = ['SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECR
 
 export const settingsSchema = z
   .object(variables)
-  .superRefine((env, context) => {
-    if (!env.SLACK_BOT_TOKEN) problem(context, 'SLACK_BOT_TOKEN is not set: the Bot User OAuth Token (xoxb-…) from "OAuth & Permissions"', ['SLACK_BOT_TOKEN']);
-    else if (!env.SLACK_BOT_TOKEN.startsWith('xoxb-')) problem(context, 'SLACK_BOT_TOKEN must be a bot token, starting with xoxb-', ['SLACK_BOT_TOKEN']);
-    if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
-      problem(
-        context,
-        'SLACK_SIGNING_SECRET is not set: the Signing Secret from "Basic Information" (HTTP mode; or set SLACK_APP_TOKEN for Socket Mode)',
-        ['SLACK_SIGNING_SECRET'],
-      );
-    }
-  }, { when: () => true })
+  .superRefine(
+    (env, context) => {
+      if (!env.SLACK_BOT_TOKEN)
+        problem(context, 'SLACK_BOT_TOKEN is not set: the Bot User OAuth Token (xoxb-…) from "OAuth & Permissions"', ['SLACK_BOT_TOKEN']);
+      else if (!env.SLACK_BOT_TOKEN.startsWith('xoxb-')) problem(context, 'SLACK_BOT_TOKEN must be a bot token, starting with xoxb-', ['SLACK_BOT_TOKEN']);
+      if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
+        problem(context, 'SLACK_SIGNING_SECRET is not set: the Signing Secret from "Basic Information" (HTTP mode; or set SLACK_APP_TOKEN for Socket Mode)', [
+          'SLACK_SIGNING_SECRET',
+        ]);
+      }
+    },
+    { when: () => true },
+  )
   .transform((env) => ({
     mode: env.SLACK_APP_TOKEN ? ('socket' as const) : ('http' as const),
     botToken: env.SLACK_BOT_TOKEN!,

@@ -36,7 +36,10 @@ export function mergeById<T extends { id: string; enabled?: boolean }>(base: rea
 }
 
 /** Like mergeById, for lists a file may leave out: absent from every file stays absent (the defaults give each list). */
-export function mergeListsById<T extends { id: string; enabled?: boolean }>(base: readonly T[] | undefined, overrides: readonly T[] | undefined): T[] | undefined {
+export function mergeListsById<T extends { id: string; enabled?: boolean }>(
+  base: readonly T[] | undefined,
+  overrides: readonly T[] | undefined,
+): T[] | undefined {
   return base === undefined && overrides === undefined ? undefined : mergeById(base ?? [], overrides ?? []);
 }
 

@@ -15,7 +15,10 @@ const watchFields = <Repeat extends z.ZodType>(repeat: Repeat) => ({
   snooze_options: z.array(duration).min(1).max(5),
 });
 
-export const watchFile = z.object(watchFields(z.object(repeatFields).partial().strict())).partial().strict();
+export const watchFile = z
+  .object(watchFields(z.object(repeatFields).partial().strict()))
+  .partial()
+  .strict();
 
 export type WatchFile = z.infer<typeof watchFile>;
 

@@ -91,7 +91,11 @@ export interface BreachStore {
   /** A new reading of an open breach. */
   refresh(id: number, reading: BreachReading, effects: EffectsOf<BreachRecord>): Promise<BreachRecord | undefined>;
   /** Resolves an open breach at `at`; `lastValue` left out keeps the last one. */
-  resolve(id: number, resolution: { readonly at: Date; readonly lastValue?: string | null }, effects: EffectsOf<BreachRecord>): Promise<BreachRecord | undefined>;
+  resolve(
+    id: number,
+    resolution: { readonly at: Date; readonly lastValue?: string | null },
+    effects: EffectsOf<BreachRecord>,
+  ): Promise<BreachRecord | undefined>;
   /** Notes a reminder sent at `at` on an open breach. */
   remind(id: number, at: Date, effects: EffectsOf<BreachRecord>): Promise<BreachRecord | undefined>;
   /** Acknowledges an open breach nobody has acknowledged yet. */

@@ -21,7 +21,14 @@ export interface MessagePayload {
 
 export type MessageWrite =
   /** Queue a new message; a second post with the same key queues nothing (the first one stands). */
-  | { readonly kind: 'post'; readonly key: string; readonly channel: string; readonly parentKey?: string | null; readonly payload: MessagePayload; readonly at: Date }
+  | {
+      readonly kind: 'post';
+      readonly key: string;
+      readonly channel: string;
+      readonly parentKey?: string | null;
+      readonly payload: MessagePayload;
+      readonly at: Date;
+    }
   /** Change what a queued or sent message says (a sent one is edited in place by the outbox). */
   | { readonly kind: 'edit'; readonly key: string; readonly payload: MessagePayload };
 

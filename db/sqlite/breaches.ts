@@ -70,7 +70,11 @@ export function createSqliteBreachStore(db: Db): BreachStore {
           let outcome: AlertOutcome;
           if (change.status === 'resolved') {
             if (!existing) return { kind: 'ignored', change };
-            const row = updateOpenBreach(db, existing.id, { status: 'resolved', resolvedAt: change.at, ...(change.lastValue !== undefined ? { lastValue: change.lastValue } : {}) })!;
+            const row = updateOpenBreach(db, existing.id, {
+              status: 'resolved',
+              resolvedAt: change.at,
+              ...(change.lastValue !== undefined ? { lastValue: change.lastValue } : {}),
+            })!;
             outcome = { kind: 'resolved', change, breach: row };
           } else if (existing) {
             const { detail, ...reading } = change.refresh;

@@ -22,7 +22,9 @@ import { applyEffects } from './effects.ts';
 /** A run with its history and its message, read as one (inside the caller's transaction, if any). */
 export function runState(db: Db, run: ChecklistRunRow): ChecklistRunState {
   const row = run.messageId ? getMessage(db, run.messageId) : undefined;
-  const message: RunMessageRecord | null = row ? { key: row.dedupeKey, status: row.status, ts: row.ts, lastError: row.lastError, notBefore: row.notBefore } : null;
+  const message: RunMessageRecord | null = row
+    ? { key: row.dedupeKey, status: row.status, ts: row.ts, lastError: row.lastError, notBefore: row.notBefore }
+    : null;
   return { run, ticks: listTickRecords(db, run.id), message };
 }
 

@@ -128,7 +128,10 @@ export function createSqliteRunbookStore(db: Db): RunbookStore {
 
     async show(runIds, effects) {
       inTransaction(db, () => {
-        const snapshots = runIds.map((id) => getRun(db, id)).filter((run) => run !== undefined).map(snapshot);
+        const snapshots = runIds
+          .map((id) => getRun(db, id))
+          .filter((run) => run !== undefined)
+          .map(snapshot);
         applyEffects(db, effects(snapshots));
       });
     },

@@ -70,9 +70,7 @@ await measure('100 instances x every per-instance trigger, 1 h at 1 min', () => 
   const began = performance.now();
   const text = allTriggers(scenario({ now })).apiP99(1.7).errorRate(0.03).responseTimeTrend(1.5).toOpenMetrics();
   const [a, b] = await Promise.all([startPrometheus({ openMetrics: text }), startPrometheus({ openMetrics: text })]);
-  console.log(
-    `two 26 h servers started at once: ${ms(performance.now() - began)} wall (backfill ${ms(a.timings.backfillMs)} / ${ms(b.timings.backfillMs)})`,
-  );
+  console.log(`two 26 h servers started at once: ${ms(performance.now() - began)} wall (backfill ${ms(a.timings.backfillMs)} / ${ms(b.timings.backfillMs)})`);
   await Promise.all([a.stop(), b.stop()]);
 }
 

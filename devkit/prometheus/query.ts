@@ -45,13 +45,7 @@ export async function queryInstant(baseUrl: string, promql: string, timeSec?: nu
   }
 }
 
-export async function queryRange(
-  baseUrl: string,
-  promql: string,
-  startSec: number,
-  endSec: number,
-  stepSec: number,
-): Promise<RangeSeries[]> {
+export async function queryRange(baseUrl: string, promql: string, startSec: number, endSec: number, stepSec: number): Promise<RangeSeries[]> {
   const params = new URLSearchParams({ query: promql, start: String(startSec), end: String(endSec), step: String(stepSec) });
   const data = await call(baseUrl, '/api/v1/query_range', params, promql);
   if (data.resultType !== 'matrix') throw new Error(`query_range ${promql} returned a ${data.resultType}`);

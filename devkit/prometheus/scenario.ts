@@ -139,9 +139,7 @@ export class Scenario {
   /** A counter (`name` ends in `_total`) growing at `perSecond(tᵢ)` from tᵢ to tᵢ₊₁. */
   counter(name: string, labels: Record<string, string>, perSecond: ValueAt, help?: string): this {
     const f = fn(perSecond);
-    this.emitters.push(() => [
-      { name, help, type: 'counter', labels, samples: this.integrate(this.timestamps.map((t) => f(t))) },
-    ]);
+    this.emitters.push(() => [{ name, help, type: 'counter', labels, samples: this.integrate(this.timestamps.map((t) => f(t))) }]);
     return this;
   }
 
@@ -402,12 +400,14 @@ export class Scenario {
       cumulative.forEach((share, b) => bucketRates[b]!.push(requests[i]! * share));
     }
     const histogram: SeriesSpec[] = [
-      ...api.buckets.map((le, b): SeriesSpec => ({
-        name: 'http_request_duration_seconds_bucket',
-        type: 'histogram',
-        labels: { ...labels, le: String(le) },
-        samples: this.integrate(bucketRates[b]!),
-      })),
+      ...api.buckets.map(
+        (le, b): SeriesSpec => ({
+          name: 'http_request_duration_seconds_bucket',
+          type: 'histogram',
+          labels: { ...labels, le: String(le) },
+          samples: this.integrate(bucketRates[b]!),
+        }),
+      ),
       { name: 'http_request_duration_seconds_bucket', type: 'histogram', labels: { ...labels, le: '+Inf' }, samples: this.integrate(requests) },
       { name: 'http_request_duration_seconds_count', type: 'histogram', labels, samples: this.integrate(requests) },
       {

@@ -126,9 +126,7 @@ function renderConfig(options: StartPrometheusOptions, rulesFile: string | undef
     config.alerting = { alertmanagers: [{ static_configs: [{ targets: options.alertmanagers }] }] };
   }
   if (options.scrapeTargets?.length) {
-    config.scrape_configs = [
-      { job_name: options.scrapeJob ?? 'fixture', honor_labels: true, static_configs: [{ targets: options.scrapeTargets }] },
-    ];
+    config.scrape_configs = [{ job_name: options.scrapeJob ?? 'fixture', honor_labels: true, static_configs: [{ targets: options.scrapeTargets }] }];
   }
   return JSON.stringify(config, null, 2) + '\n';
 }

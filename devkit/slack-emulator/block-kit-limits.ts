@@ -27,20 +27,37 @@ const MAX_ID = 255;
 // Maximum length is 3000 characters."
 const MAX_TEXT_OBJECT = 3000;
 
-const BLOCK_TYPES = new Set([
-  'actions', 'context', 'divider', 'file', 'header', 'image', 'input', 'markdown', 'rich_text', 'section', 'video',
-]);
+const BLOCK_TYPES = new Set(['actions', 'context', 'divider', 'file', 'header', 'image', 'input', 'markdown', 'rich_text', 'section', 'video']);
 
 const SELECT_TYPES = new Set([
-  'static_select', 'external_select', 'users_select', 'conversations_select', 'channels_select',
-  'multi_static_select', 'multi_external_select', 'multi_users_select', 'multi_conversations_select',
+  'static_select',
+  'external_select',
+  'users_select',
+  'conversations_select',
+  'channels_select',
+  'multi_static_select',
+  'multi_external_select',
+  'multi_users_select',
+  'multi_conversations_select',
   'multi_channels_select',
 ]);
 
 const ELEMENT_TYPES = new Set([
   ...SELECT_TYPES,
-  'button', 'checkboxes', 'datepicker', 'datetimepicker', 'email_text_input', 'file_input', 'image', 'number_input',
-  'overflow', 'plain_text_input', 'radio_buttons', 'rich_text_input', 'timepicker', 'url_text_input',
+  'button',
+  'checkboxes',
+  'datepicker',
+  'datetimepicker',
+  'email_text_input',
+  'file_input',
+  'image',
+  'number_input',
+  'overflow',
+  'plain_text_input',
+  'radio_buttons',
+  'rich_text_input',
+  'timepicker',
+  'url_text_input',
   'workflow_button',
 ]);
 
@@ -253,9 +270,7 @@ export function checkBlockKitLimits(blocks: unknown, options: BlockKitCheckOptio
             if (block.fields.length > 10) {
               report(`${pointer}/fields`, `${block.fields.length} section fields; at most 10 allowed`);
             }
-            block.fields.forEach((field, i) =>
-              checkText(`${pointer}/fields/${i}`, field, { label: 'section field', max: 2000, required: true }),
-            );
+            block.fields.forEach((field, i) => checkText(`${pointer}/fields/${i}`, field, { label: 'section field', max: 2000, required: true }));
           }
         }
         if (block.text === undefined && block.fields === undefined) {

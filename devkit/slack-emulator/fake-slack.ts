@@ -6,13 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FAKE_SLACK_DEFAULTS } from './defaults.ts';
-import {
-  createTsClock,
-  MessageStore,
-  type EphemeralMessage,
-  type MessageMetadata,
-  type StoredMessage,
-} from './message-store.ts';
+import { createTsClock, MessageStore, type EphemeralMessage, type MessageMetadata, type StoredMessage } from './message-store.ts';
 import { ResponseUrls, type ResponseUrlContext, type ResponseUrlOptions } from './response-urls.ts';
 import { FakeSocketMode } from './socket-mode.ts';
 import { SlackLoad, type LoadCounts, type SlackLoadOptions } from './load.ts';
@@ -459,8 +453,7 @@ export class FakeSlack {
       return;
     }
     if (failure.status !== undefined) {
-      const headers: Record<string, string> =
-        failure.status === 429 ? { 'retry-after': String(failure.retryAfter ?? 1) } : {};
+      const headers: Record<string, string> = failure.status === 429 ? { 'retry-after': String(failure.retryAfter ?? 1) } : {};
       send(failure.status, how.failureBody(failure), headers);
       return;
     }
@@ -551,9 +544,7 @@ function truncate(text: string | undefined, max: number): string {
 
 function describeCall(call: RecordedCall): string {
   const { args } = call;
-  const parts = ['channel', 'ts', 'thread_ts', 'user']
-    .filter((key) => args[key] !== undefined)
-    .map((key) => `${key}=${String(args[key])}`);
+  const parts = ['channel', 'ts', 'thread_ts', 'user'].filter((key) => args[key] !== undefined).map((key) => `${key}=${String(args[key])}`);
   if (typeof args.text === 'string') parts.push(`text=${JSON.stringify(truncate(args.text, 80))}`);
   if (Array.isArray(args.blocks)) parts.push(`blocks=${args.blocks.length}`);
   const response = call.response;
@@ -561,13 +552,7 @@ function describeCall(call: RecordedCall): string {
   if (response) {
     const body = response.body as WebApiResult | undefined;
     outcome =
-      response.status === 0
-        ? 'connection dropped'
-        : response.status !== 200
-          ? `HTTP ${response.status}`
-          : body?.ok
-            ? 'ok'
-            : `error ${body?.error ?? '?'}`;
+      response.status === 0 ? 'connection dropped' : response.status !== 200 ? `HTTP ${response.status}` : body?.ok ? 'ok' : `error ${body?.error ?? '?'}`;
   }
   return `${call.at.toISOString().slice(11, 23)} ${call.method}(${parts.join(', ')}) → ${outcome}`;
 }

@@ -142,11 +142,7 @@ export function findBlockElement(blocks: unknown[] | undefined, actionId: string
     const b = block as Record<string, unknown>;
     const id = typeof b.block_id === 'string' ? b.block_id : undefined;
     if (blockId !== undefined && id !== blockId) continue;
-    const candidates = [
-      ...(Array.isArray(b.elements) ? b.elements : []),
-      b.accessory,
-      b.element,
-    ];
+    const candidates = [...(Array.isArray(b.elements) ? b.elements : []), b.accessory, b.element];
     for (const candidate of candidates) {
       if (typeof candidate === 'object' && candidate !== null) {
         const element = candidate as Record<string, unknown>;

@@ -9,11 +9,7 @@ export interface SlackSignatureHeaders {
   'X-Slack-Signature': string;
 }
 
-export function signSlackRequest(
-  signingSecret: string,
-  rawBody: string,
-  timestampSeconds: number = Math.floor(Date.now() / 1000),
-): SlackSignatureHeaders {
+export function signSlackRequest(signingSecret: string, rawBody: string, timestampSeconds: number = Math.floor(Date.now() / 1000)): SlackSignatureHeaders {
   const signature = createHmac('sha256', signingSecret).update(`v0:${timestampSeconds}:${rawBody}`).digest('hex');
   return { 'X-Slack-Request-Timestamp': String(timestampSeconds), 'X-Slack-Signature': `v0=${signature}` };
 }
@@ -43,13 +39,7 @@ export interface BotResponse {
   headers: Headers;
 }
 
-async function postSigned(
-  botBaseUrl: string,
-  signingSecret: string,
-  rawBody: string,
-  contentType: string,
-  options: SendOptions,
-): Promise<BotResponse> {
+async function postSigned(botBaseUrl: string, signingSecret: string, rawBody: string, contentType: string, options: SendOptions): Promise<BotResponse> {
   const signed = signSlackRequest(signingSecret, rawBody, options.timestamp);
   const timeoutMs = options.timeoutMs ?? 3000;
   const url = new URL(options.path ?? '/slack/events', botBaseUrl);
@@ -87,33 +77,18 @@ async function postSigned(
 }
 
 /** POSTs a slash command as Slack does: every field, form-encoded, signed. */
-export function sendSlashCommand(
-  botBaseUrl: string,
-  signingSecret: string,
-  command: SlashCommandInput,
-  options: SendOptions = {},
-): Promise<BotResponse> {
+export function sendSlashCommand(botBaseUrl: string, signingSecret: string, command: SlashCommandInput, options: SendOptions = {}): Promise<BotResponse> {
   const body = new URLSearchParams(buildSlashCommandPayload(command)).toString();
   return postSigned(botBaseUrl, signingSecret, body, 'application/x-www-form-urlencoded', options);
 }
 
 /** POSTs an interaction payload (block_actions, view_submission, …) as Slack does: `payload=<json>`, signed. */
-export function sendInteraction(
-  botBaseUrl: string,
-  signingSecret: string,
-  payload: unknown,
-  options: SendOptions = {},
-): Promise<BotResponse> {
+export function sendInteraction(botBaseUrl: string, signingSecret: string, payload: unknown, options: SendOptions = {}): Promise<BotResponse> {
   const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
   return postSigned(botBaseUrl, signingSecret, body, 'application/x-www-form-urlencoded', options);
 }
 
 /** POSTs an Events API body (`event_callback`, `url_verification`) as Slack does: JSON, signed. */
-export function sendEvent(
-  botBaseUrl: string,
-  signingSecret: string,
-  body: unknown,
-  options: SendOptions = {},
-): Promise<BotResponse> {
+export function sendEvent(botBaseUrl: string, signingSecret: string, body: unknown, options: SendOptions = {}): Promise<BotResponse> {
   return postSigned(botBaseUrl, signingSecret, JSON.stringify(body), 'application/json', options);
 }

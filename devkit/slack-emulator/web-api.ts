@@ -175,7 +175,13 @@ function readMetadata(args: Args): MessageMetadata | WebApiResult | undefined {
 function page<T>(items: T[], args: Args): { items: T[]; hasMore: boolean; nextCursor: string } {
   const limit = Math.min(Math.max(Number(str(args, 'limit') ?? 100) || 100, 1), 999);
   const cursor = str(args, 'cursor');
-  const start = cursor ? Number(Buffer.from(cursor, 'base64').toString('utf8').replace(/^offset:/, '')) || 0 : 0;
+  const start = cursor
+    ? Number(
+        Buffer.from(cursor, 'base64')
+          .toString('utf8')
+          .replace(/^offset:/, ''),
+      ) || 0
+    : 0;
   const slice = items.slice(start, start + limit);
   const hasMore = start + limit < items.length;
   const nextCursor = hasMore ? Buffer.from(`offset:${start + limit}`).toString('base64') : '';

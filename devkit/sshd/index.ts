@@ -130,7 +130,14 @@ function publicKeyLine(file: string): string {
   return `${type} ${key}`;
 }
 
-function renderConfig(o: { dir: string; hostKeyFile: string; authorizedKeys: string; user: string; env: Record<string, string>; forceCommand?: string }): string {
+function renderConfig(o: {
+  dir: string;
+  hostKeyFile: string;
+  authorizedKeys: string;
+  user: string;
+  env: Record<string, string>;
+  forceCommand?: string;
+}): string {
   const setEnv = Object.entries(o.env).map(([name, value]) => {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || !/^[^\s"'\\]*$/.test(value)) throw new Error(`sshd env: cannot pass ${name}=${value} through SetEnv`);
     return `${name}=${value}`;
@@ -223,7 +230,11 @@ function killSessionsOf(listenerPid: number | undefined): number {
 }
 
 function freezeSessionsOf(listenerPid: number | undefined): FrozenSessions {
-  const pids = listenerPid ? descendantsOf(listenerPid).filter((p) => p.comm.startsWith('sshd')).map((p) => p.pid) : [];
+  const pids = listenerPid
+    ? descendantsOf(listenerPid)
+        .filter((p) => p.comm.startsWith('sshd'))
+        .map((p) => p.pid)
+    : [];
   const signal = (name: NodeJS.Signals) => {
     for (const pid of pids) {
       try {

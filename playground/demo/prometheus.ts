@@ -15,7 +15,13 @@ export interface DemoPrometheus {
 export function findPrometheus(env: Readonly<Record<string, string | undefined>> = process.env): string | null {
   const candidates = env.PROMETHEUS_BIN
     ? [env.PROMETHEUS_BIN]
-    : [...(env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'prometheus')), '/usr/bin/prometheus'];
+    : [
+        ...(env.PATH ?? '')
+          .split(delimiter)
+          .filter(Boolean)
+          .map((dir) => join(dir, 'prometheus')),
+        '/usr/bin/prometheus',
+      ];
   for (const candidate of candidates) {
     try {
       accessSync(candidate, constants.X_OK);

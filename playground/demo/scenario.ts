@@ -92,8 +92,7 @@ function playLevel(t: number): number {
 export function demoMoment({ elapsedSeconds, calmDownAtSeconds }: DemoTimeline): DemoMoment {
   const t = elapsedSeconds ?? 0;
   let level = playLevel(t);
-  let phase: DemoPhase =
-    elapsedSeconds === undefined ? 'warming up' : t <= GROWTH_STARTS ? 'calm' : t < GROWTH_ENDS ? 'traffic grows' : 'CPU stays above 70 %';
+  let phase: DemoPhase = elapsedSeconds === undefined ? 'warming up' : t <= GROWTH_STARTS ? 'calm' : t < GROWTH_ENDS ? 'traffic grows' : 'CPU stays above 70 %';
   if (calmDownAtSeconds !== undefined && t >= calmDownAtSeconds) {
     const from = playLevel(calmDownAtSeconds);
     const progress = Math.min(1, (t - calmDownAtSeconds) / CALM_DOWN_SECONDS);

@@ -86,7 +86,14 @@ function avatar(id, label, isBot) {
   const users = page.data.workspace.users;
   const index = users.findIndex((user) => user.id === id);
   const color = isBot ? '#2bac76' : AVATAR_COLORS[(index >= 0 ? index : id.length) % AVATAR_COLORS.length];
-  const initials = isBot ? 'SB' : label.split(/\s+/).map((word) => word[0] ?? '').join('').slice(0, 2).toUpperCase();
+  const initials = isBot
+    ? 'SB'
+    : label
+        .split(/\s+/)
+        .map((word) => word[0] ?? '')
+        .join('')
+        .slice(0, 2)
+        .toUpperCase();
   return `<span class="avatar" style="background:${color}" aria-hidden="true">${escapeHtml(initials)}</span>`;
 }
 
@@ -200,7 +207,10 @@ function renderSidebar() {
   $('team-name').textContent = workspace.team;
   const channel = currentChannel();
   $('channel-list').innerHTML = workspace.channels
-    .map((c) => `<a class="channel-link${c.id === channel.id ? ' active' : ''}" href="#${escapeHtml(c.id)}" data-channel="${escapeHtml(c.id)}"># ${escapeHtml(c.name)}</a>`)
+    .map(
+      (c) =>
+        `<a class="channel-link${c.id === channel.id ? ' active' : ''}" href="#${escapeHtml(c.id)}" data-channel="${escapeHtml(c.id)}"># ${escapeHtml(c.name)}</a>`,
+    )
     .join('');
   $('user-list').innerHTML = workspace.users
     .map(
@@ -212,7 +222,10 @@ function renderSidebar() {
   const prometheus = status.prometheus;
   if (prometheus.mode === 'demo') lines.push(`<div><b>Prometheus</b> demo, scraping every second</div>`);
   else if (prometheus.mode === 'missing') lines.push(`<div><b>Prometheus</b> not installed</div>`);
-  else lines.push(`<div><b>Prometheus</b> ${escapeHtml(prometheus.url)} ${prometheus.answers ? 'answers' : prometheus.answers === false ? 'does not answer' : ''}</div>`);
+  else
+    lines.push(
+      `<div><b>Prometheus</b> ${escapeHtml(prometheus.url)} ${prometheus.answers ? 'answers' : prometheus.answers === false ? 'does not answer' : ''}</div>`,
+    );
   lines.push(`<div><b>Runbooks</b> ${escapeHtml(status.runbooks.summary)}</div>`);
   lines.push(`<div><b>Bot</b> ${escapeHtml(status.botUrl)} (HTTP mode)</div>`);
   $('playground-status').innerHTML = lines.join('');
@@ -224,14 +237,16 @@ function renderBanner() {
   const prometheus = status.prometheus;
   let html = '';
   if (status.demo) {
-    const next = {
-      'warming up': 'The story starts in a few seconds.',
-      calm: 'The watcher checks every 5 s; the breaches appear here within about two minutes.',
-      'traffic grows': 'The watcher checks every 5 s; the breaches appear here within about two minutes.',
-      'CPU stays above 70 %': 'Try <code>/scale advise</code> (the guide\'s decision tree on these numbers), the buttons on the breach (as Cas, then as Ben), <code>/scale status</code>.',
-      'load drops': 'Breaches resolve once the load has stayed under the thresholds for 30 s.',
-      'calm again': 'Breaches resolve once the load has stayed under the thresholds for 30 s. Replay to watch it again.',
-    }[status.demo.phase] ?? '';
+    const next =
+      {
+        'warming up': 'The story starts in a few seconds.',
+        calm: 'The watcher checks every 5 s; the breaches appear here within about two minutes.',
+        'traffic grows': 'The watcher checks every 5 s; the breaches appear here within about two minutes.',
+        'CPU stays above 70 %':
+          "Try <code>/scale advise</code> (the guide's decision tree on these numbers), the buttons on the breach (as Cas, then as Ben), <code>/scale status</code>.",
+        'load drops': 'Breaches resolve once the load has stayed under the thresholds for 30 s.',
+        'calm again': 'Breaches resolve once the load has stayed under the thresholds for 30 s. Replay to watch it again.',
+      }[status.demo.phase] ?? '';
     html = `<div><b>Demo</b>: ${escapeHtml(status.demo.phase)} <span class="muted">(${status.demo.elapsedSeconds} s into the story)</span>. ${next}</div>
       <div class="banner-actions"><button type="button" class="btn btn-default" data-demo="calm-down">Load drops</button><button type="button" class="btn btn-default" data-demo="replay">Replay the story</button></div>`;
   } else if (prometheus.mode === 'missing') {
@@ -329,8 +344,15 @@ function collectState(messageNode) {
     const { element } = entry;
     let value;
     if (element.type === 'static_select' && holder.value) value = { type: element.type, selected_option: optionObject(element, holder.value) ?? null };
-    else if (element.type === 'multi_static_select') value = { type: element.type, selected_options: [...holder.selectedOptions].map((o) => optionObject(element, o.value)).filter(Boolean) };
-    else if (element.type === 'checkboxes') value = { type: element.type, selected_options: checkedValues(holder).map((v) => optionObject(element, v)).filter(Boolean) };
+    else if (element.type === 'multi_static_select')
+      value = { type: element.type, selected_options: [...holder.selectedOptions].map((o) => optionObject(element, o.value)).filter(Boolean) };
+    else if (element.type === 'checkboxes')
+      value = {
+        type: element.type,
+        selected_options: checkedValues(holder)
+          .map((v) => optionObject(element, v))
+          .filter(Boolean),
+      };
     else if (element.type === 'radio_buttons') value = { type: element.type, selected_option: optionObject(element, checkedValues(holder)[0]) ?? null };
     else if (element.type === 'datepicker' && holder.value) value = { type: element.type, selected_date: holder.value };
     if (value) (values[entry.blockId] ??= {})[element.action_id] = value;

@@ -58,14 +58,18 @@ export function renderElement(element, blockId, ctx) {
         .map((group) => `<optgroup label="${escapeHtml(group.label?.text ?? '')}">${(group.options ?? []).map(renderOption).join('')}</optgroup>`)
         .join('');
       const supported = element.type === 'static_select';
-      return `<select class="select" ${dataAttributes(ctx, element, blockId)}${supported ? '' : ' disabled title="the playground only sends static selects"'}>` +
+      return (
+        `<select class="select" ${dataAttributes(ctx, element, blockId)}${supported ? '' : ' disabled title="the playground only sends static selects"'}>` +
         `<option value="" disabled${initial === undefined ? ' selected' : ''}>${escapeHtml(placeholder)}</option>` +
-        `${(element.options ?? []).map(renderOption).join('')}${groups}</select>`;
+        `${(element.options ?? []).map(renderOption).join('')}${groups}</select>`
+      );
     }
     case 'multi_static_select': {
       const initial = new Set((element.initial_options ?? []).map((option) => option.value));
       const items = allOptions(element)
-        .map((option) => `<option value="${escapeHtml(option.value)}"${initial.has(option.value) ? ' selected' : ''}>${escapeHtml(optionLabel(option))}</option>`)
+        .map(
+          (option) => `<option value="${escapeHtml(option.value)}"${initial.has(option.value) ? ' selected' : ''}>${escapeHtml(optionLabel(option))}</option>`,
+        )
         .join('');
       return `<select class="select multi" multiple ${dataAttributes(ctx, element, blockId)}>${items}</select>`;
     }
@@ -198,7 +202,10 @@ export function renderMessageBody(message, ctx) {
     return message.blocks.map((block) => renderBlock(block, ctx)).join('');
   }
   const attachments = (message.attachments ?? [])
-    .map((attachment) => `<div class="attachment" style="border-color:${attachmentColor(attachment.color)}">${mrkdwnToHtml(attachment.text ?? attachment.fallback ?? '', ctx)}</div>`)
+    .map(
+      (attachment) =>
+        `<div class="attachment" style="border-color:${attachmentColor(attachment.color)}">${mrkdwnToHtml(attachment.text ?? attachment.fallback ?? '', ctx)}</div>`,
+    )
     .join('');
   return `<div class="message-text">${mrkdwnToHtml(message.text ?? '', ctx)}</div>${attachments}`;
 }

@@ -105,7 +105,9 @@ export function createRunbookBridge(deps: RunbookBridgeDeps) {
         const decided = transition(viewOf(state), { kind: 'runbook_succeeded', runbookId: success.runbookId });
         if (decided.kind !== 'apply') return { answer: [] };
         return {
-          write: { ticks: decided.ticks.map((tick) => ({ itemId: tick.itemId, action: tick.action, actor: success.user, at, source: 'runbook' as const, detail })) },
+          write: {
+            ticks: decided.ticks.map((tick) => ({ itemId: tick.itemId, action: tick.action, actor: success.user, at, source: 'runbook' as const, detail })),
+          },
           effects: (changed) => ({
             decisions: changed.appended.map((tick) => ({
               at,
@@ -114,7 +116,13 @@ export function createRunbookBridge(deps: RunbookBridgeDeps) {
               channel: changed.run.channel,
               subject: changed.run.checklistId,
               outcome: 'ticked',
-              detail: { run_id: runId, item_id: tick.itemId, item: changed.run.definition.items.find((item) => item.id === tick.itemId)!.text, source: 'runbook', ...detail },
+              detail: {
+                run_id: runId,
+                item_id: tick.itemId,
+                item: changed.run.definition.items.find((item) => item.id === tick.itemId)!.text,
+                source: 'runbook',
+                ...detail,
+              },
             })),
             messages: renderRun(changed, messageOptions),
           }),
@@ -151,14 +159,20 @@ export function createChecklistRunbookPort(config: Config, runner: () => Pick<Ru
       if (!runbook) return { message: `No runbook \`${runbookId}\` is configured; tick the item by hand once it is done.` };
       const command = `/scale run ${runbook.id}${runbook.params.length > 0 ? ` ${describeParams(runbook)}` : ''}`;
       if (runbook.params.some((param) => param.default === undefined)) {
-        return { message: `Start it with \`${command}\` (it needs ${runbook.params.filter((param) => param.default === undefined).map((param) => param.name).join(', ')}). When the run succeeds, this item is ticked.` };
+        return {
+          message: `Start it with \`${command}\` (it needs ${runbook.params
+            .filter((param) => param.default === undefined)
+            .map((param) => param.name)
+            .join(', ')}). When the run succeeds, this item is ticked.`,
+        };
       }
       try {
         const answer = await runner().request(runbook.id, {}, user, channel);
         if (!answer.ok) return { message: `:no_entry: ${answer.message}` };
         return { message: `Runbook \`${runbook.id}\` is planned in this channel; it runs once approved, and ticks this item when it succeeds.` };
       } catch (error) {
-        if (error instanceof PlanError || error instanceof ParamError || error instanceof TemplateError) return { message: `${error.message}. Start it with \`${command}\`.` };
+        if (error instanceof PlanError || error instanceof ParamError || error instanceof TemplateError)
+          return { message: `${error.message}. Start it with \`${command}\`.` };
         throw error;
       }
     },

@@ -92,23 +92,26 @@ export function createChecklistRuns(deps: ChecklistRunsDeps) {
   /** Posts a new run of a checklist in a channel. */
   async function start(input: { checklist: Checklist; name: string | null; user: string; channel: string }): Promise<StartOutcome> {
     const now = clock();
-    const { run } = await store.start({ checklist: input.checklist, name: input.name, channel: input.channel, startedBy: input.user, startedAt: now }, (created) => {
-      const message = buildChecklistMessage(viewOf(created), messageOptions);
-      return {
-        messages: [postMessage(runMessageKey(created.run.id), input.channel, payloadOf(message), now)],
-        decisions: [
-          {
-            at: now,
-            kind: 'checklist_started',
-            actor: input.user,
-            channel: input.channel,
-            subject: input.checklist.id,
-            outcome: 'open',
-            detail: { run_id: created.run.id, name: input.name, items: input.checklist.items.length },
-          },
-        ],
-      };
-    });
+    const { run } = await store.start(
+      { checklist: input.checklist, name: input.name, channel: input.channel, startedBy: input.user, startedAt: now },
+      (created) => {
+        const message = buildChecklistMessage(viewOf(created), messageOptions);
+        return {
+          messages: [postMessage(runMessageKey(created.run.id), input.channel, payloadOf(message), now)],
+          decisions: [
+            {
+              at: now,
+              kind: 'checklist_started',
+              actor: input.user,
+              channel: input.channel,
+              subject: input.checklist.id,
+              outcome: 'open',
+              detail: { run_id: created.run.id, name: input.name, items: input.checklist.items.length },
+            },
+          ],
+        };
+      },
+    );
     await deliver();
     const message = (await store.get(run.id))?.message;
     if (message?.status === 'sent') return { run, posted: true };
@@ -210,12 +213,18 @@ export function createChecklistRuns(deps: ChecklistRunsDeps) {
       case 'abandon':
         return end(run.id, 'abandon', input.user);
       case 'runbook':
-        return bridge.startRunbook(run, action.itemId, input.user).then((outcome) => (outcome.refused ? refusal(outcome.refused, outcome.message) : { changed: false, message: outcome.message }));
+        return bridge
+          .startRunbook(run, action.itemId, input.user)
+          .then((outcome) => (outcome.refused ? refusal(outcome.refused, outcome.message) : { changed: false, message: outcome.message }));
     }
   }
 
   /** The answers every command shares: the run ended meanwhile, or the item is not in it. */
-  function commonRefusal(decided: Exclude<RunTransition, { kind: 'apply' }>, state: ChecklistRunState, itemId?: string): Decided<ChecklistClickOutcome> | undefined {
+  function commonRefusal(
+    decided: Exclude<RunTransition, { kind: 'apply' }>,
+    state: ChecklistRunState,
+    itemId?: string,
+  ): Decided<ChecklistClickOutcome> | undefined {
     if (decided.kind === 'ended') return { answer: refusal('ended', endedMessage(state.run)) };
     if (decided.kind === 'unknown_item') return { answer: refusal('unknown_item', `Run #${state.run.id} has no item "${itemId}"; nothing was changed.`) };
     return undefined;
@@ -335,7 +344,10 @@ export function createChecklistRuns(deps: ChecklistRunsDeps) {
               detail: { run_id: runId, item_id: itemId, item: item.text, source: 'status_snapshot', ...detail },
             },
           ],
-          messages: [...replyInThread(changed, `snapshot:${changed.appended[0]!.id}`, `${intro}: ${status.text}`, blocks, now), ...renderRun(changed, messageOptions)],
+          messages: [
+            ...replyInThread(changed, `snapshot:${changed.appended[0]!.id}`, `${intro}: ${status.text}`, blocks, now),
+            ...renderRun(changed, messageOptions),
+          ],
         }),
         then: () => ({ changed: true }),
       };
@@ -394,7 +406,9 @@ export function createChecklistRuns(deps: ChecklistRunsDeps) {
       };
     });
     if (completed) {
-      await deps.onCompleted(completed).catch((error: unknown) => logger.error({ err: error, checklist: completed }, 'telling the runbooks a checklist was completed failed'));
+      await deps
+        .onCompleted(completed)
+        .catch((error: unknown) => logger.error({ err: error, checklist: completed }, 'telling the runbooks a checklist was completed failed'));
     }
     return outcome;
   }

@@ -6,7 +6,14 @@ import type { Clock, PrometheusPort, SshPort, Storage } from '../../core/ports.t
 import type { PlannedStep, RunbookDef, RunPlan } from '../../core/runbooks.ts';
 import type { TransitionName } from '../../core/run-state.ts';
 import type { DecisionInput, Effects, MessageWrite } from '../../core/storage/effects.ts';
-import { runMessageKey, type RunRecord, type RunSnapshot, type TransitionInput, type TransitionResult, type TransitionWritten } from '../../core/storage/runbooks.ts';
+import {
+  runMessageKey,
+  type RunRecord,
+  type RunSnapshot,
+  type TransitionInput,
+  type TransitionResult,
+  type TransitionWritten,
+} from '../../core/storage/runbooks.ts';
 import { editMessage, payloadOf, postMessage, replyInThread, type OutboxDeliverer } from '../outbox.ts';
 
 export interface ChecklistGateAnswer {
@@ -49,9 +56,11 @@ export interface ClickOrigin {
 export const OK: Answer = { ok: true };
 export const refuse = (message: string): Answer => ({ ok: false, message });
 
-export const CHANGED_MEANWHILE = ':twisted_rightwards_arrows: This run changed meanwhile (someone else clicked first, or a step ended); nothing was changed by your click';
-export const NOT_ITS_MESSAGE = ':no_entry: That button does not belong to this run\'s message. Use the buttons on the run\'s own message; nothing was changed.';
-export const IN_FLIGHT = ':hourglass: The last attempt of this step is still ending on the host (a Stop takes a few seconds to reach it). Try again in a moment; nothing was changed.';
+export const CHANGED_MEANWHILE =
+  ':twisted_rightwards_arrows: This run changed meanwhile (someone else clicked first, or a step ended); nothing was changed by your click';
+export const NOT_ITS_MESSAGE = ":no_entry: That button does not belong to this run's message. Use the buttons on the run's own message; nothing was changed.";
+export const IN_FLIGHT =
+  ':hourglass: The last attempt of this step is still ending on the host (a Stop takes a few seconds to reach it). Try again in a moment; nothing was changed.';
 
 /** What a run's message shows besides the stored rows, read before the transaction that renders it. */
 export interface RunView {
@@ -95,7 +104,16 @@ export function decisionOf(run: RunRecord, at: Date, kind: string, actor: string
 
 /** The run's one message, posted the first time and edited after. */
 export function renderRun({ run, approvals, steps }: RunSnapshot, view: RunView, note?: string): MessageWrite {
-  const message = buildRunMessage({ run, plan: planOf(run), runbook: view.runbook, approvals, steps, checklist: view.checklist, now: view.now, ...(note ? { note } : {}) });
+  const message = buildRunMessage({
+    run,
+    plan: planOf(run),
+    runbook: view.runbook,
+    approvals,
+    steps,
+    checklist: view.checklist,
+    now: view.now,
+    ...(note ? { note } : {}),
+  });
   const payload = payloadOf(message);
   return run.messageId === null ? postMessage(runMessageKey(run.id), run.channel, payload, view.now) : editMessage(runMessageKey(run.id), payload);
 }

@@ -102,9 +102,19 @@ export function createExecutor(ctx: RunnerContext): Executor {
       effects: (written) => {
         const message = buildStepMessage(step, index, phase, '', null, { hidden });
         const stepMessage: MessageWrite[] =
-          written.run.messageId === null ? [] : [replyInThread(runMessageKey(run.id), stepMessageKey(run.id, written.attempt.id), run.channel, payloadOf(message), started)];
+          written.run.messageId === null
+            ? []
+            : [replyInThread(runMessageKey(run.id), stepMessageKey(run.id, written.attempt.id), run.channel, payloadOf(message), started)];
         return {
-          decisions: [decisionOf(written.run, started, 'step_started', 'scalebot', 'running', { step: step.id, phase, host: step.host, command: step.command, attempt_id: written.attempt.id })],
+          decisions: [
+            decisionOf(written.run, started, 'step_started', 'scalebot', 'running', {
+              step: step.id,
+              phase,
+              host: step.host,
+              command: step.command,
+              attempt_id: written.attempt.id,
+            }),
+          ],
           messages: [...stepMessage, renderRun(written, view)],
         };
       },
@@ -196,7 +206,10 @@ export function createExecutor(ctx: RunnerContext): Executor {
           const stoppedAfter = finished.moved && finished.run.status !== 'running';
           return {
             decisions: [stepFinished],
-            messages: [...stepMessage, ...(stoppedAfter ? [renderRun(finished, endView, `${step.title} succeeded before the stop reached it; the next step was not started`)] : [])],
+            messages: [
+              ...stepMessage,
+              ...(stoppedAfter ? [renderRun(finished, endView, `${step.title} succeeded before the stop reached it; the next step was not started`)] : []),
+            ],
           };
         }
         if (!finished.moved) return { decisions: [stepFinished], messages: [...stepMessage, renderRun(finished, endView)] };
@@ -215,7 +228,18 @@ export function createExecutor(ctx: RunnerContext): Executor {
   }
 
   function notStarted(outcome: StepResult['outcome'], message: string): StepResult {
-    return { outcome, exitCode: null, signal: null, durationMs: 0, stdoutTail: '', stderrTail: '', output: '', outputTruncated: false, message, mayRunUntil: null };
+    return {
+      outcome,
+      exitCode: null,
+      signal: null,
+      durationMs: 0,
+      stdoutTail: '',
+      stderrTail: '',
+      output: '',
+      outputTruncated: false,
+      message,
+      mayRunUntil: null,
+    };
   }
 
   return {

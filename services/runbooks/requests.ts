@@ -76,12 +76,22 @@ export function createRequests(ctx: RunnerContext, executor: Executor) {
     const runbook = config.runbooks.find((candidate) => candidate.id === runbookId);
     if (!runbook) return refuse(`There is no runbook \`${runbookId}\`. \`/scale runbooks\` lists them.`);
     if (runbook.disabled) {
-      await decisions.append({ at: clock(), kind: 'run_refused', actor: requester, channel, subject: runbook.id, outcome: 'disabled', detail: { reason: runbook.disabled } });
+      await decisions.append({
+        at: clock(),
+        kind: 'run_refused',
+        actor: requester,
+        channel,
+        subject: runbook.id,
+        outcome: 'disabled',
+        detail: { reason: runbook.disabled },
+      });
       return refuse(`\`${runbook.id}\` is disabled: ${runbook.disabled}`);
     }
     if (runbook.requesters.length > 0 && !(await deps.isAllowed(requester, runbook.requesters))) {
       await decisions.append({ at: clock(), kind: 'run_refused', actor: requester, channel, subject: runbook.id, outcome: 'not_a_requester' });
-      return refuse(`Only ${describeIds(runbook.requesters)} may request \`${runbook.id}\` (\`requesters\` in the config); ask one of them. Nothing was planned.`);
+      return refuse(
+        `Only ${describeIds(runbook.requesters)} may request \`${runbook.id}\` (\`requesters\` in the config); ask one of them. Nothing was planned.`,
+      );
     }
     const plan = planRun(runbook, given, config.hosts);
     const now = clock();
@@ -133,8 +143,13 @@ export function createRequests(ctx: RunnerContext, executor: Executor) {
     const reason = posted.error ?? 'refused';
     const cancelled = await move(run, 'cancel', 'scalebot', 'run_cancelled', { detail: { reason: `the plan could not be posted: ${reason}` } });
     if (!cancelled.ok) return null;
-    const hint = reason === 'not_in_channel' || reason === 'channel_not_found' ? 'invite me first (`/invite @scalebot`), or ask in a channel I am in' : 'ask again in a channel I can post in';
-    return refuse(`I could not post run #${runId}'s plan in this channel (Slack said \`${reason}\`), so nobody could approve it: it is cancelled and its hosts are not locked. To run it, ${hint}.`);
+    const hint =
+      reason === 'not_in_channel' || reason === 'channel_not_found'
+        ? 'invite me first (`/invite @scalebot`), or ask in a channel I am in'
+        : 'ask again in a channel I can post in';
+    return refuse(
+      `I could not post run #${runId}'s plan in this channel (Slack said \`${reason}\`), so nobody could approve it: it is cancelled and its hosts are not locked. To run it, ${hint}.`,
+    );
   }
 
   async function snapshotTriggers(now: Date) {
@@ -185,7 +200,13 @@ export function createRequests(ctx: RunnerContext, executor: Executor) {
       at: clock(),
       suffice: (approvers) => approvalsSuffice(runbook.approval, approvers),
       effects: (written) => ({
-        decisions: [decisionOf(run, view.now, 'approval', user, 'approved', { approvals: written.approvals.length, required: runbook.approval.required, trigger_snapshot: snapshot })],
+        decisions: [
+          decisionOf(run, view.now, 'approval', user, 'approved', {
+            approvals: written.approvals.length,
+            required: runbook.approval.required,
+            trigger_snapshot: snapshot,
+          }),
+        ],
         // The last approval's message is the one its start (or its hold for the checklist) renders.
         messages: written.approved ? [] : [renderRun(written, view)],
       }),
@@ -302,7 +323,9 @@ export function createRequests(ctx: RunnerContext, executor: Executor) {
     if (step?.confirm) {
       if (!(await mayConfirm(run, user))) {
         await log(run, 'retry_refused', user, 'refused', { step: step.id, phase, reason: 'confirm step' });
-        return refuse(`:no_entry: Step ${index + 1} is marked confirm: retrying it confirms it, so only one of the approvers other than the requester may retry it. Nothing was changed.`);
+        return refuse(
+          `:no_entry: Step ${index + 1} is marked confirm: retrying it confirms it, so only one of the approvers other than the requester may retry it. Nothing was changed.`,
+        );
       }
     } else if (!(await mayOperate(run, user))) {
       return refuse(`:no_entry: Only the requester, its approvers or an admin may retry.`);
@@ -354,7 +377,9 @@ export function createRequests(ctx: RunnerContext, executor: Executor) {
     }
     const at = clock();
     const lock = await store.releaseLock(host, (released) => ({
-      decisions: [{ at, kind: 'unlock', actor: user, subject: host, outcome: 'force_released', detail: { run_id: released.runId, locked_by: released.lockedBy } }],
+      decisions: [
+        { at, kind: 'unlock', actor: user, subject: host, outcome: 'force_released', detail: { run_id: released.runId, locked_by: released.lockedBy } },
+      ],
     }));
     return lock ? { ok: true, message: `Released \`${host}\` (it was locked by run #${lock.runId}).` } : refuse(`\`${host}\` is not locked.`);
   }
@@ -378,7 +403,12 @@ export function createRequests(ctx: RunnerContext, executor: Executor) {
         messages: snapshots.flatMap((snapshot) => [
           renderRun(snapshot, views.get(snapshot.run.runbookId)!),
           ...(snapshot.run.status === 'waiting_checklist'
-            ? threadReply(snapshot.run, `checklist-complete:${at.getTime()}`, `:white_check_mark: Checklist \`${checklistId}\` is complete: press *Start* to run.`, at)
+            ? threadReply(
+                snapshot.run,
+                `checklist-complete:${at.getTime()}`,
+                `:white_check_mark: Checklist \`${checklistId}\` is complete: press *Start* to run.`,
+                at,
+              )
             : []),
         ]),
       }),

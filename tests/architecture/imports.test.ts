@@ -37,7 +37,11 @@ export function importsOf(file: string): Import[] {
   const found: Import[] = [];
   for (const match of text.matchAll(IMPORT)) {
     const specifier = (match[1] ?? match[2])!;
-    const target = specifier.startsWith('.') ? relative(ROOT, resolve(ROOT, dirname(file), specifier)).split(sep).join('/') : null;
+    const target = specifier.startsWith('.')
+      ? relative(ROOT, resolve(ROOT, dirname(file), specifier))
+          .split(sep)
+          .join('/')
+      : null;
     found.push({ file, specifier, target });
   }
   return found;
@@ -58,13 +62,16 @@ describe('the import rules of the tree', () => {
     const broken = allImports.filter(
       ({ file, specifier, target }) =>
         topFolder(file) === 'core' &&
-        ((target !== null && topFolder(target) !== 'core') || isPackage(specifier, ['node:fs', 'node:child_process', 'node:http', 'node:https', 'node:worker_threads', 'fs', 'axios', 'pino'])),
+        ((target !== null && topFolder(target) !== 'core') ||
+          isPackage(specifier, ['node:fs', 'node:child_process', 'node:http', 'node:https', 'node:worker_threads', 'fs', 'axios', 'pino'])),
     );
     expect(describeBroken(broken)).toEqual([]);
   });
 
   it('nothing but the entry points (bot/, playground/, bench/) imports bot/', () => {
-    const broken = allImports.filter(({ file, target }) => target !== null && topFolder(target) === 'bot' && !['bot', 'playground', 'bench'].includes(topFolder(file)));
+    const broken = allImports.filter(
+      ({ file, target }) => target !== null && topFolder(target) === 'bot' && !['bot', 'playground', 'bench'].includes(topFolder(file)),
+    );
     expect(describeBroken(broken)).toEqual([]);
   });
 
@@ -82,7 +89,8 @@ describe('the import rules of the tree', () => {
     const broken = allImports.filter(
       ({ file, specifier, target }) =>
         ['blocks', 'core'].includes(topFolder(file)) &&
-        (isPackage(specifier, ['@slack/bolt', '@slack/web-api']) || (target !== null && ['services', 'db', 'integrations', 'commands'].includes(topFolder(target)))),
+        (isPackage(specifier, ['@slack/bolt', '@slack/web-api']) ||
+          (target !== null && ['services', 'db', 'integrations', 'commands'].includes(topFolder(target)))),
     );
     expect(describeBroken(broken)).toEqual([]);
   });
@@ -90,7 +98,8 @@ describe('the import rules of the tree', () => {
   it('services reach storage, Prometheus, SSH and Slack only through the ports', () => {
     const broken = allImports.filter(
       ({ file, specifier, target }) =>
-        topFolder(file) === 'services' && ((target !== null && ['db', 'integrations', 'commands'].includes(topFolder(target))) || isPackage(specifier, ['@slack/bolt', '@slack/web-api'])),
+        topFolder(file) === 'services' &&
+        ((target !== null && ['db', 'integrations', 'commands'].includes(topFolder(target))) || isPackage(specifier, ['@slack/bolt', '@slack/web-api'])),
     );
     expect(describeBroken(broken)).toEqual([]);
   });

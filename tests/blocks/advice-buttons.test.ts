@@ -26,9 +26,7 @@ function buttonsOf(blocks: readonly Block[]): RenderedButton[] {
 }
 
 /** What the config allows as a start target (core/config/advisor.ts). */
-const startTargetArb = fc
-  .tuple(fc.constantFrom('checklist', 'runbook'), fc.stringMatching(/^[a-z0-9][a-z0-9_-]{0,30}$/))
-  .map(([kind, id]) => `${kind}:${id}`);
+const startTargetArb = fc.tuple(fc.constantFrom('checklist', 'runbook'), fc.stringMatching(/^[a-z0-9][a-z0-9_-]{0,30}$/)).map(([kind, id]) => `${kind}:${id}`);
 
 const stepArb: fc.Arbitrary<Step> = fc.record({
   question: fc.constantFrom(...QUESTIONS),
@@ -46,7 +44,10 @@ const walkArb: fc.Arbitrary<Walk> = fc
     recommendation
       ? { recommendation, path: steps.map((step) => (step.answer === 'pending' ? { ...step, answer: 'yes' as const } : step)) }
       : {
-          path: [...steps.filter((step) => step.answer !== 'pending'), { question: pendingQuestion, answer: 'pending' as const, source: 'person' as const, evidence: [] }],
+          path: [
+            ...steps.filter((step) => step.answer !== 'pending'),
+            { question: pendingQuestion, answer: 'pending' as const, source: 'person' as const, evidence: [] },
+          ],
           pendingQuestion,
         },
   );
@@ -98,8 +99,18 @@ describe('the advice buttons', () => {
   });
 
   it('refuses any id and value no advice message carries', () => {
-    const known = [ADVISE_ACTIONS.yes, ADVISE_ACTIONS.no, ADVISE_ACTIONS.refresh, ADVISE_ACTIONS.start, ...QUESTIONS.map((question) => `${ADVISE_ACTIONS.changePrefix}${question}`)];
-    const actionIdArb = fc.oneof(fc.constantFrom(...known), fc.string().map((rest) => `advise_${rest}`), fc.string());
+    const known = [
+      ADVISE_ACTIONS.yes,
+      ADVISE_ACTIONS.no,
+      ADVISE_ACTIONS.refresh,
+      ADVISE_ACTIONS.start,
+      ...QUESTIONS.map((question) => `${ADVISE_ACTIONS.changePrefix}${question}`),
+    ];
+    const actionIdArb = fc.oneof(
+      fc.constantFrom(...known),
+      fc.string().map((rest) => `advise_${rest}`),
+      fc.string(),
+    );
     const valueArb = fc.option(fc.oneof(fc.constantFrom(...QUESTIONS, 'refresh', 'checklist:before', 'runbook:rm-rf', ''), fc.string()), { nil: undefined });
     fc.assert(
       fc.property(actionIdArb, valueArb, fc.array(startTargetArb, { maxLength: 3 }), (actionId, value, startTargets) => {

@@ -10,11 +10,27 @@ const { capacity, advisor } = loadConfig();
 const AT = new Date('2026-03-14T02:00:00Z');
 
 function evidenceLine(overrides: Partial<EvidenceLine> = {}): EvidenceLine {
-  return { trigger: 'advisor_cpu', name: 'CPU usage', labels: { instance: 'web-1:9100' }, state: 'breached', value: 0.83, unit: 'percent', op: '>', threshold: 0.8, forSeconds: 900, heldSeconds: 1800, heldWholeWindow: true, ...overrides };
+  return {
+    trigger: 'advisor_cpu',
+    name: 'CPU usage',
+    labels: { instance: 'web-1:9100' },
+    state: 'breached',
+    value: 0.83,
+    unit: 'percent',
+    op: '>',
+    threshold: 0.8,
+    forSeconds: 900,
+    heldSeconds: 1800,
+    heldWholeWindow: true,
+    ...overrides,
+  };
 }
 
 function input(walk: Walk, extra: Partial<AdviceBlocksInput> = {}): AdviceBlocksInput {
-  const price = walk.recommendation && ['vertical', 'database', 'horizontal', 'multi_region'].includes(walk.recommendation) ? priceRecommendation(walk.recommendation as ScalingStep, capacity) : null;
+  const price =
+    walk.recommendation && ['vertical', 'database', 'horizontal', 'multi_region'].includes(walk.recommendation)
+      ? priceRecommendation(walk.recommendation as ScalingStep, capacity)
+      : null;
   return {
     walk,
     evaluatedAt: AT,
@@ -30,7 +46,15 @@ function input(walk: Walk, extra: Partial<AdviceBlocksInput> = {}): AdviceBlocks
 }
 
 const degraded: Step = { question: 'degraded', answer: 'yes', source: 'metrics', evidence: [evidenceLine({ trigger: 'cpu', threshold: 0.7 })] };
-const optimized: Step = { question: 'optimized', answer: 'yes', source: 'person', evidence: [], by: 'U0123', at: AT, expiresAt: new Date(AT.getTime() + 30 * 86400_000) };
+const optimized: Step = {
+  question: 'optimized',
+  answer: 'yes',
+  source: 'person',
+  evidence: [],
+  by: 'U0123',
+  at: AT,
+  expiresAt: new Date(AT.getTime() + 30 * 86400_000),
+};
 const cpuYes: Step = { question: 'cpu_memory', answer: 'yes', source: 'metrics', evidence: [evidenceLine()] };
 
 function texts(blocks: readonly unknown[] | undefined): string {
@@ -51,9 +75,16 @@ describe('the advice message', () => {
     expect(all).toContain('*Next tier* for the server: CPX51: 32 GB RAM, 16 vCPU, 360 GB storage, $50/month, sized for 2,000-3,000 users');
     expect(all).toContain('+$15 against CPX41 (one server) at $35; *$240/month* with the APIs ($190)');
     expect(message.blocks).toContainEqual(
-      expect.objectContaining({ type: 'actions', elements: expect.arrayContaining([expect.objectContaining({ action_id: 'advise_start', value: 'checklist:before', text: { type: 'plain_text', text: 'Start checklist: before' } })]) }),
+      expect.objectContaining({
+        type: 'actions',
+        elements: expect.arrayContaining([
+          expect.objectContaining({ action_id: 'advise_start', value: 'checklist:before', text: { type: 'plain_text', text: 'Start checklist: before' } }),
+        ]),
+      }),
     );
-    expect(message.blocks).toContainEqual(expect.objectContaining({ block_id: 'advise_step_optimized', accessory: expect.objectContaining({ action_id: 'advise_change_optimized' }) }));
+    expect(message.blocks).toContainEqual(
+      expect.objectContaining({ block_id: 'advise_step_optimized', accessory: expect.objectContaining({ action_id: 'advise_change_optimized' }) }),
+    );
   });
 
   it('asks a pending question with Yes and No and no Start button', () => {
@@ -62,21 +93,38 @@ describe('the advice message', () => {
     expect(checkBlockKitLimits(message.blocks)).toEqual([]);
     expect(message.text).toBe('Advice: one question first: Have you optimized first?');
     const answer = message.blocks!.find((block) => block.block_id === 'advise_answer_optimized');
-    expect(answer).toMatchObject({ type: 'actions', elements: [{ action_id: 'advise_yes', value: 'optimized' }, { action_id: 'advise_no', value: 'optimized' }] });
+    expect(answer).toMatchObject({
+      type: 'actions',
+      elements: [
+        { action_id: 'advise_yes', value: 'optimized' },
+        { action_id: 'advise_no', value: 'optimized' },
+      ],
+    });
     expect(texts(message.blocks)).not.toContain('advise_start');
     expect(texts(message.blocks)).toContain('double your capacity for $0');
   });
 
   it.each(RECOMMENDATIONS)('fits Slack for "%s", with 200 series of evidence, long labels and a long failure', (recommendation) => {
-    const many = Array.from({ length: 200 }, (_, i) => evidenceLine({ labels: { instance: `web-${i}-${'x'.repeat(120)}`, '<job>': '&' }, reason: 'r'.repeat(400) }));
+    const many = Array.from({ length: 200 }, (_, i) =>
+      evidenceLine({ labels: { instance: `web-${i}-${'x'.repeat(120)}`, '<job>': '&' }, reason: 'r'.repeat(400) }),
+    );
     const path: Step[] = [
       { ...degraded, evidence: many },
       { ...optimized, answer: recommendation === 'optimize_first' ? 'no' : 'yes' },
       { question: 'cpu_memory', answer: recommendation === 'vertical' ? 'yes' : 'no', source: 'metrics', evidence: many, note: 'n'.repeat(4000) },
-      { question: 'database', answer: recommendation === 'database' ? 'yes' : 'no', source: 'person', evidence: many, by: 'U1', at: AT, note: 'Prometheus has no data' },
+      {
+        question: 'database',
+        answer: recommendation === 'database' ? 'yes' : 'no',
+        source: 'person',
+        evidence: many,
+        by: 'U1',
+        at: AT,
+        note: 'Prometheus has no data',
+      },
       { question: 'global_traffic', answer: recommendation === 'multi_region' ? 'yes' : 'no', source: 'person', evidence: [], by: 'U2', at: AT },
     ];
-    const cut = recommendation === 'dont_scale' ? 1 : recommendation === 'optimize_first' ? 2 : recommendation === 'vertical' ? 3 : recommendation === 'database' ? 4 : 5;
+    const cut =
+      recommendation === 'dont_scale' ? 1 : recommendation === 'optimize_first' ? 2 : recommendation === 'vertical' ? 3 : recommendation === 'database' ? 4 : 5;
     const message = buildAdviceBlocks(input({ recommendation, path: path.slice(0, cut) }, { failure: 'f'.repeat(5000) }));
     expect(checkBlockKitLimits(message.blocks)).toEqual([]);
     expect(texts(message.blocks)).toContain(RECOMMENDATION_TITLES[recommendation]);
@@ -86,16 +134,27 @@ describe('the advice message', () => {
 
   it('says when a step was answered by the optimization checklist, and when the next step has no price', () => {
     const checklist: Step = { question: 'optimized', answer: 'yes', source: 'checklist', evidence: [], by: 'checklist', at: AT };
-    const message = buildAdviceBlocks(input({ recommendation: 'vertical', path: [degraded, checklist, cpuYes] }, { currentLabel: 'CCX63 (one server)', price: { kind: 'unavailable', reason: 'CCX63 is the largest tier in the pricing table', currentMonthly: 400 } }));
+    const message = buildAdviceBlocks(
+      input(
+        { recommendation: 'vertical', path: [degraded, checklist, cpuYes] },
+        { currentLabel: 'CCX63 (one server)', price: { kind: 'unavailable', reason: 'CCX63 is the largest tier in the pricing table', currentMonthly: 400 } },
+      ),
+    );
     expect(texts(message.blocks)).toContain('The `optimize` checklist was completed');
     expect(texts(message.blocks)).toContain(':warning: CCX63 is the largest tier in the pricing table. Now: CCX63 (one server) at $400/month.');
   });
 
   it('describes evidence in every state', () => {
-    expect(describeEvidence(evidenceLine({ state: 'pending', heldSeconds: 360, heldWholeWindow: false }))).toBe('CPU usage `instance=web-1:9100`: 83 % &gt; 80 %, but only for 6 min of 15 min');
+    expect(describeEvidence(evidenceLine({ state: 'pending', heldSeconds: 360, heldWholeWindow: false }))).toBe(
+      'CPU usage `instance=web-1:9100`: 83 % &gt; 80 %, but only for 6 min of 15 min',
+    );
     expect(describeEvidence(evidenceLine({ state: 'ok', value: 0.41, labels: {} }))).toBe('CPU usage: 41 %, not &gt; 80 %');
-    expect(describeEvidence(evidenceLine({ state: 'breached', forSeconds: 0, labels: {}, name: 'Database connections (of max)', value: 0.9 }))).toBe('Database connections (of max): 90 % &gt; 80 %');
-    expect(describeEvidence(evidenceLine({ state: 'no_data', value: null, labels: {}, reason: 'the query returned no series at this time' }))).toBe('CPU usage: no data (the query returned no series at this time)');
+    expect(describeEvidence(evidenceLine({ state: 'breached', forSeconds: 0, labels: {}, name: 'Database connections (of max)', value: 0.9 }))).toBe(
+      'Database connections (of max): 90 % &gt; 80 %',
+    );
+    expect(describeEvidence(evidenceLine({ state: 'no_data', value: null, labels: {}, reason: 'the query returned no series at this time' }))).toBe(
+      'CPU usage: no data (the query returned no series at this time)',
+    );
   });
 });
 
@@ -111,7 +170,11 @@ describe('the plan and cost messages', () => {
   });
 
   it('cost shows now and the year-one table', () => {
-    const message = buildCostBlocks({ current: resolveCurrent(capacity), apiMonthly: capacity.apiMonthly, projection: projectCosts(advisor.projection, capacity, advisor.plan) });
+    const message = buildCostBlocks({
+      current: resolveCurrent(capacity),
+      apiMonthly: capacity.apiMonthly,
+      projection: projectCosts(advisor.projection, capacity, advisor.plan),
+    });
     expect(checkBlockKitLimits(message.blocks)).toEqual([]);
     expect(message.text).toBe('Monthly cost now: $225 (CPX41 (one server)); year one $3,453');
     expect(formatProjectionTable(projectCosts(advisor.projection, capacity, advisor.plan).rows, 3453)).toBe(

@@ -80,7 +80,13 @@ describe('Block Kit builders stay within Slack limits', () => {
   });
 
   it('history of ten runs with long titles and a hundred decisions with long details, escaped', () => {
-    const runs = Array.from({ length: 10 }, (_, id) => ({ id, title: `<!channel> ${'t'.repeat(300)}`, requester: 'U1', status: 'awaiting_approval', createdAt: NOW }));
+    const runs = Array.from({ length: 10 }, (_, id) => ({
+      id,
+      title: `<!channel> ${'t'.repeat(300)}`,
+      requester: 'U1',
+      status: 'awaiting_approval',
+      createdAt: NOW,
+    }));
     const decisions = Array.from({ length: 100 }, (_, id) => ({
       id,
       at: NOW,

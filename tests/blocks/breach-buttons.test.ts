@@ -102,7 +102,10 @@ describe('the breach message buttons', () => {
       fc.property(fc.string(), fc.option(fc.string(), { nil: undefined }), (actionId, value) => {
         const parsed = parseAlertAction(actionId, value);
         if (parsed === null) return;
-        const written = parsed.kind === 'snooze' ? [`alert_snooze_${parsed.seconds}`, `${parsed.breachId}:${parsed.seconds}`] : [`alert_${parsed.kind}`, String(parsed.breachId)];
+        const written =
+          parsed.kind === 'snooze'
+            ? [`alert_snooze_${parsed.seconds}`, `${parsed.breachId}:${parsed.seconds}`]
+            : [`alert_${parsed.kind}`, String(parsed.breachId)];
         expect([actionId, value]).toEqual(written);
       }),
     );

@@ -13,12 +13,17 @@ const itemId = fc.stringMatching(/^[a-z0-9][a-z0-9_-]{0,63}$/);
 const runId = fc.integer({ min: 1, max: 999_999_999_999 });
 
 const item = (id: string) =>
-  fc.record({
-    text: fc.string({ minLength: 1, maxLength: 40 }),
-    section: fc.option(fc.constantFrom('First', 'Second'), { nil: undefined }),
-    action: fc.option(fc.constantFrom<ChecklistItem['action']>({ kind: 'status_snapshot' }, { kind: 'runbook', runbook: 'backup' }), { nil: undefined }),
-    ticked: fc.boolean(),
-  }).map(({ text, section, action, ticked }) => ({ item: { id, text, ...(section ? { section } : {}), ...(action ? { action } : {}) } as ChecklistItem, ticked }));
+  fc
+    .record({
+      text: fc.string({ minLength: 1, maxLength: 40 }),
+      section: fc.option(fc.constantFrom('First', 'Second'), { nil: undefined }),
+      action: fc.option(fc.constantFrom<ChecklistItem['action']>({ kind: 'status_snapshot' }, { kind: 'runbook', runbook: 'backup' }), { nil: undefined }),
+      ticked: fc.boolean(),
+    })
+    .map(({ text, section, action, ticked }) => ({
+      item: { id, text, ...(section ? { section } : {}), ...(action ? { action } : {}) } as ChecklistItem,
+      ticked,
+    }));
 
 /** An open run of up to 60 items (past 23 the message switches to the compact layouts), some ticked. */
 const openRun = fc
@@ -26,8 +31,19 @@ const openRun = fc
   .chain(({ id, itemIds }) => fc.tuple(fc.constant(id), fc.tuple(...itemIds.map(item))))
   .map(([id, entries]): ChecklistRunView => {
     const items = entries.map((entry) => entry.item);
-    const events: TickEvent[] = entries.filter((entry) => entry.ticked).map((entry) => ({ itemId: entry.item.id, action: 'tick', actor: 'U0ANA', at: T0, source: 'click' }));
-    return { id, checklistId: 'drill', title: 'Drill', name: null, status: 'open' satisfies RunStatus, startedBy: 'U0ANA', startedAt: T0, states: deriveItemStates(items, events) };
+    const events: TickEvent[] = entries
+      .filter((entry) => entry.ticked)
+      .map((entry) => ({ itemId: entry.item.id, action: 'tick', actor: 'U0ANA', at: T0, source: 'click' }));
+    return {
+      id,
+      checklistId: 'drill',
+      title: 'Drill',
+      name: null,
+      status: 'open' satisfies RunStatus,
+      startedBy: 'U0ANA',
+      startedAt: T0,
+      states: deriveItemStates(items, events),
+    };
   });
 
 type AnyBlock = Record<string, any>;
@@ -40,7 +56,9 @@ const buttonsOf = (view: ChecklistRunView, hasRunbook: boolean): AnyBlock[] =>
 function meaningOf(view: ChecklistRunView, button: AnyBlock): ChecklistAction {
   if (button.action_id === 'checklist_close') return { kind: 'close', runId: view.id, complete: view.states.every((state) => state.ticked) };
   if (button.action_id === 'checklist_abandon') return { kind: 'abandon', runId: view.id };
-  const state = view.states.find((candidate) => button.action_id.endsWith(`_${candidate.item.id}`) && button.value === `${view.id}:${candidate.item.id}:${button.value.split(':')[2]}`);
+  const state = view.states.find(
+    (candidate) => button.action_id.endsWith(`_${candidate.item.id}`) && button.value === `${view.id}:${candidate.item.id}:${button.value.split(':')[2]}`,
+  );
   if (!state) throw new Error(`a button for no item: ${button.action_id} ${button.value}`);
   const itemId = state.item.id;
   if (button.action_id === `checklist_runbook_${itemId}`) return { kind: 'runbook', runId: view.id, itemId };
@@ -54,7 +72,8 @@ describe('checklist buttons: built and parsed in one place', () => {
       fc.property(openRun, fc.boolean(), (view, hasRunbook) => {
         const buttons = buttonsOf(view, hasRunbook);
         expect(buttons.length).toBeGreaterThanOrEqual(2);
-        for (const button of buttons) expect(parseChecklistAction(button.action_id, button.value), `${button.action_id} ${button.value}`).toEqual(meaningOf(view, button));
+        for (const button of buttons)
+          expect(parseChecklistAction(button.action_id, button.value), `${button.action_id} ${button.value}`).toEqual(meaningOf(view, button));
       }),
       { numRuns: 200 },
     );
@@ -79,9 +98,21 @@ describe('checklist buttons: built and parsed in one place', () => {
       }),
     );
     fc.assert(
-      fc.property(itemId, runId, fc.constantFrom(['toggle', 'snapshot'], ['toggle', 'runbook'], ['snapshot', 'tick'], ['snapshot', 'untick'], ['runbook', 'tick'], ['runbook', 'snapshot']), (id, run, [k, v]) => {
-        expect(parseChecklistAction(`checklist_${k}_${id}`, `${run}:${id}:${v}`)).toBeNull();
-      }),
+      fc.property(
+        itemId,
+        runId,
+        fc.constantFrom(
+          ['toggle', 'snapshot'],
+          ['toggle', 'runbook'],
+          ['snapshot', 'tick'],
+          ['snapshot', 'untick'],
+          ['runbook', 'tick'],
+          ['runbook', 'snapshot'],
+        ),
+        (id, run, [k, v]) => {
+          expect(parseChecklistAction(`checklist_${k}_${id}`, `${run}:${id}:${v}`)).toBeNull();
+        },
+      ),
     );
     fc.assert(
       fc.property(itemId, runId, fc.stringMatching(/^0{1,3}$/), (id, run, zeros) => {
@@ -114,7 +145,9 @@ describe('checklist buttons: built and parsed in one place', () => {
     const value = fc.oneof(
       fc.constant(undefined),
       fc.string(),
-      fc.tuple(fc.string({ maxLength: 3 }), runId, itemId, verb, fc.string({ maxLength: 3 })).map(([pre, run, id, v, post]) => `${pre}${run}:${id}:${v}${post}`),
+      fc
+        .tuple(fc.string({ maxLength: 3 }), runId, itemId, verb, fc.string({ maxLength: 3 }))
+        .map(([pre, run, id, v, post]) => `${pre}${run}:${id}:${v}${post}`),
       fc.tuple(fc.string({ maxLength: 2 }), runId, fc.constantFrom('', ':complete', ':done')).map(([pre, run, tail]) => `${pre}${run}${tail}`),
     );
     fc.assert(

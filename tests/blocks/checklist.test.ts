@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  buildChecklistIndex,
-  buildChecklistMessage,
-  buildChecklistSummary,
-  parseChecklistAction,
-  type ChecklistRunView,
-} from '../../blocks/checklist.ts';
+import { buildChecklistIndex, buildChecklistMessage, buildChecklistSummary, parseChecklistAction, type ChecklistRunView } from '../../blocks/checklist.ts';
 import { loadConfig } from '../../bot/config.ts';
 import { deriveItemStates, summarizeRun, type Checklist, type ChecklistItem, type TickEvent } from '../../core/checklists.ts';
 import { checkBlockKitLimits, findBlockElement } from '../helpers/slack/index.ts';
@@ -27,22 +21,33 @@ function viewOf(checklist: Pick<Checklist, 'id' | 'title' | 'items'>, events: Ti
   };
 }
 
-const tickOf = (itemId: string, actor = 'U0ANA', minutes = 5): TickEvent => ({ itemId, action: 'tick', actor, at: new Date(T0.getTime() + minutes * 60_000), source: 'click' });
+const tickOf = (itemId: string, actor = 'U0ANA', minutes = 5): TickEvent => ({
+  itemId,
+  action: 'tick',
+  actor,
+  at: new Date(T0.getTime() + minutes * 60_000),
+  source: 'click',
+});
 
 type AnyBlock = Record<string, any>;
 const blocksOf = (message: { blocks?: readonly unknown[] }) => (message.blocks ?? []) as AnyBlock[];
 const buttons = (blocks: AnyBlock[]) =>
-  blocks.flatMap((block) => [...(block.elements ?? []), ...(block.accessory ? [block.accessory] : [])]).filter((element: AnyBlock) => element.type === 'button');
+  blocks
+    .flatMap((block) => [...(block.elements ?? []), ...(block.accessory ? [block.accessory] : [])])
+    .filter((element: AnyBlock) => element.type === 'button');
 
 describe('the checklist message', () => {
-  it.each(config.checklists.map((checklist) => [checklist.id, checklist] as const))('posts the default list "%s" within Slack\'s limits, a button per item', (_id, checklist) => {
-    const message = buildChecklistMessage(viewOf(checklist));
-    expect(checkBlockKitLimits(message.blocks)).toEqual([]);
-    const itemButtons = buttons(blocksOf(message)).filter((button) => /^checklist_(toggle|snapshot)_/.test(button.action_id));
-    expect(itemButtons).toHaveLength(checklist.items.length);
-    expect(JSON.stringify(message.blocks)).toContain(`0 of ${checklist.items.length} done`);
-    expect(message.text).toBe(`${checklist.title}: 0 of ${checklist.items.length} done`);
-  });
+  it.each(config.checklists.map((checklist) => [checklist.id, checklist] as const))(
+    'posts the default list "%s" within Slack\'s limits, a button per item',
+    (_id, checklist) => {
+      const message = buildChecklistMessage(viewOf(checklist));
+      expect(checkBlockKitLimits(message.blocks)).toEqual([]);
+      const itemButtons = buttons(blocksOf(message)).filter((button) => /^checklist_(toggle|snapshot)_/.test(button.action_id));
+      expect(itemButtons).toHaveLength(checklist.items.length);
+      expect(JSON.stringify(message.blocks)).toContain(`0 of ${checklist.items.length} done`);
+      expect(message.text).toBe(`${checklist.title}: 0 of ${checklist.items.length} done`);
+    },
+  );
 
   it('groups the optimization list under its four section headings, each with its own progress', () => {
     const optimize = config.checklists.find((checklist) => checklist.id === 'optimize')!;
@@ -66,7 +71,11 @@ describe('the checklist message', () => {
     expect(ticked.text.text).toMatch(/^:white_check_mark: Identify bottlenecks/);
     expect(ticked.text.text).toContain('<@U0ANA>');
     expect(ticked.text.text).toContain(`<!date^${Math.floor(T0.getTime() / 1000) + 300}^`);
-    expect(ticked.accessory).toMatchObject({ action_id: 'checklist_toggle_identify_bottlenecks', value: '7:identify_bottlenecks:untick', text: { text: 'Untick' } });
+    expect(ticked.accessory).toMatchObject({
+      action_id: 'checklist_toggle_identify_bottlenecks',
+      value: '7:identify_bottlenecks:untick',
+      text: { text: 'Untick' },
+    });
     const open = blocksOf(message).find((block) => block.block_id === 'checklist_item_rollback_plan')!;
     expect(open.accessory).toMatchObject({ value: '7:rollback_plan:tick', text: { text: 'Tick' } });
     expect(open.text.text).toMatch(/^:white_large_square: /);
@@ -81,22 +90,39 @@ describe('the checklist message', () => {
     const message = buildChecklistMessage(viewOf(before), { hasRunbook: (id) => id === 'backup' });
     expect(checkBlockKitLimits(message.blocks)).toEqual([]);
     const offered = buttons(blocksOf(message)).filter((button) => button.action_id.startsWith('checklist_runbook_'));
-    expect(offered.map((button) => [button.action_id, button.value, button.text.text])).toEqual([['checklist_runbook_full_backup', '7:full_backup:runbook', 'Start runbook backup']]);
+    expect(offered.map((button) => [button.action_id, button.value, button.text.text])).toEqual([
+      ['checklist_runbook_full_backup', '7:full_backup:runbook', 'Start runbook backup'],
+    ]);
   });
 
   it('asks before closing with items open, and makes Complete the primary button once all are ticked', () => {
-    const items: ChecklistItem[] = [{ id: 'a', text: 'A' }, { id: 'b', text: 'B' }];
+    const items: ChecklistItem[] = [
+      { id: 'a', text: 'A' },
+      { id: 'b', text: 'B' },
+    ];
     const partly = buttons(blocksOf(buildChecklistMessage(viewOf({ id: 'x', title: 'X', items }, [tickOf('a')]))));
-    expect(partly.find((button) => button.action_id === 'checklist_close')).toMatchObject({ text: { text: 'Close run' }, confirm: { title: { text: 'Close with items open?' } } });
+    expect(partly.find((button) => button.action_id === 'checklist_close')).toMatchObject({
+      text: { text: 'Close run' },
+      confirm: { title: { text: 'Close with items open?' } },
+    });
     expect(partly.find((button) => button.action_id === 'checklist_abandon')).toMatchObject({ style: 'danger', value: '7' });
     const done = buttons(blocksOf(buildChecklistMessage(viewOf({ id: 'x', title: 'X', items }, [tickOf('a'), tickOf('b')]))));
-    expect(done.find((button) => button.action_id === 'checklist_close')).toMatchObject({ text: { text: 'Complete run' }, style: 'primary', value: '7:complete' });
+    expect(done.find((button) => button.action_id === 'checklist_close')).toMatchObject({
+      text: { text: 'Complete run' },
+      style: 'primary',
+      value: '7:complete',
+    });
     expect(done.find((button) => button.action_id === 'checklist_close')?.confirm).toBeUndefined();
   });
 
   it('has no buttons once the run ended, and says how it ended', () => {
     const before = config.checklists.find((checklist) => checklist.id === 'before')!;
-    const view = viewOf(before, [tickOf('review_metrics')], { status: 'closed', endedBy: 'U0BOB', endedAt: new Date(T0.getTime() + 3600_000), name: 'move to CPX51' });
+    const view = viewOf(before, [tickOf('review_metrics')], {
+      status: 'closed',
+      endedBy: 'U0BOB',
+      endedAt: new Date(T0.getTime() + 3600_000),
+      name: 'move to CPX51',
+    });
     const message = buildChecklistMessage(view);
     expect(buttons(blocksOf(message))).toEqual([]);
     expect(blocksOf(message)[0]).toMatchObject({ type: 'header', text: { text: 'Before scaling: move to CPX51' } });
@@ -118,7 +144,7 @@ describe('the checklist message', () => {
     expect(checkBlockKitLimits(message.blocks)).toEqual([]);
     const all = buttons(blocksOf(message));
     const values = new Set(all.map((button) => button.value));
-    const expected = items.map((item, index) => `7:${item.id}:${index % 2 === 0 ? "untick" : "tick"}`);
+    const expected = items.map((item, index) => `7:${item.id}:${index % 2 === 0 ? 'untick' : 'tick'}`);
     expect(expected.filter((value) => !values.has(value))).toEqual([]);
     // Numbers follow the order shown: section 0 holds items 0, 30, 60 and 90, so item_1 (section 1) is the fifth.
     expect(all.find((button) => button.value === '7:item_30:untick')?.text.text).toBe('✓ 2');
@@ -128,7 +154,11 @@ describe('the checklist message', () => {
   });
 
   it('keeps sections as their own groups in the compact layout when they fit', () => {
-    const items: ChecklistItem[] = Array.from({ length: 60 }, (_, index) => ({ id: `i${index}`, text: `Item ${index}`, section: index < 30 ? 'First' : 'Second' }));
+    const items: ChecklistItem[] = Array.from({ length: 60 }, (_, index) => ({
+      id: `i${index}`,
+      text: `Item ${index}`,
+      section: index < 30 ? 'First' : 'Second',
+    }));
     const blocks = blocksOf(buildChecklistMessage(viewOf({ id: 'long', title: 'Long', items })));
     expect(checkBlockKitLimits(blocks)).toEqual([]);
     const kinds = blocks.map((block) => block.type);
@@ -142,8 +172,17 @@ describe('checklist buttons', () => {
     const before = config.checklists.find((checklist) => checklist.id === 'before')!;
     const message = buildChecklistMessage(viewOf(before, [tickOf('calculate_costs')]), { hasRunbook: () => true });
     for (const button of buttons(blocksOf(message))) expect(parseChecklistAction(button.action_id, button.value), button.action_id).not.toBeNull();
-    expect(parseChecklistAction('checklist_toggle_calculate_costs', '7:calculate_costs:untick')).toEqual({ kind: 'toggle', runId: 7, itemId: 'calculate_costs', intended: 'untick' });
-    expect(parseChecklistAction('checklist_snapshot_review_metrics', '7:review_metrics:snapshot')).toEqual({ kind: 'snapshot', runId: 7, itemId: 'review_metrics' });
+    expect(parseChecklistAction('checklist_toggle_calculate_costs', '7:calculate_costs:untick')).toEqual({
+      kind: 'toggle',
+      runId: 7,
+      itemId: 'calculate_costs',
+      intended: 'untick',
+    });
+    expect(parseChecklistAction('checklist_snapshot_review_metrics', '7:review_metrics:snapshot')).toEqual({
+      kind: 'snapshot',
+      runId: 7,
+      itemId: 'review_metrics',
+    });
     expect(parseChecklistAction('checklist_close', '7')).toEqual({ kind: 'close', runId: 7, complete: false });
     expect(parseChecklistAction('checklist_close', '7:complete')).toEqual({ kind: 'close', runId: 7, complete: true });
     expect(parseChecklistAction('checklist_abandon', '12')).toEqual({ kind: 'abandon', runId: 12 });
@@ -193,7 +232,9 @@ describe('the summary and the index', () => {
     const ended = viewOf(before, [], { id: 3, status: 'abandoned', endedBy: 'U0BOB', endedAt: T0 });
     const message = buildChecklistIndex(config.checklists, [{ view: open, link: 'https://slack.com/archives/C1/p1' }], [{ view: ended }]);
     expect(checkBlockKitLimits(message.blocks)).toEqual([]);
-    const text = blocksOf(message).map((block) => block.text.text).join('\n');
+    const text = blocksOf(message)
+      .map((block) => block.text.text)
+      .join('\n');
     expect(text).toContain('`/scale checklist optimize`: Performance optimization before scaling (22 items in 4 sections)');
     expect(text).toContain('#7 *Before scaling: move to CPX51* · 1 of 8 done · started by <@U0START>');
     expect(text).toContain('<https://slack.com/archives/C1/p1|message>');

@@ -41,7 +41,12 @@ function buttonsOf(run: RunRecord, plan: RunPlan): Button[] {
 const runIdArb = fc.integer({ min: 1, max: 999_999_999_999 });
 const actionArb: fc.Arbitrary<RunAction> = fc.oneof(
   fc.record({ kind: fc.constantFrom('approve', 'reject', 'cancel', 'start', 'stop', 'rollback', 'abandon' as const), runId: runIdArb }),
-  fc.record({ kind: fc.constantFrom('confirm', 'retry' as const), runId: runIdArb, phase: fc.constantFrom('steps', 'rollback' as const), index: fc.integer({ min: 0, max: 9999 }) }),
+  fc.record({
+    kind: fc.constantFrom('confirm', 'retry' as const),
+    runId: runIdArb,
+    phase: fc.constantFrom('steps', 'rollback' as const),
+    index: fc.integer({ min: 0, max: 9999 }),
+  }),
 );
 
 describe("a run's buttons", () => {
@@ -54,7 +59,13 @@ describe("a run's buttons", () => {
         fc.integer({ min: 0, max: 3 }),
         fc.boolean(),
         (id, status, phase, stepIndex, withRollback) => {
-          const plan: RunPlan = { runbookId: 'rb', params: {}, steps: [step('a'), step('b'), step('c'), step('d')], rollback: withRollback ? [step('undo')] : [], hosts: ['db1'] };
+          const plan: RunPlan = {
+            runbookId: 'rb',
+            params: {},
+            steps: [step('a'), step('b'), step('c'), step('d')],
+            rollback: withRollback ? [step('undo')] : [],
+            hosts: ['db1'],
+          };
           const run = runOf(id, status, phase, stepIndex, plan);
           for (const button of buttonsOf(run, plan)) {
             const parsed = parseRunAction(button.action_id, button.value);

@@ -78,7 +78,7 @@ describe('POST /alertmanager', () => {
     expect(topLevel()).toHaveLength(0);
   });
 
-  it('posts one message per firing alert, with the guide\'s advice and the buttons', async () => {
+  it("posts one message per firing alert, with the guide's advice and the buttons", async () => {
     const answer = await post(payload('firing'));
     expect(answer).toMatchObject({ status: 200, json: { ok: true, opened: 1 } });
     const [message] = topLevel();
@@ -87,7 +87,10 @@ describe('POST /alertmanager', () => {
     expect(text).toContain('Database connections at 172 of 200');
     expect(text).toContain('Add PgBouncer or scale the database.');
     expect(text).toContain('alert_ack');
-    expect(listDecisions(harness.bot.database.db, { kinds: ['breach_opened'] })[0]).toMatchObject({ actor: 'alertmanager', subject: 'DatabaseConnectionsHigh' });
+    expect(listDecisions(harness.bot.database.db, { kinds: ['breach_opened'] })[0]).toMatchObject({
+      actor: 'alertmanager',
+      subject: 'DatabaseConnectionsHigh',
+    });
   });
 
   it('edits the same message when Alertmanager repeats the alert, and reminds in its thread', async () => {
@@ -127,13 +130,16 @@ function alert(name: string, extra: Record<string, unknown> = {}) {
 const body = (alerts: unknown[]) => ({ ...payload('firing'), alerts });
 
 describe('POST /alertmanager refuses what Alertmanager does not send', () => {
-  it('names the alert and the field that is wrong, and opens none of the request\'s alerts', async () => {
+  it("names the alert and the field that is wrong, and opens none of the request's alerts", async () => {
     const before = breachCount();
     const cases: Array<[unknown, string]> = [
       [body([alert('Fine'), { ...alert('NoName'), labels: { instance: 'x' } }]), 'alerts[1].labels: has no alertname'],
       [body([alert('Fine'), alert('Fine2'), alert('BadTime', { startsAt: '2026-11-28 14:00' })]), 'alerts[2].startsAt: not an RFC 3339 time'],
       [body([alert('BadEnd', { endsAt: 'never' })]), 'alerts[0].endsAt: not an RFC 3339 time'],
-      [body([{ ...alert('Many'), labels: { alertname: 'Many', ...Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`l${i}`, 'v'])) } }]), 'alerts[0].labels: more than 64 labels'],
+      [
+        body([{ ...alert('Many'), labels: { alertname: 'Many', ...Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`l${i}`, 'v'])) } }]),
+        'alerts[0].labels: more than 64 labels',
+      ],
       [body([{ ...alert('NotText'), labels: { alertname: 'NotText', port: 9100 } }]), 'alerts[0].labels.port: a label value is not a string'],
       [{ ...body([alert('Old')]), version: '3' }, 'version: is not "4"'],
       [{ ...body([alert('Mixed')]), status: 'resolved' }, 'status: is "resolved" but alerts[0] is firing'],
@@ -155,7 +161,9 @@ describe('POST /alertmanager refuses what Alertmanager does not send', () => {
     const tooMany = Array.from({ length: ALERTMANAGER_LIMITS.firingAlerts + 1 }, (_, i) => alert('Flood', { fingerprint: `flood-${i}` }));
     const refused = await post(body(tooMany));
     expect(refused.status).toBe(413);
-    expect(String(refused.json.error)).toContain(`${ALERTMANAGER_LIMITS.firingAlerts + 1} firing alerts in one request; this receiver takes at most ${ALERTMANAGER_LIMITS.firingAlerts}`);
+    expect(String(refused.json.error)).toContain(
+      `${ALERTMANAGER_LIMITS.firingAlerts + 1} firing alerts in one request; this receiver takes at most ${ALERTMANAGER_LIMITS.firingAlerts}`,
+    );
     expect(String(refused.json.error)).toContain('max_alerts');
     expect(breachCount()).toBe(before);
     expect(topLevel()).toHaveLength(messagesBefore);
@@ -182,7 +190,9 @@ describe('POST /alertmanager refuses what Alertmanager does not send', () => {
     expect((await post(body([hostile]))).json).toMatchObject({ opened: 1 });
     skip(1100);
     await harness.bot.watcher.runCycle();
-    expect((await post({ ...body([{ ...hostile, status: 'resolved', endsAt: new Date().toISOString() }]), status: 'resolved' })).json).toMatchObject({ resolved: 1 });
+    expect((await post({ ...body([{ ...hostile, status: 'resolved', endsAt: new Date().toISOString() }]), status: 'resolved' })).json).toMatchObject({
+      resolved: 1,
+    });
     const parent = harness.fake.messages(CHANNEL).find((message) => message.text.includes('DiskFull'))!;
     const thread = harness.fake.messages(CHANNEL).filter((message) => message.thread_ts === parent.ts && message.ts !== parent.ts);
     expect(thread.some((message) => message.text.includes('Still breached'))).toBe(true);
@@ -196,7 +206,11 @@ describe('POST /alertmanager refuses what Alertmanager does not send', () => {
 
   it('checks the token in constant time and refuses an empty, a shorter and a longer one', async () => {
     for (const token of ['', TOKEN.slice(0, -1), `${TOKEN}x`, TOKEN.toUpperCase()]) {
-      const response = await fetch(`${harness.url}/alertmanager`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: JSON.stringify(payload('firing')) });
+      const response = await fetch(`${harness.url}/alertmanager`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+        body: JSON.stringify(payload('firing')),
+      });
       expect(response.status, token).toBe(401);
     }
   });

@@ -147,7 +147,13 @@ async function liveABreach({ points = [], killAfterMs, lostAnswers = [] }: LifeO
     prometheusProxy.refuse(503);
     await step('monitoring to go blind', () => db.select().from(blindPeriods).all().length > 0);
     prometheusProxy.refuse(null);
-    await step('monitoring to see again', () => db.select().from(blindPeriods).all().every((period) => period.endedAt));
+    await step('monitoring to see again', () =>
+      db
+        .select()
+        .from(blindPeriods)
+        .all()
+        .every((period) => period.endedAt),
+    );
     exporter.set(METRIC, { instance }, 0.1);
     await step('the breach to resolve', () => breach()?.status === 'resolved');
     await step('everything queued to reach Slack', async () => {
@@ -168,16 +174,24 @@ async function liveABreach({ points = [], killAfterMs, lostAnswers = [] }: LifeO
       const keyed = (pattern: RegExp) => shown.filter((message) => pattern.test(outboxKeyOf(message) ?? ''));
       const top = keyed(new RegExp(`^breach:${row.id}$`));
       if (top.length !== 1) problems.push(`breach #${row.id} has ${top.length} top-level messages`);
-      else if (!top[0]!.text.startsWith('Resolved: Load') || JSON.stringify(top[0]!.blocks).includes('alert_ack')) problems.push(`breach #${row.id}'s message does not show it resolved: ${top[0]!.text}`);
+      else if (!top[0]!.text.startsWith('Resolved: Load') || JSON.stringify(top[0]!.blocks).includes('alert_ack'))
+        problems.push(`breach #${row.id}'s message does not show it resolved: ${top[0]!.text}`);
       const resolvedReplies = keyed(new RegExp(`^breach:${row.id}:resolved$`));
       if (resolvedReplies.length !== 1) problems.push(`breach #${row.id} has ${resolvedReplies.length} "resolved" replies`);
       const reminderRows = rows.filter((entry) => entry.dedupeKey.startsWith(`breach:${row.id}:reminder:`));
       const reminders = keyed(new RegExp(`^breach:${row.id}:reminder:`));
-      if (reminderRows.length < 1 || reminders.length !== reminderRows.length) problems.push(`breach #${row.id}: ${reminderRows.length} reminders due, ${reminders.length} in its thread`);
+      if (reminderRows.length < 1 || reminders.length !== reminderRows.length)
+        problems.push(`breach #${row.id}: ${reminderRows.length} reminders due, ${reminders.length} in its thread`);
     }
     const blind = shown.filter((message) => (outboxKeyOf(message) ?? '').startsWith('blind:'));
-    if (blind.length !== 1 || !blind[0]!.text.includes('answers again')) problems.push(`the blind notice: ${blind.map((message) => message.text).join(' | ') || 'none'}`);
-    for (const [kind, expected] of [['breach_opened', 1], ['breach_resolved', 1], ['monitoring_blind', 1], ['monitoring_recovered', 1]] as const) {
+    if (blind.length !== 1 || !blind[0]!.text.includes('answers again'))
+      problems.push(`the blind notice: ${blind.map((message) => message.text).join(' | ') || 'none'}`);
+    for (const [kind, expected] of [
+      ['breach_opened', 1],
+      ['breach_resolved', 1],
+      ['monitoring_blind', 1],
+      ['monitoring_recovered', 1],
+    ] as const) {
       const count = listDecisions(db, { kinds: [kind] }).length;
       if (count !== expected) problems.push(`${count} ${kind} decisions`);
     }
@@ -189,7 +203,12 @@ async function liveABreach({ points = [], killAfterMs, lostAnswers = [] }: LifeO
       reached: [...slack.reached, ...prometheusProxy.reached],
       unreached: [...slack.armed, ...prometheusProxy.armed],
       problems,
-      slack: shown.map((message) => `${message.thread_ts && message.thread_ts !== message.ts ? '    ↳ ' : ''}${message.ts} [${outboxKeyOf(message)}] ${message.text.slice(0, 100)}`).join('\n'),
+      slack: shown
+        .map(
+          (message) =>
+            `${message.thread_ts && message.thread_ts !== message.ts ? '    ↳ ' : ''}${message.ts} [${outboxKeyOf(message)}] ${message.text.slice(0, 100)}`,
+        )
+        .join('\n'),
     };
   } finally {
     clearTimeout(timer);
@@ -241,7 +260,16 @@ describe("a breach's life with the bot killed (SIGKILL) where it awaits Slack or
     const labels = new Set(points.map((point) => point.label));
     // What the recording must have found for the sweep to mean anything (found, not listed: any other
     // call the bot makes is swept as well).
-    for (const expected of ['chat.postMessage breach:1', 'chat.update breach:1 open', 'chat.postMessage breach:1:reminder:*', 'chat.postMessage blind:1', 'chat.update blind:1 ended', 'chat.update breach:1 resolved', 'chat.postMessage breach:1:resolved', '/api/v1/query_range']) {
+    for (const expected of [
+      'chat.postMessage breach:1',
+      'chat.update breach:1 open',
+      'chat.postMessage breach:1:reminder:*',
+      'chat.postMessage blind:1',
+      'chat.update blind:1 ended',
+      'chat.update breach:1 resolved',
+      'chat.postMessage breach:1:resolved',
+      '/api/v1/query_range',
+    ]) {
       expect(labels, `${expected} in ${[...labels].join(', ')}`).toContain(expected);
     }
   }, 60_000);

@@ -59,10 +59,42 @@ beforeAll(() => {
   const database = openDatabase(databaseFile);
   const at = (minute: number) => new Date(Date.UTC(2026, 2, 14, 10, minute, 0));
   try {
-    recordDecision(database.db, { at: at(0), kind: 'run_requested', actor: 'U0REQ', channel: 'C0OPS', subject: 'add-read-replica', outcome: 'planned', detail: { run_id: 1, params: { replica: 'db-2' } } });
-    recordDecision(database.db, { at: at(1), kind: 'approval', actor: 'U0LEAD', channel: 'C0OPS', subject: 'add-read-replica', outcome: 'approved', detail: { run_id: 1, trigger_snapshot: { verdict: 'scale_soon' } } });
-    recordDecision(database.db, { at: at(2), kind: 'step_finished', actor: 'scalebot', channel: 'C0OPS', subject: 'add-read-replica', outcome: 'succeeded', detail: { run_id: 1, step: 'create-user', exit_code: 0 } });
-    recordDecision(database.db, { at: at(3), kind: 'step_finished', actor: 'scalebot', channel: 'C0OPS', subject: 'add-read-replica', outcome: 'failed', detail: { run_id: 1, step: 'basebackup', exit_code: 1 } });
+    recordDecision(database.db, {
+      at: at(0),
+      kind: 'run_requested',
+      actor: 'U0REQ',
+      channel: 'C0OPS',
+      subject: 'add-read-replica',
+      outcome: 'planned',
+      detail: { run_id: 1, params: { replica: 'db-2' } },
+    });
+    recordDecision(database.db, {
+      at: at(1),
+      kind: 'approval',
+      actor: 'U0LEAD',
+      channel: 'C0OPS',
+      subject: 'add-read-replica',
+      outcome: 'approved',
+      detail: { run_id: 1, trigger_snapshot: { verdict: 'scale_soon' } },
+    });
+    recordDecision(database.db, {
+      at: at(2),
+      kind: 'step_finished',
+      actor: 'scalebot',
+      channel: 'C0OPS',
+      subject: 'add-read-replica',
+      outcome: 'succeeded',
+      detail: { run_id: 1, step: 'create-user', exit_code: 0 },
+    });
+    recordDecision(database.db, {
+      at: at(3),
+      kind: 'step_finished',
+      actor: 'scalebot',
+      channel: 'C0OPS',
+      subject: 'add-read-replica',
+      outcome: 'failed',
+      detail: { run_id: 1, step: 'basebackup', exit_code: 1 },
+    });
     recordDecision(database.db, { at: at(4), kind: 'unlock', actor: 'U0ADMIN', subject: 'db-2', outcome: 'force_released', detail: { run_id: 1 } });
   } finally {
     database.close();
@@ -88,8 +120,20 @@ describe('scalebot history --json', () => {
       outcome: 'force_released',
       detail: { run_id: 1 },
     });
-    expect(rows[3]).toMatchObject({ kind: 'approval', actor: 'U0LEAD', subject: 'add-read-replica', outcome: 'approved', detail: { run_id: 1, trigger_snapshot: { verdict: 'scale_soon' } } });
-    expect(rows[4]).toMatchObject({ at: '2026-03-14T10:00:00.000Z', kind: 'run_requested', actor: 'U0REQ', channel: 'C0OPS', detail: { params: { replica: 'db-2' } } });
+    expect(rows[3]).toMatchObject({
+      kind: 'approval',
+      actor: 'U0LEAD',
+      subject: 'add-read-replica',
+      outcome: 'approved',
+      detail: { run_id: 1, trigger_snapshot: { verdict: 'scale_soon' } },
+    });
+    expect(rows[4]).toMatchObject({
+      at: '2026-03-14T10:00:00.000Z',
+      kind: 'run_requested',
+      actor: 'U0REQ',
+      channel: 'C0OPS',
+      detail: { params: { replica: 'db-2' } },
+    });
   }, 60_000);
 
   it('filters by --kind (one or several) and limits with --limit', async () => {

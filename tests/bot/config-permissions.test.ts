@@ -51,7 +51,9 @@ describe('runbooks without approvers', () => {
     expect(config.runbooks.every((runbook) => runbook.disabled)).toBe(true);
     const warnings = configWarnings(config);
     expect(warnings).toHaveLength(config.runbooks.length);
-    expect(warnings.find((line) => line.includes('"db-failover"'))).toMatch(/config\/runbooks\.yaml:\d+:\d+: runbooks\[4\]: runbook "db-failover" .* add `- id: db-failover` with `approval: \{ approvers: \[/);
+    expect(warnings.find((line) => line.includes('"db-failover"'))).toMatch(
+      /config\/runbooks\.yaml:\d+:\d+: runbooks\[4\]: runbook "db-failover" .* add `- id: db-failover` with `approval: \{ approvers: \[/,
+    );
     const result = await checkConfig(file);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('runbook "db-failover" can run on the configured hosts but names no approvers');
@@ -87,7 +89,10 @@ describe('runbooks without approvers', () => {
 
   it('judgeApproval refuses any approval under a policy that names nobody, even if the caller says approver', () => {
     const nobody = { approvers: [], anyone: false, required: 1, allowSelf: true, expiresSeconds: 60 };
-    expect(judgeApproval(nobody, { requester: 'U1', approver: 'U2', isApprover: true, alreadyApproved: [] })).toMatchObject({ accepted: false, reason: expect.stringContaining('names no approvers') });
+    expect(judgeApproval(nobody, { requester: 'U1', approver: 'U2', isApprover: true, alreadyApproved: [] })).toMatchObject({
+      accepted: false,
+      reason: expect.stringContaining('names no approvers'),
+    });
     expect(judgeApproval({ ...nobody, anyone: true }, { requester: 'U1', approver: 'U2', isApprover: true, alreadyApproved: [] })).toEqual({ accepted: true });
     expect(describePolicy(nobody)).toBe('no approvers named, so nobody may approve it');
   });
@@ -100,9 +105,9 @@ describe('runbooks without approvers', () => {
     expect(runbook.steps.map((step) => step.output)).toEqual(['hidden', 'shown']);
     const plan = planRun(runbook, {}, loadConfig({ file }).hosts);
     expect(plan.steps.map((step) => step.output)).toEqual(['hidden', 'shown']);
-    expect(problemsOf(() => loadConfig({ file: writeConfig(`runbooks:\n  - id: backup\n    steps:\n      - { id: a, host: x, run: "true", output: secret }\n`) }))).toEqual([
-      expect.stringMatching(/:4:\d+: runbooks\[0\]\.steps\[0\]\.output: output is shown \(the default\) or hidden/),
-    ]);
+    expect(
+      problemsOf(() => loadConfig({ file: writeConfig(`runbooks:\n  - id: backup\n    steps:\n      - { id: a, host: x, run: "true", output: secret }\n`) })),
+    ).toEqual([expect.stringMatching(/:4:\d+: runbooks\[0\]\.steps\[0\]\.output: output is shown \(the default\) or hidden/)]);
   });
 });
 
@@ -111,7 +116,11 @@ describe('parameters named like Object.prototype members', () => {
   const runbook: RunbookDef = {
     id: 'proto',
     title: 'Proto',
-    params: ['constructor', 'toString', 'hasOwnProperty', 'valueOf', '__proto__', '__defineGetter__', 'isPrototypeOf'].map((name) => ({ name, type: 'string' as const, default: `d-${name}` })),
+    params: ['constructor', 'toString', 'hasOwnProperty', 'valueOf', '__proto__', '__defineGetter__', 'isPrototypeOf'].map((name) => ({
+      name,
+      type: 'string' as const,
+      default: `d-${name}`,
+    })),
     steps: [{ id: 's', title: 's', host: 'db-1', run: 'echo {{constructor}} {{toString}} {{__proto__}}', timeoutSeconds: 60, confirm: false, output: 'shown' }],
     rollback: [],
     approval: { approvers: ['U0LEAD'], anyone: false, required: 1, allowSelf: false, expiresSeconds: 60 },
@@ -153,7 +162,11 @@ describe('placeholders in bash arithmetic at config load', () => {
     const template = (type: string) =>
       `${HOSTS}runbooks:\n  - id: count\n    title: Count\n    approval: { approvers: [U0LEAD] }\n    params:\n      - { name: n, type: ${type} }\n    steps:\n      - { id: add, host: db-1, run: "(( total = {{n}} + 1 )); echo $total" }\n`;
     const problems = problemsOf(() => loadConfig({ file: writeConfig(template('string')) }));
-    expect(problems).toEqual([expect.stringMatching(/^runbooks\.count\.steps\[0\]\.run: placeholder \{\{n\}\} \(string\) cannot be used .* bash arithmetic \(\( … \)\).* only an int parameter is safe there/)]);
+    expect(problems).toEqual([
+      expect.stringMatching(
+        /^runbooks\.count\.steps\[0\]\.run: placeholder \{\{n\}\} \(string\) cannot be used .* bash arithmetic \(\( … \)\).* only an int parameter is safe there/,
+      ),
+    ]);
     expect(loadConfig({ file: writeConfig(template('int')) }).runbooks.find((runbook) => runbook.id === 'count')!.disabled).toBeUndefined();
   });
 });

@@ -51,7 +51,11 @@ describe('failures behind the door', () => {
       Promise.reject(new Error('boom with ${PLANTED_TOKEN}'));
       setTimeout(() => console.log('still running'), 100);
     `;
-    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: process.cwd(), encoding: 'utf8', timeout: 20_000 });
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: process.cwd(),
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     expect(child.status).toBe(0);
     expect(child.stdout).toContain('a promise rejection nothing handled; the bot keeps running');
     expect(child.stdout).toContain('still running');

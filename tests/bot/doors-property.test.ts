@@ -7,7 +7,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NOT_UNDERSTOOD } from '../../bot/door-guard.ts';
 import { slash, startTestBot, type TestBot } from '../helpers/bot.ts';
 import { signSlackRequest } from '../helpers/slack/index.ts';
-import { blockActions, CHANNEL, echoProblems, interactionPayload, LONG, slashCommandPayload, snapshotState, USER, type GeneratedPayload } from './doors-arbitraries.ts';
+import {
+  blockActions,
+  CHANNEL,
+  echoProblems,
+  interactionPayload,
+  LONG,
+  slashCommandPayload,
+  snapshotState,
+  USER,
+  type GeneratedPayload,
+} from './doors-arbitraries.ts';
 
 const RUNS = LONG ? 3000 : 150;
 /** The quick share stays well inside vitest's 30 s; the long one may take minutes. */
@@ -38,7 +48,12 @@ async function post(rawBody: string, contentType: string, signing: Signing = 'si
     Object.assign(headers, signed, signing === 'bad signature' ? { 'X-Slack-Signature': `v0=${'0'.repeat(64)}` } : {});
   }
   const started = Date.now();
-  const response = await fetch(`${harness.url}/slack/events`, { method: 'POST', headers, body: rawBody, signal: AbortSignal.timeout(SLACK_DEADLINE_MS + 2000) });
+  const response = await fetch(`${harness.url}/slack/events`, {
+    method: 'POST',
+    headers,
+    body: rawBody,
+    signal: AbortSignal.timeout(SLACK_DEADLINE_MS + 2000),
+  });
   const body = await response.text();
   return { status: response.status, body, ms: Date.now() - started };
 }
@@ -100,64 +115,86 @@ async function sendAndCheck(generated: GeneratedPayload & { text?: string }, how
 }
 
 describe('the HTTP doors under generated input', () => {
-  it(`interaction payloads: known action ids with generated values, unknown ids, missing fields, wrong types, non-objects (${RUNS} runs)`, async () => {
-    const before = snapshotState(harness.databaseFile);
-    await fc.assert(
-      fc.asyncProperty(interactionPayload(harness.fake), signing, async (generated, how) => sendAndCheck(generated, how, false)),
-      {
-        numRuns: RUNS,
-        // The two shapes of the issue, every run: `payload=null` ended the process, a click without `user` got a 500.
-        examples: [
-          [{ payload: null, expect: 'silent', shape: 'not an object (null)' }, 'signed'],
-          [withoutUser(harness.fake.newResponseUrl({ channel: CHANNEL, user: USER })), 'signed'],
-        ],
-      },
-    );
-    await expectUnusedUrlsUnused();
-    for (const reply of harness.fake.responses) expect(echoProblems(reply.body)).toEqual([]);
-    expect(snapshotState(harness.databaseFile)).toEqual(before);
-    expect(rejections).toEqual([]);
-  }, TIMEOUT_MS);
+  it(
+    `interaction payloads: known action ids with generated values, unknown ids, missing fields, wrong types, non-objects (${RUNS} runs)`,
+    async () => {
+      const before = snapshotState(harness.databaseFile);
+      await fc.assert(
+        fc.asyncProperty(interactionPayload(harness.fake), signing, async (generated, how) => sendAndCheck(generated, how, false)),
+        {
+          numRuns: RUNS,
+          // The two shapes of the issue, every run: `payload=null` ended the process, a click without `user` got a 500.
+          examples: [
+            [{ payload: null, expect: 'silent', shape: 'not an object (null)' }, 'signed'],
+            [withoutUser(harness.fake.newResponseUrl({ channel: CHANNEL, user: USER })), 'signed'],
+          ],
+        },
+      );
+      await expectUnusedUrlsUnused();
+      for (const reply of harness.fake.responses) expect(echoProblems(reply.body)).toEqual([]);
+      expect(snapshotState(harness.databaseFile)).toEqual(before);
+      expect(rejections).toEqual([]);
+    },
+    TIMEOUT_MS,
+  );
 
-  it(`slash commands: generated text (unicode, control characters, quotes, mentions, links, huge) and broken fields (${RUNS} runs)`, async () => {
-    const before = snapshotState(harness.databaseFile);
-    await fc.assert(
-      fc.asyncProperty(slashCommandPayload(harness.fake), signing, async (generated, how) => sendAndCheck(generated, how, true)),
-      { numRuns: RUNS },
-    );
-    await expectUnusedUrlsUnused();
-    for (const reply of harness.fake.responses) expect(echoProblems(reply.body)).toEqual([]);
-    expect(snapshotState(harness.databaseFile)).toEqual(before);
-    expect(rejections).toEqual([]);
-  }, TIMEOUT_MS);
+  it(
+    `slash commands: generated text (unicode, control characters, quotes, mentions, links, huge) and broken fields (${RUNS} runs)`,
+    async () => {
+      const before = snapshotState(harness.databaseFile);
+      await fc.assert(
+        fc.asyncProperty(slashCommandPayload(harness.fake), signing, async (generated, how) => sendAndCheck(generated, how, true)),
+        { numRuns: RUNS },
+      );
+      await expectUnusedUrlsUnused();
+      for (const reply of harness.fake.responses) expect(echoProblems(reply.body)).toEqual([]);
+      expect(snapshotState(harness.databaseFile)).toEqual(before);
+      expect(rejections).toEqual([]);
+    },
+    TIMEOUT_MS,
+  );
 
-  it(`raw bodies: any content type, any JSON, not JSON, signed or not (${RUNS} runs)`, async () => {
-    const before = snapshotState(harness.databaseFile);
-    const rawBody = fc.oneof(
-      fc.jsonValue({ maxDepth: 3 }).map((value) => ({ raw: form({ payload: JSON.stringify(value) }), type: 'application/x-www-form-urlencoded', parsable: true })),
-      fc.string({ maxLength: 60 }).map((text) => ({ raw: form({ payload: text }), type: 'application/x-www-form-urlencoded', parsable: isJson(text) })),
-      fc.jsonValue({ maxDepth: 3 }).map((value) => ({ raw: JSON.stringify(value), type: 'application/json', parsable: true })),
-      fc.string({ maxLength: 60 }).map((text) => ({ raw: text, type: 'application/json', parsable: isJson(text) })),
-      fc.tuple(fc.string({ maxLength: 60 }), fc.constantFrom('text/plain', 'application/x-www-form-urlencoded; charset=utf-8', 'multipart/form-data', '')).map(([text, type]) => ({ raw: text, type, parsable: isJson(text) })),
-      fc.dictionary(fc.constantFrom('command', 'text', 'user_id', 'payload', 'ssl_check', 'type', 'challenge', 'response_url'), fc.string({ maxLength: 20 })).map((fields) => ({ raw: form(fields), type: 'application/x-www-form-urlencoded', parsable: typeof fields.payload !== 'string' || isJson(fields.payload) })),
-    );
-    await fc.assert(
-      fc.asyncProperty(rawBody, signing, async ({ raw, type, parsable }, how) => {
-        count(`raw body ${type || '(no type)'}`);
-        const answer = await post(raw, type, how);
-        expect(answer.ms).toBeLessThan(SLACK_DEADLINE_MS);
-        // Slack's SSL check is answered unsigned, as Slack sends it (within the timestamp window, checked first).
-        if (type === 'application/x-www-form-urlencoded' && new URLSearchParams(raw).get('ssl_check') === '1') {
-          return void expect(answer.status).toBe(how === 'unsigned' || how === 'stale' ? 401 : 200);
-        }
-        if (how !== 'signed') return void expect(answer.status).toBe(401);
-        expect(answer.status).toBe(parsable ? 200 : 400);
-      }),
-      { numRuns: RUNS },
-    );
-    expect(snapshotState(harness.databaseFile)).toEqual(before);
-    expect(rejections).toEqual([]);
-  }, TIMEOUT_MS);
+  it(
+    `raw bodies: any content type, any JSON, not JSON, signed or not (${RUNS} runs)`,
+    async () => {
+      const before = snapshotState(harness.databaseFile);
+      const rawBody = fc.oneof(
+        fc
+          .jsonValue({ maxDepth: 3 })
+          .map((value) => ({ raw: form({ payload: JSON.stringify(value) }), type: 'application/x-www-form-urlencoded', parsable: true })),
+        fc.string({ maxLength: 60 }).map((text) => ({ raw: form({ payload: text }), type: 'application/x-www-form-urlencoded', parsable: isJson(text) })),
+        fc.jsonValue({ maxDepth: 3 }).map((value) => ({ raw: JSON.stringify(value), type: 'application/json', parsable: true })),
+        fc.string({ maxLength: 60 }).map((text) => ({ raw: text, type: 'application/json', parsable: isJson(text) })),
+        fc
+          .tuple(fc.string({ maxLength: 60 }), fc.constantFrom('text/plain', 'application/x-www-form-urlencoded; charset=utf-8', 'multipart/form-data', ''))
+          .map(([text, type]) => ({ raw: text, type, parsable: isJson(text) })),
+        fc
+          .dictionary(fc.constantFrom('command', 'text', 'user_id', 'payload', 'ssl_check', 'type', 'challenge', 'response_url'), fc.string({ maxLength: 20 }))
+          .map((fields) => ({
+            raw: form(fields),
+            type: 'application/x-www-form-urlencoded',
+            parsable: typeof fields.payload !== 'string' || isJson(fields.payload),
+          })),
+      );
+      await fc.assert(
+        fc.asyncProperty(rawBody, signing, async ({ raw, type, parsable }, how) => {
+          count(`raw body ${type || '(no type)'}`);
+          const answer = await post(raw, type, how);
+          expect(answer.ms).toBeLessThan(SLACK_DEADLINE_MS);
+          // Slack's SSL check is answered unsigned, as Slack sends it (within the timestamp window, checked first).
+          if (type === 'application/x-www-form-urlencoded' && new URLSearchParams(raw).get('ssl_check') === '1') {
+            return void expect(answer.status).toBe(how === 'unsigned' || how === 'stale' ? 401 : 200);
+          }
+          if (how !== 'signed') return void expect(answer.status).toBe(401);
+          expect(answer.status).toBe(parsable ? 200 : 400);
+        }),
+        { numRuns: RUNS },
+      );
+      expect(snapshotState(harness.databaseFile)).toEqual(before);
+      expect(rejections).toEqual([]);
+    },
+    TIMEOUT_MS,
+  );
 
   it('refuses a body over 4 MB with 413 and keeps serving', async () => {
     const answer = await post(form({ payload: 'x'.repeat(4 * 1024 * 1024 + 10) }), 'application/x-www-form-urlencoded');
@@ -170,7 +207,13 @@ describe('the HTTP doors under generated input', () => {
     expect(String((said.response.body as { text: string }).text)).toContain('/scale status');
     expect((await fetch(`${harness.url}/health`)).status).toBe(200);
     expect(rejections).toEqual([]);
-    if (LONG || process.env.SCALEBOT_DOORS_REPORT === '1') console.log([...shapes].sort((a, b) => b[1] - a[1]).map(([shape, n]) => `${n}\t${shape}`).join('\n'));
+    if (LONG || process.env.SCALEBOT_DOORS_REPORT === '1')
+      console.log(
+        [...shapes]
+          .sort((a, b) => b[1] - a[1])
+          .map(([shape, n]) => `${n}\t${shape}`)
+          .join('\n'),
+      );
   });
 });
 

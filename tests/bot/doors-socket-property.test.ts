@@ -57,45 +57,49 @@ const eventsBody: fc.Arbitrary<GeneratedPayload> = fc
     fc.constant(null),
     fc.constant({}),
     fc.record({ event: fc.oneof(fc.constant(null), fc.constant({}), fc.jsonValue({ maxDepth: 2 })) }),
-    fc.record({ type: fc.constant('event_callback'), event: fc.record({ type: fc.constantFrom('app_mention', 'message', 'reaction_added'), channel: fc.constant(null), item: fc.constant(null) }) }),
+    fc.record({
+      type: fc.constant('event_callback'),
+      event: fc.record({ type: fc.constantFrom('app_mention', 'message', 'reaction_added'), channel: fc.constant(null), item: fc.constant(null) }),
+    }),
     fc.jsonValue({ maxDepth: 2 }),
   )
   .map((payload) => ({ payload, expect: 'silent' as const, shape: 'events body' }));
 
 describe('the Socket Mode doors under generated input', () => {
-  it(`envelopes of every type with generated payloads (${RUNS} runs)`, async () => {
-    const before = snapshotState(harness.databaseFile);
-    const envelope = fc.oneof(
-      { weight: 4, arbitrary: fc.tuple(fc.constant('interactive'), interactionPayload(harness.fake)) },
-      { weight: 3, arbitrary: fc.tuple(fc.constant('slash_commands'), slashCommandPayload(harness.fake)) },
-      { weight: 2, arbitrary: fc.tuple(fc.constant('events_api'), eventsBody) },
-      // Envelope types the bot never asked for, carrying anything at all.
-      {
-        weight: 1,
-        arbitrary: fc.tuple(
-          fc.constantFrom('slash_command', 'interactive_message', 'unknown', ''),
-          fc.oneof(eventsBody, interactionPayload(harness.fake)),
-        ),
-      },
-    );
-    await fc.assert(
-      fc.asyncProperty(envelope, async ([type, generated]) => sendAndCheck(type, generated)),
-      {
-        numRuns: RUNS,
-        examples: [
-          [['interactive', { payload: null, expect: 'silent', shape: 'not an object (null)' }]],
-          [['events_api', { payload: null, expect: 'silent', shape: 'events body' }]],
-          [['events_api', { payload: { event: null }, expect: 'silent', shape: 'events body' }]],
-        ],
-      },
-    );
-    await settle(300);
-    expect(harness.fake.responses.filter((entry) => mustStayUnused.has(entry.url)).map((entry) => entry.body)).toEqual([]);
-    for (const reply of harness.fake.responses) expect(echoProblems(reply.body)).toEqual([]);
-    expect(harness.fake.socket.envelopes.filter((sent) => !sent.ack)).toEqual([]);
-    expect(snapshotState(harness.databaseFile)).toEqual(before);
-    expect(rejections).toEqual([]);
-  }, TIMEOUT_MS);
+  it(
+    `envelopes of every type with generated payloads (${RUNS} runs)`,
+    async () => {
+      const before = snapshotState(harness.databaseFile);
+      const envelope = fc.oneof(
+        { weight: 4, arbitrary: fc.tuple(fc.constant('interactive'), interactionPayload(harness.fake)) },
+        { weight: 3, arbitrary: fc.tuple(fc.constant('slash_commands'), slashCommandPayload(harness.fake)) },
+        { weight: 2, arbitrary: fc.tuple(fc.constant('events_api'), eventsBody) },
+        // Envelope types the bot never asked for, carrying anything at all.
+        {
+          weight: 1,
+          arbitrary: fc.tuple(fc.constantFrom('slash_command', 'interactive_message', 'unknown', ''), fc.oneof(eventsBody, interactionPayload(harness.fake))),
+        },
+      );
+      await fc.assert(
+        fc.asyncProperty(envelope, async ([type, generated]) => sendAndCheck(type, generated)),
+        {
+          numRuns: RUNS,
+          examples: [
+            [['interactive', { payload: null, expect: 'silent', shape: 'not an object (null)' }]],
+            [['events_api', { payload: null, expect: 'silent', shape: 'events body' }]],
+            [['events_api', { payload: { event: null }, expect: 'silent', shape: 'events body' }]],
+          ],
+        },
+      );
+      await settle(300);
+      expect(harness.fake.responses.filter((entry) => mustStayUnused.has(entry.url)).map((entry) => entry.body)).toEqual([]);
+      for (const reply of harness.fake.responses) expect(echoProblems(reply.body)).toEqual([]);
+      expect(harness.fake.socket.envelopes.filter((sent) => !sent.ack)).toEqual([]);
+      expect(snapshotState(harness.databaseFile)).toEqual(before);
+      expect(rejections).toEqual([]);
+    },
+    TIMEOUT_MS,
+  );
 
   it('is still connected afterwards: a real /scale help over the socket gets its answer', async () => {
     const url = harness.fake.newResponseUrl({ channel: CHANNEL, user: USER });
@@ -105,6 +109,12 @@ describe('the Socket Mode doors under generated input', () => {
     expect(String((reply.body as { text: string }).text)).toContain('/scale status');
     expect(harness.fake.socket.totalConnections).toBe(1);
     expect(rejections).toEqual([]);
-    if (LONG || process.env.SCALEBOT_DOORS_REPORT === '1') console.log([...shapes].sort((a, b) => b[1] - a[1]).map(([shape, n]) => `${n}\t${shape}`).join('\n'));
+    if (LONG || process.env.SCALEBOT_DOORS_REPORT === '1')
+      console.log(
+        [...shapes]
+          .sort((a, b) => b[1] - a[1])
+          .map(([shape, n]) => `${n}\t${shape}`)
+          .join('\n'),
+      );
   });
 });

@@ -36,7 +36,10 @@ describe('logging', () => {
     const logger = createLogger({ level: 'info', destination });
     let deep: Record<string, unknown> = { leak: 'http://reader:pr0m-pass@127.0.0.1:9090 and password=hunter2' };
     for (let level = 0; level < 10; level += 1) deep = { inner: deep };
-    logger.info({ deep, url: 'http://reader:pr0m-pass@127.0.0.1:9090/', when: new Date('2026-11-28T10:00:00Z') }, 'Prometheus at http://reader:pr0m-pass@127.0.0.1:9090 has logger-known-secret-99');
+    logger.info(
+      { deep, url: 'http://reader:pr0m-pass@127.0.0.1:9090/', when: new Date('2026-11-28T10:00:00Z') },
+      'Prometheus at http://reader:pr0m-pass@127.0.0.1:9090 has logger-known-secret-99',
+    );
     logger.warn({ err: new Error('ghp_abcdefghijklmnopqrstuvwxyz0123 rejected') }, 'failed');
     await vi.waitFor(() => expect(lines.join('')).toContain('"msg":"failed"'));
     const text = lines.join('');
@@ -45,7 +48,7 @@ describe('logging', () => {
     expect(text).toContain('2026-11-28T10:00:00.000Z');
   });
 
-  it('keeps scrubSecrets as the one scrubber of core/redact.ts, with the logger\'s own secrets', () => {
+  it("keeps scrubSecrets as the one scrubber of core/redact.ts, with the logger's own secrets", () => {
     expect(scrubSecrets('see https://u:p4ss@host/ and own-secret-value', ['own-secret-value'])).toBe('see https://[redacted]@host/ and [redacted]');
   });
 });

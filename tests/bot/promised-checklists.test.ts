@@ -30,7 +30,10 @@ describe('requires_checklist: the latest run, abandoned ones left out, completed
     await tb.fake.waitFor(() => getChecklistRun(tb.bot.database.db, 1)?.status === 'completed');
     const completedAt = getChecklistRun(tb.bot.database.db, 1)!.endedAt!;
 
-    expect(await gate(new Date(completedAt.getTime() + 7 * DAY_MS - 60_000))).toMatchObject({ complete: true, text: expect.stringMatching(/^run #1 \(week one\) completed /) });
+    expect(await gate(new Date(completedAt.getTime() + 7 * DAY_MS - 60_000))).toMatchObject({
+      complete: true,
+      text: expect.stringMatching(/^run #1 \(week one\) completed /),
+    });
     expect(await gate(new Date(completedAt.getTime() + 7 * DAY_MS + 60_000))).toMatchObject({
       complete: false,
       text: expect.stringMatching(/^run #1 \(week one\) was completed .*, more than 7 days ago; start one with \/scale checklist tests$/),
@@ -42,7 +45,6 @@ describe('requires_checklist: the latest run, abandoned ones left out, completed
     await click(tb, second, 'checklist_abandon', BOB);
     await tb.fake.waitFor(() => getChecklistRun(tb.bot.database.db, 2)?.status === 'abandoned');
     expect(await gate(new Date())).toMatchObject({ complete: true, text: expect.stringMatching(/^run #1 \(week one\) completed /) });
-
   });
 });
 

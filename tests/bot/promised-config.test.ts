@@ -44,14 +44,21 @@ function realPrivateKey(): string {
   return readFileSync(file, 'utf8');
 }
 
-const indent = (text: string, by: string) => text.trimEnd().split('\n').map((line) => `${by}${line}`).join('\n');
+const indent = (text: string, by: string) =>
+  text
+    .trimEnd()
+    .split('\n')
+    .map((line) => `${by}${line}`)
+    .join('\n');
 
 describe('a private key pasted into the YAML', () => {
   const key = realPrivateKey();
   const keyBody = key.split('\n')[1]!;
 
   it('is refused in private_key_file with the path and what to give instead, and never echoed', async () => {
-    const file = writeConfig(`hosts:\n  db-1:\n    address: 127.0.0.1\n    user: deploy\n    host_key: "${HOST_KEY}"\n    private_key_file: |\n${indent(key, '      ')}\n`);
+    const file = writeConfig(
+      `hosts:\n  db-1:\n    address: 127.0.0.1\n    user: deploy\n    host_key: "${HOST_KEY}"\n    private_key_file: |\n${indent(key, '      ')}\n`,
+    );
     const problems = problemsOf(() => loadConfig({ file }));
     expect(problems).toEqual([expect.stringMatching(/hosts\.db-1\.private_key_file: give the path of the key file, never the key itself/)]);
     expect(problems.join('\n')).not.toContain(keyBody);
@@ -108,10 +115,12 @@ describe('private_key_file_env', () => {
 
   it('takes exactly one of private_key_file and private_key_file_env, and a variable name, not a path', () => {
     const env = { SCALEBOT_DB_KEY: '/tmp/key' };
-    expect(problemsOf(() => loadConfig({ file: writeConfig(hostYaml(', private_key_file: /tmp/key, private_key_file_env: SCALEBOT_DB_KEY')), env })).join('\n')).toMatch(
+    expect(
+      problemsOf(() => loadConfig({ file: writeConfig(hostYaml(', private_key_file: /tmp/key, private_key_file_env: SCALEBOT_DB_KEY')), env })).join('\n'),
+    ).toMatch(/hosts\.db-1.*exactly one of private_key_file or private_key_file_env/);
+    expect(problemsOf(() => loadConfig({ file: writeConfig(hostYaml('')), env })).join('\n')).toMatch(
       /hosts\.db-1.*exactly one of private_key_file or private_key_file_env/,
     );
-    expect(problemsOf(() => loadConfig({ file: writeConfig(hostYaml('')), env })).join('\n')).toMatch(/hosts\.db-1.*exactly one of private_key_file or private_key_file_env/);
     expect(problemsOf(() => loadConfig({ file: writeConfig(hostYaml(', private_key_file_env: /tmp/key')), env })).join('\n')).toMatch(
       /hosts\.db-1\.private_key_file_env: the name of an environment variable/,
     );

@@ -42,7 +42,11 @@ describe('scalebot_breaches_resolved_total', () => {
   it('counts each resolved breach once, by severity; a firing alert or a repeated resolve counts nothing', async () => {
     expect(await metric('immediate')).toBe(0);
     expect(await metric('soon')).toBe(0);
-    await post('firing', [alert('firing', 'HighCPUUsage', 'page', 'f-cpu'), alert('firing', 'HighConcurrentUsers', 'warning', 'f-users'), alert('firing', 'HighAPILatency', 'high', 'f-p99')]);
+    await post('firing', [
+      alert('firing', 'HighCPUUsage', 'page', 'f-cpu'),
+      alert('firing', 'HighConcurrentUsers', 'warning', 'f-users'),
+      alert('firing', 'HighAPILatency', 'high', 'f-p99'),
+    ]);
     expect(await metric('immediate')).toBe(0);
     await post('resolved', [alert('resolved', 'HighCPUUsage', 'page', 'f-cpu'), alert('resolved', 'HighConcurrentUsers', 'warning', 'f-users')]);
     expect(await metric('immediate')).toBe(1);

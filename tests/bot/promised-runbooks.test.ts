@@ -83,7 +83,9 @@ async function requestRun(text: string) {
     },
     { timeout: 15_000, interval: 50 },
   );
-  const plan = await fake.waitFor((f) => f.messages(CHANNEL).find((message) => flat(message.blocks).includes(`Runbook #${run.id}:`) && !message.thread_ts), { timeoutMs: 15_000 });
+  const plan = await fake.waitFor((f) => f.messages(CHANNEL).find((message) => flat(message.blocks).includes(`Runbook #${run.id}:`) && !message.thread_ts), {
+    timeoutMs: 15_000,
+  });
   return { runId: run.id, plan };
 }
 /** Waits until the decision log holds `count` rows of `kind` for the run. */

@@ -72,7 +72,8 @@ afterAll(async () => {
 });
 
 const blindNotices = () => fake.messages(CHANNEL).filter((message) => /Monitoring (is|was) blind/.test(message.text));
-const breachMessages = () => fake.messages(CHANNEL).filter((message) => (!message.thread_ts || message.thread_ts === message.ts) && !/Monitoring (is|was) blind/.test(message.text));
+const breachMessages = () =>
+  fake.messages(CHANNEL).filter((message) => (!message.thread_ts || message.thread_ts === message.ts) && !/Monitoring (is|was) blind/.test(message.text));
 
 async function evaluations(outcome: 'ok' | 'blind'): Promise<number> {
   const text = await (await fetch(`${harness.url}/metrics`)).text();
@@ -107,17 +108,26 @@ describe('Prometheus that comes back while the bot keeps running', () => {
 
     const okBefore = await evaluations('ok');
     await relay.restore();
-    const edited = await fake.waitFor(() => (/Monitoring was blind from .* Prometheus answers again/.test(fake.message(CHANNEL, notice.ts)!.text) ? fake.message(CHANNEL, notice.ts) : undefined), {
-      timeoutMs: 15_000,
-    });
+    const edited = await fake.waitFor(
+      () =>
+        /Monitoring was blind from .* Prometheus answers again/.test(fake.message(CHANNEL, notice.ts)!.text) ? fake.message(CHANNEL, notice.ts) : undefined,
+      {
+        timeoutMs: 15_000,
+      },
+    );
     expect(edited!.ts).toBe(notice.ts);
-    const resolved = await fake.waitFor(() => (/Resolved/.test(fake.message(CHANNEL, breach.ts)!.text) ? fake.message(CHANNEL, breach.ts) : undefined), { timeoutMs: 20_000 });
+    const resolved = await fake.waitFor(() => (/Resolved/.test(fake.message(CHANNEL, breach.ts)!.text) ? fake.message(CHANNEL, breach.ts) : undefined), {
+      timeoutMs: 20_000,
+    });
     expect(resolved!.ts).toBe(breach.ts);
     expect(await evaluations('ok')).toBeGreaterThan(okBefore);
     expect(blindNotices()).toHaveLength(1);
     expect(breachMessages()).toHaveLength(1);
-    expect(fake.messages(CHANNEL).filter((message) => message.thread_ts === breach.ts && message.ts !== breach.ts).map((message) => message.text)).toEqual([
-      expect.stringMatching(/Resolved after .*Load/),
-    ]);
+    expect(
+      fake
+        .messages(CHANNEL)
+        .filter((message) => message.thread_ts === breach.ts && message.ts !== breach.ts)
+        .map((message) => message.text),
+    ).toEqual([expect.stringMatching(/Resolved after .*Load/)]);
   }, 90_000);
 });

@@ -26,56 +26,61 @@ afterEach(async () => {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('a checklist when Slack pushes back', () => {
-  it('counts every tick once, shows all of them, and posts the run once', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
-        fc.shuffledSubarray(ITEMS, { minLength: 4 }),
-        fc.array(fc.tuple(fc.constantFrom(...USERS), fc.integer({ min: 0, max: 250 })), { minLength: ITEMS.length, maxLength: ITEMS.length }),
-        async (seed, toTick, clickers) => {
-          const fake = await startFakeSlack({ load: pushyLoad(seed, { members: [CHANNEL] }) });
-          const tb = await startTestBot({ fake, config: CONFIG, env: PRODUCTION_CLIENT_ENV });
-          running.push(tb);
-          try {
-          const started = await scale(tb, 'checklist drill');
-          await responseTo(fake, started, 10_000).catch(() => undefined);
-          const posted = await fake.waitFor((f) => runMessage(f, 1), { timeoutMs: 30_000, intervalMs: 50 });
-          // Everyone clicks on the copy they saw when the run was posted: each click ticks its own item.
-          for (const [index, itemId] of toTick.entries()) {
-            const [user, pause] = clickers[index]!;
-            await click(tb, posted, `checklist_toggle_${itemId}`, user);
-            await sleep(pause);
-          }
-          const summary = () => `${loadSummary(fake)}\nbacklog ${JSON.stringify(outboxBacklog(tb.bot.database.sqlite).map((r) => [r.dedupe_key, r.status, r.needs_update, r.last_error]))}`;
-          const done = `${toTick.length} of ${ITEMS.length} done`;
-          await fake
-            .waitFor(() => JSON.stringify(runMessage(fake, 1)?.blocks).includes(done) && outboxBacklog(tb.bot.database.sqlite).length === 0, {
-              timeoutMs: LONG ? 120_000 : 40_000,
-              intervalMs: 100,
-            })
-            .catch((error: Error) => {
-              throw new Error(`${error.message.split('\n')[0]}: the message never showed "${done}"\n${summary()}`);
-            });
+  it(
+    'counts every tick once, shows all of them, and posts the run once',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+          fc.shuffledSubarray(ITEMS, { minLength: 4 }),
+          fc.array(fc.tuple(fc.constantFrom(...USERS), fc.integer({ min: 0, max: 250 })), { minLength: ITEMS.length, maxLength: ITEMS.length }),
+          async (seed, toTick, clickers) => {
+            const fake = await startFakeSlack({ load: pushyLoad(seed, { members: [CHANNEL] }) });
+            const tb = await startTestBot({ fake, config: CONFIG, env: PRODUCTION_CLIENT_ENV });
+            running.push(tb);
+            try {
+              const started = await scale(tb, 'checklist drill');
+              await responseTo(fake, started, 10_000).catch(() => undefined);
+              const posted = await fake.waitFor((f) => runMessage(f, 1), { timeoutMs: 30_000, intervalMs: 50 });
+              // Everyone clicks on the copy they saw when the run was posted: each click ticks its own item.
+              for (const [index, itemId] of toTick.entries()) {
+                const [user, pause] = clickers[index]!;
+                await click(tb, posted, `checklist_toggle_${itemId}`, user);
+                await sleep(pause);
+              }
+              const summary = () =>
+                `${loadSummary(fake)}\nbacklog ${JSON.stringify(outboxBacklog(tb.bot.database.sqlite).map((r) => [r.dedupe_key, r.status, r.needs_update, r.last_error]))}`;
+              const done = `${toTick.length} of ${ITEMS.length} done`;
+              await fake
+                .waitFor(() => JSON.stringify(runMessage(fake, 1)?.blocks).includes(done) && outboxBacklog(tb.bot.database.sqlite).length === 0, {
+                  timeoutMs: LONG ? 120_000 : 40_000,
+                  intervalMs: 100,
+                })
+                .catch((error: Error) => {
+                  throw new Error(`${error.message.split('\n')[0]}: the message never showed "${done}"\n${summary()}`);
+                });
 
-          const ticks = listTicks(tb.bot.database.db, 1);
-          expect(ticks.map((tick) => tick.itemId).sort(), summary()).toEqual([...toTick].sort());
-          expect(ticks.every((tick) => tick.action === 'tick')).toBe(true);
-          expect(getRun(tb.bot.database.db, 1)?.status).toBe('open');
-          const shown = runMessage(fake, 1)!;
-          for (const itemId of ITEMS) {
-            expect(!JSON.stringify(itemBlock(shown, itemId)).includes(':white_large_square:'), `${itemId}; ${summary()}`).toBe(toTick.includes(itemId));
-          }
-          expect(duplicateKeys(fake), summary()).toEqual([]);
-          expect(lostOrStale(tb.bot.database.sqlite, fake), summary()).toEqual([]);
-          if (LONG) console.info(`slack-load checklist: ${toTick.length} ticks; ${loadSummary(fake)}`);
-          } finally {
-            running.splice(running.indexOf(tb), 1);
-            await tb.stop();
-            await fake.close();
-          }
-        },
-      ),
-      { numRuns: LONG ? 12 : 2, endOnFailure: true, ...(process.env.SCALEBOT_SEED ? { seed: Number(process.env.SCALEBOT_SEED) } : {}) },
-    );
-  }, LONG ? 900_000 : 110_000);
+              const ticks = listTicks(tb.bot.database.db, 1);
+              expect(ticks.map((tick) => tick.itemId).sort(), summary()).toEqual([...toTick].sort());
+              expect(ticks.every((tick) => tick.action === 'tick')).toBe(true);
+              expect(getRun(tb.bot.database.db, 1)?.status).toBe('open');
+              const shown = runMessage(fake, 1)!;
+              for (const itemId of ITEMS) {
+                expect(!JSON.stringify(itemBlock(shown, itemId)).includes(':white_large_square:'), `${itemId}; ${summary()}`).toBe(toTick.includes(itemId));
+              }
+              expect(duplicateKeys(fake), summary()).toEqual([]);
+              expect(lostOrStale(tb.bot.database.sqlite, fake), summary()).toEqual([]);
+              if (LONG) console.info(`slack-load checklist: ${toTick.length} ticks; ${loadSummary(fake)}`);
+            } finally {
+              running.splice(running.indexOf(tb), 1);
+              await tb.stop();
+              await fake.close();
+            }
+          },
+        ),
+        { numRuns: LONG ? 12 : 2, endOnFailure: true, ...(process.env.SCALEBOT_SEED ? { seed: Number(process.env.SCALEBOT_SEED) } : {}) },
+      );
+    },
+    LONG ? 900_000 : 110_000,
+  );
 });

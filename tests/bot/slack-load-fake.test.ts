@@ -52,7 +52,9 @@ describe('the fake Slack in load mode', () => {
     expect(await outcome(client.chat.postMessage({ channel: 'C0OUT', text: 'hi' }))).toBe('not_in_channel');
     expect(await outcome(client.conversations.history({ channel: 'C0OUT' }))).toBe('not_in_channel');
     expect(await outcome(client.chat.postMessage({ channel: 'C0IN', text: 'x'.repeat(40_001) }))).toBe('msg_too_long');
-    expect(await outcome(client.chat.postMessage({ channel: 'C0IN', text: 'b', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'y'.repeat(3001) } }] }))).toBe('invalid_blocks');
+    expect(
+      await outcome(client.chat.postMessage({ channel: 'C0IN', text: 'b', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'y'.repeat(3001) } }] })),
+    ).toBe('invalid_blocks');
     expect(await outcome(client.chat.postMessage({ channel: 'C0IN', text: 'fine' }))).toBe('ok');
   });
 

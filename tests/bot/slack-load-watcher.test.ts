@@ -66,44 +66,53 @@ afterAll(async () => {
 });
 
 describe('the watcher when Slack pushes back', () => {
-  it(`posts one message per breached series (${SERIES}), replies in their threads, resolves them, and loses nothing`, async () => {
-    for (const instance of instances) exporter.set('test_load', { instance }, 0.9);
-    await waitForValue(prometheus, 'min(test_load)', (value) => value === 0.9, 15_000);
-    // Every series opens a breach and its message reaches Slack despite the pushback.
-    await fake.waitFor(() => breachRows().length === SERIES && breachRows().every((row) => messagesByKey(fake, CHANNEL).has(`breach:${row.id}`)), {
-      timeoutMs: LONG ? 240_000 : 45_000,
-      intervalMs: 200,
-    });
-    // Held breached long enough for reminders in the threads, then back under the threshold.
-    await new Promise((resolve) => setTimeout(resolve, 5_000));
-    for (const instance of instances) exporter.set('test_load', { instance }, 0.2);
-    await fake
-      .waitFor(() => breachRows().every((row) => row.status === 'resolved') && outboxBacklog(harness.bot.database.sqlite).length === 0, {
+  it(
+    `posts one message per breached series (${SERIES}), replies in their threads, resolves them, and loses nothing`,
+    async () => {
+      for (const instance of instances) exporter.set('test_load', { instance }, 0.9);
+      await waitForValue(prometheus, 'min(test_load)', (value) => value === 0.9, 15_000);
+      // Every series opens a breach and its message reaches Slack despite the pushback.
+      await fake.waitFor(() => breachRows().length === SERIES && breachRows().every((row) => messagesByKey(fake, CHANNEL).has(`breach:${row.id}`)), {
         timeoutMs: LONG ? 240_000 : 45_000,
         intervalMs: 200,
-      })
-      .catch((error: Error) => {
-        throw new Error(`${error.message.split('\n')[0]}\nbreaches ${JSON.stringify(breachRows())}\nbacklog ${JSON.stringify(outboxBacklog(harness.bot.database.sqlite).map((row) => [row.dedupe_key, row.status, row.needs_update, row.last_error]))}\n${loadSummary(fake)}`);
       });
-    await harness.bot.watcher.stop();
+      // Held breached long enough for reminders in the threads, then back under the threshold.
+      await new Promise((resolve) => setTimeout(resolve, 5_000));
+      for (const instance of instances) exporter.set('test_load', { instance }, 0.2);
+      await fake
+        .waitFor(() => breachRows().every((row) => row.status === 'resolved') && outboxBacklog(harness.bot.database.sqlite).length === 0, {
+          timeoutMs: LONG ? 240_000 : 45_000,
+          intervalMs: 200,
+        })
+        .catch((error: Error) => {
+          throw new Error(
+            `${error.message.split('\n')[0]}\nbreaches ${JSON.stringify(breachRows())}\nbacklog ${JSON.stringify(outboxBacklog(harness.bot.database.sqlite).map((row) => [row.dedupe_key, row.status, row.needs_update, row.last_error]))}\n${loadSummary(fake)}`,
+          );
+        });
+      await harness.bot.watcher.stop();
 
-    const summary = loadSummary(fake);
-    const breaches = breachRows();
-    expect(breaches, summary).toHaveLength(SERIES);
-    expect(new Set(breaches.map((row) => row.key)).size).toBe(SERIES);
-    const byKey = messagesByKey(fake, CHANNEL);
-    for (const breach of breaches) expect(byKey.get(`breach:${breach.id}`), `breach ${breach.id}; ${summary}`).toBe(1);
-    expect(duplicateKeys(fake, CHANNEL), summary).toEqual([]);
-    expect(lostOrStale(harness.bot.database.sqlite, fake), summary).toEqual([]);
-    for (const breach of breaches) {
-      const ts = [...fake.messages(CHANNEL)].find((m) => m.metadata?.event_payload?.key === `breach:${breach.id}`)!.ts;
-      const thread = fake.messages(CHANNEL).filter((m) => m.thread_ts === ts && m.ts !== ts);
-      expect(thread.some((m) => m.text.includes('Resolved after')), `breach ${breach.id}`).toBe(true);
-    }
-    // The pushback really happened, or this test proves nothing.
-    const counts = fake.loadCounts;
-    expect(counts.rateLimited, summary).toBeGreaterThan(0);
-    expect(counts.errors + counts.drops + counts.timeouts, summary).toBeGreaterThan(0);
-    if (LONG) console.info(`slack-load watcher: ${SERIES} series, ${summary}`);
-  }, LONG ? 600_000 : 110_000);
+      const summary = loadSummary(fake);
+      const breaches = breachRows();
+      expect(breaches, summary).toHaveLength(SERIES);
+      expect(new Set(breaches.map((row) => row.key)).size).toBe(SERIES);
+      const byKey = messagesByKey(fake, CHANNEL);
+      for (const breach of breaches) expect(byKey.get(`breach:${breach.id}`), `breach ${breach.id}; ${summary}`).toBe(1);
+      expect(duplicateKeys(fake, CHANNEL), summary).toEqual([]);
+      expect(lostOrStale(harness.bot.database.sqlite, fake), summary).toEqual([]);
+      for (const breach of breaches) {
+        const ts = [...fake.messages(CHANNEL)].find((m) => m.metadata?.event_payload?.key === `breach:${breach.id}`)!.ts;
+        const thread = fake.messages(CHANNEL).filter((m) => m.thread_ts === ts && m.ts !== ts);
+        expect(
+          thread.some((m) => m.text.includes('Resolved after')),
+          `breach ${breach.id}`,
+        ).toBe(true);
+      }
+      // The pushback really happened, or this test proves nothing.
+      const counts = fake.loadCounts;
+      expect(counts.rateLimited, summary).toBeGreaterThan(0);
+      expect(counts.errors + counts.drops + counts.timeouts, summary).toBeGreaterThan(0);
+      if (LONG) console.info(`slack-load watcher: ${SERIES} series, ${summary}`);
+    },
+    LONG ? 600_000 : 110_000,
+  );
 });

@@ -84,7 +84,9 @@ describe('/scale status against a real Prometheus', () => {
     expect(text).toMatch(/Cache hit rate\*  \(&lt; 70 %\)\n93 % · ok  `instance=redis-1:9121/);
     expect(text).toMatch(/Error rate \(5xx\)\*  \(&gt; 1 % for 5 min\)\n0.2 % · ok/);
     expect(text).toMatch(/Average response time vs. same hour yesterday\*  \(&gt; 1.2× for 30 min\)\n1× · ok/);
-    expect(body.blocks.filter((block) => block.type === 'section' && /^:(red_circle|large_orange_circle|white_check_mark|grey_question):/.test(block.text.text))).toHaveLength(12);
+    expect(
+      body.blocks.filter((block) => block.type === 'section' && /^:(red_circle|large_orange_circle|white_check_mark|grey_question):/.test(block.text.text)),
+    ).toHaveLength(12);
   });
 
   it('records the invocation in the decision log and counts it in /metrics', async () => {
@@ -104,7 +106,13 @@ describe('/scale status against a real Prometheus', () => {
     expect(metrics).toMatch(/scalebot_command_duration_seconds_count\{subcommand="status",outcome="scale_now"\} [1-9]/);
     const rows = listDecisions(harness.bot.database.db, { kinds: ['command'] }).filter((row) => row.actor === 'U0RECORDED');
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ actor: 'U0RECORDED', channel: 'C0OPS', subject: 'status', outcome: 'scale_now', detail: expect.objectContaining({ text: 'status', args: [] }) });
+    expect(rows[0]).toMatchObject({
+      actor: 'U0RECORDED',
+      channel: 'C0OPS',
+      subject: 'status',
+      outcome: 'scale_now',
+      detail: expect.objectContaining({ text: 'status', args: [] }),
+    });
   });
 
   it('answers junk with help, ephemerally, and records it', async () => {
@@ -142,7 +150,11 @@ describe('/scale status against a real Prometheus', () => {
     // after anything the refused ones could have started.
     expect((await sendSlashCommand(harness.url, harness.secret, { ...command, text: 'help' }, { timestamp: now + 60 })).status).toBe(200);
     await vi.waitFor(() => expect(listDecisions(harness.bot.database.db).filter((row) => row.actor === user)).toHaveLength(1));
-    expect(listDecisions(harness.bot.database.db).filter((row) => row.actor === user).map((row) => row.subject)).toEqual(['help']);
+    expect(
+      listDecisions(harness.bot.database.db)
+        .filter((row) => row.actor === user)
+        .map((row) => row.subject),
+    ).toEqual(['help']);
     await harness.fake.waitFor((fake) => fake.responses.some((entry) => entry.url === responseUrl));
     expect(harness.fake.responses.filter((entry) => entry.url === responseUrl)).toHaveLength(1);
   });
@@ -174,7 +186,7 @@ describe('/scale status when Prometheus fails', () => {
     }
   });
 
-  it('acks within Slack\'s three seconds even when Prometheus is slower than the timeout, then says no data', async () => {
+  it("acks within Slack's three seconds even when Prometheus is slower than the timeout, then says no data", async () => {
     const slow = await startSlowProxy(prometheus.url, 3000);
     const bot = await startTestBot({ prometheusUrl: slow.url, config: 'prometheus:\n  timeout: 1s\n', clock: () => new Date(NOW * 1000) });
     try {

@@ -100,8 +100,15 @@ describe('/scale advise walks the decision tree on real metrics', () => {
     expect(textOf(message)).not.toContain('advise_start');
 
     const [advice] = listDecisions(bot.bot.database.db, { kinds: ['advice'] });
-    expect(advice).toMatchObject({ actor: 'U0ALICE01', channel, outcome: 'dont_scale', detail: { recommendation: 'dont_scale', trigger: 'command', price: null } });
-    expect((advice!.detail.path as Array<{ evidence: unknown[] }>)[0]!.evidence).toContainEqual(expect.objectContaining({ trigger: 'api_p99', state: 'ok', value: expect.closeTo(0.25, 3) }));
+    expect(advice).toMatchObject({
+      actor: 'U0ALICE01',
+      channel,
+      outcome: 'dont_scale',
+      detail: { recommendation: 'dont_scale', trigger: 'command', price: null },
+    });
+    expect((advice!.detail.path as Array<{ evidence: unknown[] }>)[0]!.evidence).toContainEqual(
+      expect.objectContaining({ trigger: 'api_p99', state: 'ok', value: expect.closeTo(0.25, 3) }),
+    );
     expect(listDecisions(bot.bot.database.db, { kinds: ['command'] })[0]).toMatchObject({ subject: 'advise', outcome: 'dont_scale' });
   });
 
@@ -128,7 +135,9 @@ describe('/scale advise walks the decision tree on real metrics', () => {
       response_url: fake.newResponseUrl({ channel, messageTs: optimizeFirst.ts, user: 'U0CAROL01' }),
     });
     expect((await sendInteraction(bot.url, bot.secret, startClick)).status).toBe(200);
-    const checklist = await fake.waitFor((f) => f.messages(channel).find((message) => message.text === 'Performance optimization before scaling: 0 of 22 done'));
+    const checklist = await fake.waitFor((f) =>
+      f.messages(channel).find((message) => message.text === 'Performance optimization before scaling: 0 of 22 done'),
+    );
     expect(checklist.user).toBe(fake.identity.botUserId);
     expect(listDecisions(bot.bot.database.db, { kinds: ['checklist_started'] })[0]).toMatchObject({ actor: 'U0CAROL01', channel, subject: 'optimize' });
     expect(fake.message(channel, optimizeFirst.ts)?.text).toBe('Advice: Optimize before scaling');
@@ -152,7 +161,9 @@ describe('/scale advise walks the decision tree on real metrics', () => {
       ['U0ALICE01', 'optimized', 'yes'],
       ['U0BOB0001', 'optimized', 'no'],
     ]);
-    expect(listDecisions(db, { kinds: ['advice_start'] })).toEqual([expect.objectContaining({ actor: 'U0CAROL01', subject: 'checklist:optimize', outcome: 'started' })]);
+    expect(listDecisions(db, { kinds: ['advice_start'] })).toEqual([
+      expect.objectContaining({ actor: 'U0CAROL01', subject: 'checklist:optimize', outcome: 'started' }),
+    ]);
     const advice = listDecisions(db, { kinds: ['advice'] });
     expect(advice.map((row) => [row.outcome, row.detail.trigger])).toEqual([
       ['vertical', 'command'],
@@ -167,7 +178,12 @@ describe('/scale advise walks the decision tree on real metrics', () => {
       path: [
         { question: 'degraded', answer: 'yes', source: 'metrics' },
         { question: 'optimized', answer: 'yes', source: 'person', by: 'U0ALICE01' },
-        { question: 'cpu_memory', answer: 'yes', source: 'metrics', evidence: [expect.objectContaining({ trigger: 'advisor_cpu', threshold: 0.8, value: expect.closeTo(0.9, 6), state: 'breached' })] },
+        {
+          question: 'cpu_memory',
+          answer: 'yes',
+          source: 'metrics',
+          evidence: [expect.objectContaining({ trigger: 'advisor_cpu', threshold: 0.8, value: expect.closeTo(0.9, 6), state: 'breached' })],
+        },
       ],
     });
   });
@@ -208,7 +224,13 @@ describe('/scale advise walks the decision tree on real metrics', () => {
     const bot = await botFor('latency');
     const channel = newChannel();
     const optimized = (await click(bot, await advise(bot, channel), 'advise_yes')).message!;
-    expect(stepAnswers(optimized)).toEqual(['degraded: *Yes*', 'optimized: *Yes*', 'cpu_memory: *No*', 'database: *No*', 'global_traffic: _waiting for an answer_']);
+    expect(stepAnswers(optimized)).toEqual([
+      'degraded: *Yes*',
+      'optimized: *Yes*',
+      'cpu_memory: *No*',
+      'database: *No*',
+      'global_traffic: _waiting for an answer_',
+    ]);
     expect(textOf(optimized)).toMatch(/API response time P99: 1\.7 s &gt; 1 s for 2\d min \(needs 5 min\)/);
 
     const multiRegion = (await click(bot, optimized, 'advise_yes', { user: 'U0BOB0001' })).message!;
@@ -225,7 +247,11 @@ describe('/scale advise walks the decision tree on real metrics', () => {
     // "Walk the tree again" re-reads the metrics and the remembered answers.
     const again = (await click(bot, horizontal, 'advise_refresh', { user: 'U0CAROL01' })).message!;
     expect(again.text).toBe(horizontal.text);
-    expect(listDecisions(bot.bot.database.db, { kinds: ['advice'], limit: 1 })[0]).toMatchObject({ actor: 'U0CAROL01', outcome: 'horizontal', detail: { trigger: 'refresh' } });
+    expect(listDecisions(bot.bot.database.db, { kinds: ['advice'], limit: 1 })[0]).toMatchObject({
+      actor: 'U0CAROL01',
+      outcome: 'horizontal',
+      detail: { trigger: 'refresh' },
+    });
   });
 
   it('Prometheus down: every metric question is asked instead, and the price comes from a custom pricing table', async () => {
@@ -263,7 +289,16 @@ current: { tier: small }
       ['advise_refresh', 'checklist:before'],
       ['advise_start', 'runbook:rm-rf'],
     ] as const) {
-      const forged = { ...message, blocks: [...(message.blocks ?? []), { type: 'actions', elements: [{ type: 'button', action_id: actionId === 'advise_start' ? actionId : 'advise_x', text: { type: 'plain_text', text: 'x' }, value }] }] };
+      const forged = {
+        ...message,
+        blocks: [
+          ...(message.blocks ?? []),
+          {
+            type: 'actions',
+            elements: [{ type: 'button', action_id: actionId === 'advise_start' ? actionId : 'advise_x', text: { type: 'plain_text', text: 'x' }, value }],
+          },
+        ],
+      };
       const said = await click(bot, forged as StoredMessage, actionId === 'advise_start' ? actionId : 'advise_x', { value });
       expect(String(said.response.body?.text)).toContain('That button is not one I know');
     }

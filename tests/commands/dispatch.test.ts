@@ -48,7 +48,11 @@ async function dispatch(text: string, subcommands: readonly Subcommand[] = SUBCO
   const built = await createTestCommandDeps();
   opened.push(built);
   const replies: Reply[] = [];
-  const result = await dispatchScaleCommand({ text, user: USER, channel: CHANNEL, respond: async (reply) => void replies.push(reply) }, built.deps, subcommands);
+  const result = await dispatchScaleCommand(
+    { text, user: USER, channel: CHANNEL, respond: async (reply) => void replies.push(reply) },
+    built.deps,
+    subcommands,
+  );
   return { result, replies, rows: await built.storage.decisions.list() };
 }
 
@@ -59,7 +63,14 @@ describe('dispatchScaleCommand', () => {
     expect(replies).toHaveLength(1);
     expect(replies[0]).toMatchObject({ ephemeral: true, text: expect.stringContaining('3,000') });
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ kind: 'command', actor: USER, channel: CHANNEL, subject: 'plan', outcome: 'ok', detail: { text: 'PLAN  "3,000"', args: ['3,000'], users: 3000 } });
+    expect(rows[0]).toMatchObject({
+      kind: 'command',
+      actor: USER,
+      channel: CHANNEL,
+      subject: 'plan',
+      outcome: 'ok',
+      detail: { text: 'PLAN  "3,000"', args: ['3,000'], users: 3000 },
+    });
   });
 
   it('answers no words at all with the help, generated from the registry', async () => {
@@ -77,7 +88,11 @@ describe('dispatchScaleCommand', () => {
     expect(replies).toHaveLength(1);
     expect(replies[0]!.ephemeral).toBe(true);
     expect(replies[0]!.text).toMatch(/^:warning: `\/scale scale-up` is not a command I know\.\n\*What `\/scale` can do\*/);
-    expect(rows[0]).toMatchObject({ subject: 'unknown', outcome: 'usage_error', detail: { args: ['now'], message: '`/scale scale-up` is not a command I know.' } });
+    expect(rows[0]).toMatchObject({
+      subject: 'unknown',
+      outcome: 'usage_error',
+      detail: { args: ['now'], message: '`/scale scale-up` is not a command I know.' },
+    });
   });
 
   it('answers text it cannot split into words with what is wrong, and the help', async () => {
@@ -96,13 +111,19 @@ describe('dispatchScaleCommand', () => {
     expect(replies[0]!.ephemeral).toBe(true);
     expect(replies[0]!.text).toMatch(/^:warning: There is no server `web-9`; `\/scale status` lists them\.\n\*What `\/scale` can do\*/);
     expect(replies[0]!.text).toContain('`/scale refuses`: Asks for a server that does not exist');
-    expect(rows[0]).toMatchObject({ subject: 'refuses', outcome: 'usage_error', detail: { message: 'There is no server `web-9`; `/scale status` lists them.' } });
+    expect(rows[0]).toMatchObject({
+      subject: 'refuses',
+      outcome: 'usage_error',
+      detail: { message: 'There is no server `web-9`; `/scale status` lists them.' },
+    });
   });
 
   it('answers any other error with a ref that finds its decision row, and never shows the error', async () => {
     const { result, replies, rows } = await dispatch('breaks', [breaks, ...SUBCOMMANDS]);
     expect(result).toMatchObject({ subcommand: 'breaks', outcome: 'error', ref: expect.stringMatching(/^[0-9a-f]{8}$/) });
-    expect(replies).toEqual([{ text: `:x: Something went wrong (ref \`${result.ref}\`). It is logged under that ref; try again in a moment.`, ephemeral: true }]);
+    expect(replies).toEqual([
+      { text: `:x: Something went wrong (ref \`${result.ref}\`). It is logged under that ref; try again in a moment.`, ephemeral: true },
+    ]);
     expect(rows[0]).toMatchObject({ subject: 'breaks', outcome: 'error', detail: { ref: result.ref, error: 'the disk is on fire' } });
   });
 

@@ -53,17 +53,26 @@ describe('/scale plan through the bot', () => {
 
   it('prices the tier and the stage that carry the load, and says which the guide picks', async () => {
     const { response } = await slash(bot, 'plan 8000');
-    expect(response.body).toMatchObject({ response_type: 'ephemeral', text: "Plan for 8,000 concurrent users: vertical CPX61 $290/month, horizontal stage 4 $396/month; the guide's rule says horizontal" });
+    expect(response.body).toMatchObject({
+      response_type: 'ephemeral',
+      text: "Plan for 8,000 concurrent users: vertical CPX61 $290/month, horizontal stage 4 $396/month; the guide's rule says horizontal",
+    });
     const blocks = JSON.stringify(response.body?.blocks);
-    expect(blocks).toContain(':point_right: *Horizontal (the guide\'s stages):* stage 4. Read replicas, sized for 5,000-10,000 users');
+    expect(blocks).toContain(":point_right: *Horizontal (the guide's stages):* stage 4. Read replicas, sized for 5,000-10,000 users");
     expect(blocks).toContain('*Vertical (one bigger server):* CPX61: 64 GB RAM, 24 vCPU, 480 GB storage, $100/month, sized for 5,000-8,000 users');
     expect(blocks).toContain('For 8,000 users: *horizontal*, stage 4.');
-    expect(listDecisions(bot.bot.database.db, { kinds: ['command'], limit: 1 })[0]).toMatchObject({ subject: 'plan', outcome: 'ok', detail: { users: 8000, tier: 'CPX61', stage: 4, recommended: 'horizontal' } });
+    expect(listDecisions(bot.bot.database.db, { kinds: ['command'], limit: 1 })[0]).toMatchObject({
+      subject: 'plan',
+      outcome: 'ok',
+      detail: { users: 8000, tier: 'CPX61', stage: 4, recommended: 'horizontal' },
+    });
   });
 
   it('takes daily active users', async () => {
     const { response } = await slash(bot, 'plan dau=20000');
-    expect(String(response.body?.text)).toMatch(/^Plan for 20,000 daily active users \(≈ 5,000 concurrent\): vertical CPX61 \$290\/month, horizontal stage 3 \$316\/month; the guide's rule says vertical$/);
+    expect(String(response.body?.text)).toMatch(
+      /^Plan for 20,000 daily active users \(≈ 5,000 concurrent\): vertical CPX61 \$290\/month, horizontal stage 3 \$316\/month; the guide's rule says vertical$/,
+    );
   });
 
   it('answers malformed arguments with what to type, only to the one who typed it', async () => {

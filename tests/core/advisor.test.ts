@@ -17,7 +17,19 @@ const DAY = 86_400_000;
 const MEMORY: AnswerMemory = { globalTraffic: 90 * 86_400, optimized: 30 * 86_400, metricQuestions: 3600 };
 
 function line(trigger: string, state: TriggerState, value: number | null, threshold = 0.8): EvidenceLine {
-  return { trigger, name: trigger, labels: {}, state, value, unit: 'percent', op: '>', threshold, forSeconds: 900, heldSeconds: state === 'breached' ? 1800 : 0, heldWholeWindow: false };
+  return {
+    trigger,
+    name: trigger,
+    labels: {},
+    state,
+    value,
+    unit: 'percent',
+    op: '>',
+    threshold,
+    forSeconds: 900,
+    heldSeconds: state === 'breached' ? 1800 : 0,
+    heldWholeWindow: false,
+  };
 }
 const yes = (trigger: string): MetricFinding => ({ answer: 'yes', lines: [line(trigger, 'breached', 0.9)] });
 const no = (trigger: string): MetricFinding => ({ answer: 'no', lines: [line(trigger, 'ok', 0.4)], summary: 'nothing over' });
@@ -96,7 +108,9 @@ describe('remembered answers', () => {
     expect(viaChecklist.recommendation).toBe('vertical');
     expect(viaChecklist.path[1]).toMatchObject({ answer: 'yes', source: 'checklist' });
     // Someone said "no" after the checklist was completed: the "no" is the latest word.
-    expect(walk(degraded, { optimized: person('no', 1) }, { optimizationCompletedAt: new Date(NOW.getTime() - 2 * DAY) }).recommendation).toBe('optimize_first');
+    expect(walk(degraded, { optimized: person('no', 1) }, { optimizationCompletedAt: new Date(NOW.getTime() - 2 * DAY) }).recommendation).toBe(
+      'optimize_first',
+    );
     // The checklist was completed after someone said "no".
     expect(walk(degraded, { optimized: person('no', 3) }, { optimizationCompletedAt: new Date(NOW.getTime() - 2 * DAY) }).recommendation).toBe('vertical');
     // A checklist completed long ago expires like an answer.
@@ -151,15 +165,32 @@ const dbConnections = trigger('db_connections', { threshold: 0.8, forSeconds: 0 
 const iowait = trigger('disk_iowait', { threshold: 0.2, forSeconds: 0 });
 const cpu80 = deriveThresholdTrigger(cpu, 'advisor_cpu', 0.8);
 const memory80 = deriveThresholdTrigger({ name: 'memory', query: 'mem', forSeconds: 600 }, 'advisor_memory', 0.8);
-const TRIGGERS: EvidenceTriggers = { immediate: [cpu, p99, dbConnections, iowait], latencyTriggerId: 'api_p99', cpuMemory: [cpu80, memory80], database: [dbConnections, iowait] };
+const TRIGGERS: EvidenceTriggers = {
+  immediate: [cpu, p99, dbConnections, iowait],
+  latencyTriggerId: 'api_p99',
+  cpuMemory: [cpu80, memory80],
+  database: [dbConnections, iowait],
+};
 
 function result(t: Trigger, state: TriggerState, value: number | null, labels: Record<string, string> = {}): TriggerResult {
-  return { trigger: t, labels, state, value, heldSeconds: state === 'breached' ? t.forSeconds : state === 'pending' ? 60 : 0, heldWholeWindow: false, ...(state === 'no_data' ? { reason: 'the query returned no series at this time' } : {}) };
+  return {
+    trigger: t,
+    labels,
+    state,
+    value,
+    heldSeconds: state === 'breached' ? t.forSeconds : state === 'pending' ? 60 : 0,
+    heldWholeWindow: false,
+    ...(state === 'no_data' ? { reason: 'the query returned no series at this time' } : {}),
+  };
 }
 
 describe('judgeEvidence', () => {
   it('degraded: a breached "scale immediately" trigger, or P99 over its threshold before its `for` has passed', () => {
-    const breached = judgeEvidence(TRIGGERS, [result(cpu, 'breached', 0.75), result(p99, 'ok', 0.3), result(dbConnections, 'ok', 0.2), result(iowait, 'ok', 0.01)], NOW);
+    const breached = judgeEvidence(
+      TRIGGERS,
+      [result(cpu, 'breached', 0.75), result(p99, 'ok', 0.3), result(dbConnections, 'ok', 0.2), result(iowait, 'ok', 0.01)],
+      NOW,
+    );
     expect(breached.degraded).toMatchObject({ answer: 'yes', lines: [{ trigger: 'cpu', value: 0.75 }] });
     const latency = judgeEvidence(TRIGGERS, [result(cpu, 'ok', 0.3), result(p99, 'pending', 1.7)], NOW);
     expect(latency.degraded).toMatchObject({ answer: 'yes', lines: [{ trigger: 'api_p99', state: 'pending' }] });
@@ -183,12 +214,23 @@ describe('judgeEvidence', () => {
   });
 
   it('CPU or memory over 80 %: held for its `for` (breached) counts, pending does not', () => {
-    const held = judgeEvidence(TRIGGERS, [result(cpu80, 'breached', 0.83, { instance: 'web-1' }), result(cpu80, 'ok', 0.4, { instance: 'web-2' }), result(memory80, 'ok', 0.6)], NOW);
-    expect(held.cpuMemory).toMatchObject({ answer: 'yes', lines: [{ trigger: 'advisor_cpu', labels: { instance: 'web-1' }, value: 0.83, threshold: 0.8, forSeconds: 900 }] });
+    const held = judgeEvidence(
+      TRIGGERS,
+      [result(cpu80, 'breached', 0.83, { instance: 'web-1' }), result(cpu80, 'ok', 0.4, { instance: 'web-2' }), result(memory80, 'ok', 0.6)],
+      NOW,
+    );
+    expect(held.cpuMemory).toMatchObject({
+      answer: 'yes',
+      lines: [{ trigger: 'advisor_cpu', labels: { instance: 'web-1' }, value: 0.83, threshold: 0.8, forSeconds: 900 }],
+    });
     const notYet = judgeEvidence(TRIGGERS, [result(cpu80, 'pending', 0.83), result(memory80, 'ok', 0.6)], NOW);
     expect(notYet.cpuMemory.answer).toBe('no');
     // The closest series of each trigger is the evidence for a no.
-    const closest = judgeEvidence(TRIGGERS, [result(cpu80, 'ok', 0.4, { instance: 'a' }), result(cpu80, 'ok', 0.7, { instance: 'b' }), result(memory80, 'ok', 0.6)], NOW);
+    const closest = judgeEvidence(
+      TRIGGERS,
+      [result(cpu80, 'ok', 0.4, { instance: 'a' }), result(cpu80, 'ok', 0.7, { instance: 'b' }), result(memory80, 'ok', 0.6)],
+      NOW,
+    );
     expect(closest.cpuMemory.lines.map((l) => l.value)).toEqual([0.7, 0.6]);
   });
 

@@ -47,7 +47,12 @@ describe('judgeApproval: whether a click on Approve counts', () => {
         expect(decision.accepted ? null : decision.rule).toBe(expected);
       }),
     );
-    expect(judgeApproval({ approvers: ['U1'], anyone: false, required: 1, allowSelf: false, expiresSeconds: 60 }, { requester: 'U0', approver: 'U1', isApprover: true, alreadyApproved: ['U1'] })).toEqual({
+    expect(
+      judgeApproval(
+        { approvers: ['U1'], anyone: false, required: 1, allowSelf: false, expiresSeconds: 60 },
+        { requester: 'U0', approver: 'U1', isApprover: true, alreadyApproved: ['U1'] },
+      ),
+    ).toEqual({
       accepted: false,
       rule: 'duplicate',
       reason: 'you have approved it already',

@@ -107,7 +107,10 @@ describe('priceRecommendation', () => {
   });
 
   it('vertical from the largest tier: nothing larger, horizontal is next', () => {
-    expect(priceRecommendation('vertical', at(GUIDE, { tier: 'CCX63' }))).toMatchObject({ kind: 'unavailable', reason: expect.stringMatching(/CCX63 is the largest tier/) });
+    expect(priceRecommendation('vertical', at(GUIDE, { tier: 'CCX63' }))).toMatchObject({
+      kind: 'unavailable',
+      reason: expect.stringMatching(/CCX63 is the largest tier/),
+    });
   });
 
   it('from one server: the database gets stage 2, horizontal stage 3, multi-region stage 5', () => {
@@ -122,11 +125,19 @@ describe('priceRecommendation', () => {
     expect(priceRecommendation('horizontal', stage3)).toMatchObject({ kind: 'stage', stage: { number: 4 } });
     const vertical = priceRecommendation('vertical', stage3);
     expect(vertical).toMatchObject({ kind: 'tier', delta: 30, newMonthly: 156 });
-    expect(vertical.kind === 'tier' && vertical.upgrades[0]).toMatchObject({ from: { name: 'CPX41' }, to: { name: 'CPX51' }, count: 2, servers: 'each app server' });
+    expect(vertical.kind === 'tier' && vertical.upgrades[0]).toMatchObject({
+      from: { name: 'CPX41' },
+      to: { name: 'CPX51' },
+      count: 2,
+      servers: 'each app server',
+    });
   });
 
   it('from the last stage: no further stage to price', () => {
-    expect(priceRecommendation('horizontal', at(GUIDE, { stage: 5 }))).toMatchObject({ kind: 'unavailable', reason: expect.stringMatching(/no stage after stage 5/) });
+    expect(priceRecommendation('horizontal', at(GUIDE, { stage: 5 }))).toMatchObject({
+      kind: 'unavailable',
+      reason: expect.stringMatching(/no stage after stage 5/),
+    });
   });
 });
 

@@ -58,7 +58,10 @@ describe('the checklist state machine', () => {
 
   it('completes a run only when every item is ticked; otherwise closing only closes it', () => {
     const some = deriveItemStates(ITEMS, [tick('metrics', 'U1', 1)]);
-    const all = deriveItemStates(ITEMS, ITEMS.map((item, index) => tick(item.id, 'U1', index)));
+    const all = deriveItemStates(
+      ITEMS,
+      ITEMS.map((item, index) => tick(item.id, 'U1', index)),
+    );
     expect(closingStatus(some)).toBe('closed');
     expect(closingStatus(all)).toBe('completed');
     expect(isComplete(deriveItemStates([], []))).toBe(false);
@@ -118,23 +121,39 @@ describe('transition: what every click and runbook success does to a run', () =>
 
   it('changes nothing on a run that has ended, whatever is asked', () => {
     for (const status of RUN_STATUSES.filter((candidate) => candidate !== 'open')) {
-      for (const command of everyCommand) expect(transition({ status, states: open().states }, command), `${status} ${command.kind}`).toEqual({ kind: 'ended', status });
+      for (const command of everyCommand)
+        expect(transition({ status, states: open().states }, command), `${status} ${command.kind}`).toEqual({ kind: 'ended', status });
     }
   });
 
   it('ticks and unticks what the clicker saw, and nothing on a stale copy', () => {
-    expect(transition(open(), { kind: 'toggle', itemId: 'rollback', intended: 'tick' })).toEqual({ kind: 'apply', ticks: [{ itemId: 'rollback', action: 'tick' }] });
+    expect(transition(open(), { kind: 'toggle', itemId: 'rollback', intended: 'tick' })).toEqual({
+      kind: 'apply',
+      ticks: [{ itemId: 'rollback', action: 'tick' }],
+    });
     const ticked = open([tick('rollback', 'U1', 1)]);
-    expect(transition(ticked, { kind: 'toggle', itemId: 'rollback', intended: 'untick' })).toEqual({ kind: 'apply', ticks: [{ itemId: 'rollback', action: 'untick' }] });
-    expect(transition(ticked, { kind: 'toggle', itemId: 'rollback', intended: 'tick' })).toMatchObject({ kind: 'unchanged', state: { ticked: true, by: 'U1' } });
+    expect(transition(ticked, { kind: 'toggle', itemId: 'rollback', intended: 'untick' })).toEqual({
+      kind: 'apply',
+      ticks: [{ itemId: 'rollback', action: 'untick' }],
+    });
+    expect(transition(ticked, { kind: 'toggle', itemId: 'rollback', intended: 'tick' })).toMatchObject({
+      kind: 'unchanged',
+      state: { ticked: true, by: 'U1' },
+    });
     expect(transition(open(), { kind: 'toggle', itemId: 'rollback', intended: 'untick' })).toMatchObject({ kind: 'unchanged', state: { ticked: false } });
     expect(transition(open(), { kind: 'toggle', itemId: 'gone', intended: 'tick' })).toEqual({ kind: 'unknown_item' });
   });
 
   it('ticks a snapshot item only with metrics read; without them it notes the snapshot and ticks nothing', () => {
-    expect(transition(open(), { kind: 'snapshot', itemId: 'metrics', readable: true })).toEqual({ kind: 'apply', ticks: [{ itemId: 'metrics', action: 'tick' }] });
+    expect(transition(open(), { kind: 'snapshot', itemId: 'metrics', readable: true })).toEqual({
+      kind: 'apply',
+      ticks: [{ itemId: 'metrics', action: 'tick' }],
+    });
     expect(transition(open(), { kind: 'snapshot', itemId: 'metrics', readable: false })).toEqual({ kind: 'apply', ticks: [] });
-    expect(transition(open([tick('metrics', 'U2', 1)]), { kind: 'snapshot', itemId: 'metrics', readable: true })).toMatchObject({ kind: 'unchanged', state: { by: 'U2' } });
+    expect(transition(open([tick('metrics', 'U2', 1)]), { kind: 'snapshot', itemId: 'metrics', readable: true })).toMatchObject({
+      kind: 'unchanged',
+      state: { by: 'U2' },
+    });
     expect(transition(open(), { kind: 'snapshot', itemId: 'gone', readable: true })).toEqual({ kind: 'unknown_item' });
   });
 

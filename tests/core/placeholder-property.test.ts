@@ -34,7 +34,8 @@ function sentinelMade(attempts: readonly Attempt[]): boolean {
   // Name the culprit for the report: run the accepted ones one by one.
   for (const attempt of attempts) {
     runLocally([attempt]);
-    if (existsSync(sentinel)) throw new Error(`ran as code: ${attempt.context} ${attempt.type} ${JSON.stringify(attempt.value)} → ${JSON.stringify(attempt.outcome)}`);
+    if (existsSync(sentinel))
+      throw new Error(`ran as code: ${attempt.context} ${attempt.type} ${JSON.stringify(attempt.value)} → ${JSON.stringify(attempt.outcome)}`);
   }
   return true;
 }
@@ -55,11 +56,34 @@ describe('placeholders against hostile values, executed with bash and dash', () 
     // What the plan let through where bash re-reads text: only int values (and plain words in code contexts).
     const accepted = attempts.filter((attempt) => 'command' in attempt.outcome);
     expect(accepted.length).toBeGreaterThan(100);
-    const evaluating = new Set(['(( ))', '$(( ))', '$[ ]', 'let', '[[ -eq ]]', '[[ -v ]]', 'test -v', 'array subscript assignment', 'compound array assignment', 'declare -i', 'integer variable', 'variable then $(( ))', '$1 then $(( ))', 'for (( ))', 'substring offset', 'indirection', 'nameref', 'read', 'printf -v', 'declare name']);
+    const evaluating = new Set([
+      '(( ))',
+      '$(( ))',
+      '$[ ]',
+      'let',
+      '[[ -eq ]]',
+      '[[ -v ]]',
+      'test -v',
+      'array subscript assignment',
+      'compound array assignment',
+      'declare -i',
+      'integer variable',
+      'variable then $(( ))',
+      '$1 then $(( ))',
+      'for (( ))',
+      'substring offset',
+      'indirection',
+      'nameref',
+      'read',
+      'printf -v',
+      'declare name',
+    ]);
     for (const attempt of accepted.filter((a) => evaluating.has(a.context))) expect(attempt.type).toBe('int');
     const code = new Set(['eval', 'bash -c', 'sh -c', 'trap']);
     for (const attempt of accepted.filter((a) => code.has(a.context))) expect(['int', 'ip', 'hostname', 'host']).toContain(attempt.type);
-    console.info(`placeholder-property: ${attempts.length} plans (${CONTEXTS.length} contexts × ${TYPES.length} types × ${values.length} values), ${accepted.length} accepted, ${executed} shell runs`);
+    console.info(
+      `placeholder-property: ${attempts.length} plans (${CONTEXTS.length} contexts × ${TYPES.length} types × ${values.length} values), ${accepted.length} accepted, ${executed} shell runs`,
+    );
   });
 
   it('generated batches of (context, type, value) never run as code', { timeout: LONG ? 600_000 : 60_000 }, () => {

@@ -69,7 +69,8 @@ describe('the run state table', () => {
 
   it('honours Stop wherever a command may be about to run or running, and nowhere it would hide a halt', () => {
     for (const status of ['approved', 'running', 'awaiting_confirmation'] as const) expect(canApply('stop', status), status).toBe(true);
-    for (const status of [...HALTED_STATUSES, ...FINISHED_STATUSES, 'awaiting_approval', 'waiting_checklist'] as const) expect(canApply('stop', status), status).toBe(false);
+    for (const status of [...HALTED_STATUSES, ...FINISHED_STATUSES, 'awaiting_approval', 'waiting_checklist'] as const)
+      expect(canApply('stop', status), status).toBe(false);
   });
 
   it('answers every status and transition pair (exhaustive)', () => {
@@ -92,7 +93,15 @@ const EXPECTED: Record<RunStatus, Partial<Record<TransitionName, RunStatus>>> = 
   awaiting_approval: { approve: 'approved', reject: 'rejected', cancel: 'cancelled', expire: 'expired' },
   approved: { holdForChecklist: 'waiting_checklist', begin: 'running', stop: 'stopped', interrupt: 'interrupted' },
   waiting_checklist: { begin: 'running', cancel: 'cancelled' },
-  running: { awaitConfirmation: 'awaiting_confirmation', stop: 'stopped', fail: 'failed', failRollback: 'rollback_failed', succeed: 'succeeded', finishRollback: 'rolled_back', interrupt: 'interrupted' },
+  running: {
+    awaitConfirmation: 'awaiting_confirmation',
+    stop: 'stopped',
+    fail: 'failed',
+    failRollback: 'rollback_failed',
+    succeed: 'succeeded',
+    finishRollback: 'rolled_back',
+    interrupt: 'interrupted',
+  },
   awaiting_confirmation: { confirm: 'running', stop: 'stopped' },
   failed: { retry: 'running', rollback: 'running', abandon: 'abandoned' },
   stopped: { retry: 'running', rollback: 'running', abandon: 'abandoned' },
@@ -128,15 +137,20 @@ const positionArb = fc.record({
 describe('the clicks and the executor moves', () => {
   it("a click applies only where its transition may leave from, narrowed by the button's own rule", () => {
     fc.assert(
-      fc.property(positionArb, fc.constantFrom(...RUN_CLICKS), fc.record({ phase: fc.constantFrom('steps', 'rollback'), index: fc.integer({ min: 0, max: 3 }) }), (run, click, step) => {
-        const rule = CLICK_RULES[click] as { transition: TransitionName; from?: readonly RunStatus[]; phase?: string; atStep?: boolean };
-        const expected =
-          canApply(rule.transition, run.status) &&
-          (rule.from === undefined || rule.from.includes(run.status)) &&
-          (rule.phase === undefined || rule.phase === run.phase) &&
-          (!rule.atStep || (step.phase === run.phase && step.index === run.stepIndex));
-        expect(clickApplies(click, run, step)).toBe(expected);
-      }),
+      fc.property(
+        positionArb,
+        fc.constantFrom(...RUN_CLICKS),
+        fc.record({ phase: fc.constantFrom('steps', 'rollback'), index: fc.integer({ min: 0, max: 3 }) }),
+        (run, click, step) => {
+          const rule = CLICK_RULES[click] as { transition: TransitionName; from?: readonly RunStatus[]; phase?: string; atStep?: boolean };
+          const expected =
+            canApply(rule.transition, run.status) &&
+            (rule.from === undefined || rule.from.includes(run.status)) &&
+            (rule.phase === undefined || rule.phase === run.phase) &&
+            (!rule.atStep || (step.phase === run.phase && step.index === run.stepIndex));
+          expect(clickApplies(click, run, step)).toBe(expected);
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -159,7 +173,12 @@ describe('the clicks and the executor moves', () => {
     for (const status of RUN_STATUSES) expect(mayExecute(status), status).toBe(status === 'running');
     expect([...STEP_MOVES.startStep]).toEqual(['running']);
     expect([...STEP_MOVES.advance].sort()).toEqual(['running', 'stopped']);
-    expect([completionOf('steps'), completionOf('rollback'), failureOf('steps'), failureOf('rollback')]).toEqual(['succeed', 'finishRollback', 'fail', 'failRollback']);
+    expect([completionOf('steps'), completionOf('rollback'), failureOf('steps'), failureOf('rollback')]).toEqual([
+      'succeed',
+      'finishRollback',
+      'fail',
+      'failRollback',
+    ]);
     for (const phase of ['steps', 'rollback']) {
       expect(TRANSITIONS[completionOf(phase)].from).toEqual(['running']);
       expect(TRANSITIONS[failureOf(phase)].from).toEqual(['running']);

@@ -107,7 +107,7 @@ describe('renderCommand', () => {
     expect(() => renderCommand('rm -rf {{dirr}}', { dir: '/tmp/x' })).toThrow(/unknown placeholder \{\{dirr\}\}.*dir/);
   });
 
-  it('reports a placeholder with a bad name, and leaves other tools\' {{…}} templates alone', () => {
+  it("reports a placeholder with a bad name, and leaves other tools' {{…}} templates alone", () => {
     expect(() => renderCommand('echo {{ replica-ip }}', {})).toThrow(/not a valid placeholder/);
     expect(renderCommand(`docker ps --format '{{.Names}}' && docker inspect -f '{{json .State}}' {{c}}`, { c: 'db' })).toBe(
       `docker ps --format '{{.Names}}' && docker inspect -f '{{json .State}}' 'db'`,
@@ -127,7 +127,7 @@ describe('renderCommand', () => {
     ['echo \\{{x}}', /backslash/],
     ['echo ok # copies {{x}}', /comment/],
     ['cat <<EOF\n{{x}}\nEOF', /here-document body/],
-    ['cat <<-\'EOF\'\n\tliteral $HOME\n\tEOF\necho {{x}}', null],
+    ["cat <<-'EOF'\n\tliteral $HOME\n\tEOF\necho {{x}}", null],
     ['cat <<{{x}}\nbody\n', /here-document/],
     [`echo "\${V:-'}" {{x}}`, /quotes inside/],
   ])('a placeholder in %j is refused at plan time (%s)', (template, reason) => {

@@ -68,11 +68,7 @@ describe('evaluateTrigger', () => {
   it('gives one result per series, and skips series that ended before now', () => {
     const results = evaluateTrigger(
       cpu,
-      [
-        series(() => 0.9, { instance: 'a' }),
-        series(() => 0.2, { instance: 'b' }),
-        series((ago) => (ago > 600 ? 0.99 : undefined), { instance: 'gone' }),
-      ],
+      [series(() => 0.9, { instance: 'a' }), series(() => 0.2, { instance: 'b' }), series((ago) => (ago > 600 ? 0.99 : undefined), { instance: 'gone' })],
       AT,
       STEP,
       WINDOW,

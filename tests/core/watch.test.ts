@@ -64,7 +64,12 @@ describe('planWatchCycle', () => {
   it('resolves and opens nothing while blind, and leaves breaches of a no-data trigger alone', () => {
     const blind = planWatchCycle(report([], 'Prometheus down'), [breach({ conditionFalseSince: minutesAgo(60) })], NOW, timing);
     expect(blind).toMatchObject({ blind: true, open: [], resolve: [], clearing: [] });
-    const noData = planWatchCycle(report([{ ...result('no_data', {}, null, 0), reason: 'nothing' }]), [breach({ conditionFalseSince: minutesAgo(60) })], NOW, timing);
+    const noData = planWatchCycle(
+      report([{ ...result('no_data', {}, null, 0), reason: 'nothing' }]),
+      [breach({ conditionFalseSince: minutesAgo(60) })],
+      NOW,
+      timing,
+    );
     expect(noData.resolve).toHaveLength(0);
     expect(noData.unknown).toHaveLength(1);
   });

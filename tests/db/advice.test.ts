@@ -26,12 +26,32 @@ describe('advice answers in the decision log', () => {
       global_traffic: { answer: 'no', by: 'U3', at: new Date(at.getTime() - 1000), source: 'person' },
     });
     const [row] = listDecisions(db, { kinds: ['advice_answer'], subject: 'optimized', limit: 1 });
-    expect(row).toMatchObject({ kind: 'advice_answer', actor: 'U2', channel: 'C2', subject: 'optimized', outcome: 'yes', detail: { question: 'optimized', answer: 'yes' } });
+    expect(row).toMatchObject({
+      kind: 'advice_answer',
+      actor: 'U2',
+      channel: 'C2',
+      subject: 'optimized',
+      outcome: 'yes',
+      detail: { question: 'optimized', answer: 'yes' },
+    });
   });
 
   it('keeps every advice with its detail', () => {
     const { db } = open();
-    const id = recordAdvice(db, { at: new Date(), actor: 'U1', channel: 'C1', outcome: 'vertical', detail: { path: [{ question: 'degraded', answer: 'yes' }], price: { delta: 15 } } });
-    expect(listDecisions(db, { kinds: ['advice'] })).toEqual([expect.objectContaining({ id, subject: 'vertical', outcome: 'vertical', detail: { path: [{ question: 'degraded', answer: 'yes' }], price: { delta: 15 } } })]);
+    const id = recordAdvice(db, {
+      at: new Date(),
+      actor: 'U1',
+      channel: 'C1',
+      outcome: 'vertical',
+      detail: { path: [{ question: 'degraded', answer: 'yes' }], price: { delta: 15 } },
+    });
+    expect(listDecisions(db, { kinds: ['advice'] })).toEqual([
+      expect.objectContaining({
+        id,
+        subject: 'vertical',
+        outcome: 'vertical',
+        detail: { path: [{ question: 'degraded', answer: 'yes' }], price: { delta: 15 } },
+      }),
+    ]);
   });
 });

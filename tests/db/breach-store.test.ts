@@ -10,12 +10,26 @@ const AT = new Date('2026-11-28T10:00:00Z');
 const CHANNEL = 'C0ALERTS';
 
 function newBreach(key: string): NewBreach {
-  return { key, source: 'watcher', triggerId: 'load', name: 'Load', severity: 'immediate', labels: {}, openedAt: AT, breachedSince: AT, lastValue: '0.9', lastSeenAt: AT, detail: {} };
+  return {
+    key,
+    source: 'watcher',
+    triggerId: 'load',
+    name: 'Load',
+    severity: 'immediate',
+    labels: {},
+    openedAt: AT,
+    breachedSince: AT,
+    lastValue: '0.9',
+    lastSeenAt: AT,
+    detail: {},
+  };
 }
 
 const announce = (breach: { id: number; messageId: number | null }) => ({
   decisions: [{ at: AT, kind: 'breach_opened', actor: 'test', subject: String(breach.id) }],
-  messages: [breach.messageId ? editMessage(breachMessageKey(breach.id), { text: 'again' }) : postMessage(breachMessageKey(breach.id), CHANNEL, { text: 'new' }, AT)],
+  messages: [
+    breach.messageId ? editMessage(breachMessageKey(breach.id), { text: 'again' }) : postMessage(breachMessageKey(breach.id), CHANNEL, { text: 'new' }, AT),
+  ],
 });
 
 let storage: SqliteStorage;
@@ -47,7 +61,12 @@ describe('the SQLite breach store', () => {
   });
 
   it('applies a whole Alertmanager request or none of it', async () => {
-    const firing = (key: string) => ({ status: 'firing' as const, key, open: { ...newBreach(key), source: 'alertmanager' as const }, refresh: { lastSeenAt: AT } });
+    const firing = (key: string) => ({
+      status: 'firing' as const,
+      key,
+      open: { ...newBreach(key), source: 'alertmanager' as const },
+      refresh: { lastSeenAt: AT },
+    });
     await expect(
       storage.breaches.applyAlerts([firing('a'), firing('b')], (outcome) => {
         if (outcome.kind !== 'ignored' && outcome.breach.key === 'b') throw new Error('fails part way');

@@ -170,9 +170,12 @@ describe('the checklist store (SQLite)', () => {
 
   it('writes nothing of a change whose effects fail', async () => {
     const { handle, store, state } = await started();
-    const failing = store.change({ runId: state.run.id, seenTicks: 0, ticks: [{ itemId: 'db_indexes', action: 'tick', actor: 'U1', at: at(2), source: 'click' }] }, () => ({
-      messages: [{ kind: 'edit', key: 'checklist:no-such-message', payload: { text: 'x' } }],
-    }));
+    const failing = store.change(
+      { runId: state.run.id, seenTicks: 0, ticks: [{ itemId: 'db_indexes', action: 'tick', actor: 'U1', at: at(2), source: 'click' }] },
+      () => ({
+        messages: [{ kind: 'edit', key: 'checklist:no-such-message', payload: { text: 'x' } }],
+      }),
+    );
     await expect(failing).rejects.toThrow(/no message with key/);
     expect(listTicks(handle.db, state.run.id)).toEqual([]);
   });

@@ -26,7 +26,15 @@ describe('the decision log', () => {
 
   it('records and lists decisions newest first, filtered by kind', () => {
     const { handle } = open();
-    recordDecision(handle.db, { at: new Date('2026-11-28T10:00:00Z'), kind: 'command', actor: 'U1', channel: 'C1', subject: 'status', outcome: 'ok', detail: { args: [] } });
+    recordDecision(handle.db, {
+      at: new Date('2026-11-28T10:00:00Z'),
+      kind: 'command',
+      actor: 'U1',
+      channel: 'C1',
+      subject: 'status',
+      outcome: 'ok',
+      detail: { args: [] },
+    });
     recordDecision(handle.db, { at: new Date('2026-11-28T10:01:00Z'), kind: 'ack', actor: 'U2', subject: 'cpu' });
     expect(listDecisions(handle.db).map((row) => row.kind)).toEqual(['ack', 'command']);
     const [command] = listDecisions(handle.db, { kinds: ['command'] });
@@ -46,7 +54,11 @@ describe('the decision log', () => {
     }
     const ids = await Promise.all(appended);
     const batched = walBytes() - before;
-    expect(listDecisions(handle.db, { limit: 100 }).map((row) => row.actor).reverse()).toEqual(ids.map((_, index) => `U${index}`));
+    expect(
+      listDecisions(handle.db, { limit: 100 })
+        .map((row) => row.actor)
+        .reverse(),
+    ).toEqual(ids.map((_, index) => `U${index}`));
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
     // The same 50 rows a commit each: every commit writes its own WAL frames (a page and a header each).
     const middle = walBytes();
@@ -113,7 +125,15 @@ describe('the decision log', () => {
     });
     const [row] = listDecisions(handle.db);
     const stored = JSON.stringify(row);
-    for (const secret of ['abc123def', 'decision-known-secret-77', 'eyJhbGciOi.abcdefghijk', 'pa55word', 'hunter2', 'xoxb-1111-2222-abcdefabcdef', 'AKIAABCDEFGHIJKLMNOP']) {
+    for (const secret of [
+      'abc123def',
+      'decision-known-secret-77',
+      'eyJhbGciOi.abcdefghijk',
+      'pa55word',
+      'hunter2',
+      'xoxb-1111-2222-abcdefabcdef',
+      'AKIAABCDEFGHIJKLMNOP',
+    ]) {
       expect(stored).not.toContain(secret);
     }
     expect(row).toMatchObject({ subject: 'deploy with token=[redacted]', detail: { count: 3, when: '2026-11-28T10:00:00.000Z' } });

@@ -22,8 +22,7 @@ interface Trigger {
   id: string;
   query: string;
 }
-const triggers = (parse(readFileSync(new URL('../../config/triggers.yaml', import.meta.url), 'utf8')) as { triggers: Trigger[] })
-  .triggers;
+const triggers = (parse(readFileSync(new URL('../../config/triggers.yaml', import.meta.url), 'utf8')) as { triggers: Trigger[] }).triggers;
 const queryOf = (id: string) => {
   const trigger = triggers.find((t) => t.id === id);
   if (!trigger) throw new Error(`no trigger ${id} in config/triggers.yaml`);
@@ -82,8 +81,7 @@ const edge = scenario({ now: NOW, start: NOW - 3600 })
   .cacheHitRate('redis-1:9121', 0.9, { opsPerSecond: step(EDGE_QUIET_FROM, 100, 0) });
 
 const byInstance = (vector: VectorSample[]) => Object.fromEntries(vector.map((s) => [s.metric.instance ?? '', s.value]));
-const close = (actual: number | undefined, expected: number) =>
-  actual !== undefined && Math.abs(actual - expected) <= 1e-6 * Math.max(1, Math.abs(expected));
+const close = (actual: number | undefined, expected: number) => actual !== undefined && Math.abs(actual - expected) <= 1e-6 * Math.max(1, Math.abs(expected));
 
 let prom: PrometheusFixture | undefined;
 let edgeProm: PrometheusFixture | undefined;
@@ -111,8 +109,25 @@ afterAll(async () => {
 describe('buildOpenMetrics', () => {
   it('groups families, sorts samples by time, names counters as OpenMetrics wants', () => {
     const text = buildOpenMetrics([
-      { name: 'jobs_total', type: 'counter', help: 'Jobs.', labels: { queue: 'b' }, samples: [[20, 2], [10, 1]] },
-      { name: 'temp', type: 'gauge', samples: [[10, 1.5e-7], [11, NaN], [12, Infinity]] },
+      {
+        name: 'jobs_total',
+        type: 'counter',
+        help: 'Jobs.',
+        labels: { queue: 'b' },
+        samples: [
+          [20, 2],
+          [10, 1],
+        ],
+      },
+      {
+        name: 'temp',
+        type: 'gauge',
+        samples: [
+          [10, 1.5e-7],
+          [11, NaN],
+          [12, Infinity],
+        ],
+      },
       { name: 'jobs_total', type: 'counter', labels: { queue: 'a' }, samples: [[10.25, 0]] },
     ]);
     expect(text).toBe(
@@ -135,7 +150,18 @@ describe('buildOpenMetrics', () => {
   it('refuses what promtool would silently mangle', () => {
     expect(() => buildOpenMetrics([{ name: 'jobs', type: 'counter', samples: [] }])).toThrow(/_total/);
     expect(() => buildOpenMetrics([{ name: 'g', type: 'gauge', samples: [[Date.now(), 1]] }])).toThrow(/milliseconds/);
-    expect(() => buildOpenMetrics([{ name: 'g', type: 'gauge', samples: [[1, 1], [1, 2]] }])).toThrow(/two samples/);
+    expect(() =>
+      buildOpenMetrics([
+        {
+          name: 'g',
+          type: 'gauge',
+          samples: [
+            [1, 1],
+            [1, 2],
+          ],
+        },
+      ]),
+    ).toThrow(/two samples/);
   });
 
   it('fills histogram buckets so that p99 interpolates to the requested value', () => {
@@ -215,7 +241,10 @@ describe('default queries at the edges (documented behaviour, not bugs)', () => 
   it('api_p99, error_rate and cache_hit_rate are NaN after 5 minutes without traffic', async () => {
     for (const id of ['api_p99', 'error_rate', 'cache_hit_rate']) {
       const result = await edgeProm!.query(queryOf(id), NOW);
-      expect(result.map((s) => s.value), id).toEqual([NaN]);
+      expect(
+        result.map((s) => s.value),
+        id,
+      ).toEqual([NaN]);
     }
   });
 

@@ -58,7 +58,9 @@ describe('launchServer', () => {
   it('tries another port when someone took the first one meanwhile ("address already in use")', async () => {
     const server = await launchServer(standIn('taken-once'));
     try {
-      const attempts = readdirSync(server.dir).filter((file) => file.startsWith('attempt-')).sort();
+      const attempts = readdirSync(server.dir)
+        .filter((file) => file.startsWith('attempt-'))
+        .sort();
       expect(attempts).toEqual(['attempt-1', 'attempt-2']);
       expect(readFileSync(join(server.dir, 'attempt-2'), 'utf8')).toBe(String(server.port));
       expect(await (await fetch(server.url)).text()).toBe('ok');

@@ -29,9 +29,11 @@ const TS_SHAPE = /^\d{10}\.\d{6}$/;
 /** Collects what Slack's libraries log instead of printing it; `lines` helps when a test fails. */
 function quietLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
-  const keep = (level: string) => (...msg: unknown[]) => {
-    lines.push(`${level} ${msg.map(String).join(' ')}`);
-  };
+  const keep =
+    (level: string) =>
+    (...msg: unknown[]) => {
+      lines.push(`${level} ${msg.map(String).join(' ')}`);
+    };
   return {
     lines,
     debug: () => {},
@@ -228,9 +230,7 @@ describe('fake Slack', () => {
       expect(replies.messages?.map((m) => m.text)).toEqual(['first', 'reply']);
 
       const link = await web.chat.getPermalink({ channel: CHANNEL, message_ts: first.ts! });
-      expect(link.permalink).toBe(
-        `https://${FAKE_SLACK_DEFAULTS.teamDomain}.slack.com/archives/${CHANNEL}/p${first.ts!.replace('.', '')}`,
-      );
+      expect(link.permalink).toBe(`https://${FAKE_SLACK_DEFAULTS.teamDomain}.slack.com/archives/${CHANNEL}/p${first.ts!.replace('.', '')}`);
     });
 
     it('answers the lookups and the smaller methods', async () => {
@@ -268,17 +268,13 @@ describe('fake Slack', () => {
       const longButton = await rejection(
         web.chat.postMessage({ channel: CHANNEL, text: 'x', blocks: [{ type: 'actions', elements: [button('b', 'L'.repeat(76))] }] }),
       );
-      expect(longButton.data?.errors).toEqual([
-        'button text is 76 characters; at most 75 allowed [json-pointer:/blocks/0/elements/0/text/text]',
-      ]);
+      expect(longButton.data?.errors).toEqual(['button text is 76 characters; at most 75 allowed [json-pointer:/blocks/0/elements/0/text/text]']);
 
       expect((await rejection(web.chat.postMessage({ channel: CHANNEL, text: 'x'.repeat(40_001) }))).data?.error).toBe('msg_too_long');
       expect((await rejection(web.chat.postMessage({ channel: CHANNEL, text: '' }))).data?.error).toBe('no_text');
       expect(fake.messages()).toEqual([]);
 
-      expect((await rejection(client({}, 'xapp-1-wrong-kind').chat.postMessage({ channel: CHANNEL, text: 'x' }))).data?.error).toBe(
-        'not_allowed_token_type',
-      );
+      expect((await rejection(client({}, 'xapp-1-wrong-kind').chat.postMessage({ channel: CHANNEL, text: 'x' }))).data?.error).toBe('not_allowed_token_type');
       expect((await rejection(client({}, 'nonsense').auth.test())).data?.error).toBe('invalid_auth');
       expect((await rejection(new WebClient(undefined, { slackApiUrl: fake.apiUrl, logger }).auth.test())).data?.error).toBe('not_authed');
     });
@@ -339,16 +335,12 @@ describe('fake Slack', () => {
       // Margins wide enough for a loaded 2-core machine: 1 s timeout against 2 s delays, 50 ms well inside it.
       const impatient = client({ timeout: 1000 });
       fake.failNext('chat.postMessage', { delayMs: 2000, thenSucceed: true });
-      expect((await rejection(impatient.chat.postMessage({ channel: CHANNEL, text: 'posted anyway' }))).code).toBe(
-        ErrorCode.RequestError,
-      );
+      expect((await rejection(impatient.chat.postMessage({ channel: CHANNEL, text: 'posted anyway' }))).code).toBe(ErrorCode.RequestError);
       expect(fake.messages(CHANNEL).map((m) => m.text)).toEqual(['posted anyway']);
 
       fake.reset();
       fake.failNext('chat.postMessage', { delayMs: 2000 });
-      expect((await rejection(impatient.chat.postMessage({ channel: CHANNEL, text: 'never posted' }))).code).toBe(
-        ErrorCode.RequestError,
-      );
+      expect((await rejection(impatient.chat.postMessage({ channel: CHANNEL, text: 'never posted' }))).code).toBe(ErrorCode.RequestError);
       await fake.waitFor((f) => f.callsTo('chat.postMessage')[0]?.response);
       expect(fake.messages()).toEqual([]);
 

@@ -127,7 +127,12 @@ export async function slash(test: TestBot, text: string, { user = 'U0ALICE01', c
 }
 
 /** Clicks the button `actionId` on a channel message as `user`, and waits for the bot's answer. */
-export async function click(test: TestBot, message: StoredMessage, actionId: string, { user = 'U0ALICE01', value }: { user?: string; value?: string } = {}): Promise<Said> {
+export async function click(
+  test: TestBot,
+  message: StoredMessage,
+  actionId: string,
+  { user = 'U0ALICE01', value }: { user?: string; value?: string } = {},
+): Promise<Said> {
   const { fake } = test;
   const responseUrl = fake.newResponseUrl({ channel: message.channel, messageTs: message.ts, user });
   const payload = buildBlockActionsPayload({

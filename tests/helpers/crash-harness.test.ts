@@ -51,7 +51,10 @@ describe('the crash-point proxy in front of the fake Slack', () => {
       'chat.postMessage breach:1:reminder:* #2',
       'chat.update breach:1 #1',
     ]);
-    expect(labelsNotIn(proxy.calls.slice(0, 2), proxy.calls).map((entry) => entry.label)).toEqual(['chat.postMessage breach:1:reminder:*', 'chat.update breach:1']);
+    expect(labelsNotIn(proxy.calls.slice(0, 2), proxy.calls).map((entry) => entry.label)).toEqual([
+      'chat.postMessage breach:1:reminder:*',
+      'chat.update breach:1',
+    ]);
   });
 
   it('kills before: the action runs while the call is held, Slack never sees it, the caller gets no answer', async () => {
@@ -121,8 +124,15 @@ describe('exactlyOnceProblems', () => {
 
   it('finds nothing wrong when each row is one message showing its payload, in its thread', async () => {
     const parent = await post('breach:1', 1, 'Scale now');
-    const reply = await client.chat.postMessage({ channel: CHANNEL, text: 'Resolved', thread_ts: parent.ts!, metadata: { event_type: 'scalebot_message', event_payload: { outbox_id: 2, key: 'breach:1:resolved' } } });
-    expect(exactlyOnceProblems(fake, [row(1, 'breach:1', parent.ts!, 'Scale now'), row(2, 'breach:1:resolved', reply.ts!, 'Resolved', 1)], [CHANNEL])).toEqual([]);
+    const reply = await client.chat.postMessage({
+      channel: CHANNEL,
+      text: 'Resolved',
+      thread_ts: parent.ts!,
+      metadata: { event_type: 'scalebot_message', event_payload: { outbox_id: 2, key: 'breach:1:resolved' } },
+    });
+    expect(exactlyOnceProblems(fake, [row(1, 'breach:1', parent.ts!, 'Scale now'), row(2, 'breach:1:resolved', reply.ts!, 'Resolved', 1)], [CHANNEL])).toEqual(
+      [],
+    );
   });
 
   it('names a double post, a lost message, a stale edit and a reply out of its thread', async () => {

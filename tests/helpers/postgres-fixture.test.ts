@@ -56,7 +56,10 @@ describe('PostgreSQL fixture: streaming replication and promotion', () => {
     );
     await timed('replica start', () => replica.start());
     await timed('until streaming', () =>
-      waitFor('pg_stat_replication to list the replica', async () => (await primary.psql("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")) === '1'),
+      waitFor(
+        'pg_stat_replication to list the replica',
+        async () => (await primary.psql("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")) === '1',
+      ),
     );
     expect(await primary.psql('SELECT usename FROM pg_stat_replication')).toBe('replicator');
     expect(await replica.psql('SELECT pg_is_in_recovery()')).toBe('t');
@@ -83,11 +86,15 @@ describe('PostgreSQL fixture: streaming replication and promotion', () => {
     expect(await replica.psql('SELECT count(*) FROM scalebot_probe')).toBe('2');
   });
 
-  it('measures the guide\'s own command: pg_basebackup -P -R without --checkpoint=fast', async () => {
+  it("measures the guide's own command: pg_basebackup -P -R without --checkpoint=fast", async () => {
     const target = await createEmptyCluster();
     clusters.push(target);
     await timed('pg_basebackup -P -R (default spread checkpoint)', () =>
-      asOwner(`${target.binDir}/pg_basebackup`, ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'replicator', '-D', target.dataDir, '-P', '-R'], target.socketDir),
+      asOwner(
+        `${target.binDir}/pg_basebackup`,
+        ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'replicator', '-D', target.dataDir, '-P', '-R'],
+        target.socketDir,
+      ),
     );
     expect(timings['pg_basebackup -P -R (default spread checkpoint)']).toBeLessThan(30_000);
   }, 60_000);

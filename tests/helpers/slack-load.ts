@@ -97,7 +97,8 @@ export function lostOrStale(sqlite: Sqlite, fake: FakeSlack): string[] {
     const shown = fake.message(row.channel, row.ts);
     const wanted = (JSON.parse(row.payload) as { text: string }).text;
     if (!shown) problems.push(`${row.dedupe_key}: not in the channel at ${row.ts}`);
-    else if (shown.text !== wanted) problems.push(`${row.dedupe_key}: shows ${JSON.stringify(shown.text.slice(0, 60))}, not ${JSON.stringify(wanted.slice(0, 60))}`);
+    else if (shown.text !== wanted)
+      problems.push(`${row.dedupe_key}: shows ${JSON.stringify(shown.text.slice(0, 60))}, not ${JSON.stringify(wanted.slice(0, 60))}`);
   }
   return problems;
 }

@@ -70,7 +70,9 @@ const updatesOf = (ts: string) => bot.fake.callsTo('chat.update').filter((call) 
 /** The breach message of an alert; labels reach Slack escaped (`&` as `&amp;`), so the instance is matched escaped. */
 function messageFor(alertname: string, instance?: string): StoredMessage | undefined {
   return breachMessages().find(
-    (message) => message.text.includes(`alertname=${alertname}`) && (instance === undefined || message.text.includes(`instance=${escapeMrkdwn(instance)}, scalebot_trigger=`)),
+    (message) =>
+      message.text.includes(`alertname=${alertname}`) &&
+      (instance === undefined || message.text.includes(`instance=${escapeMrkdwn(instance)}, scalebot_trigger=`)),
   );
 }
 const ALERTS = [...LOAD_INSTANCES.map((instance) => ({ alertname: 'ScalebotLoad', instance })), { alertname: 'ScalebotUsers', instance: undefined }];
@@ -147,47 +149,53 @@ afterAll(async () => {
 
 describe('a real Alertmanager delivering `scalebot rules` alerts to the bot', () => {
   it('loads the exported rules into Prometheus under the names scalebot gives them, and nothing fires under the thresholds', async () => {
-    const rules = (await (await fetch(`${prometheus.url}/api/v1/rules`)).json()) as { data: { groups: Array<{ name: string; rules: Array<{ name: string }> }> } };
+    const rules = (await (await fetch(`${prometheus.url}/api/v1/rules`)).json()) as {
+      data: { groups: Array<{ name: string; rules: Array<{ name: string }> }> };
+    };
     expect(rules.data.groups.map((group) => [group.name, group.rules.map((rule) => rule.name)])).toEqual([['scalebot', ['ScalebotLoad', 'ScalebotUsers']]]);
     expect(await prometheus.alerts()).toEqual([]);
     expect(breachMessages()).toEqual([]);
   });
 
-  it('posts one breach message per firing alert, edits it on Alertmanager\'s repeats and never posts it twice', async () => {
-    for (const [i, instance] of LOAD_INSTANCES.entries()) setLoad(instance, 0.9 + i / 1000);
-    setUsers(600);
+  it(
+    "posts one breach message per firing alert, edits it on Alertmanager's repeats and never posts it twice",
+    async () => {
+      for (const [i, instance] of LOAD_INSTANCES.entries()) setLoad(instance, 0.9 + i / 1000);
+      setUsers(600);
 
-    await waitUntil('a message per alert', () => ALERTS.every(({ alertname, instance }) => messageFor(alertname, instance)), 20_000);
-    // Hold the alerts firing until Alertmanager has repeated every group, and Prometheus has re-sent each alert.
-    await waitUntil(
-      `${REPEATS_WHILE_FIRING} repeats of each group`,
-      () => {
-        const counts = firingDeliveriesByGroup();
-        return counts.size === 2 && [...counts.values()].every((count) => count >= 1 + REPEATS_WHILE_FIRING);
-      },
-      (REPEATS_WHILE_FIRING + 4) * (REPEAT_SECONDS + 1) * 1000,
-    );
-    const answers = await botAnswers();
+      await waitUntil('a message per alert', () => ALERTS.every(({ alertname, instance }) => messageFor(alertname, instance)), 20_000);
+      // Hold the alerts firing until Alertmanager has repeated every group, and Prometheus has re-sent each alert.
+      await waitUntil(
+        `${REPEATS_WHILE_FIRING} repeats of each group`,
+        () => {
+          const counts = firingDeliveriesByGroup();
+          return counts.size === 2 && [...counts.values()].every((count) => count >= 1 + REPEATS_WHILE_FIRING);
+        },
+        (REPEATS_WHILE_FIRING + 4) * (REPEAT_SECONDS + 1) * 1000,
+      );
+      const answers = await botAnswers();
 
-    expect(breachMessages()).toHaveLength(ALERTS.length);
-    for (const { alertname, instance } of ALERTS) {
-      const message = messageFor(alertname, instance)!;
-      expect(message.text).toMatch(alertname === 'ScalebotLoad' ? /^Scale now: ScalebotLoad/ : /^Scale soon: ScalebotUsers/);
-      expect(JSON.stringify(message.blocks)).toContain('alert_ack');
-      // Each repeat re-renders it ("since …, (N s)"), in place.
-      expect(updatesOf(message.ts).length, `${alertname} ${instance ?? ''} was never edited`).toBeGreaterThan(0);
-      expect(repliesTo(message.ts)).toEqual([]);
-    }
-    const opened = listDecisions(bot.bot.database.db, { kinds: ['breach_opened'] });
-    expect(opened.map((row) => row.actor)).toEqual(ALERTS.map(() => 'alertmanager'));
-    expect(bot.fake.callsTo('chat.postMessage')).toHaveLength(ALERTS.length);
-    // Every delivery to the bot was accepted: a 4xx/5xx answer counts here.
-    expect(await alertmanager.metric('alertmanager_notifications_failed_total', { integration: 'webhook' })).toBe(0);
-    expect(answers).toEqual(answers.map(() => 200));
-    expect(await alertmanager.metric('alertmanager_notifications_total', { integration: 'webhook' })).toBeGreaterThanOrEqual(2 * (1 + REPEATS_WHILE_FIRING));
-    // Prometheus re-sent every firing alert several times meanwhile (resend delay 1 s): Alertmanager folded them.
-    expect(await alertmanager.metric('alertmanager_alerts_received_total', { status: 'firing' })).toBeGreaterThanOrEqual(3 * ALERTS.length);
-  }, FIRING_TEST_TIMEOUT_MS);
+      expect(breachMessages()).toHaveLength(ALERTS.length);
+      for (const { alertname, instance } of ALERTS) {
+        const message = messageFor(alertname, instance)!;
+        expect(message.text).toMatch(alertname === 'ScalebotLoad' ? /^Scale now: ScalebotLoad/ : /^Scale soon: ScalebotUsers/);
+        expect(JSON.stringify(message.blocks)).toContain('alert_ack');
+        // Each repeat re-renders it ("since …, (N s)"), in place.
+        expect(updatesOf(message.ts).length, `${alertname} ${instance ?? ''} was never edited`).toBeGreaterThan(0);
+        expect(repliesTo(message.ts)).toEqual([]);
+      }
+      const opened = listDecisions(bot.bot.database.db, { kinds: ['breach_opened'] });
+      expect(opened.map((row) => row.actor)).toEqual(ALERTS.map(() => 'alertmanager'));
+      expect(bot.fake.callsTo('chat.postMessage')).toHaveLength(ALERTS.length);
+      // Every delivery to the bot was accepted: a 4xx/5xx answer counts here.
+      expect(await alertmanager.metric('alertmanager_notifications_failed_total', { integration: 'webhook' })).toBe(0);
+      expect(answers).toEqual(answers.map(() => 200));
+      expect(await alertmanager.metric('alertmanager_notifications_total', { integration: 'webhook' })).toBeGreaterThanOrEqual(2 * (1 + REPEATS_WHILE_FIRING));
+      // Prometheus re-sent every firing alert several times meanwhile (resend delay 1 s): Alertmanager folded them.
+      expect(await alertmanager.metric('alertmanager_alerts_received_total', { status: 'firing' })).toBeGreaterThanOrEqual(3 * ALERTS.length);
+    },
+    FIRING_TEST_TIMEOUT_MS,
+  );
 
   it('resolves one alert of a group in its thread while the others keep firing', async () => {
     const [first, ...others] = LOAD_INSTANCES;
@@ -206,7 +214,11 @@ describe('a real Alertmanager delivering `scalebot rules` alerts to the bot', ()
   it('resolves every alert once when the data goes back under the thresholds, and stays quiet after', async () => {
     for (const instance of LOAD_INSTANCES) setLoad(instance, 0.1);
     setUsers(50);
-    await waitUntil('every alert resolved', () => ALERTS.every(({ alertname, instance }) => messageFor(alertname, instance)?.text.startsWith('Resolved:')), 15_000);
+    await waitUntil(
+      'every alert resolved',
+      () => ALERTS.every(({ alertname, instance }) => messageFor(alertname, instance)?.text.startsWith('Resolved:')),
+      15_000,
+    );
     // Long enough for any repeat or re-send of the resolved notifications to arrive.
     await new Promise((resolve) => setTimeout(resolve, (REPEAT_SECONDS + 2) * 1000));
 

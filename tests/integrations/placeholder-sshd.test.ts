@@ -44,18 +44,24 @@ describe('rendered placeholders run over SSH on the loopback sshd', () => {
     rmSync(sentinel);
   }, 60_000);
 
-  it('no context × type × generated hostile value creates the sentinel', async () => {
-    const values = fc.sample(hostileValue(sentinel), { numRuns: LONG ? 100 : 10, seed: 7 });
-    const attempts = CONTEXTS.flatMap((context) => TYPES.flatMap((type) => values.map((value) => plan(context, type, value, sentinel))));
-    const generated = fc.sample(
-      fc.tuple(fc.constantFrom(...CONTEXTS), fc.constantFrom(...TYPES), hostileValue(sentinel)).map(([context, type, value]) => plan(context, type, value, sentinel)),
-      { numRuns: LONG ? 5_000 : 600, seed: 8 },
-    );
-    await runOverSsh(accepted([...attempts, ...generated]));
-    expect(existsSync(sentinel)).toBe(false);
-    console.info(
-      `placeholder-sshd: ${attempts.length + generated.length} plans over ${CONTEXTS.length} contexts × ${TYPES.length} types, ` +
-        `${executed / 2} accepted commands, ${executed} shell runs (bash and dash) over SSH`,
-    );
-  }, LONG ? 900_000 : 120_000);
+  it(
+    'no context × type × generated hostile value creates the sentinel',
+    async () => {
+      const values = fc.sample(hostileValue(sentinel), { numRuns: LONG ? 100 : 10, seed: 7 });
+      const attempts = CONTEXTS.flatMap((context) => TYPES.flatMap((type) => values.map((value) => plan(context, type, value, sentinel))));
+      const generated = fc.sample(
+        fc
+          .tuple(fc.constantFrom(...CONTEXTS), fc.constantFrom(...TYPES), hostileValue(sentinel))
+          .map(([context, type, value]) => plan(context, type, value, sentinel)),
+        { numRuns: LONG ? 5_000 : 600, seed: 8 },
+      );
+      await runOverSsh(accepted([...attempts, ...generated]));
+      expect(existsSync(sentinel)).toBe(false);
+      console.info(
+        `placeholder-sshd: ${attempts.length + generated.length} plans over ${CONTEXTS.length} contexts × ${TYPES.length} types, ` +
+          `${executed / 2} accepted commands, ${executed} shell runs (bash and dash) over SSH`,
+      );
+    },
+    LONG ? 900_000 : 120_000,
+  );
 });

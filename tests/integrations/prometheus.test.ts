@@ -10,8 +10,21 @@ const matrix = (result: unknown) => ({ status: 'success', data: { resultType: 'm
 describe('readMatrix', () => {
   it('reads series with their labels and points, special floats included', () => {
     const body = matrix([
-      { metric: { instance: 'web-1:9100' }, values: [[1700000000, '0.5'], [1700000015.5, 'NaN']] },
-      { metric: {}, values: [[1700000000, '+Inf'], [1700000015, '-Inf'], [1700000030, '1e+21']] },
+      {
+        metric: { instance: 'web-1:9100' },
+        values: [
+          [1700000000, '0.5'],
+          [1700000015.5, 'NaN'],
+        ],
+      },
+      {
+        metric: {},
+        values: [
+          [1700000000, '+Inf'],
+          [1700000015, '-Inf'],
+          [1700000030, '1e+21'],
+        ],
+      },
     ]);
     const series = readMatrix(body)!;
     expect(series).toHaveLength(2);

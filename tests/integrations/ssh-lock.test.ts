@@ -60,13 +60,13 @@ function run(port: SshPort, host: SshHost, command: string, options: RunOptions)
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('one attempt per lockKey on the host', () => {
-  it('N attempts fired together with one key: exactly one starts, every other is refused and names it', async () => {
-    let rounds = 0;
-    let fired = 0;
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 2, maxLength: LONG ? 10 : 4 }),
-        async (delays) => {
+  it(
+    'N attempts fired together with one key: exactly one starts, every other is refused and names it',
+    async () => {
+      let rounds = 0;
+      let fired = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 2, maxLength: LONG ? 10 : 4 }), async (delays) => {
           rounds += 1;
           fired += delays.length;
           const key = unique('run-12-steps-3');
@@ -100,15 +100,18 @@ describe('one attempt per lockKey on the host', () => {
             expect(r.exitCode).toBeNull();
             expect(r.output).toBe('');
             expect(r.message).toMatch(
-              new RegExp(`^not started on test-sshd .*: another attempt of this step \\(lock ${key}\\) still runs there: pid ${holderPid}, running since \\d\\d:\\d\\d:\\d\\d UTC .*; its timeout ends it at the latest at \\d\\d:\\d\\d:\\d\\d UTC\\. The command was NOT started\\.$`),
+              new RegExp(
+                `^not started on test-sshd .*: another attempt of this step \\(lock ${key}\\) still runs there: pid ${holderPid}, running since \\d\\d:\\d\\d:\\d\\d UTC .*; its timeout ends it at the latest at \\d\\d:\\d\\d:\\d\\d UTC\\. The command was NOT started\\.$`,
+              ),
             );
           }
-        },
-      ),
-      { numRuns: LONG ? 60 : 3 },
-    );
-    figures.push(`same-key attempts: ${fired} fired in ${rounds} rounds, exactly one start per round`);
-  }, LONG ? 600_000 : 60_000);
+        }),
+        { numRuns: LONG ? 60 : 3 },
+      );
+      figures.push(`same-key attempts: ${fired} fired in ${rounds} rounds, exactly one start per round`);
+    },
+    LONG ? 600_000 : 60_000,
+  );
 
   it('frees the key when the holder ends: a normal exit, a stop (killed), a timeout', async () => {
     const key = unique('run-7-steps-1');
@@ -161,7 +164,9 @@ describe('one attempt per lockKey on the host', () => {
     const refused = await run(ssh, sshd.host, 'true', { timeoutSeconds: 5, lockKey: key });
     expect(refused.outcome).toBe('already_running');
     expect(refused.lockHolder?.alive).toBe(false);
-    expect(refused.message).toMatch(/pid \d+ has ended, but a process it left running still holds the lock file .*\.lock \(`fuser -v` on it shows which\)\. The command was NOT started\.$/);
+    expect(refused.message).toMatch(
+      /pid \d+ has ended, but a process it left running still holds the lock file .*\.lock \(`fuser -v` on it shows which\)\. The command was NOT started\.$/,
+    );
     killMatching(m);
     expect(await waitProcessesGone(m, 2000)).toEqual([]);
     const after = await run(ssh, sshd.host, 'true', { timeoutSeconds: 5, lockKey: key });
@@ -222,7 +227,9 @@ describe.concurrent('a half-open link (each test with its own sshd)', () => {
       expect(first.outcome).toBe('connection_lost');
       expect(first.message).toMatch(/Keepalive/i);
       expect(first.message).toMatch(
-        new RegExp(`its timeout \\(6\\.0 s\\) ends it at the latest at \\d\\d:\\d\\d:\\d\\d UTC; a Retry before then is refused by the host's lock \\(${key}\\) while it runs, so no second copy can start$`),
+        new RegExp(
+          `its timeout \\(6\\.0 s\\) ends it at the latest at \\d\\d:\\d\\d:\\d\\d UTC; a Retry before then is refused by the host's lock \\(${key}\\) while it runs, so no second copy can start$`,
+        ),
       );
       // Started (by the bot's clock) at most 6 + 1 s before it ends for sure.
       const until = first.mayRunUntil!;
@@ -254,7 +261,7 @@ describe.concurrent('a half-open link (each test with its own sshd)', () => {
     }
   }, 40_000);
 
-  it('on the bot\'s own timer (keepalives too slow to notice): timed_out, and mayRunUntil says the host\'s timeout has ended it', async () => {
+  it("on the bot's own timer (keepalives too slow to notice): timed_out, and mayRunUntil says the host's timeout has ended it", async () => {
     const own = await startSshd({ env: { HOME: home } });
     const patient = createSsh({ killAfterSeconds: 1, localGraceSeconds: 1, stopGraceSeconds: 0.5, keepaliveIntervalMs: 60_000 });
     let frozen: ReturnType<SshdFixture['freezeSessions']> | undefined;
@@ -288,7 +295,13 @@ describe.concurrent('a half-open link (each test with its own sshd)', () => {
 
   it('reports no time bound when the host has no `timeout`', async () => {
     const own = await startSshd({ env: { HOME: home } });
-    const bare = createSsh({ killAfterSeconds: 1, keepaliveIntervalMs: 300, keepaliveCountMax: 2, remoteTimeoutCommand: 'scalebot-no-such-timeout', onDisconnect: 'leave' });
+    const bare = createSsh({
+      killAfterSeconds: 1,
+      keepaliveIntervalMs: 300,
+      keepaliveCountMax: 2,
+      remoteTimeoutCommand: 'scalebot-no-such-timeout',
+      onDisconnect: 'leave',
+    });
     try {
       const m = marker();
       const result = await run(bare, own.host, `echo started; sleep ${m}`, {
@@ -300,7 +313,9 @@ describe.concurrent('a half-open link (each test with its own sshd)', () => {
       });
       expect(result.outcome).toBe('connection_lost');
       expect(result.mayRunUntil?.getTime()).toBe(NO_TIME_BOUND.getTime());
-      expect(result.message).toMatch(/the command may go on running there, and nothing there bounds its time \(the host has no `scalebot-no-such-timeout`\); a Retry is refused by the host's lock/);
+      expect(result.message).toMatch(
+        /the command may go on running there, and nothing there bounds its time \(the host has no `scalebot-no-such-timeout`\); a Retry is refused by the host's lock/,
+      );
       killMatching(m);
     } finally {
       await own.stop();
@@ -329,7 +344,7 @@ describe('the lock directory, with the wrapper run under dash', () => {
     expect(readFileSync(join(locks, `${hostname()}-k1.lock`), 'utf8')).toMatch(/^\d+ \d+ \d+\n$/);
   });
 
-  it('falls back to ${TMPDIR}/scalebot-<uid> when HOME is unusable, and refuses a planted symlink or another user\'s directory there', async () => {
+  it("falls back to ${TMPDIR}/scalebot-<uid> when HOME is unusable, and refuses a planted symlink or another user's directory there", async () => {
     const tmp = mkdtempSync(join(scratch, 'tmp-'));
     const missingHome = join(scratch, 'no-such-home');
     const ok = await runWrapper('true', 'k2', { HOME: missingHome, TMPDIR: tmp });
@@ -410,7 +425,9 @@ describe('the lock directory, with the wrapper run under dash', () => {
 });
 
 function hostname(): string {
-  return readFileSync('/proc/sys/kernel/hostname', 'utf8').trim().replace(/[^A-Za-z0-9_.-]/g, '');
+  return readFileSync('/proc/sys/kernel/hostname', 'utf8')
+    .trim()
+    .replace(/[^A-Za-z0-9_.-]/g, '');
 }
 
 function readdir(dir: string): string[] {

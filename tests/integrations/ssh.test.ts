@@ -4,7 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { renderCommand, validateParam } from '../../core/shell-quote.ts';
-import { buildRemoteCommand, createSsh, fingerprintSha256, parseHostKey, type RunOptions, type SshHost, type SshPort, type StepResult } from '../../integrations/ssh.ts';
+import {
+  buildRemoteCommand,
+  createSsh,
+  fingerprintSha256,
+  parseHostKey,
+  type RunOptions,
+  type SshHost,
+  type SshPort,
+  type StepResult,
+} from '../../integrations/ssh.ts';
 import { refusingLoopbackPort } from '../../devkit/ports.ts';
 import { killMatching, processesMatching, startSshd, waitProcessesGone, type SshdFixture } from '../../devkit/sshd/index.ts';
 
@@ -117,10 +126,11 @@ describe('time limits and stop, as root and as a non-root user', () => {
   // Each test runs a command that ignores TERM (`trap '' TERM`, set before "started" is printed: a stop sent on
   // seeing it must not find TERM still deadly; the ignored disposition is inherited by sleep).
   const stubborn = (m: string) => `trap '' TERM; echo started; sleep ${m}`;
-  const users = () => [
-    ['root', rootSshd],
-    ['postgres', userSshd],
-  ] as const;
+  const users = () =>
+    [
+      ['root', rootSshd],
+      ['postgres', userSshd],
+    ] as const;
 
   describe.concurrent.each(['root', 'postgres'])('as %s', (user) => {
     const sshd = () => users().find(([u]) => u === user)![1];
@@ -215,7 +225,7 @@ describe('time limits and stop, as root and as a non-root user', () => {
   });
 
   describe.concurrent('when the remote guard is missing or the connection goes', () => {
-    it('times out on the bot\'s own timer when the host has no `timeout`, and still kills the command', async () => {
+    it("times out on the bot's own timer when the host has no `timeout`, and still kills the command", async () => {
       const noRemoteTimeout = createSsh({ remoteTimeoutCommand: 'scalebot-no-such-timeout', killAfterSeconds: 1, localGraceSeconds: 1 });
       const m = marker();
       // As postgres: root's slow .bashrc on this machine could eat the whole 3 s before the command starts.
@@ -257,7 +267,9 @@ describe('time limits and stop, as root and as a non-root user', () => {
           expect(await waitProcessesGone(m, 3000 + 1500)).toEqual([]);
         } else {
           // Nobody is connected any more, the command runs on, and its remote timeout still ends it.
-          expect(result.message).toMatch(/the command may go on running there, and its timeout \(4\.0 s\) ends it at the latest at \d\d:\d\d:\d\d UTC; a Retry before then could start a second copy$/);
+          expect(result.message).toMatch(
+            /the command may go on running there, and its timeout \(4\.0 s\) ends it at the latest at \d\d:\d\d:\d\d UTC; a Retry before then could start a second copy$/,
+          );
           expect(result.mayRunUntil!.getTime()).toBeGreaterThan(Date.now());
           expect(processesMatching(m).length).toBeGreaterThan(0);
           // It goes when its 4 s timeout ends it (it lost the connection about 0.2 s after starting), not when
@@ -321,7 +333,9 @@ describe.concurrent('connecting', () => {
     const otherKey = join(rootSshd.dir, 'other_host_ed25519_key');
     const result = await run(ssh, { ...rootSshd.host, privateKeyFile: otherKey }, 'true', { timeoutSeconds: 5 });
     expect(result.outcome).toBe('connect_failed');
-    expect(result.message).toBe(`cannot log in to test-sshd (root@127.0.0.1:${rootSshd.host.port}): the server did not accept the key in ${otherKey} for user root`);
+    expect(result.message).toBe(
+      `cannot log in to test-sshd (root@127.0.0.1:${rootSshd.host.port}): the server did not accept the key in ${otherKey} for user root`,
+    );
   });
 
   it('reports a file that is not a private key without quoting it', async () => {
@@ -412,7 +426,7 @@ describe('the remote wrapper under dash (a login shell other than bash)', () => 
 });
 
 describe('parseHostKey', () => {
-  it('matches ssh-keygen\'s fingerprint and checks the blob\'s type', () => {
+  it("matches ssh-keygen's fingerprint and checks the blob's type", () => {
     const key = parseHostKey(rootSshd.host.hostKey);
     expect(key.type).toBe('ssh-ed25519');
     expect(key.fingerprint).toBe(keygenFingerprint(`${rootSshd.hostKeyFile}.pub`));

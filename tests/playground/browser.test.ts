@@ -55,10 +55,7 @@ function message(hasText: string | RegExp) {
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
-  [playground, browser] = await Promise.all([
-    startTestPlayground(),
-    chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }),
-  ]);
+  [playground, browser] = await Promise.all([startTestPlayground(), chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })]);
   page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
   page.setDefaultTimeout(STEP_TIMEOUT_MS);
   const errors: string[] = [];
@@ -120,7 +117,11 @@ describe('the playground page in a browser', () => {
     await shot('05-status-in-thread');
 
     // /scale alerts links to the breach's message; in the playground the link jumps to it.
-    await page.locator('.message.flash').first().waitFor({ state: 'detached' }).catch(() => undefined);
+    await page
+      .locator('.message.flash')
+      .first()
+      .waitFor({ state: 'detached' })
+      .catch(() => undefined);
     await type('/scale alerts');
     const list = page.locator('.message.ephemeral', { hasText: '1 open breach' });
     await list.getByRole('link', { name: 'message' }).click();
@@ -134,10 +135,16 @@ describe('the playground page in a browser', () => {
     await checklist.waitFor();
     await shot('06-checklist-started');
     await checklist.getByRole('button', { name: 'Tick', exact: true }).first().click();
-    await checklist.getByText(/\b1 of \d+/).first().waitFor();
+    await checklist
+      .getByText(/\b1 of \d+/)
+      .first()
+      .waitFor();
     await becomes('Ben Backend');
     await checklist.getByRole('button', { name: 'Tick', exact: true }).first().click();
-    await checklist.getByText(/\b2 of \d+/).first().waitFor();
+    await checklist
+      .getByText(/\b2 of \d+/)
+      .first()
+      .waitFor();
     expect(await checklist.textContent()).toContain('@Ana Ops');
     expect(await checklist.textContent()).toContain('@Ben Backend');
     await shot('07-checklist-two-ticked');

@@ -30,7 +30,7 @@ function listening(port: number): Promise<boolean> {
 }
 
 describe('npm run playground', () => {
-  it('prints the page\'s address on 127.0.0.1, serves it, and stops everything on Ctrl-C', async () => {
+  it("prints the page's address on 127.0.0.1, serves it, and stops everything on Ctrl-C", async () => {
     const run = runPlayground(['--port', '0']);
     try {
       const deadline = Date.now() + 30_000;

@@ -24,7 +24,7 @@ describe('the demo story', () => {
     expect(demoMoment({ elapsedSeconds: GROWTH_ENDS + 200, calmDownAtSeconds: GROWTH_ENDS + 100 })).toMatchObject({ phase: 'calm again', level: 0 });
   });
 
-  it('crosses exactly the guide\'s CPU and concurrent-users thresholds, and no other', () => {
+  it("crosses exactly the guide's CPU and concurrent-users thresholds, and no other", () => {
     const triggers = loadConfig().triggers;
     const threshold = (id: string) => triggers.find((trigger) => trigger.id === id)!.threshold;
     expect(PEAK.cpu).toBeGreaterThan(threshold('cpu'));
@@ -37,7 +37,7 @@ describe('the demo story', () => {
     expect(PEAK.cacheHitRate).toBeGreaterThan(threshold('cache_hit_rate'));
   });
 
-  it('draws latencies whose 99th percentile is the story\'s p99', () => {
+  it("draws latencies whose 99th percentile is the story's p99", () => {
     expect(latencyFractionAtOrBelow(PEAK.p99LatencySeconds, PEAK.meanLatencySeconds, PEAK.p99LatencySeconds)).toBeCloseTo(0.99);
     expect(latencyFractionAtOrBelow(0, 0.2, 0.5)).toBe(0);
     expect(latencyFractionAtOrBelow(10, 0.2, 0.5)).toBe(1);
@@ -60,14 +60,19 @@ describe('the demo exporter scraped by a real Prometheus', () => {
     await exporter?.stop();
   });
 
-  it('makes the bot\'s own trigger queries, with the demo\'s windows, read the story\'s peak', async () => {
+  it("makes the bot's own trigger queries, with the demo's windows, read the story's peak", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'scalebot-demo-config-'));
     writeFileSync(join(dir, 'demo.yaml'), buildPlaygroundConfig({ demo: true }));
     const triggers = loadConfig({ file: join(dir, 'demo.yaml') }).triggers;
     rmSync(dir, { recursive: true, force: true });
     const query = (id: string) => triggers.find((trigger) => trigger.id === id)!.query;
     // A rate() over 15 s is right once Prometheus holds 15 s of samples (first scrape after about 6 s).
-    await waitForValue({ query: (q: string) => queryInstant(prometheus.url, q) }, 'count(count_over_time(node_memory_MemTotal_bytes[20s]) >= 16)', (v) => v === 1, 40_000);
+    await waitForValue(
+      { query: (q: string) => queryInstant(prometheus.url, q) },
+      'count(count_over_time(node_memory_MemTotal_bytes[20s]) >= 16)',
+      (v) => v === 1,
+      40_000,
+    );
     const value = async (id: string) => (await queryInstant(prometheus.url, query(id)))[0]?.value;
     expect(await value('cpu')).toBeCloseTo(PEAK.cpu, 1);
     expect(await value('concurrent_users')).toBe(PEAK.concurrentUsers);

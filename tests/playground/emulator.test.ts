@@ -64,7 +64,7 @@ describe('the emulator shows what Slack would refuse, where it would have appear
   });
   afterAll(() => emulator?.close());
 
-  it('refuses blocks over Slack\'s limits, an unknown ts on chat.update, a missing channel and any other token', async () => {
+  it("refuses blocks over Slack's limits, an unknown ts on chat.update, a missing channel and any other token", async () => {
     const blocks = Array.from({ length: 51 }, (_, i) => ({ type: 'section' as const, text: { type: 'mrkdwn' as const, text: `line ${i}` } }));
     await expect(web.chat.postMessage({ channel: OPS, text: 'too many', blocks })).rejects.toThrow(/invalid_blocks/);
     await expect(web.chat.update({ channel: OPS, ts: '1700000000.000100', text: 'edit' })).rejects.toThrow(/message_not_found/);
@@ -72,7 +72,9 @@ describe('the emulator shows what Slack would refuse, where it would have appear
     const stranger = new WebClient('xoxb-a-real-looking-token', { slackApiUrl: emulator.apiUrl, retryConfig: { retries: 0 } });
     await expect(stranger.auth.test()).rejects.toThrow(/invalid_auth/);
 
-    const notices = messagesOf(emulator, CAS, OPS).filter((m) => m.kind === 'notice').map((m) => m.text);
+    const notices = messagesOf(emulator, CAS, OPS)
+      .filter((m) => m.kind === 'notice')
+      .map((m) => m.text);
     expect(notices).toHaveLength(4);
     expect(notices[0]).toMatch(/^Slack would refuse this too: the bot's `chat.postMessage` call was answered `invalid_blocks`: .*50/);
     expect(notices[1]).toContain('`chat.update` call was answered `message_not_found`');
@@ -105,12 +107,16 @@ describe('the playground in front of the real bot', () => {
     expect(playground.status().prometheus).toMatchObject({ mode: 'external', answers: false });
   });
 
-  it('refuses other slash commands as Slack does, and posts anything else as the person\'s message', async () => {
+  it("refuses other slash commands as Slack does, and posts anything else as the person's message", async () => {
     expect((await playground.emulator.submit({ user: CAS, channel: GENERAL, text: '/deploy now' })).ok).toBe(false);
     expect(messagesOf(playground, CAS, GENERAL).at(-1)).toMatchObject({ kind: 'notice', level: 'error' });
     expect(messagesOf(playground, CAS, GENERAL).at(-1)?.text).toContain('`/deploy` is not a valid command');
     await playground.emulator.submit({ user: CAS, channel: GENERAL, text: 'hello <b>ops</b> & co' });
-    expect(messagesOf(playground, ANA, GENERAL).filter((m) => m.kind === 'message').at(-1)).toMatchObject({ user: CAS, isBot: false, text: 'hello &lt;b&gt;ops&lt;/b&gt; &amp; co' });
+    expect(
+      messagesOf(playground, ANA, GENERAL)
+        .filter((m) => m.kind === 'message')
+        .at(-1),
+    ).toMatchObject({ user: CAS, isBot: false, text: 'hello &lt;b&gt;ops&lt;/b&gt; &amp; co' });
   });
 
   it('clicks as the chosen person: a refusal is theirs alone, an acknowledgement edits the message in place', async () => {
@@ -124,7 +130,9 @@ describe('the playground in front of the real bot', () => {
     expect(messagesOf(playground, BEN, OPS).some((m) => m.kind === 'ephemeral')).toBe(false);
 
     await playground.emulator.act({ user: BEN, channel: OPS, ts: breach.ts, actionId: 'alert_ack' });
-    const edited = await waitFor(() => messagesOf(playground, ANA, OPS).find((m) => m.ts === breach.ts && JSON.stringify(m.blocks).includes(`acknowledged by <@${BEN}>`)));
+    const edited = await waitFor(() =>
+      messagesOf(playground, ANA, OPS).find((m) => m.ts === breach.ts && JSON.stringify(m.blocks).includes(`acknowledged by <@${BEN}>`)),
+    );
     expect(edited.edits).toBe(1);
     expect(JSON.stringify(edited.blocks)).not.toContain('alert_ack');
   });
@@ -132,11 +140,19 @@ describe('the playground in front of the real bot', () => {
   it('sends nothing for an element the message does not show, or an option the element does not have', async () => {
     const breach = messagesOf(playground, ANA, OPS).find((m) => m.kind === 'message' && m.text.startsWith('Scale now: HighCPUUsage'))!;
     const before = playground.emulator.view(ANA).activity.length;
-    expect(await playground.emulator.act({ user: ANA, channel: OPS, ts: breach.ts, actionId: 'alert_ack' })).toMatchObject({ ok: false, message: expect.stringContaining('no longer shows') });
+    expect(await playground.emulator.act({ user: ANA, channel: OPS, ts: breach.ts, actionId: 'alert_ack' })).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('no longer shows'),
+    });
     const select = playground.emulator.slack.addMessage(OPS, {
       user: ANA,
       text: 'pick',
-      blocks: [{ type: 'actions', elements: [{ type: 'static_select', action_id: 'tier', options: [{ text: { type: 'plain_text', text: 'CPX51' }, value: 'cpx51' }] }] }],
+      blocks: [
+        {
+          type: 'actions',
+          elements: [{ type: 'static_select', action_id: 'tier', options: [{ text: { type: 'plain_text', text: 'CPX51' }, value: 'cpx51' }] }],
+        },
+      ],
     });
     expect(await playground.emulator.act({ user: ANA, channel: OPS, ts: select.ts, actionId: 'tier', selectedValue: 'cpx99' })).toMatchObject({ ok: false });
     expect(playground.emulator.view(ANA).activity.length).toBe(before);
@@ -187,7 +203,7 @@ describe('the config the playground gives the bot', () => {
     expect(config.watch).toMatchObject({ enabled: true, responders: [OPS_GROUP.id], intervalSeconds: 20 });
   });
 
-  it('with --demo keeps the guide\'s thresholds but judges in seconds, on top of a person\'s own file', () => {
+  it("with --demo keeps the guide's thresholds but judges in seconds, on top of a person's own file", () => {
     const userConfig = 'watch:\n  responders: [U0SOMEONE]\ntriggers:\n  - { id: db_size, enabled: false }\n  - { id: cpu, threshold: 0.75 }\n';
     const config = load(buildPlaygroundConfig({ demo: true, userConfig }));
     const cpu = config.triggers.find((trigger) => trigger.id === 'cpu')!;

@@ -67,10 +67,17 @@ async function submit(url: string, text: string): Promise<void> {
 async function pageShows(url: string, pattern: RegExp): Promise<string> {
   const deadline = Date.now() + 15_000;
   for (;;) {
-    const state = ((await (await fetch(new URL(`/api/state?as=${ANA}`, url))).json()) as { workspace: { channels: Array<{ id: string; messages: Array<{ text: string }> }> } }).workspace;
+    const state = (
+      (await (await fetch(new URL(`/api/state?as=${ANA}`, url))).json()) as {
+        workspace: { channels: Array<{ id: string; messages: Array<{ text: string }> }> };
+      }
+    ).workspace;
     const found = state.channels.find((channel) => channel.id === GENERAL)?.messages.find((message) => pattern.test(message.text));
     if (found) return found.text;
-    if (Date.now() > deadline) throw new Error(`the page never showed ${pattern}: ${JSON.stringify(state.channels.find((channel) => channel.id === GENERAL)?.messages.map((m) => m.text))}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `the page never showed ${pattern}: ${JSON.stringify(state.channels.find((channel) => channel.id === GENERAL)?.messages.map((m) => m.text))}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -98,7 +105,7 @@ describe('npm run playground options', () => {
     }
   }, 60_000);
 
-  it('--config FILE is the bot\'s config, and --db FILE keeps the bot\'s SQLite between runs', async () => {
+  it("--config FILE is the bot's config, and --db FILE keeps the bot's SQLite between runs", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'scalebot-promised-cli-'));
     const config = join(dir, 'mine.yaml');
     const databaseFile = join(dir, 'kept.db');

@@ -12,7 +12,16 @@ import { ALERTS_CHANNEL } from '../../playground/workspace.ts';
 const LONG = process.env.SCALEBOT_LONG === '1';
 const ARTIFACTS = join('test-artifacts', 'playground');
 const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 /** The story: about a minute to the peak, 30 s of `for`, a 5 s watcher: the README says "within about two minutes". */
 const BREACH_TIMEOUT_MS = 180_000;
 /** Load drops over 20 s, then 30 s under the thresholds before a breach resolves. */
@@ -53,7 +62,10 @@ describe.runIf(LONG)('npm run playground -- --demo, in a browser', () => {
     await box.press('Enter');
     const question = page.locator('.message', { hasText: 'Have you optimized first?' }).last();
     await question.getByRole('button', { name: 'Yes' }).click();
-    await page.locator('.message', { hasText: /Vertical scaling: upgrade the VPS/ }).last().waitFor({ timeout: 30_000 });
+    await page
+      .locator('.message', { hasText: /Vertical scaling: upgrade the VPS/ })
+      .last()
+      .waitFor({ timeout: 30_000 });
     await page.screenshot({ path: join(ARTIFACTS, 'demo-2-advise-vertical.png') });
 
     await page.locator('#banner').getByRole('button', { name: 'Load drops' }).click();

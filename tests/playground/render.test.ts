@@ -36,11 +36,11 @@ describe('mrkdwn on the page', () => {
     expect(mrkdwnToHtml('<https://x.example/"onmouseover="alert(1)|x>', ctx)).not.toContain('"onmouseover');
   });
 
-  it('turns the bot\'s emoji into emoji and keeps unknown ones as text', () => {
+  it("turns the bot's emoji into emoji and keeps unknown ones as text", () => {
     expect(mrkdwnToHtml(':red_circle: :no_such_emoji:', ctx)).toBe('<span class="emoji" title=":red_circle:">🔴</span> :no_such_emoji:');
   });
 
-  it('formats <!date^…> with Slack\'s tokens in the reader\'s zone', () => {
+  it("formats <!date^…> with Slack's tokens in the reader's zone", () => {
     const now = new Date(2026, 10, 28, 15, 0, 0);
     const date = new Date(2026, 10, 28, 14, 5, 9);
     expect(formatSlackDate(date, '{date_short_pretty} {time}', now)).toBe('today 2:05 PM');
@@ -53,7 +53,7 @@ describe('mrkdwn on the page', () => {
 });
 
 describe('Block Kit on the page', () => {
-  it('renders the bot\'s breach message: section, context and styled buttons that carry their action ids', () => {
+  it("renders the bot's breach message: section, context and styled buttons that carry their action ids", () => {
     const breach: BreachRow = {
       id: 7,
       key: 'cpu|instance=web-1',
@@ -82,7 +82,9 @@ describe('Block Kit on the page', () => {
     const html = renderMessageBody({ text: message.text, blocks: [...(message.blocks ?? [])] }, context);
     expect(html).toContain('<b>Scale now: CPU usage</b>');
     expect(html).toContain('Consider vertical scaling.');
-    expect(html).toMatch(/<button type="button" class="btn btn-primary" data-el="0" data-action-id="alert_ack" data-block-id="alert_actions_7" data-type="button">Acknowledge<\/button>/);
+    expect(html).toMatch(
+      /<button type="button" class="btn btn-primary" data-el="0" data-action-id="alert_ack" data-block-id="alert_actions_7" data-type="button">Acknowledge<\/button>/,
+    );
     expect(html).toContain('data-action-id="alert_snooze_3600"');
     expect(context.elements.map((entry) => entry.element.action_id)).toEqual(['alert_ack', 'alert_snooze_3600', 'alert_status']);
   });
@@ -91,14 +93,32 @@ describe('Block Kit on the page', () => {
     const context = renderContext();
     const blocks = [
       { type: 'header', text: { type: 'plain_text', text: 'Before scaling :rocket:' } },
-      { type: 'section', block_id: 's', fields: [{ type: 'mrkdwn', text: '*Run*\n#42' }, { type: 'plain_text', text: 'Two' }] },
+      {
+        type: 'section',
+        block_id: 's',
+        fields: [
+          { type: 'mrkdwn', text: '*Run*\n#42' },
+          { type: 'plain_text', text: 'Two' },
+        ],
+      },
       { type: 'divider' },
       {
         type: 'actions',
         block_id: 'a',
         elements: [
-          { type: 'button', action_id: 'stop', style: 'danger', text: { type: 'plain_text', text: 'Stop' }, confirm: { title: { type: 'plain_text', text: 'Sure?' } } },
-          { type: 'static_select', action_id: 'pick', placeholder: { type: 'plain_text', text: 'Pick a tier' }, options: [{ text: { type: 'plain_text', text: 'CPX51' }, value: 'cpx51' }] },
+          {
+            type: 'button',
+            action_id: 'stop',
+            style: 'danger',
+            text: { type: 'plain_text', text: 'Stop' },
+            confirm: { title: { type: 'plain_text', text: 'Sure?' } },
+          },
+          {
+            type: 'static_select',
+            action_id: 'pick',
+            placeholder: { type: 'plain_text', text: 'Pick a tier' },
+            options: [{ text: { type: 'plain_text', text: 'CPX51' }, value: 'cpx51' }],
+          },
           { type: 'overflow', action_id: 'more', options: [{ text: { type: 'plain_text', text: 'Abandon' }, value: 'abandon' }] },
         ],
       },
@@ -106,9 +126,18 @@ describe('Block Kit on the page', () => {
         type: 'section',
         block_id: 'c',
         text: { type: 'mrkdwn', text: 'Items' },
-        accessory: { type: 'checkboxes', action_id: 'items', options: [{ text: { type: 'mrkdwn', text: '*Backup*' }, value: 'backup' }], initial_options: [{ text: { type: 'mrkdwn', text: '*Backup*' }, value: 'backup' }] },
+        accessory: {
+          type: 'checkboxes',
+          action_id: 'items',
+          options: [{ text: { type: 'mrkdwn', text: '*Backup*' }, value: 'backup' }],
+          initial_options: [{ text: { type: 'mrkdwn', text: '*Backup*' }, value: 'backup' }],
+        },
       },
-      { type: 'actions', block_id: 'r', elements: [{ type: 'radio_buttons', action_id: 'answer', options: [{ text: { type: 'plain_text', text: 'Yes' }, value: 'yes' }] }] },
+      {
+        type: 'actions',
+        block_id: 'r',
+        elements: [{ type: 'radio_buttons', action_id: 'answer', options: [{ text: { type: 'plain_text', text: 'Yes' }, value: 'yes' }] }],
+      },
       { type: 'image', image_url: 'https://example.com/graph.png', alt_text: 'CPU graph' },
       { type: 'video', title: { type: 'plain_text', text: 'x' } },
     ];

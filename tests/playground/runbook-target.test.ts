@@ -47,7 +47,7 @@ describe('the throwaway sshd', () => {
     return target.host;
   }
 
-  it('runs the tour\'s commands on this machine for real, through the bot\'s own SSH module', async () => {
+  it("runs the tour's commands on this machine for real, through the bot's own SSH module", async () => {
     expect(target.mode).toBe('sshd');
     const hello = await ssh.run(host(), TOUR_STEPS[0].run, { timeoutSeconds: 20 });
     expect(hello.outcome, hello.message).toBe('succeeded');

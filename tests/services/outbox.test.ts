@@ -74,7 +74,11 @@ describe('the Slack outbox', () => {
     expect(posted()).toHaveLength(0);
     expect((await deliverOutbox(storage, client(), () => new Date(Date.now() + 5_000), logger)).posted).toBe(1);
     expect((await deliverOutbox(storage, client(), () => new Date(Date.now() + 31_000), logger)).posted).toBe(1);
-    expect(posted().map((message) => message.text).sort()).toEqual(['a', 'b']);
+    expect(
+      posted()
+        .map((message) => message.text)
+        .sort(),
+    ).toEqual(['a', 'b']);
   });
 
   it('edits a sent message when its payload changes, and threads replies under their parent', async () => {
@@ -166,7 +170,12 @@ describe('the Slack outbox', () => {
         text: 'step said password=hunter2 and xoxb-1234-5678-abcdef and outbox-known-secret-42',
         blocks: [
           { type: 'section', text: { type: 'mrkdwn', text: 'DATABASE_URL=postgres://app:s3cret-pw@db:5432/app' } },
-          { type: 'actions', elements: [{ type: 'button', action_id: 'checklist_toggle_rotate-secret', value: '5:rotate-secret:tick', text: { type: 'plain_text', text: 'Tick' } }] },
+          {
+            type: 'actions',
+            elements: [
+              { type: 'button', action_id: 'checklist_toggle_rotate-secret', value: '5:rotate-secret:tick', text: { type: 'plain_text', text: 'Tick' } },
+            ],
+          },
         ],
       },
       at: new Date(),
@@ -180,6 +189,7 @@ describe('the Slack outbox', () => {
     expect(JSON.stringify(getMessage(database.db, row.id)!.payload)).not.toContain('AKIAABCDEFGHIJKLMNOP');
     await deliverOutbox(storage, client(), () => new Date(), logger);
     const sent = JSON.stringify(fake.messages(CHANNEL));
-    for (const secret of ['hunter2', 'xoxb-1234-5678-abcdef', 'outbox-known-secret-42', 's3cret-pw', 'AKIAABCDEFGHIJKLMNOP']) expect(sent).not.toContain(secret);
+    for (const secret of ['hunter2', 'xoxb-1234-5678-abcdef', 'outbox-known-secret-42', 's3cret-pw', 'AKIAABCDEFGHIJKLMNOP'])
+      expect(sent).not.toContain(secret);
   });
 });

@@ -140,7 +140,13 @@ describe('the breach watcher, one scenario in order', () => {
     expect(rows[0]).toMatchObject({ actor: 'U0LEAD', subject: 'load' });
     // the same button clicked again on a copy of the message from before the first click
     const responseUrl = fake.newResponseUrl({ channel: CHANNEL, user: 'U0OPS', messageTs: theBreach() });
-    const again = buildBlockActionsPayload({ user: 'U0OPS', channel: CHANNEL, message: staleCopy, action: { action_id: 'alert_ack' }, response_url: responseUrl });
+    const again = buildBlockActionsPayload({
+      user: 'U0OPS',
+      channel: CHANNEL,
+      message: staleCopy,
+      action: { action_id: 'alert_ack' },
+      response_url: responseUrl,
+    });
     expect((await sendInteraction(harness.url, harness.secret, again)).status).toBe(200);
     const answer = await fake.waitFor((f) => f.responses.find((entry) => entry.url === responseUrl));
     expect(JSON.stringify(answer.body)).toContain('Already acknowledged by <@U0LEAD>');
@@ -152,12 +158,17 @@ describe('the breach watcher, one scenario in order', () => {
   it('snoozes, shows until when, and records it', async () => {
     await click('U0OPS', theBreach(), 'alert_snooze_3600');
     await fake.waitFor((f) => flatText(f.message(CHANNEL, theBreach())).includes('snoozed by <@U0OPS> until'));
-    expect(listDecisions(harness.bot.database.db, { kinds: ['breach_snoozed'] })[0]).toMatchObject({ actor: 'U0OPS', detail: expect.objectContaining({ seconds: 3600 }) });
+    expect(listDecisions(harness.bot.database.db, { kinds: ['breach_snoozed'] })[0]).toMatchObject({
+      actor: 'U0OPS',
+      detail: expect.objectContaining({ seconds: 3600 }),
+    });
   });
 
   it('posts the full status in the thread on Status, once for a double click', async () => {
     const urls = await Promise.all([click('U0STRANGER', theBreach(), 'alert_status'), click('U0STRANGER', theBreach(), 'alert_status')]);
-    const reply = await fake.waitFor((f) => f.messages(CHANNEL).find((message) => message.thread_ts === theBreach() && message.ts !== theBreach() && flatText(message).includes('Scale now')));
+    const reply = await fake.waitFor((f) =>
+      f.messages(CHANNEL).find((message) => message.thread_ts === theBreach() && message.ts !== theBreach() && flatText(message).includes('Scale now')),
+    );
     expect(flatText(reply)).toContain('Load');
     // The positive event that both clicks were handled: the later one is told the status is there already.
     const told = await fake.waitFor((f) => f.responses.find((entry) => urls.includes(entry.url) && String(entry.body?.text).includes('already in the thread')));
@@ -253,7 +264,12 @@ describe('the watcher when Prometheus goes away', () => {
       // Prometheus back: a fresh one (the fixture picks its port), so the bot is restarted to point at it
       await bot.stop();
       ownPrometheus = await startPrometheus({ scrapeTargets: [ownExporter.target], scrapeIntervalSeconds: 1 });
-      bot = await startTestBot({ prometheusUrl: ownPrometheus.url, config: watcherTestConfig('  enabled: false\n  resolve_after: 1s'), fake: ownFake, databaseFile: bot.databaseFile });
+      bot = await startTestBot({
+        prometheusUrl: ownPrometheus.url,
+        config: watcherTestConfig('  enabled: false\n  resolve_after: 1s'),
+        fake: ownFake,
+        databaseFile: bot.databaseFile,
+      });
       await heldFor(ownPrometheus, 'test_load', 0.9);
       const back = await bot.bot.watcher.runCycle();
       expect(back).toMatchObject({ blind: false, opened: 0, open: 1 });

@@ -68,7 +68,11 @@ describe('the advisor tables in a config file', () => {
     expect(priceRecommendation('vertical', capacity)).toMatchObject({ kind: 'tier', delta: 24, newTotalWithApis: 88 });
     expect(priceRecommendation('horizontal', capacity)).toMatchObject({ kind: 'stage', stage: { number: 3 }, delta: 142 });
     const plan = planFor({ users: 2500 }, capacity, advisor.plan);
-    expect(plan).toMatchObject({ recommended: 'horizontal', vertical: { fit: { name: 'large' }, totalWithApis: 88 }, horizontal: { fit: { number: 2 }, totalWithApis: 124 } });
+    expect(plan).toMatchObject({
+      recommended: 'horizontal',
+      vertical: { fit: { name: 'large' }, totalWithApis: 88 },
+      horizontal: { fit: { number: 2 }, totalWithApis: 124 },
+    });
     expect(planFor({ dau: 3000 }, capacity, advisor.plan)).toMatchObject({ users: 300, vertical: { fit: { name: 'small' } } });
     // Settings the file did not touch keep their defaults.
     expect(advisor.memory).toEqual({ globalTraffic: 90 * 86400, optimized: 30 * 86400, metricQuestions: 3600 });
@@ -129,9 +133,13 @@ describe('check-config names file:line for the advisor tables', () => {
   });
 
   it('a current that names an unknown tier, or two things, or a stage past the table', () => {
-    expect(problemsOf(writeConfig('current:\n  tier: CPX99\n'))).toEqual([expect.stringMatching(/:2:\d+: current\.tier: current names tier "CPX99", which is not in the pricing table \(CPX41, CPX51, CPX61, CCX63\)/)]);
+    expect(problemsOf(writeConfig('current:\n  tier: CPX99\n'))).toEqual([
+      expect.stringMatching(/:2:\d+: current\.tier: current names tier "CPX99", which is not in the pricing table \(CPX41, CPX51, CPX61, CCX63\)/),
+    ]);
     expect(problemsOf(writeConfig('current: { tier: CPX41, stage: 2 }\n'))).toEqual([expect.stringMatching(/:1:\d+: current: current names one thing/)]);
-    expect(problemsOf(writeConfig('current: { stage: 9 }\n'))).toEqual([expect.stringMatching(/:1:\d+: current\.stage: current names stage 9, but the stages table has 5/)]);
+    expect(problemsOf(writeConfig('current: { stage: 9 }\n'))).toEqual([
+      expect.stringMatching(/:1:\d+: current\.stage: current names stage 9, but the stages table has 5/),
+    ]);
   });
 
   it('a new pricing table that drops tiers the default stages and current use: reported in the file that dropped them', () => {
@@ -139,7 +147,11 @@ describe('check-config names file:line for the advisor tables', () => {
   - { name: only, ram_gb: 4, vcpu: 2, storage_gb: 80, monthly: 10, capacity: { min: 0, max: null } }
 `);
     const problems = problemsOf(file);
-    expect(problems[0]).toMatch(new RegExp(`^${file}:2:\\d+: pricing: stage "Single server" names tier "CPX41", which is not in the pricing table \\(only\\) \\(set in .*config/advisor\\.yaml\\)`));
+    expect(problems[0]).toMatch(
+      new RegExp(
+        `^${file}:2:\\d+: pricing: stage "Single server" names tier "CPX41", which is not in the pricing table \\(only\\) \\(set in .*config/advisor\\.yaml\\)`,
+      ),
+    );
     expect(problems.at(-1)).toMatch(new RegExp(`^${file}:2:\\d+: pricing: current names tier "CPX41"`));
   });
 
@@ -177,7 +189,9 @@ current: { stage: 1 }
     expect(problemsOf(unknownTier)).toEqual(
       expect.arrayContaining([
         expect.stringMatching(new RegExp(`^${unknownTier}:4:\\d+: stages\\[0\\]\\.servers\\[0\\]\\.tier: stage "One" names tier "CPX99"`)),
-        expect.stringMatching(new RegExp(`^${unknownTier}:10:\\d+: stages\\[1\\]\\.monthly: stage "Two" costs 20 a month, less than its servers and load balancer \\(70\\)`)),
+        expect.stringMatching(
+          new RegExp(`^${unknownTier}:10:\\d+: stages\\[1\\]\\.monthly: stage "Two" costs 20 a month, less than its servers and load balancer \\(70\\)`),
+        ),
       ]),
     );
   });
@@ -196,7 +210,9 @@ current: { stage: 1 }
       ]),
     );
     const unknownTrigger = writeConfig('advisor:\n  database_triggers: [db_connections, slow_querys]\n');
-    expect(problemsOf(unknownTrigger)).toEqual([expect.stringMatching(new RegExp(`^${unknownTrigger}:2:\\d+: advisor\\.database_triggers\\[1\\]: no trigger "slow_querys" is configured`))]);
+    expect(problemsOf(unknownTrigger)).toEqual([
+      expect.stringMatching(new RegExp(`^${unknownTrigger}:2:\\d+: advisor\\.database_triggers\\[1\\]: no trigger "slow_querys" is configured`)),
+    ]);
   });
 
   it('scalebot check-config reports them and counts the tables when all is well', async () => {

@@ -51,9 +51,20 @@ describe('the defaults', () => {
   it('are all required: take any setting out of config/*.yaml and the config no longer parses, naming it', () => {
     const paths = settingPaths();
     expect(paths.map(({ path }) => path.join('.'))).toEqual(
-      expect.arrayContaining(['prometheus.url', 'prometheus.timeout', 'grafana.dashboard_url', 'slack.alerts_channel', 'watch.repeat.soon', 'watch.snooze_options', 'hosts', 'admins']),
+      expect.arrayContaining([
+        'prometheus.url',
+        'prometheus.timeout',
+        'grafana.dashboard_url',
+        'slack.alerts_channel',
+        'watch.repeat.soon',
+        'watch.snooze_options',
+        'hosts',
+        'admins',
+      ]),
     );
-    expect(paths.map(({ path }) => path.join('.'))).toEqual(expect.arrayContaining(['triggers', 'runbooks', 'checklists', 'pricing', 'current', 'advisor.remember.optimized', 'advisor.start']));
+    expect(paths.map(({ path }) => path.join('.'))).toEqual(
+      expect.arrayContaining(['triggers', 'runbooks', 'checklists', 'pricing', 'current', 'advisor.remember.optimized', 'advisor.start']),
+    );
     const unnamed: string[] = [];
     for (const { source, path } of paths) {
       const name = path.join('.');

@@ -83,7 +83,10 @@ describe('parseSettings', () => {
     expect(problemsOf({ SLACK_BOT_TOKEN: 'xoxb-1' })).toEqual([expect.stringMatching(/^SLACK_SIGNING_SECRET is not set/)]);
     expect(parseSettings({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' }).mode).toBe('socket');
     const problems = problemsOf({ SLACK_BOT_TOKEN: 'xoxp-user-secret', SLACK_APP_TOKEN: 'xoxb-app-secret' });
-    expect(problems).toEqual(['SLACK_BOT_TOKEN must be a bot token, starting with xoxb-', 'SLACK_APP_TOKEN must be an app-level token with connections:write, starting with xapp-']);
+    expect(problems).toEqual([
+      'SLACK_BOT_TOKEN must be a bot token, starting with xoxb-',
+      'SLACK_APP_TOKEN must be an app-level token with connections:write, starting with xapp-',
+    ]);
     expect(problems.join('\n')).not.toMatch(/secret/);
   });
 

@@ -90,7 +90,13 @@ export async function startPointProxy({ source, target, label = defaultLabel }: 
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
     const url = new URL(req.url ?? '/', 'http://proxy');
-    const request: PointProxyRequest = { httpMethod: req.method ?? 'GET', path: url.pathname, search: url.search, headers: req.headers, body: body.toString('utf8') };
+    const request: PointProxyRequest = {
+      httpMethod: req.method ?? 'GET',
+      path: url.pathname,
+      search: url.search,
+      headers: req.headers,
+      body: body.toString('utf8'),
+    };
     const name = label(request);
     const base = { source, label: name, at: Date.now(), httpMethod: request.httpMethod, path: request.path, body: request.body };
     if (dying > 0) {

@@ -64,8 +64,10 @@ export function slackPointLabeller(fake: FakeSlack, qualify: (call: SlackCall, k
     const { method, args } = call;
     let key: string | undefined;
     if (method === 'chat.postMessage') key = outboxKeyOf({ metadata: args.metadata as StoredMessage['metadata'] });
-    else if (method === 'chat.update' && typeof args.channel === 'string' && typeof args.ts === 'string') key = outboxKeyOf(fake.message(args.channel, args.ts));
-    else if (method === 'conversations.replies' && typeof args.channel === 'string' && typeof args.ts === 'string') key = outboxKeyOf(fake.message(args.channel, args.ts));
+    else if (method === 'chat.update' && typeof args.channel === 'string' && typeof args.ts === 'string')
+      key = outboxKeyOf(fake.message(args.channel, args.ts));
+    else if (method === 'conversations.replies' && typeof args.channel === 'string' && typeof args.ts === 'string')
+      key = outboxKeyOf(fake.message(args.channel, args.ts));
     const phase = qualify(call, key);
     return [method, key?.replace(/\d{6,}/g, '*'), phase].filter(Boolean).join(' ');
   };
@@ -142,11 +144,15 @@ export function exactlyOnceProblems(fake: FakeSlack, rows: readonly ExpectedSlac
       continue;
     }
     const parent = row.parentId === null ? undefined : rows.find((candidate) => candidate.id === row.parentId);
-    if (row.parentId !== null && (!parent?.ts || shown.thread_ts !== parent.ts)) problems.push(`${row.dedupeKey} (row ${row.id}) is not in its parent's thread (${shown.thread_ts} ≠ ${parent?.ts})`);
-    if (row.parentId === null && shown.thread_ts !== undefined && shown.thread_ts !== shown.ts) problems.push(`${row.dedupeKey} (row ${row.id}) landed in a thread`);
+    if (row.parentId !== null && (!parent?.ts || shown.thread_ts !== parent.ts))
+      problems.push(`${row.dedupeKey} (row ${row.id}) is not in its parent's thread (${shown.thread_ts} ≠ ${parent?.ts})`);
+    if (row.parentId === null && shown.thread_ts !== undefined && shown.thread_ts !== shown.ts)
+      problems.push(`${row.dedupeKey} (row ${row.id}) landed in a thread`);
     if (outboxIdOf(shown) !== row.id) problems.push(`${row.dedupeKey} (row ${row.id}) points at ${row.ts}, which is outbox row ${outboxIdOf(shown)}'s message`);
-    if (shown.text !== row.payload.text) problems.push(`${row.dedupeKey} (row ${row.id}) shows ${JSON.stringify(shown.text)} but should say ${JSON.stringify(row.payload.text)}`);
-    else if (withoutSlackIds(shown.blocks) !== withoutSlackIds(row.payload.blocks)) problems.push(`${row.dedupeKey} (row ${row.id}) shows other blocks than its payload`);
+    if (shown.text !== row.payload.text)
+      problems.push(`${row.dedupeKey} (row ${row.id}) shows ${JSON.stringify(shown.text)} but should say ${JSON.stringify(row.payload.text)}`);
+    else if (withoutSlackIds(shown.blocks) !== withoutSlackIds(row.payload.blocks))
+      problems.push(`${row.dedupeKey} (row ${row.id}) shows other blocks than its payload`);
   }
   return problems;
 }

@@ -84,14 +84,20 @@ export async function startPostgresCluster(options: StartPostgresOptions = {}): 
   try {
     const began = performance.now();
     // initdb refuses to run as root; everything that touches the data dir runs as its owner.
-    await asOwner(join(cluster.binDir, 'initdb'), [
-      '-D', cluster.dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync', '--no-instructions',
-    ], cluster.socketDir);
+    await asOwner(
+      join(cluster.binDir, 'initdb'),
+      ['-D', cluster.dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync', '--no-instructions'],
+      cluster.socketDir,
+    );
     cluster.timings.initdbMs = Math.round(performance.now() - began);
     const settings = { ...SHARED_SETTINGS, unix_socket_directories: `'${cluster.socketDir}'`, ...options.settings };
     appendFileSync(
       join(cluster.dataDir, 'postgresql.conf'),
-      '\n# scalebot test fixture\n' + Object.entries(settings).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n',
+      '\n# scalebot test fixture\n' +
+        Object.entries(settings)
+          .map(([k, v]) => `${k} = ${v}`)
+          .join('\n') +
+        '\n',
     );
     // initdb --auth=trust already trusts local and 127.0.0.1 connections, replication included; say it explicitly.
     appendFileSync(

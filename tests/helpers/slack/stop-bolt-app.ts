@@ -12,9 +12,7 @@ interface DisconnectingClient {
 function socketModeClientOf(app: App): DisconnectingClient | undefined {
   const receiver = (app as unknown as { receiver?: { client?: unknown } }).receiver;
   const client = receiver?.client as Partial<DisconnectingClient> | undefined;
-  return typeof client?.once === 'function' && typeof client.off === 'function'
-    ? (client as DisconnectingClient)
-    : undefined;
+  return typeof client?.once === 'function' && typeof client.off === 'function' ? (client as DisconnectingClient) : undefined;
 }
 
 export async function stopBoltApp(app: App, { timeoutMs = 5000 }: { timeoutMs?: number } = {}): Promise<void> {
@@ -33,10 +31,7 @@ export async function stopBoltApp(app: App, { timeoutMs = 5000 }: { timeoutMs?: 
     await Promise.race([
       disconnected,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`stopBoltApp: the Socket Mode client did not disconnect within ${timeoutMs} ms`)),
-          timeoutMs,
-        );
+        timer = setTimeout(() => reject(new Error(`stopBoltApp: the Socket Mode client did not disconnect within ${timeoutMs} ms`)), timeoutMs);
       }),
     ]);
   } finally {

@@ -66,12 +66,18 @@ describe('/scale checklist', () => {
       expect(itemButtons.map((button) => button.value)).toEqual(
         checklist.items.map((item) => `${index + 1}:${item.id}:${item.action?.kind === 'status_snapshot' ? 'snapshot' : 'tick'}`),
       );
-      expect(buttonsOf(message).map((button) => button.action_id).slice(-2)).toEqual(['checklist_close', 'checklist_abandon']);
+      expect(
+        buttonsOf(message)
+          .map((button) => button.action_id)
+          .slice(-2),
+      ).toEqual(['checklist_close', 'checklist_abandon']);
       expect(message.user).toBe(tb.fake.identity.botUserId);
     }
     // The optimization list: four section headings and 22 items in one message.
     const optimize = runMessage(tb.fake, 4)!;
-    expect((optimize.blocks as Array<Record<string, any>>).filter((block) => block.type === 'section' && !block.accessory).map((block) => block.text.text)).toEqual([
+    expect(
+      (optimize.blocks as Array<Record<string, any>>).filter((block) => block.type === 'section' && !block.accessory).map((block) => block.text.text),
+    ).toEqual([
       '*Database optimization* · 0 of 5',
       '*Application optimization* · 0 of 6',
       '*Frontend optimization* · 0 of 6',
@@ -136,7 +142,7 @@ describe('/scale checklist', () => {
     expect(tb.fake.callsTo('chat.postMessage').map((call) => call.response?.status)).toEqual([429, 200]);
   });
 
-  it("tells the user when it cannot post in the channel, and leaves no open run behind", async () => {
+  it('tells the user when it cannot post in the channel, and leaves no open run behind', async () => {
     const fake = await fakeSlack({ channels: { C0OTHER: 'other' } });
     const tb = await bot({ fake });
     const url = await scale(tb, 'checklist before');
@@ -248,7 +254,9 @@ describe('checklist buttons', () => {
     for (const actionId of ['checklist_toggle_load_test', 'checklist_close', 'checklist_abandon']) {
       const url = await click(tb, message, actionId, 'U0STRANGER');
       const answer = await responseTo(tb.fake, url);
-      expect(answer.body?.text).toBe(':no_entry: Only <@U0LEAD>, <!subteam^S0OPS> may tick this checklist (`checklists.tests.responders`). Nothing was changed.');
+      expect(answer.body?.text).toBe(
+        ':no_entry: Only <@U0LEAD>, <!subteam^S0OPS> may tick this checklist (`checklists.tests.responders`). Nothing was changed.',
+      );
     }
     expect(snapshotState(tb, 1)).toEqual(before);
     expect(listDecisions(tb.bot.database.db, { kinds: ['checklist_click_refused'] })).toHaveLength(3);
@@ -306,7 +314,15 @@ describe('checklist buttons', () => {
     expect(getRun(tb.bot.database.db, 1)).toMatchObject({ status: 'completed', endedBy: BOB });
     const [row] = listDecisions(tb.bot.database.db, { kinds: ['checklist_completed'] });
     expect(row).toMatchObject({ actor: BOB, subject: 'tests', outcome: 'completed', detail: { run_id: 1, name: 'CPX51' } });
-    expect(row!.detail.summary).toMatchObject({ done: 4, total: 4, durationSeconds: 270, byPerson: [{ user: ANA, items: 3 }, { user: BOB, items: 1 }] });
+    expect(row!.detail.summary).toMatchObject({
+      done: 4,
+      total: 4,
+      durationSeconds: 270,
+      byPerson: [
+        { user: ANA, items: 3 },
+        { user: BOB, items: 1 },
+      ],
+    });
     expect(lastCompletedRun(tb.bot.database.db, 'tests')).toMatchObject({ runId: 1, name: 'CPX51', completedBy: BOB });
   });
 
@@ -347,7 +363,10 @@ describe('checklist buttons', () => {
     const url = await click(tb, other, 'checklist_toggle_provision', BOB);
     expect((await responseTo(tb.fake, url)).body?.text).toMatch(/^This checklist run was abandoned by <@U0ANA>/);
     expect(listTicks(tb.bot.database.db, 2)).toEqual([]);
-    expect(listDecisions(tb.bot.database.db, { kinds: ['checklist_closed', 'checklist_abandoned'] }).map((row) => row.kind)).toEqual(['checklist_abandoned', 'checklist_closed']);
+    expect(listDecisions(tb.bot.database.db, { kinds: ['checklist_closed', 'checklist_abandoned'] }).map((row) => row.kind)).toEqual([
+      'checklist_abandoned',
+      'checklist_closed',
+    ]);
   });
 
   it('refuses malformed payloads (unknown run, unknown item, junk, another channel) without changing anything', async () => {
@@ -383,14 +402,18 @@ describe('checklist buttons', () => {
     const updated = await waitForProgress(tb.fake, 1, '1 of 8');
     expect(updated.ts).toBe(message.ts);
     expect(itemBlock(updated, 'full_backup').text.text).toContain('runbook `backup` succeeded');
-    expect(listTicks(tb.bot.database.db, 1)).toMatchObject([{ itemId: 'full_backup', source: 'runbook', actor: ANA, detail: { runbook: 'backup', runbook_run_id: 42 } }]);
+    expect(listTicks(tb.bot.database.db, 1)).toMatchObject([
+      { itemId: 'full_backup', source: 'runbook', actor: ANA, detail: { runbook: 'backup', runbook_run_id: 42 } },
+    ]);
     // Again: nothing left to tick. Only the named run: nothing there either.
     expect(await tb.bot.checklists.tickItemsForRunbook({ runbookId: 'backup', user: ANA })).toEqual([]);
     expect(await tb.bot.checklists.tickItemsForRunbook({ runbookId: 'test-restore', checklistRunId: 2, user: ANA })).toEqual([]);
     // The default runbooks exist, so open items naming one offer it; this one needs a server to run on.
-    expect(buttonsOf(updated).filter((button) => button.action_id.startsWith('checklist_runbook_')).map((button) => button.text.text)).toEqual([
-      'Start runbook test-restore',
-    ]);
+    expect(
+      buttonsOf(updated)
+        .filter((button) => button.action_id.startsWith('checklist_runbook_'))
+        .map((button) => button.text.text),
+    ).toEqual(['Start runbook test-restore']);
     const url = await click(tb, updated, 'checklist_runbook_test_restore', ANA);
     expect((await responseTo(tb.fake, url)).body?.text).toBe(
       'Start it with `/scale run test-restore server=<host>` (it needs server). When the run succeeds, this item is ticked.',
@@ -410,7 +433,12 @@ describe('checklist buttons', () => {
 
   it('works the same over Socket Mode (how the bot runs by default)', async () => {
     const tb = await bot({ socketMode: true });
-    await tb.fake.socket.sendSlashCommand({ text: 'checklist after', user_id: ANA, channel_id: CHANNEL, response_url: tb.fake.newResponseUrl({ channel: CHANNEL, user: ANA }) });
+    await tb.fake.socket.sendSlashCommand({
+      text: 'checklist after',
+      user_id: ANA,
+      channel_id: CHANNEL,
+      response_url: tb.fake.newResponseUrl({ channel: CHANNEL, user: ANA }),
+    });
     const message = await waitForRunMessage(tb.fake, 1);
     const payload = buildBlockActionsPayload({
       user: BOB,

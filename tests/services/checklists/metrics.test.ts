@@ -15,7 +15,12 @@ let tb: TestBot;
 beforeAll(async () => {
   const now = Math.floor(Date.now() / 1000);
   // An hour of CPU at 90 %: the cpu trigger (> 70 % for 15 min) is breached, so the verdict is "Scale now".
-  prometheus = await startPrometheus({ openMetrics: scenario({ now, start: now - 3600 }).cpu('web-1:9100', 0.9).memory('web-1:9100', 0.4).toOpenMetrics() });
+  prometheus = await startPrometheus({
+    openMetrics: scenario({ now, start: now - 3600 })
+      .cpu('web-1:9100', 0.9)
+      .memory('web-1:9100', 0.4)
+      .toOpenMetrics(),
+  });
   tb = await startTestBot({ prometheusUrl: prometheus.url });
 });
 
@@ -48,7 +53,11 @@ describe('the status_snapshot action', () => {
       { itemId: 'review_metrics', action: 'tick', actor: 'U0ANA', source: 'status_snapshot', detail: { verdict: 'scale_now', verdict_title: 'Scale now' } },
     ]);
     const [decision] = listDecisions(tb.bot.database.db, { kinds: ['checklist_tick'] });
-    expect(decision).toMatchObject({ actor: 'U0ANA', subject: 'before', detail: { item_id: 'review_metrics', source: 'status_snapshot', verdict: 'scale_now' } });
+    expect(decision).toMatchObject({
+      actor: 'U0ANA',
+      subject: 'before',
+      detail: { item_id: 'review_metrics', source: 'status_snapshot', verdict: 'scale_now' },
+    });
     expect(tb.fake.responses.filter((response) => response.url === url)).toEqual([]);
 
     // A second click from the copy that still showed the snapshot button posts nothing and ticks nothing.

@@ -59,12 +59,18 @@ describe('checklist items and runbooks', () => {
   it('starts the runbook from its item, and ticks the item as the requester when the run succeeds', async () => {
     const message = await startRun(tb, 'before "move to CPX51"', 1);
     // backup needs no parameters here; test-restore needs a server.
-    expect(buttonsOf(message).filter((button) => button.action_id.startsWith('checklist_runbook_')).map((button) => [button.action_id, button.text.text])).toEqual([
+    expect(
+      buttonsOf(message)
+        .filter((button) => button.action_id.startsWith('checklist_runbook_'))
+        .map((button) => [button.action_id, button.text.text]),
+    ).toEqual([
       ['checklist_runbook_full_backup', 'Start runbook backup'],
       ['checklist_runbook_test_restore', 'Start runbook test-restore'],
     ]);
     const url = await click(tb, message, 'checklist_runbook_full_backup', ANA);
-    expect((await responseTo(tb.fake, url)).body?.text).toBe('Runbook `backup` is planned in this channel; it runs once approved, and ticks this item when it succeeds.');
+    expect((await responseTo(tb.fake, url)).body?.text).toBe(
+      'Runbook `backup` is planned in this channel; it runs once approved, and ticks this item when it succeeds.',
+    );
     const [planned] = listRuns(tb.bot.database.db, { limit: 1 });
     expect(planned).toMatchObject({ runbookId: 'backup', requester: ANA, status: 'awaiting_approval' });
     expect(listTicks(tb.bot.database.db, 1)).toEqual([]);
@@ -73,7 +79,9 @@ describe('checklist items and runbooks', () => {
     await waitRunbook(planned!.id, 'succeeded');
 
     const ticked = await waitForProgress(tb.fake, 1, '1 of 8');
-    expect(itemBlock(ticked, 'full_backup').text.text).toMatch(/^:white_check_mark: Create full backup\n`\.\/scripts\/backup\.sh`\n_<@U0ANA> · <!date[^>]+> · runbook `backup` succeeded_$/);
+    expect(itemBlock(ticked, 'full_backup').text.text).toMatch(
+      /^:white_check_mark: Create full backup\n`\.\/scripts\/backup\.sh`\n_<@U0ANA> · <!date[^>]+> · runbook `backup` succeeded_$/,
+    );
     expect(listTicks(tb.bot.database.db, 1)).toMatchObject([
       { itemId: 'full_backup', action: 'tick', actor: ANA, source: 'runbook', detail: { runbook: 'backup', runbook_run_id: planned!.id } },
     ]);

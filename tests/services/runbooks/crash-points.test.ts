@@ -99,13 +99,26 @@ async function click(bot: BotGeneration, scenario: Scenario, user: string, actio
     strict: false,
     response_url: fake.newResponseUrl({ channel: scenario.channel, user, messageTs: message.ts }),
   });
-  return sendInteraction(bot.url!, SECRET, payload, { timeoutMs: 5000 }).then((answer) => answer.status === 200, () => false);
+  return sendInteraction(bot.url!, SECRET, payload, { timeoutMs: 5000 }).then(
+    (answer) => answer.status === 200,
+    () => false,
+  );
 }
 
 async function request(bot: BotGeneration, scenario: Scenario): Promise<void> {
   const responseUrl = fake.newResponseUrl({ channel: scenario.channel, user: REQUESTER });
-  await sendSlashCommand(bot.url!, SECRET, { text: 'run crashy', user_id: REQUESTER, channel_id: scenario.channel, response_url: responseUrl }, { timeoutMs: 10_000 });
-  await until('the plan to be posted', () => fake.messages(scenario.channel).find((message) => flat(message.blocks).includes('run_approve')), 15_000, () => bot.logs() + fake.summary());
+  await sendSlashCommand(
+    bot.url!,
+    SECRET,
+    { text: 'run crashy', user_id: REQUESTER, channel_id: scenario.channel, response_url: responseUrl },
+    { timeoutMs: 10_000 },
+  );
+  await until(
+    'the plan to be posted',
+    () => fake.messages(scenario.channel).find((message) => flat(message.blocks).includes('run_approve')),
+    15_000,
+    () => bot.logs() + fake.summary(),
+  );
 }
 
 /**
@@ -183,16 +196,27 @@ async function crashAt(n: number, mode: 'before' | 'after'): Promise<void> {
   off();
   // The number of output edits varies a little from run to run: a point past this run's last call is not
   // reached, and the run is checked as it ended.
-  if (killed) await until('the kill at the chosen point', () => supervisor.kills === 1, 30_000, () => supervisor.logs());
+  if (killed)
+    await until(
+      'the kill at the chosen point',
+      () => supervisor.kills === 1,
+      30_000,
+      () => supervisor.logs(),
+    );
   else results.unreached += 1;
   results.kills += supervisor.kills;
   expect(supervisor.unexpectedExits).toEqual([]);
   const second = killed ? await supervisor.ready() : first;
   // Recovery first: whatever the first process was doing is marked, never re-run by itself.
-  await until('recovery', () => {
-    const run = listRuns(dbOf(scenario), { limit: 1 })[0]!;
-    return run.status !== 'running' && run.status !== 'approved';
-  }, 15_000, second.logs);
+  await until(
+    'recovery',
+    () => {
+      const run = listRuns(dbOf(scenario), { limit: 1 })[0]!;
+      return run.status !== 'running' && run.status !== 'approved';
+    },
+    15_000,
+    second.logs,
+  );
   const db = dbOf(scenario);
   const run0 = listRuns(db, { limit: 1 })[0]!;
   // No succeeded step is offered for retry as "outcome unknown".
@@ -219,11 +243,17 @@ async function crashAt(n: number, mode: 'before' | 'after'): Promise<void> {
     expect(lines.filter((line) => line === `end-${id}`).length, context).toBe(1);
   }
   // No message posted twice: one message per outbox key (the plan, each step attempt, each reply).
-  const keys = fake.messages(scenario.channel).map((message) => message.metadata?.event_payload.key).filter(Boolean);
+  const keys = fake
+    .messages(scenario.channel)
+    .map((message) => message.metadata?.event_payload.key)
+    .filter(Boolean);
   const duplicates = keys.filter((key, index) => keys.indexOf(key) !== index);
   results.duplicatePosts += duplicates.length;
   expect(duplicates, context).toEqual([]);
-  expect(keys.filter((key) => key === `run:${run.id}`), context).toHaveLength(1);
+  expect(
+    keys.filter((key) => key === `run:${run.id}`),
+    context,
+  ).toHaveLength(1);
   expect(getLock(db, 'local'), context).toBeUndefined();
   results.points += 1;
   await supervisor.stop();

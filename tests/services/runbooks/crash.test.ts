@@ -106,7 +106,12 @@ async function startBotProcess(): Promise<BotProcess> {
   for (;;) {
     if (!isAlive(child)) throw new Error(`the bot exited before it was ready (${child.exitCode ?? child.signalCode}):\n${log}`);
     bot.url ||= LISTENING.exec(log)?.[1] ?? '';
-    const ready = bot.url !== '' && await fetch(`${bot.url}/health/ready`, { signal: AbortSignal.timeout(1000) }).then((response) => response.status === 200, () => false);
+    const ready =
+      bot.url !== '' &&
+      (await fetch(`${bot.url}/health/ready`, { signal: AbortSignal.timeout(1000) }).then(
+        (response) => response.status === 200,
+        () => false,
+      ));
     if (ready) return bot;
     if (Date.now() > deadline) throw new Error(`the bot was not ready within 30 s:\n${log}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -170,7 +175,12 @@ describe('a bot process killed during a step and started again', () => {
   it('runs the approved step until the bot is killed with SIGKILL; the remote command dies with the connection', async () => {
     const bot = await startBotProcess();
     const responseUrl = fake.newResponseUrl({ channel: CHANNEL, user: REQUESTER });
-    const answer = await sendSlashCommand(bot.url, SECRET, { text: 'run crashy target=local', user_id: REQUESTER, channel_id: CHANNEL, response_url: responseUrl }, { timeoutMs: 10_000 });
+    const answer = await sendSlashCommand(
+      bot.url,
+      SECRET,
+      { text: 'run crashy target=local', user_id: REQUESTER, channel_id: CHANNEL, response_url: responseUrl },
+      { timeoutMs: 10_000 },
+    );
     expect(answer.status).toBe(200);
     const plan = await fake.waitFor((f) => f.messages(CHANNEL).find((message) => flat(message.blocks).includes('run_approve')), { timeoutMs: 15_000 });
     planTs = plan.ts;
@@ -200,28 +210,48 @@ describe('a bot process killed during a step and started again', () => {
     expect(steps.map((step) => [step.stepId, step.status])).toEqual([['append-and-sleep', 'interrupted']]);
     expect(steps[0]!.message).toMatch(/outcome is unknown/);
 
-    const plan = await fake.waitFor((f) => {
-      const message = f.message(CHANNEL, planTs);
-      return message && flat(message.blocks).includes('Interrupted') ? message : undefined;
-    }, { timeoutMs: 15_000 });
+    const plan = await fake.waitFor(
+      (f) => {
+        const message = f.message(CHANNEL, planTs);
+        return message && flat(message.blocks).includes('Interrupted') ? message : undefined;
+      },
+      { timeoutMs: 15_000 },
+    );
     const blocks = flat(plan.blocks);
     expect(blocks).toMatch(/Interrupted\* at step 1/);
     expect(blocks).toContain('interrupted during step 1 (Append and sleep), outcome unknown');
     for (const action of ['run_retry', 'run_rollback', 'run_abandon']) expect(blocks).toContain(action);
     expect(blocks).not.toContain('run_stop');
-    const reply = await fake.waitFor(() => threadOf(planTs).find((message) => /interrupted during step 1\b.*outcome unknown/.test(message.text)), { timeoutMs: 15_000 });
+    const reply = await fake.waitFor(() => threadOf(planTs).find((message) => /interrupted during step 1\b.*outcome unknown/.test(message.text)), {
+      timeoutMs: 15_000,
+    });
     expect(reply.text).toMatch(/will not run again by itself/);
     // The restarted bot edited the same plan message: still one top-level message in the channel.
-    expect(fake.messages(CHANNEL).filter((message) => !message.thread_ts || message.thread_ts === message.ts).map((message) => message.ts)).toEqual([planTs]);
+    expect(
+      fake
+        .messages(CHANNEL)
+        .filter((message) => !message.thread_ts || message.thread_ts === message.ts)
+        .map((message) => message.ts),
+    ).toEqual([planTs]);
 
     const interrupted = listDecisions(db(), { kinds: ['run_interrupted'] });
     expect(interrupted).toHaveLength(1);
-    expect(interrupted[0]).toMatchObject({ actor: 'scalebot', outcome: 'interrupted', subject: 'crashy', detail: expect.objectContaining({ run_id: runId, step: 'append-and-sleep', phase: 'steps' }) });
+    expect(interrupted[0]).toMatchObject({
+      actor: 'scalebot',
+      outcome: 'interrupted',
+      subject: 'crashy',
+      detail: expect.objectContaining({ run_id: runId, step: 'append-and-sleep', phase: 'steps' }),
+    });
 
     // Not re-run: no second line, no new process, no second step_started, once the restarted bot says its
     // recovery is over (logged after recoverInterrupted returns, the only place a re-run could start from).
     const restarted = bots.at(-1)!;
-    await until('the recovery to be logged', () => /runbook runs were interrupted by the last stop; marked, not re-run/.test(restarted.logs()), 15_000, restarted.logs);
+    await until(
+      'the recovery to be logged',
+      () => /runbook runs were interrupted by the last stop; marked, not re-run/.test(restarted.logs()),
+      15_000,
+      restarted.logs,
+    );
     expect(markerLines()).toBe(1);
     expect(processesMatching(SLEEP)).toEqual([]);
     expect(listDecisions(db(), { kinds: ['step_started'] })).toHaveLength(1);
@@ -234,7 +264,10 @@ describe('a bot process killed during a step and started again', () => {
     await click(bot, REQUESTER, planTs, 'run_abandon');
     await until('the run to be abandoned', () => getRun(db(), runId)?.status === 'abandoned', 15_000, bot.logs);
     expect(getLock(db(), 'local')).toBeUndefined();
-    const kinds = listDecisions(db(), { limit: 100 }).filter((row) => (row.detail as { run_id?: number }).run_id === runId).map((row) => row.kind).reverse();
+    const kinds = listDecisions(db(), { limit: 100 })
+      .filter((row) => (row.detail as { run_id?: number }).run_id === runId)
+      .map((row) => row.kind)
+      .reverse();
     expect(kinds).toEqual(['run_requested', 'lock', 'approval', 'run_started', 'step_started', 'run_interrupted', 'run_abandoned', 'unlock']);
     await fake.waitFor((f) => flat(f.message(CHANNEL, planTs)?.blocks).includes('Abandoned'), { timeoutMs: 15_000 });
     expect(markerLines()).toBe(1);

@@ -81,10 +81,13 @@ async function ephemeralAnswer(url: string) {
 }
 /** The newest run's plan message. */
 async function newestRunMessage(count: number) {
-  return fake.waitFor((f) => {
-    const messages = f.messages(CHANNEL).filter((message) => !message.thread_ts || message.thread_ts === message.ts);
-    return messages.length >= count ? messages[count - 1] : undefined;
-  }, { timeoutMs: 15_000 });
+  return fake.waitFor(
+    (f) => {
+      const messages = f.messages(CHANNEL).filter((message) => !message.thread_ts || message.thread_ts === message.ts);
+      return messages.length >= count ? messages[count - 1] : undefined;
+    },
+    { timeoutMs: 15_000 },
+  );
 }
 async function waitRun(runId: number, status: string, timeoutMs = 30_000) {
   await vi.waitFor(() => expect(getRun(harness.bot.database.db, runId)?.status).toBe(status), { timeout: timeoutMs, interval: 100 });
@@ -94,7 +97,7 @@ const latestRunId = () => listRuns(harness.bot.database.db, { limit: 1 })[0]!.id
 
 beforeAll(async () => {
   sshd = await startSshd();
-  fake = await startFakeSlack({ userGroups: { S0OPS: ["U0OPS2"] }, userGroupHandles: { S0OPS: "ops-leads" } });
+  fake = await startFakeSlack({ userGroups: { S0OPS: ['U0OPS2'] }, userGroupHandles: { S0OPS: 'ops-leads' } });
   harness = await startTestBot({ config: config(), fake });
 }, 60_000);
 
@@ -110,7 +113,17 @@ afterAll(async () => {
 describe('runbooks in Slack, one scenario in order', () => {
   it("lists the guide's default runbooks and the configured ones", async () => {
     const text = flat(await responseAt(await command('runbooks')));
-    for (const id of ['backup', 'test-restore', 'vertical-migration', 'add-read-replica', 'db-failover', 'statelessness-check', 'emergency-quick-fixes', 'demo', 'slow']) {
+    for (const id of [
+      'backup',
+      'test-restore',
+      'vertical-migration',
+      'add-read-replica',
+      'db-failover',
+      'statelessness-check',
+      'emergency-quick-fixes',
+      'demo',
+      'slow',
+    ]) {
       expect(text).toContain(`/scale run ${id}`);
     }
     expect(text).toContain('hosts: `local`, `liar`');
@@ -145,15 +158,19 @@ describe('runbooks in Slack, one scenario in order', () => {
     expect(text).toContain('timeout 30 s');
     expect(text).toContain('needs an approver to confirm');
     expect(text).toContain('*Rollback*');
-    expect(text).toContain("Approvals: 0 of 1");
-    expect(text).toContain("policy: 1 approval from <@U0LEAD>, <@U0REQ>, `@ops-leads`, not the requester");
+    expect(text).toContain('Approvals: 0 of 1');
+    expect(text).toContain('policy: 1 approval from <@U0LEAD>, <@U0REQ>, `@ops-leads`, not the requester');
     for (const action of ['run_approve', 'run_reject', 'run_cancel']) expect(text).toContain(action);
   });
 
   it("refuses a non-approver's approval and the requester's own, ephemerally and on record", async () => {
     expect(await ephemeralAnswer(await click(STRANGER, planTs, 'run_approve'))).toMatch(/not one of its approvers/);
     expect(await ephemeralAnswer(await click(REQUESTER, planTs, 'run_approve'))).toMatch(/four-eyes/);
-    expect(listDecisions(harness.bot.database.db, { kinds: ['approval_refused'] }).map((row) => row.actor).sort()).toEqual([REQUESTER, STRANGER]);
+    expect(
+      listDecisions(harness.bot.database.db, { kinds: ['approval_refused'] })
+        .map((row) => row.actor)
+        .sort(),
+    ).toEqual([REQUESTER, STRANGER]);
     expect(getRun(harness.bot.database.db, 1)?.status).toBe('awaiting_approval');
   });
 
@@ -185,8 +202,27 @@ describe('runbooks in Slack, one scenario in order', () => {
     await waitRun(1, 'succeeded');
     expect(flat(fake.message(CHANNEL, planTs)?.blocks)).toContain('Succeeded');
     expect(await harness.bot.runbooks.getLock('local')).toBeUndefined();
-    const kinds = listDecisions(harness.bot.database.db, { limit: 100 }).filter((row) => (row.detail as { run_id?: number }).run_id === 1).map((row) => row.kind).reverse();
-    expect(kinds).toEqual(['run_requested', 'lock', 'approval_refused', 'approval_refused', 'approval', 'run_started', 'step_started', 'step_finished', 'awaiting_confirmation', 'confirmation_refused', 'confirmation', 'step_started', 'step_finished', 'run_succeeded', 'unlock']);
+    const kinds = listDecisions(harness.bot.database.db, { limit: 100 })
+      .filter((row) => (row.detail as { run_id?: number }).run_id === 1)
+      .map((row) => row.kind)
+      .reverse();
+    expect(kinds).toEqual([
+      'run_requested',
+      'lock',
+      'approval_refused',
+      'approval_refused',
+      'approval',
+      'run_started',
+      'step_started',
+      'step_finished',
+      'awaiting_confirmation',
+      'confirmation_refused',
+      'confirmation',
+      'step_started',
+      'step_finished',
+      'run_succeeded',
+      'unlock',
+    ]);
   });
 
   it('stops at a failing step, offers Retry, Roll back and Abandon, and rolls back', async () => {
@@ -204,7 +240,11 @@ describe('runbooks in Slack, one scenario in order', () => {
     expect(failed).toMatchObject({ outcome: 'failed', detail: expect.objectContaining({ exit_code: 3, output_tail: expect.stringContaining('boom') }) });
     await click(REQUESTER, plan.ts, 'run_rollback');
     await waitRun(runId, 'rolled_back');
-    expect(fake.messages(CHANNEL).some((message) => message.thread_ts === plan.ts && message.text.includes('Rollback step 1: Undo') && message.text.includes('undone'))).toBe(true);
+    expect(
+      fake
+        .messages(CHANNEL)
+        .some((message) => message.thread_ts === plan.ts && message.text.includes('Rollback step 1: Undo') && message.text.includes('undone')),
+    ).toBe(true);
     expect(await harness.bot.runbooks.getLock('local')).toBeUndefined();
   });
 
@@ -242,7 +282,9 @@ describe('runbooks in Slack, one scenario in order', () => {
     const plan = await newestRunMessage(5);
     await click(LEAD, plan.ts, 'run_approve');
     const runId = latestRunId();
-    await fake.waitFor((f) => f.messages(CHANNEL).find((message) => message.thread_ts === plan.ts && message.text.includes(`\`\`\`started-${MARK}`)), { timeoutMs: 20_000 });
+    await fake.waitFor((f) => f.messages(CHANNEL).find((message) => message.thread_ts === plan.ts && message.text.includes(`\`\`\`started-${MARK}`)), {
+      timeoutMs: 20_000,
+    });
     expect(processesMatching(`sleep 121.${process.pid}`).length).toBeGreaterThan(0);
     await click(REQUESTER, plan.ts, 'run_stop');
     await waitRun(runId, 'stopped');
@@ -257,12 +299,22 @@ describe('runbooks in Slack, one scenario in order', () => {
     const plan = await newestRunMessage(6);
     await click('U0NOBODY', plan.ts, 'run_approve'); // refused: not an approver
     expect(getRun(harness.bot.database.db, latestRunId())?.status).toBe('awaiting_approval');
-    await command('unlock local', STRANGER).then(ephemeralAnswer).then((text) => expect(text).toMatch(/Only an admin/));
+    await command('unlock local', STRANGER)
+      .then(ephemeralAnswer)
+      .then((text) => expect(text).toMatch(/Only an admin/));
     // slow's approver is the lead, who also requested it: the four-eyes rule holds for everyone
     expect(await ephemeralAnswer(await click(LEAD, plan.ts, 'run_approve'))).toMatch(/four-eyes/);
-    await click(REQUESTER, plan.ts, 'run_cancel').then(ephemeralAnswer).then((text) => expect(text).toMatch(/Only the requester/));
-    await command('unlock local', ADMIN).then(ephemeralAnswer).then((text) => expect(text).toMatch(/Released `local` \(it was locked by run #\d+\)/));
-    expect(listDecisions(harness.bot.database.db, { kinds: ['unlock'], limit: 1 })[0]).toMatchObject({ actor: ADMIN, subject: 'local', outcome: 'force_released' });
+    await click(REQUESTER, plan.ts, 'run_cancel')
+      .then(ephemeralAnswer)
+      .then((text) => expect(text).toMatch(/Only the requester/));
+    await command('unlock local', ADMIN)
+      .then(ephemeralAnswer)
+      .then((text) => expect(text).toMatch(/Released `local` \(it was locked by run #\d+\)/));
+    expect(listDecisions(harness.bot.database.db, { kinds: ['unlock'], limit: 1 })[0]).toMatchObject({
+      actor: ADMIN,
+      subject: 'local',
+      outcome: 'force_released',
+    });
     await click(LEAD, plan.ts, 'run_cancel');
     await waitRun(latestRunId(), 'cancelled');
   });
@@ -272,7 +324,10 @@ describe('runbooks in Slack, one scenario in order', () => {
     expect(text).toMatch(/#1 \*Demo deploy\* by <@U0REQ>: succeeded/);
     expect(text).toContain('step finished');
     const key = readFileSync(sshd.host.privateKeyFile, 'utf8');
-    const keyBody = key.split('\n').filter((line) => line && !line.startsWith('-----')).join('');
+    const keyBody = key
+      .split('\n')
+      .filter((line) => line && !line.startsWith('-----'))
+      .join('');
     const log = JSON.stringify(listDecisions(harness.bot.database.db, { limit: 1000 }));
     for (let index = 0; index + 24 <= keyBody.length; index += 24) expect(log).not.toContain(keyBody.slice(index, index + 24));
     expect(log).not.toContain('xoxb-');

@@ -84,7 +84,14 @@ function config(): string {
               run: `echo host replication replicator {{replica_ip}}/32 md5 >> ${primary.dataDir}/pg_hba.conf`,
               timeout: '1m',
             },
-            { id: 'restart-primary', title: 'Restart PostgreSQL on the primary', host: '{{primary}}', run: `${bin}/pg_ctl -D ${primary.dataDir} -l ${primary.logFile} -m fast -w -t 60 restart`, timeout: '5m', confirm: true },
+            {
+              id: 'restart-primary',
+              title: 'Restart PostgreSQL on the primary',
+              host: '{{primary}}',
+              run: `${bin}/pg_ctl -D ${primary.dataDir} -l ${primary.logFile} -m fast -w -t 60 restart`,
+              timeout: '5m',
+              confirm: true,
+            },
             {
               id: 'stop-replica',
               title: 'Stop PostgreSQL on the replica',
@@ -116,16 +123,37 @@ function config(): string {
               run: `for i in $(seq 1 100); do ${psqlPrimary} -Atc 'SELECT client_addr, state FROM pg_stat_replication' | grep streaming && exit 0; sleep 0.2; done; exit 1`,
               timeout: '2m',
             },
-            { id: 'verify-replica', title: 'The replica is in recovery', host: '{{replica}}', run: `${psqlReplica} -Atc 'SELECT pg_is_in_recovery()' | grep -x t`, timeout: '2m' },
+            {
+              id: 'verify-replica',
+              title: 'The replica is in recovery',
+              host: '{{replica}}',
+              run: `${psqlReplica} -Atc 'SELECT pg_is_in_recovery()' | grep -x t`,
+              timeout: '2m',
+            },
           ],
-          rollback: [{ id: 'stop-replica', title: 'Stop the replica', host: '{{replica}}', run: `${bin}/pg_ctl -D ${replica.dataDir} -m fast -w stop`, timeout: '5m' }],
+          rollback: [
+            { id: 'stop-replica', title: 'Stop the replica', host: '{{replica}}', run: `${bin}/pg_ctl -D ${replica.dataDir} -m fast -w stop`, timeout: '5m' },
+          ],
         },
         {
           id: 'db-failover',
           approval: { approvers: [LEAD], required: 1, allow_self: false, expires: '30m' },
           steps: [
-            { id: 'promote', title: 'Promote the replica', host: '{{replica}}', run: `${psqlReplica} -Atc 'SELECT pg_promote()' | grep -x t`, timeout: '2m', confirm: true },
-            { id: 'verify-writable', title: 'The new primary accepts writes', host: '{{replica}}', run: `${psqlReplica} -Atc 'SELECT pg_is_in_recovery()' | grep -x f`, timeout: '2m' },
+            {
+              id: 'promote',
+              title: 'Promote the replica',
+              host: '{{replica}}',
+              run: `${psqlReplica} -Atc 'SELECT pg_promote()' | grep -x t`,
+              timeout: '2m',
+              confirm: true,
+            },
+            {
+              id: 'verify-writable',
+              title: 'The new primary accepts writes',
+              host: '{{replica}}',
+              run: `${psqlReplica} -Atc 'SELECT pg_is_in_recovery()' | grep -x f`,
+              timeout: '2m',
+            },
           ],
         },
       ],
@@ -256,7 +284,9 @@ describe('the replica-setup and failover runbooks on real PostgreSQL, through th
     expect(await primary.psql("SELECT usename || ' ' || host(client_addr) || ' ' || state FROM pg_stat_replication")).toBe('replicator 127.0.0.1 streaming');
     expect(await replica.psql('SELECT pg_is_in_recovery()')).toBe('t');
     // Only the md5 line the runbook added lets replication in: the password from the file was really used.
-    expect(await primary.psql("SELECT string_agg(auth_method, ',') FROM pg_hba_file_rules WHERE 'replication' = ANY(database) AND address = '127.0.0.1'")).toBe('md5');
+    expect(await primary.psql("SELECT string_agg(auth_method, ',') FROM pg_hba_file_rules WHERE 'replication' = ANY(database) AND address = '127.0.0.1'")).toBe(
+      'md5',
+    );
     await primary.psql("CREATE TABLE scalebot_e2e (id int PRIMARY KEY, note text); INSERT INTO scalebot_e2e VALUES (1, 'written on the primary')");
     await eventually('the row on the replica', async () => (await replica.psql('SELECT note FROM scalebot_e2e WHERE id = 1')) === 'written on the primary');
     await expect(replica.psql("INSERT INTO scalebot_e2e VALUES (2, 'on the standby')")).rejects.toThrow(/read-only transaction/);
@@ -284,22 +314,43 @@ describe('the replica-setup and failover runbooks on real PostgreSQL, through th
       [LEAD, 'restart-primary'],
       [LEAD, 'clear-replica'],
     ]);
-    const ids = ['create-user', 'allow-replication', 'restart-primary', 'stop-replica', 'clear-replica', 'basebackup', 'start-replica', 'verify-primary', 'verify-replica'];
+    const ids = [
+      'create-user',
+      'allow-replication',
+      'restart-primary',
+      'stop-replica',
+      'clear-replica',
+      'basebackup',
+      'start-replica',
+      'verify-primary',
+      'verify-replica',
+    ];
     const started = rows.filter((row) => row.kind === 'step_started').reverse();
     const finished = rows.filter((row) => row.kind === 'step_finished').reverse();
     expect(started.map((row) => (row.detail as { step: string }).step)).toEqual(ids);
-    expect(finished.map((row) => [(row.detail as { step: string }).step, row.outcome, (row.detail as { exit_code: number }).exit_code])).toEqual(ids.map((id) => [id, 'succeeded', 0]));
+    expect(finished.map((row) => [(row.detail as { step: string }).step, row.outcome, (row.detail as { exit_code: number }).exit_code])).toEqual(
+      ids.map((id) => [id, 'succeeded', 0]),
+    );
     expect(finished.every((row) => typeof (row.detail as { duration_ms?: unknown }).duration_ms === 'number')).toBe(true);
-    expect((finished.find((row) => (row.detail as { step: string }).step === 'verify-primary')!.detail as { output_tail: string }).output_tail).toContain('127.0.0.1|streaming');
+    expect((finished.find((row) => (row.detail as { step: string }).step === 'verify-primary')!.detail as { output_tail: string }).output_tail).toContain(
+      '127.0.0.1|streaming',
+    );
   });
 
   it('never shows the replication password or the SSH key, in Slack, the decision log or the database', async () => {
     const key = readFileSync(sshd.host.privateKeyFile, 'utf8');
-    const keyBody = key.split('\n').filter((line) => line && !line.startsWith('-----')).join('');
+    const keyBody = key
+      .split('\n')
+      .filter((line) => line && !line.startsWith('-----'))
+      .join('');
     const slack = flat({ calls: fake.calls, responses: fake.responses, messages: fake.messages() });
     const log = flat(listDecisions(db(), { limit: 10_000 }));
     const steps = flat(listRuns(db(), { limit: 100 }).flatMap((run) => listSteps(db(), run.id)));
-    for (const [where, text] of [['Slack', slack], ['decision log', log], ['run steps', steps]] as const) {
+    for (const [where, text] of [
+      ['Slack', slack],
+      ['decision log', log],
+      ['run steps', steps],
+    ] as const) {
       expect(text, where).not.toContain(PASSWORD);
       expect(text, where).not.toContain('PRIVATE KEY');
       for (let index = 0; index + 24 <= keyBody.length; index += 24) expect(text, where).not.toContain(keyBody.slice(index, index + 24));

@@ -37,7 +37,8 @@ const figures = { scenarios: 0, clicks: 0, lostRaces: 0, stepsRun: 0 };
 
 function config(): string {
   const host = sshd.host;
-  const step = (id: string, extra = '') => `{ id: ${id}, title: Step ${id}, host: local, run: "echo {{tag}} ${id} >> ${MARKER}; sleep 0.3", timeout: 20s${extra} }`;
+  const step = (id: string, extra = '') =>
+    `{ id: ${id}, title: Step ${id}, host: local, run: "echo {{tag}} ${id} >> ${MARKER}; sleep 0.3", timeout: 20s${extra} }`;
   return `admins: [${ADMIN}]
 hosts:
   local: { address: 127.0.0.1, port: ${host.port}, user: ${host.user}, private_key_file: "${host.privateKeyFile}", host_key: "${host.hostKey}" }
@@ -122,10 +123,13 @@ function markerLines(runTag: number): string[] {
 }
 
 async function waitPosted(runId: number): Promise<void> {
-  await fake.waitFor(() => {
-    const run = getRun(db(), runId)!;
-    return run.messageId && getMessage(db(), run.messageId)?.ts ? true : undefined;
-  }, { timeoutMs: 10_000 });
+  await fake.waitFor(
+    () => {
+      const run = getRun(db(), runId)!;
+      return run.messageId && getMessage(db(), run.messageId)?.ts ? true : undefined;
+    },
+    { timeoutMs: 10_000 },
+  );
 }
 
 /** Every invariant of the run against the host, the locks, the decision log and Slack. */
@@ -136,22 +140,50 @@ function checkInvariants(runId: number, runTag: number): void {
   const decisions = listDecisions(db(), { limit: 500, subject: run.runbookId }).filter((row) => (row.detail as { run_id?: number } | null)?.run_id === runId);
   const steps = listSteps(db(), runId);
   const approvers = run.runbookId === 'race' ? [LEAD, LEAD2] : [LEAD, LEAD2, REQUESTER];
-  const context = () => JSON.stringify({ status: run.status, phase: run.phase, stepIndex: run.stepIndex, lines, steps: steps.map((s) => [s.phase, s.stepIndex, s.status, s.message]), decisions: decisions.map((d) => [d.kind, d.actor, d.outcome]) });
+  const context = () =>
+    JSON.stringify({
+      status: run.status,
+      phase: run.phase,
+      stepIndex: run.stepIndex,
+      lines,
+      steps: steps.map((s) => [s.phase, s.stepIndex, s.status, s.message]),
+      decisions: decisions.map((d) => [d.kind, d.actor, d.outcome]),
+    });
 
   // No attempt left running once everything is idle.
-  expect(steps.filter((step) => step.status === 'running'), context()).toEqual([]);
+  expect(
+    steps.filter((step) => step.status === 'running'),
+    context(),
+  ).toEqual([]);
   // Four eyes: anything that ran was approved by someone else, by an approver.
   const approvals = decisions.filter((row) => row.kind === 'approval' && row.actor !== run.requester && approvers.includes(row.actor));
   if (lines.length > 0) expect(approvals.length, context()).toBeGreaterThanOrEqual(run.runbookId === 'race2' ? 2 : 1);
   // The confirm step ran only after a confirmation by an approver who is not the requester.
   const confirmations = decisions.filter(
-    (row) => (row.kind === 'confirmation' || (row.kind === 'retry' && (row.detail as { confirmed?: boolean }).confirmed)) && row.actor !== run.requester && approvers.includes(row.actor),
+    (row) =>
+      (row.kind === 'confirmation' || (row.kind === 'retry' && (row.detail as { confirmed?: boolean }).confirmed)) &&
+      row.actor !== run.requester &&
+      approvers.includes(row.actor),
   );
   expect(count('two'), context()).toBeLessThanOrEqual(confirmations.length);
-  expect(decisions.filter((row) => (row.kind === 'confirmation' || row.kind === 'retry') && (row.detail as { confirmed?: boolean; step?: string }).step === 'two' && (row.actor === run.requester || !approvers.includes(row.actor))), context()).toEqual([]);
+  expect(
+    decisions.filter(
+      (row) =>
+        (row.kind === 'confirmation' || row.kind === 'retry') &&
+        (row.detail as { confirmed?: boolean; step?: string }).step === 'two' &&
+        (row.actor === run.requester || !approvers.includes(row.actor)),
+    ),
+    context(),
+  ).toEqual([]);
   // Never twice: at most one run per attempt the log shows (the first, and each retry of that step).
-  for (const [phase, id] of [['steps', 'one'], ['steps', 'two'], ['rollback', 'undo']] as const) {
-    const retries = decisions.filter((row) => row.kind === 'retry' && (row.detail as { step?: string; phase?: string }).step === id && (row.detail as { phase?: string }).phase === phase).length;
+  for (const [phase, id] of [
+    ['steps', 'one'],
+    ['steps', 'two'],
+    ['rollback', 'undo'],
+  ] as const) {
+    const retries = decisions.filter(
+      (row) => row.kind === 'retry' && (row.detail as { step?: string; phase?: string }).step === id && (row.detail as { phase?: string }).phase === phase,
+    ).length;
     const confirmsOf = id === 'two' ? decisions.filter((row) => row.kind === 'confirmation').length : 0;
     expect(count(id), context()).toBeLessThanOrEqual(1 + retries + Math.max(0, confirmsOf - 1));
     const rows = steps.filter((step) => step.phase === phase && step.stepId === id);
@@ -195,7 +227,10 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  if (LONG) console.info(`runbook races: ${figures.scenarios} scenarios, ${figures.clicks} clicks, ${figures.lostRaces} lost races answered "changed meanwhile", ${figures.stepsRun} step runs checked`);
+  if (LONG)
+    console.info(
+      `runbook races: ${figures.scenarios} scenarios, ${figures.clicks} clicks, ${figures.lostRaces} lost races answered "changed meanwhile", ${figures.stepsRun} step runs checked`,
+    );
   await harness?.stop();
   await fake?.close();
   await sshd?.stop();
@@ -221,7 +256,10 @@ describe('runbook runs under conflicting clicks', () => {
           expect(answer, JSON.stringify(answer)).toEqual({ ok: true });
           const runId = listRuns(db(), { limit: 1 })[0]!.id;
           await waitPosted(runId);
-          const waves = [{ clicks: [{ user: scenario.approver, kind: 'approve' as const, offset: 0 }, ...scenario.waves[0]!.clicks], pauseMs: scenario.waves[0]!.pauseMs }, ...scenario.waves.slice(1)];
+          const waves = [
+            { clicks: [{ user: scenario.approver, kind: 'approve' as const, offset: 0 }, ...scenario.waves[0]!.clicks], pauseMs: scenario.waves[0]!.pauseMs },
+            ...scenario.waves.slice(1),
+          ];
           for (const wave of waves) {
             await Promise.all(wave.clicks.map((click) => fire(runId, click)));
             if (wave.pauseMs < 0) await runner().idle();
@@ -239,80 +277,100 @@ describe('runbook runs under conflicting clicks', () => {
     LONG ? 3_600_000 : 240_000,
   );
 
-  it('approve and reject at once: exactly one wins, the loser hears "changed meanwhile", and a rejected run ran nothing', async () => {
-    for (let round = 0; round < (LONG ? 20 : 5); round += 1) {
-      tag += 1;
-      const runTag = tag;
-      await runner().request('race', { tag: String(runTag) }, REQUESTER, CHANNEL);
-      const runId = listRuns(db(), { limit: 1 })[0]!.id;
-      await waitPosted(runId);
-      const origin = originOf(getRun(db(), runId)!);
-      const [approved, rejected] = await Promise.all([runner().approve(runId, LEAD, origin), runner().reject(runId, LEAD2, origin)]);
-      expect([approved.ok, rejected.ok].filter(Boolean)).toHaveLength(1);
-      const loser = approved.ok ? rejected : approved;
-      expect(loser.message).toMatch(/changed meanwhile|not waiting for approval/);
-      await runner().idle();
-      checkInvariants(runId, runTag);
-      await release(runId);
-    }
-  }, LONG ? 900_000 : 120_000);
+  it(
+    'approve and reject at once: exactly one wins, the loser hears "changed meanwhile", and a rejected run ran nothing',
+    async () => {
+      for (let round = 0; round < (LONG ? 20 : 5); round += 1) {
+        tag += 1;
+        const runTag = tag;
+        await runner().request('race', { tag: String(runTag) }, REQUESTER, CHANNEL);
+        const runId = listRuns(db(), { limit: 1 })[0]!.id;
+        await waitPosted(runId);
+        const origin = originOf(getRun(db(), runId)!);
+        const [approved, rejected] = await Promise.all([runner().approve(runId, LEAD, origin), runner().reject(runId, LEAD2, origin)]);
+        expect([approved.ok, rejected.ok].filter(Boolean)).toHaveLength(1);
+        const loser = approved.ok ? rejected : approved;
+        expect(loser.message).toMatch(/changed meanwhile|not waiting for approval/);
+        await runner().idle();
+        checkInvariants(runId, runTag);
+        await release(runId);
+      }
+    },
+    LONG ? 900_000 : 120_000,
+  );
 
-  it('two approvers at once on a run that needs two: it starts exactly once', async () => {
-    for (let round = 0; round < (LONG ? 20 : 5); round += 1) {
-      tag += 1;
-      const runTag = tag;
-      await runner().request('race2', { tag: String(runTag) }, REQUESTER, CHANNEL);
-      const runId = listRuns(db(), { limit: 1 })[0]!.id;
-      await waitPosted(runId);
-      const origin = originOf(getRun(db(), runId)!);
-      await Promise.all([runner().approve(runId, LEAD, origin), runner().approve(runId, LEAD2, origin), runner().approve(runId, LEAD, origin)]);
-      await runner().idle();
-      const run = getRun(db(), runId)!;
-      expect(run.status).toBe('awaiting_confirmation');
-      expect(listDecisions(db(), { limit: 500, kinds: ['run_started'] }).filter((row) => (row.detail as { run_id?: number }).run_id === runId)).toHaveLength(1);
-      expect(markerLines(runTag)).toEqual(['one']);
-      checkInvariants(runId, runTag);
-      await release(runId);
-    }
-  }, LONG ? 900_000 : 120_000);
+  it(
+    'two approvers at once on a run that needs two: it starts exactly once',
+    async () => {
+      for (let round = 0; round < (LONG ? 20 : 5); round += 1) {
+        tag += 1;
+        const runTag = tag;
+        await runner().request('race2', { tag: String(runTag) }, REQUESTER, CHANNEL);
+        const runId = listRuns(db(), { limit: 1 })[0]!.id;
+        await waitPosted(runId);
+        const origin = originOf(getRun(db(), runId)!);
+        await Promise.all([runner().approve(runId, LEAD, origin), runner().approve(runId, LEAD2, origin), runner().approve(runId, LEAD, origin)]);
+        await runner().idle();
+        const run = getRun(db(), runId)!;
+        expect(run.status).toBe('awaiting_confirmation');
+        expect(listDecisions(db(), { limit: 500, kinds: ['run_started'] }).filter((row) => (row.detail as { run_id?: number }).run_id === runId)).toHaveLength(
+          1,
+        );
+        expect(markerLines(runTag)).toEqual(['one']);
+        checkInvariants(runId, runTag);
+        await release(runId);
+      }
+    },
+    LONG ? 900_000 : 120_000,
+  );
 
-  it('Stop right after the approval is honoured: the step never starts, or is killed; Stop is never overwritten', async () => {
-    // Three moments: as soon as the approval is in, as soon as the step is recorded as started (before its
-    // command was sent), and a little later (the command runs). The step sleeps 2 s, so a step that ends
-    // "succeeded" after a Stop that said OK would be a Stop that missed.
-    const moments = ['approved', 'step_started', 'running'] as const;
-    for (let round = 0; round < (LONG ? 24 : 9); round += 1) {
-      const moment = moments[round % moments.length]!;
-      tag += 1;
-      const runTag = tag;
-      await runner().request('stoppable', { tag: String(runTag) }, REQUESTER, CHANNEL);
-      const runId = listRuns(db(), { limit: 1 })[0]!.id;
-      await waitPosted(runId);
-      const origin = originOf(getRun(db(), runId)!);
-      const approval = runner().approve(runId, LEAD, origin);
-      await fake.waitFor(
-        () => {
-          if (moment === 'approved') return ['running', 'approved'].includes(getRun(db(), runId)!.status) || undefined;
-          const started = listSteps(db(), runId).length > 0;
-          if (moment === 'step_started') return started || undefined;
-          return (started && markerLines(runTag).length > 0) || undefined;
-        },
-        { timeoutMs: 10_000, intervalMs: 1 },
-      );
-      const stopped = await runner().stop(runId, REQUESTER, origin);
-      await approval;
-      await runner().idle();
-      const run = getRun(db(), runId)!;
-      const context = JSON.stringify({ moment, run: [run.status, run.stepIndex], steps: listSteps(db(), runId).map((step) => [step.status, step.message]) });
-      expect(stopped.ok, context).toBe(true);
-      expect(run.status, context).toBe('stopped');
-      expect(listSteps(db(), runId).filter((step) => step.status === 'succeeded'), context).toEqual([]);
-      expect(listDecisions(db(), { limit: 500, kinds: ['run_failed'] }).filter((row) => (row.detail as { run_id?: number }).run_id === runId), context).toEqual([]);
-      await release(runId);
-    }
-  }, LONG ? 900_000 : 180_000);
+  it(
+    'Stop right after the approval is honoured: the step never starts, or is killed; Stop is never overwritten',
+    async () => {
+      // Three moments: as soon as the approval is in, as soon as the step is recorded as started (before its
+      // command was sent), and a little later (the command runs). The step sleeps 2 s, so a step that ends
+      // "succeeded" after a Stop that said OK would be a Stop that missed.
+      const moments = ['approved', 'step_started', 'running'] as const;
+      for (let round = 0; round < (LONG ? 24 : 9); round += 1) {
+        const moment = moments[round % moments.length]!;
+        tag += 1;
+        const runTag = tag;
+        await runner().request('stoppable', { tag: String(runTag) }, REQUESTER, CHANNEL);
+        const runId = listRuns(db(), { limit: 1 })[0]!.id;
+        await waitPosted(runId);
+        const origin = originOf(getRun(db(), runId)!);
+        const approval = runner().approve(runId, LEAD, origin);
+        await fake.waitFor(
+          () => {
+            if (moment === 'approved') return ['running', 'approved'].includes(getRun(db(), runId)!.status) || undefined;
+            const started = listSteps(db(), runId).length > 0;
+            if (moment === 'step_started') return started || undefined;
+            return (started && markerLines(runTag).length > 0) || undefined;
+          },
+          { timeoutMs: 10_000, intervalMs: 1 },
+        );
+        const stopped = await runner().stop(runId, REQUESTER, origin);
+        await approval;
+        await runner().idle();
+        const run = getRun(db(), runId)!;
+        const context = JSON.stringify({ moment, run: [run.status, run.stepIndex], steps: listSteps(db(), runId).map((step) => [step.status, step.message]) });
+        expect(stopped.ok, context).toBe(true);
+        expect(run.status, context).toBe('stopped');
+        expect(
+          listSteps(db(), runId).filter((step) => step.status === 'succeeded'),
+          context,
+        ).toEqual([]);
+        expect(
+          listDecisions(db(), { limit: 500, kinds: ['run_failed'] }).filter((row) => (row.detail as { run_id?: number }).run_id === runId),
+          context,
+        ).toEqual([]);
+        await release(runId);
+      }
+    },
+    LONG ? 900_000 : 180_000,
+  );
 
-  it('a requester cannot get past a confirm step by Stop then Retry; an approver\'s Retry confirms it', async () => {
+  it("a requester cannot get past a confirm step by Stop then Retry; an approver's Retry confirms it", async () => {
     tag += 1;
     const runTag = tag;
     await runner().request('race', { tag: String(runTag) }, REQUESTER, CHANNEL);
@@ -343,7 +401,11 @@ describe('runbook runs under conflicting clicks', () => {
     await waitPosted(runId);
     const run = getRun(db(), runId)!;
     const real = originOf(run);
-    for (const origin of [{ channel: 'C0ELSEWHERE', messageTs: real.messageTs }, { channel: CHANNEL, messageTs: '1.000001' }, { channel: undefined, messageTs: undefined }]) {
+    for (const origin of [
+      { channel: 'C0ELSEWHERE', messageTs: real.messageTs },
+      { channel: CHANNEL, messageTs: '1.000001' },
+      { channel: undefined, messageTs: undefined },
+    ]) {
       const answer = await runner().approve(runId, LEAD, origin);
       expect(answer.ok).toBe(false);
       expect(answer.message).toMatch(/does not belong to this run/);

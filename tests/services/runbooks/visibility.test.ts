@@ -63,7 +63,11 @@ describe('runbook plans and who may act on them', () => {
     expect(stranger.ok).toBe(false);
     expect(stranger.message).toMatch(/Only .* may request `leads-only`/);
     expect(listRuns(db(), { limit: 10 })).toEqual([]);
-    expect(listDecisions(db(), { kinds: ['run_refused'] }).map((row) => row.outcome).sort()).toEqual(['disabled', 'not_a_requester']);
+    expect(
+      listDecisions(db(), { kinds: ['run_refused'] })
+        .map((row) => row.outcome)
+        .sort(),
+    ).toEqual(['disabled', 'not_a_requester']);
     // A member of the group may; and anyone (explicitly) but the requester may approve it.
     expect((await runner().request('leads-only', {}, 'U0LEAD', CHANNEL)).ok).toBe(true);
     const run = listRuns(db(), { limit: 1 })[0]!;
@@ -73,11 +77,16 @@ describe('runbook plans and who may act on them', () => {
   });
 
   it('cancels a plan Slack refuses to post (a channel the bot is not in) and leaves the host unlocked', async () => {
-    for (const [channel, failure] of [['C0GHOST', null], ['C0QUIET', 'not_in_channel']] as const) {
+    for (const [channel, failure] of [
+      ['C0GHOST', null],
+      ['C0QUIET', 'not_in_channel'],
+    ] as const) {
       if (failure) fake.failNext('chat.postMessage', { error: failure });
       const answer = await runner().request('touch', {}, REQUESTER, channel);
       expect(answer.ok).toBe(false);
-      expect(answer.message).toMatch(/could not post run #\d+'s plan in this channel .*(channel_not_found|not_in_channel).*cancelled and its hosts are not locked/);
+      expect(answer.message).toMatch(
+        /could not post run #\d+'s plan in this channel .*(channel_not_found|not_in_channel).*cancelled and its hosts are not locked/,
+      );
       expect(answer.message).toMatch(/invite me/);
       const run = listRuns(db(), { limit: 1 })[0]!;
       expect(run.status).toBe('cancelled');
