@@ -97,7 +97,7 @@ export async function writeFleet(dir: string, options: FleetOptions): Promise<Fl
     const lines = buildOpenMetrics(specs)
       .split('\n')
       .filter((line) => line !== '' && !line.startsWith('#'));
-    const chunk = lines.join('\n') + '\n';
+    const chunk = `${lines.join('\n')}\n`;
     bytes += chunk.length;
     if (!out.write(chunk)) await once(out, 'drain');
   }

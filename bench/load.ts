@@ -83,7 +83,11 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
       const due = began + index * intervalMs;
       const wait = due - performance.now();
       if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
-      pending.push(fire(job, agent, job.requests[index]!, due).then((outcome) => void (outcomes[index] = outcome)));
+      pending.push(
+        fire(job, agent, job.requests[index]!, due).then((outcome) => {
+          outcomes[index] = outcome;
+        }),
+      );
     }
     await Promise.all(pending);
   }

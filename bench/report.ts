@@ -295,7 +295,7 @@ export function renderResults(results: BenchResults): string {
     const second = footprint.samples[Math.min(1, footprint.samples.length - 1)]!;
     const last = footprint.samples[footprint.samples.length - 1]!;
     const heap = (sample: MemorySample) =>
-      `heap used ${formatBytes(sample.heapUsed)}` + (sample.workerHeapUsed > 0 ? ` (the worker thread: ${formatBytes(sample.workerHeapUsed)})` : '');
+      `heap used ${formatBytes(sample.heapUsed)}${sample.workerHeapUsed > 0 ? ` (the worker thread: ${formatBytes(sample.workerHeapUsed)})` : ''}`;
     rows.push(['RSS at rest (after a forced GC)', formatBytes(footprint.idle.rss), heap(footprint.idle)]);
     rows.push([`RSS after ${first.commands.toLocaleString('en')} commands`, formatBytes(first.rss), heap(first)]);
     rows.push([`RSS after ${second.commands.toLocaleString('en')} commands`, formatBytes(second.rss), heap(second)]);

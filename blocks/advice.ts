@@ -209,7 +209,7 @@ export function buildAdviceBlocks(input: AdviceBlocksInput): Message {
     });
   }
   blocks.push({ type: 'divider' });
-  walk.path.forEach((step, index) => blocks.push(stepBlock(step, index, input)));
+  for (const [index, step] of walk.path.entries()) blocks.push(stepBlock(step, index, input));
 
   const pending = walk.path.find((step) => step.answer === 'pending');
   if (pending) {

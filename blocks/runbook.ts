@@ -102,7 +102,7 @@ function stepLine(step: PlannedStep, index: number, rows: readonly StepRecord[],
 
 /** The run's one message: the plan, what it waits for, each step's state, and the buttons its state allows. */
 export function buildRunMessage(view: RunView): Message {
-  const { run, plan, approvals, steps, checklist, now } = view;
+  const { run, plan, approvals, steps, checklist } = view;
   const status: RunStatus = run.status;
   const title = `Runbook #${run.id}: ${run.title}`;
   const paramText = Object.entries(plan.params)

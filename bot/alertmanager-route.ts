@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { ALERTMANAGER_LIMITS, AlertmanagerPayloadError, parseAlertmanagerPayload } from '../integrations/alertmanager.ts';
+import { ALERTMANAGER_LIMITS, type AlertmanagerAlert, AlertmanagerPayloadError, parseAlertmanagerPayload } from '../integrations/alertmanager.ts';
 import type { Watcher } from '../services/watcher.ts';
 
 /** A body past this many bytes is not even read to its end: the connection is cut. */
@@ -94,7 +94,7 @@ export function createAlertmanagerRoute(options: AlertmanagerRouteOptions) {
       if (!request.destroyed) request.destroy();
       return send(response, 413, { error: `the body is larger than ${ALERTMANAGER_LIMITS.bodyBytes / 1024 / 1024} MiB; nothing was opened` });
     }
-    let alerts;
+    let alerts: AlertmanagerAlert[];
     try {
       let json: unknown;
       try {

@@ -37,6 +37,7 @@ export interface Subcommand {
   /** How to call it, as help shows it: "status". */
   readonly usage: string;
   readonly summary: string;
+  // biome-ignore lint/suspicious/noConfusingVoidType: a subcommand with nothing to add to its decision row returns nothing
   run(context: CommandContext): Promise<CommandOutcome | void>;
 }
 

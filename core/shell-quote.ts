@@ -115,7 +115,7 @@ export function renderCommand(
     if (!Object.hasOwn(params, p.name)) {
       const known = Object.keys(params);
       throw new TemplateError(
-        `unknown placeholder {{${p.name}}}` + (known.length ? `; the parameters are: ${known.join(', ')}` : '; this runbook has no parameters'),
+        `unknown placeholder {{${p.name}}}${known.length ? `; the parameters are: ${known.join(', ')}` : '; this runbook has no parameters'}`,
       );
     }
     out += template.slice(last, p.start) + shellQuote(params[p.name]!);
@@ -543,6 +543,7 @@ const HOST_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
  * lone surrogates. C0 controls are handled by each type (text may keep newlines and tabs).
  */
 const INVISIBLE =
+  // biome-ignore lint/suspicious/noMisleadingCharacterClass: each invisible code point is listed on purpose, combining ones included
   /[\p{Cf}\u0080-\u009f\p{Zl}\p{Zp}\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\u034f\u115f\u1160\u2800\u3164\uffa0\ufe00-\ufe0f\u{e0100}-\u{e01ef}\p{Co}\p{Cn}\p{Cs}]/u;
 
 /**
@@ -649,7 +650,7 @@ export function describeType(type: ParamType, options: ParamOptions = {}): strin
 /** The value as the user sees it in a message: JSON-escaped (so newlines are visible) and cut short. */
 function showValue(value: unknown): string {
   if (typeof value !== 'string') return String(value);
-  const short = [...value].length > 60 ? [...value].slice(0, 60).join('') + '…' : value;
+  const short = [...value].length > 60 ? `${[...value].slice(0, 60).join('')}…` : value;
   // Invisible characters are shown by their code point: echoed as they are, they would reorder or hide the message.
   return JSON.stringify(short).replace(new RegExp(INVISIBLE.source, 'gu'), (ch) => `\\u{${ch.codePointAt(0)!.toString(16).toUpperCase()}}`);
 }

@@ -176,7 +176,7 @@ export function lastCompletedRun(db: Db, checklistId: string): CompletedRun | un
     .orderBy(desc(checklistRuns.endedAt), desc(checklistRuns.id))
     .limit(1)
     .get();
-  if (!row || !row.endedAt || !row.endedBy) return undefined;
+  if (!row?.endedAt || !row.endedBy) return undefined;
   return {
     runId: row.id,
     checklistId: row.checklistId,

@@ -83,7 +83,7 @@ export function flushDecisions(db: Db): void {
     }
     return;
   }
-  batch.forEach((entry, index) => entry.resolve(ids[index]!));
+  for (const [index, entry] of batch.entries()) entry.resolve(ids[index]!);
 }
 
 /** Newest first. */

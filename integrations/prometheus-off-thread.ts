@@ -184,7 +184,8 @@ export function createOffThreadPrometheus(
           judgeHere(entry);
           return;
         }
-        const thread = (worker ??= startWorker());
+        worker ??= startWorker();
+        const thread = worker;
         pending.set(request.id, entry);
         void thread.then(
           (ready) => {

@@ -1,4 +1,4 @@
-import axios, { AxiosError, type AxiosInstance } from 'axios';
+import axios, { AxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
 import { z } from 'zod';
 import { displayUrl, redactSecrets } from '../core/redact.ts';
 import type { PrometheusPort } from '../core/ports.ts';
@@ -89,7 +89,7 @@ export function createPrometheus({ url, timeoutMs }: PrometheusOptions): Prometh
   });
 
   async function get(path: string, params: Record<string, string | number>): Promise<unknown> {
-    let response;
+    let response: AxiosResponse;
     try {
       response = await http.get(path, { params });
     } catch (error) {

@@ -752,7 +752,7 @@ class MarkerFilter {
         this.found = true;
         this.onRefusal(refusal);
       } else {
-        this.emit(line + '\n');
+        this.emit(`${line}\n`);
       }
     }
     if (this.found || this.pending.length > 64 * 1024) this.flush();

@@ -49,7 +49,7 @@ async function main(argv: string[]): Promise<number> {
     ...(values.config ? { configFile: values.config } : {}),
     ...(values.db ? { databaseFile: values.db } : {}),
   };
-  let playground;
+  let playground: Awaited<ReturnType<typeof startPlayground>>;
   try {
     playground = await startPlayground({ ...options, port });
   } catch (error) {

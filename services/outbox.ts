@@ -76,7 +76,7 @@ export async function deliverOutbox(
   for (const listed of await outbox.listDeliverable(clock())) {
     const row = (await outbox.get(listed.id))!;
     const parent = row.parentId ? await outbox.get(row.parentId) : undefined;
-    if (row.parentId && (!parent || parent.status !== 'sent' || !parent.ts)) continue;
+    if (row.parentId && (parent?.status !== 'sent' || !parent.ts)) continue;
     const threadTs = parent?.ts ?? undefined;
     const method = row.status === 'sent' ? 'chat.update' : 'chat.postMessage';
     try {

@@ -66,7 +66,7 @@ export async function startTarget(target: string, { user, channel, respond, deps
     outcome: channel ? 'started' : 'not_available',
   });
   const runbook = target.startsWith('runbook:') ? deps.config.runbooks.find((candidate) => `runbook:${candidate.id}` === target) : undefined;
-  if (runbook && runbook.params.some((param) => param.default === undefined)) {
+  if (runbook?.params.some((param) => param.default === undefined)) {
     // A runbook needs its parameters (which servers, which addresses): say exactly what to type.
     await respond({
       response_type: 'ephemeral',

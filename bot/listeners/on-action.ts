@@ -33,6 +33,7 @@ export function onAction<T>(
   app: App,
   prefix: string,
   parse: (actionId: string, value: string | undefined) => T | null,
+  // biome-ignore lint/suspicious/noConfusingVoidType: a handler with nothing to tell returns nothing at all
   handle: (click: Click<T>) => Promise<string | undefined | void>,
   deps: OnActionDeps,
 ): void {

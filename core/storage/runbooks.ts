@@ -174,7 +174,7 @@ export interface FinishStepInput {
   readonly attemptId: number;
   readonly end: StepEnd;
   /** What the run does next, at the attempt's step: move on past it, or halt by this transition. */
-  readonly then: { readonly move: Extract<StepMove, 'advance'> } | { readonly transition: TransitionName };
+  readonly next: { readonly move: Extract<StepMove, 'advance'> } | { readonly transition: TransitionName };
   readonly now: Date;
   readonly effects: EffectsOf<StepFinished>;
 }

@@ -54,7 +54,7 @@ export function createSqliteChecklistStore(db: Db): ChecklistStore {
     async change(change, effects) {
       return inTransaction(db, () => {
         const run = getRun(db, change.runId);
-        if (!run || run.status !== 'open') return undefined;
+        if (run?.status !== 'open') return undefined;
         if (change.seenTicks !== undefined && countTicks(db, run.id) !== change.seenTicks) return undefined;
         const appendedIds = (change.ticks ?? []).map((tick) => appendTick(db, { runId: run.id, ...tick }).id);
         const after = change.end ? endRun(db, run.id, change.end.status, change.end.by, change.end.at)! : run;

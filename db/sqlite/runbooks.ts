@@ -106,16 +106,16 @@ export function createSqliteRunbookStore(db: Db): RunbookStore {
       });
     },
 
-    async finishStep({ attemptId, end, then, now, effects }) {
+    async finishStep({ attemptId, end, next, now, effects }) {
       return inTransaction(db, () => {
         const attempt = updateStep(db, attemptId, end);
         const at = { phase: attempt.phase, stepIndex: attempt.stepIndex };
         let moved: RunRecord | undefined;
         let released: string[] = [];
-        if ('move' in then) {
-          moved = advanceStep(db, attempt.runId, at.phase, at.stepIndex, STEP_MOVES[then.move]);
+        if ('move' in next) {
+          moved = advanceStep(db, attempt.runId, at.phase, at.stepIndex, STEP_MOVES[next.move]);
         } else {
-          const transitioned = transitionRun(db, attempt.runId, then.transition, TRANSITIONS[then.transition].releasesLocks ? { endedAt: now } : {}, at);
+          const transitioned = transitionRun(db, attempt.runId, next.transition, TRANSITIONS[next.transition].releasesLocks ? { endedAt: now } : {}, at);
           moved = transitioned?.run;
           released = transitioned?.released ?? [];
         }

@@ -109,7 +109,7 @@ function renderConfig(options: StartAlertmanagerOptions): string {
       },
     ],
   };
-  return JSON.stringify(config, null, 2) + '\n';
+  return `${JSON.stringify(config, null, 2)}\n`;
 }
 
 /** Sums the samples of `name` in Prometheus text exposition whose labels include `labels`. */

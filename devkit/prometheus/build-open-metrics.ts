@@ -79,9 +79,9 @@ export function buildOpenMetrics(series: readonly SeriesSpec[]): string {
     if (family.help !== undefined) lines.push(`# HELP ${familyName} ${escapeHelp(family.help)}`);
     lines.push(`# TYPE ${familyName} ${family.type}`);
     for (const { name, labels, samples } of family.series.values()) {
-      const prefix = name + formatLabels(labels) + ' ';
+      const prefix = `${name + formatLabels(labels)} `;
       for (const ms of [...samples.keys()].sort((a, b) => a - b)) {
-        lines.push(prefix + formatValue(samples.get(ms)!) + ' ' + formatTimestamp(ms));
+        lines.push(`${prefix + formatValue(samples.get(ms)!)} ${formatTimestamp(ms)}`);
       }
     }
   }

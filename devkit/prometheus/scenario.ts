@@ -397,7 +397,7 @@ export class Scenario {
     const bucketRates: number[][] = api.buckets.map(() => []);
     for (const [i, t] of ts.entries()) {
       const cumulative = p99Fractions(p99(t), api.buckets);
-      cumulative.forEach((share, b) => bucketRates[b]!.push(requests[i]! * share));
+      for (const [b, share] of cumulative.entries()) bucketRates[b]!.push(requests[i]! * share);
     }
     const histogram: SeriesSpec[] = [
       ...api.buckets.map(

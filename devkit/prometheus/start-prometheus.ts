@@ -128,7 +128,7 @@ function renderConfig(options: StartPrometheusOptions, rulesFile: string | undef
   if (options.scrapeTargets?.length) {
     config.scrape_configs = [{ job_name: options.scrapeJob ?? 'fixture', honor_labels: true, static_configs: [{ targets: options.scrapeTargets }] }];
   }
-  return JSON.stringify(config, null, 2) + '\n';
+  return `${JSON.stringify(config, null, 2)}\n`;
 }
 
 /** GET /-/ready answers 200 (a connection refused throws: not listening yet). */

@@ -270,7 +270,7 @@ export function checkBlockKitLimits(blocks: unknown, options: BlockKitCheckOptio
             if (block.fields.length > 10) {
               report(`${pointer}/fields`, `${block.fields.length} section fields; at most 10 allowed`);
             }
-            block.fields.forEach((field, i) => checkText(`${pointer}/fields/${i}`, field, { label: 'section field', max: 2000, required: true }));
+            for (const [i, field] of block.fields.entries()) checkText(`${pointer}/fields/${i}`, field, { label: 'section field', max: 2000, required: true });
           }
         }
         if (block.text === undefined && block.fields === undefined) {
@@ -292,7 +292,7 @@ export function checkBlockKitLimits(blocks: unknown, options: BlockKitCheckOptio
         if (block.elements.length > 25) {
           report(`${pointer}/elements`, `${block.elements.length} elements in an actions block; at most 25 allowed`);
         }
-        block.elements.forEach((element, i) => checkElement(`${pointer}/elements/${i}`, element));
+        for (const [i, element] of block.elements.entries()) checkElement(`${pointer}/elements/${i}`, element);
         break;
       }
       case 'context': {

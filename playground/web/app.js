@@ -355,7 +355,10 @@ function collectState(messageNode) {
       };
     else if (element.type === 'radio_buttons') value = { type: element.type, selected_option: optionObject(element, checkedValues(holder)[0]) ?? null };
     else if (element.type === 'datepicker' && holder.value) value = { type: element.type, selected_date: holder.value };
-    if (value) (values[entry.blockId] ??= {})[element.action_id] = value;
+    if (value) {
+      values[entry.blockId] ??= {};
+      values[entry.blockId][element.action_id] = value;
+    }
   }
   return values;
 }

@@ -40,7 +40,7 @@ export function replyInThread(state: ChecklistRunState, key: string, text: strin
 /** What a decision on a run comes to: an answer without a write, or a guarded write with its effects. */
 export type Decided<R> =
   | { readonly answer: R }
-  | { readonly write: Omit<RunChange, 'runId' | 'seenTicks'>; readonly effects: EffectsOf<ChangedRun>; readonly then: (changed: ChangedRun) => R };
+  | { readonly write: Omit<RunChange, 'runId' | 'seenTicks'>; readonly effects: EffectsOf<ChangedRun>; readonly afterWrite: (changed: ChangedRun) => R };
 
 /** Each failed guard means someone else changed the run meanwhile; this many in a row is more than a burst of clicks. */
 const MAX_DECISIONS = 50;
@@ -58,7 +58,7 @@ export async function changeRun<R>(store: ChecklistStore, runId: number, decide:
     const decided = decide(state);
     if ('answer' in decided) return decided.answer;
     const changed = await store.change({ runId, seenTicks: state.ticks.length, ...decided.write }, decided.effects);
-    if (changed) return decided.then(changed);
+    if (changed) return decided.afterWrite(changed);
   }
   return undefined;
 }

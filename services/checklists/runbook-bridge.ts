@@ -126,7 +126,7 @@ export function createRunbookBridge(deps: RunbookBridgeDeps) {
             })),
             messages: renderRun(changed, messageOptions),
           }),
-          then: (changed) => changed.appended.map((tick) => tick.itemId),
+          afterWrite: (changed) => changed.appended.map((tick) => tick.itemId),
         };
       });
       for (const itemId of items ?? []) ticked.push({ runId, itemId });

@@ -231,8 +231,8 @@ export function createChecklistRuns(deps: ChecklistRunsDeps) {
   }
 
   /** Brings a stale message up to date (no state change), then answers. */
-  function rerenderAnd(state: ChecklistRunState, outcome: ChecklistClickOutcome): Decided<ChecklistClickOutcome> {
-    return { write: {}, effects: (changed) => ({ messages: renderRun(changed, messageOptions) }), then: () => outcome };
+  function rerenderAnd(_state: ChecklistRunState, outcome: ChecklistClickOutcome): Decided<ChecklistClickOutcome> {
+    return { write: {}, effects: (changed) => ({ messages: renderRun(changed, messageOptions) }), afterWrite: () => outcome };
   }
 
   async function decideAndWrite(runId: number, decide: (state: ChecklistRunState) => Decided<ChecklistClickOutcome>): Promise<ChecklistClickOutcome> {
@@ -280,7 +280,7 @@ export function createChecklistRuns(deps: ChecklistRunsDeps) {
           ],
           messages: renderRun(changed, messageOptions),
         }),
-        then: () => ({ changed: true }),
+        afterWrite: () => ({ changed: true }),
       };
     });
   }
@@ -326,7 +326,8 @@ export function createChecklistRuns(deps: ChecklistRunsDeps) {
               },
             ],
           }),
-          then: () => refusal('no_data', `:warning: Prometheus could not be read (${report.failure}); the snapshot is in the thread and the item stays open.`),
+          afterWrite: () =>
+            refusal('no_data', `:warning: Prometheus could not be read (${report.failure}); the snapshot is in the thread and the item stays open.`),
         };
       }
       const detail = { verdict: report.verdict, verdict_title: verdictTitle, evaluated_at: report.evaluatedAt.toISOString() };
@@ -349,7 +350,7 @@ export function createChecklistRuns(deps: ChecklistRunsDeps) {
             ...renderRun(changed, messageOptions),
           ],
         }),
-        then: () => ({ changed: true }),
+        afterWrite: () => ({ changed: true }),
       };
     });
   }
@@ -399,7 +400,7 @@ export function createChecklistRuns(deps: ChecklistRunsDeps) {
             ],
           };
         },
-        then: (changed) => {
+        afterWrite: (changed) => {
           completed = changed.run.status === 'completed' ? changed.run.checklistId : null;
           return { changed: true };
         },

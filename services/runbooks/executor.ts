@@ -69,7 +69,7 @@ export function createExecutor(ctx: RunnerContext): Executor {
         return;
       }
       const result = await runStep(run, step);
-      if (!result || result.outcome !== 'succeeded') return;
+      if (result?.outcome !== 'succeeded') return;
     }
   }
 
@@ -183,7 +183,7 @@ export function createExecutor(ctx: RunnerContext): Executor {
     await store.finishStep({
       attemptId: attempt.id,
       end: { status, exitCode: result.exitCode, endedAt: ended, output: storedOutput, message: reason },
-      then: status === 'succeeded' ? { move: 'advance' } : { transition: failureOf(phase) },
+      next: status === 'succeeded' ? { move: 'advance' } : { transition: failureOf(phase) },
       now: ended,
       effects: (finished) => {
         const stepFinished = decisionOf(run, ended, 'step_finished', 'scalebot', status, {

@@ -139,7 +139,7 @@ export function createRequests(ctx: RunnerContext, executor: Executor) {
   async function planNotPostable(runId: number): Promise<Answer | null> {
     const run = await store.getRun(runId);
     const posted = run ? await store.runMessage(runId) : undefined;
-    if (!run || !posted || !posted.failed) return null;
+    if (!run || !posted?.failed) return null;
     const reason = posted.error ?? 'refused';
     const cancelled = await move(run, 'cancel', 'scalebot', 'run_cancelled', { detail: { reason: `the plan could not be posted: ${reason}` } });
     if (!cancelled.ok) return null;

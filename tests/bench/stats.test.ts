@@ -60,7 +60,7 @@ describe('growthExponent', () => {
 
 describe('formatting', () => {
   it('gives milliseconds a precision that fits their size', () => {
-    expect(formatMs(3.14159)).toBe('3.1 ms');
+    expect(formatMs(3.12)).toBe('3.1 ms');
     expect(formatMs(312.7)).toBe('313 ms');
     expect(formatMs(12_345)).toBe('12.3 s');
     expect(formatMs(Number.NaN)).toBe('–');

@@ -224,7 +224,15 @@ describe('the Alertmanager webhook beyond loopback', () => {
 
   it('refuses every request with 403 and says to set ALERTMANAGER_TOKEN when none is set', async () => {
     const lines: string[] = [];
-    const logger = pino({ level: 'info' }, new Writable({ write: (chunk, _encoding, done) => (lines.push(String(chunk)), done()) }));
+    const logger = pino(
+      { level: 'info' },
+      new Writable({
+        write: (chunk, _encoding, done) => {
+          lines.push(String(chunk));
+          done();
+        },
+      }),
+    );
     // The route as main.ts builds it for HOST=0.0.0.0, served here on loopback only.
     const route = createAlertmanagerRoute({ watcher: harness.bot.watcher, logger, clock: () => new Date(), token: null, enabled: true, host: '0.0.0.0' });
     const server: Server = createServer((request, response) => void route(request, response));

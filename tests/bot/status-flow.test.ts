@@ -75,15 +75,15 @@ describe('/scale status against a real Prometheus', () => {
     expect(text).toContain('grafana.example.com/d/scaling');
     // the breached series, per instance, and only the series that are not ok
     // mrkdwn escapes < and > as Slack asks; Slack shows them as < and >
-    expect(text).toMatch(/CPU usage\*  \(&gt; 70 % for 15 min\)\n• `instance=web-1:9100`: 92 % · breached, held ≥ 30 min\n• 1 series ok \(35 %\)/);
-    expect(text).toMatch(/Memory usage\*  \(&gt; 85 % for 10 min\)\n• `instance=web-1:9100, job=node`: 90 % · pending, held 6 min of 10 min/);
-    expect(text).toMatch(/API response time P99\*  \(&gt; 1 s for 5 min\)\n1.7 s · breached, held 2[5-9] min\n/);
-    expect(text).toMatch(/Database size\*  \(&gt; 20 GB\)\n21.4 GB · breached, held ≥ 30 min  `instance=db-1:9187/);
-    expect(text).toMatch(/Concurrent users\*  \(&gt; 500\)\n650 · breached/);
-    expect(text).toMatch(/Daily active users\*  \(&gt; 2,000\)\n1,500 · ok/);
-    expect(text).toMatch(/Cache hit rate\*  \(&lt; 70 %\)\n93 % · ok  `instance=redis-1:9121/);
-    expect(text).toMatch(/Error rate \(5xx\)\*  \(&gt; 1 % for 5 min\)\n0.2 % · ok/);
-    expect(text).toMatch(/Average response time vs. same hour yesterday\*  \(&gt; 1.2× for 30 min\)\n1× · ok/);
+    expect(text).toMatch(/CPU usage\* {2}\(&gt; 70 % for 15 min\)\n• `instance=web-1:9100`: 92 % · breached, held ≥ 30 min\n• 1 series ok \(35 %\)/);
+    expect(text).toMatch(/Memory usage\* {2}\(&gt; 85 % for 10 min\)\n• `instance=web-1:9100, job=node`: 90 % · pending, held 6 min of 10 min/);
+    expect(text).toMatch(/API response time P99\* {2}\(&gt; 1 s for 5 min\)\n1.7 s · breached, held 2[5-9] min\n/);
+    expect(text).toMatch(/Database size\* {2}\(&gt; 20 GB\)\n21.4 GB · breached, held ≥ 30 min {2}`instance=db-1:9187/);
+    expect(text).toMatch(/Concurrent users\* {2}\(&gt; 500\)\n650 · breached/);
+    expect(text).toMatch(/Daily active users\* {2}\(&gt; 2,000\)\n1,500 · ok/);
+    expect(text).toMatch(/Cache hit rate\* {2}\(&lt; 70 %\)\n93 % · ok {2}`instance=redis-1:9121/);
+    expect(text).toMatch(/Error rate \(5xx\)\* {2}\(&gt; 1 % for 5 min\)\n0.2 % · ok/);
+    expect(text).toMatch(/Average response time vs. same hour yesterday\* {2}\(&gt; 1.2× for 30 min\)\n1× · ok/);
     expect(
       body.blocks.filter((block) => block.type === 'section' && /^:(red_circle|large_orange_circle|white_check_mark|grey_question):/.test(block.text.text)),
     ).toHaveLength(12);

@@ -329,6 +329,7 @@ describe('invisible characters and ".." (issue 12, item 12)', () => {
       validateParam(type, value, { name: 'p' });
     } catch (error) {
       // The message shows the value with the character as a code point, never the character itself.
+      // biome-ignore lint/suspicious/noMisleadingCharacterClass: each invisible code point is listed on purpose
       expect((error as Error).message).not.toMatch(/[\u202e\u200b\u200d\u2066\ufeff\u0085\u00a0]|\u{e0041}/u);
       expect((error as Error).message).toMatch(/give|type/);
     }

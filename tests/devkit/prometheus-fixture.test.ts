@@ -169,7 +169,7 @@ describe('buildOpenMetrics', () => {
     for (const p of [0.00495, 0.005, 0.007, 0.1, 0.3, 1, 1.7, 2.5, 9.99]) {
       const cumulative = [...p99Fractions(p, buckets), 1];
       const bounds = [...buckets, Infinity];
-      cumulative.forEach((c, i) => expect(c).toBeGreaterThanOrEqual(i === 0 ? 0 : cumulative[i - 1]! - 1e-12));
+      for (const [i, c] of cumulative.entries()) expect(c).toBeGreaterThanOrEqual(i === 0 ? 0 : cumulative[i - 1]! - 1e-12);
       // Prometheus' bucketQuantile, for a total of 1.
       const b = cumulative.findIndex((c) => c >= 0.99);
       const lo = b === 0 ? 0 : bounds[b - 1]!;
@@ -213,7 +213,7 @@ describe('backfilled scenario against real Prometheus', () => {
     // In between, a blend that only rises.
     const ramp = cpu!.values.filter(([t]) => t > lastOld && t < firstNew).map(([, v]) => v);
     expect(ramp.length).toBeGreaterThan(0);
-    ramp.forEach((v, i) => expect(v).toBeGreaterThan(i === 0 ? 0.3 : ramp[i - 1]!));
+    for (const [i, v] of ramp.entries()) expect(v).toBeGreaterThan(i === 0 ? 0.3 : ramp[i - 1]!);
 
     const [memory] = (await prom!.queryRange(queryOf('memory'), from, NOW, STEP)).filter((s) => s.metric.instance === 'web-1:9100');
     const memoryFirstNew = Math.min(...memory!.values.filter(([, v]) => close(v, 0.9)).map(([t]) => t));

@@ -480,7 +480,7 @@ describe('fake Slack', () => {
       });
       expect(payload.actions[0]).toMatchObject({
         action_id: 'run_approve',
-        block_id: (message.blocks?.[1] as { block_id: string }).block_id,
+        block_id: (message.blocks![1] as { block_id: string }).block_id,
         value: 'run-1',
         type: 'button',
         text: { type: 'plain_text', text: 'Approve' },

@@ -35,7 +35,7 @@ describe('PostgreSQL fixture: streaming replication and promotion', () => {
   it('starts a primary with replication settings, listening on 127.0.0.1 only', async () => {
     primary = await timed('primary initdb+start', () => startPostgresCluster());
     clusters.push(primary);
-    timings['initdb'] = primary.timings.initdbMs;
+    timings.initdb = primary.timings.initdbMs;
     timings['first start'] = primary.timings.startMs;
     expect(await primary.psql('SHOW wal_level')).toBe('replica');
     expect(Number(await primary.psql('SHOW max_wal_senders'))).toBeGreaterThan(0);

@@ -251,7 +251,7 @@ describe.concurrent('a half-open link (each test with its own sshd)', () => {
       // After the first one's timeout (TERM at 6 s, KILL at 7 s), the key is free and a Retry runs.
       await sleep(Math.max(0, until.getTime() - Date.now()));
       expect(await waitProcessesGone(m, 2000).then(() => commandProcesses(m))).toEqual([]);
-      const later = await run(impatient, own.host, 'echo "$PPID" >> ' + `'${counter}'`, { timeoutSeconds: 6, lockKey: key });
+      const later = await run(impatient, own.host, `echo "$PPID" >> '${counter}'`, { timeoutSeconds: 6, lockKey: key });
       expect(later.outcome).toBe('succeeded');
       expect(starts(counter)).toHaveLength(2);
       figures.push(`half-open: gave up ${gaveUpAt - startedAt} ms after the start; mayRunUntil ${until.getTime() - startedAt} ms after it`);
