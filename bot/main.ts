@@ -6,9 +6,10 @@ import type { DatabaseHandle } from '../db/client.ts';
 import { openSqliteStorage, type SqliteStorage } from '../db/storage.ts';
 import { WebClient } from '@slack/web-api';
 import { createOffThreadPrometheus } from '../integrations/prometheus-off-thread.ts';
-import { createChecklistRunbookPort, createChecklistRuns, type ChecklistRuns } from '../services/checklists/index.ts';
+import type { ChecklistRuns } from '../services/checklists/index.ts';
 import { createSsh } from '../integrations/ssh.ts';
-import { createRunbookRunner, type RunbookRunner } from '../services/runbooks/index.ts';
+import type { RunbookRunner } from '../services/runbooks/index.ts';
+import { createRunbooksAndChecklists } from '../services/wiring.ts';
 import { createOutboxDeliverer } from '../services/outbox.ts';
 import { createResponderCheck } from '../integrations/slack-responders.ts';
 import { createWatcher, type Watcher } from '../services/watcher.ts';
@@ -40,7 +41,7 @@ export interface RunningBot {
   readonly deps: CommandDeps;
   readonly metrics: Metrics;
   readonly storage: SqliteStorage;
-  /** The SQLite file under `storage`, for the code and tests not yet on the storage port. */
+  /** The SQLite file under `storage`: tests read rows back through it; the bot itself goes through `storage`. */
   readonly database: DatabaseHandle;
   readonly watcher: Watcher;
   readonly runbooks: RunbookRunner;
@@ -92,36 +93,22 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
   const deliver = createOutboxDeliverer(storage, watcherClient, clock, logger, (method, error) => metrics.watcher.slackErrors.inc({ method, error }));
   const watcher: Watcher = createWatcher({ storage, config, prometheus, deliver, clock, logger, metrics: metrics.watcher });
   const isAllowed = createResponderCheck(watcherClient, clock);
-  // Checklists and runbooks know each other: an item can start its runbook and is ticked when a run of it
-  // succeeds; a runbook can require a completed checklist. The port reads `runbooks` only once both exist.
-  const checklists = createChecklistRuns({
+  const {
+    runbooks,
+    checklists,
+    checklistCompletedAt: completedInStorage,
+  } = createRunbooksAndChecklists({
     storage,
     config,
     prometheus,
-    clock,
-    logger,
-    deliver,
-    isAllowed,
-    runbooks: createChecklistRunbookPort(config, () => runbooks),
-    onCompleted: (checklistId) => runbooks.checklistCompleted(checklistId),
-  });
-  const runbooks: RunbookRunner = createRunbookRunner({
-    storage,
-    config,
     ssh: createSsh(),
-    prometheus,
     deliver,
     clock,
     logger,
     isAllowed,
-    // The runner asks its gate synchronously; until it awaits `checklists.gate`, the same answer is read
-    // from the SQLite file directly.
-    checklistGate: checklists.gate,
-    onSucceeded: (run) => checklists.tickItemsForRunbook({ runbookId: run.runbookId, user: run.requester, detail: { runbook_run_id: run.id } }),
   });
   // The advisor counts a completed optimization checklist as "optimized first: yes".
-  const completedAt = async (checklistId: string) =>
-    checklistCompletedAt ? checklistCompletedAt(checklistId) : ((await storage.checklists.lastCompleted(checklistId))?.completedAt ?? null);
+  const completedAt = async (checklistId: string) => (checklistCompletedAt ? checklistCompletedAt(checklistId) : completedInStorage(checklistId));
   const deps: CommandDeps = { config, prometheus, storage, logger, clock, runbooks, checklists, checklistCompletedAt: completedAt };
   const { app, receiver } = createApp({ settings, deps, metrics, watcher, isAllowed });
 

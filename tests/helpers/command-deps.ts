@@ -7,9 +7,8 @@ import type { Clock } from '../../core/ports.ts';
 import { openSqliteStorage, type SqliteStorage } from '../../db/storage.ts';
 import { createPrometheus } from '../../integrations/prometheus.ts';
 import { createSsh } from '../../integrations/ssh.ts';
-import { createChecklistRunbookPort, createChecklistRuns } from '../../services/checklists/index.ts';
 import { createOutboxDeliverer } from '../../services/outbox.ts';
-import { createRunbookRunner, type RunbookRunner } from '../../services/runbooks/index.ts';
+import { createRunbooksAndChecklists } from '../../services/wiring.ts';
 import { refusingLoopbackUrl } from '../../devkit/ports.ts';
 
 export interface TestCommandDepsOptions {
@@ -46,28 +45,15 @@ export async function createTestCommandDeps(options: TestCommandDepsOptions = {}
   const prometheus = createPrometheus({ url: options.prometheusUrl ?? (await refusingLoopbackUrl()), timeoutMs: 2000 });
   const slack = new WebClient('xoxb-test', { slackApiUrl: options.slackApiUrl ?? `${await refusingLoopbackUrl()}/api/`, retryConfig: { retries: 0 } });
   const deliver = createOutboxDeliverer(storage, slack, clock, logger);
-  const checklists = createChecklistRuns({
+  const { runbooks, checklists, checklistCompletedAt } = createRunbooksAndChecklists({
     storage,
     config,
     prometheus,
-    clock,
-    logger,
-    deliver,
-    isAllowed,
-    runbooks: createChecklistRunbookPort(config, () => runbooks),
-    onCompleted: (checklistId) => runbooks.checklistCompleted(checklistId),
-  });
-  const runbooks: RunbookRunner = createRunbookRunner({
-    storage,
-    config,
     ssh: createSsh(),
-    prometheus,
     deliver,
     clock,
     logger,
     isAllowed,
-    checklistGate: checklists.gate,
-    onSucceeded: (run) => checklists.tickItemsForRunbook({ runbookId: run.runbookId, user: run.requester, detail: { runbook_run_id: run.id } }),
   });
   const deps: CommandDeps = {
     config,
@@ -77,7 +63,7 @@ export async function createTestCommandDeps(options: TestCommandDepsOptions = {}
     clock,
     runbooks,
     checklists,
-    checklistCompletedAt: async (checklistId) => (await storage.checklists.lastCompleted(checklistId))?.completedAt ?? null,
+    checklistCompletedAt,
   };
   return {
     deps,
