@@ -45,7 +45,9 @@ const STEP_TIMEOUT_MS = 60_000;
 const SWEEP_CONCURRENCY = 2;
 
 /** One life's config: its trigger reads only its own series, so two lives can run side by side. */
-const configFor = (instance: string) => `prometheus:
+const configFor = (instance: string) => {
+  const query = `max by (instance) (${METRIC}{instance=\\"${instance}\\"})`;
+  return `prometheus:
   lookback: 30s
   timeout: 2s
 slack:
@@ -56,8 +58,9 @@ watch:
   repeat: { immediate: 2s }
 triggers:
 ${WITHOUT_DEFAULT_TRIGGERS}
-  - { id: load, name: Load, severity: immediate, query: "max by (instance) (${METRIC}{instance=\\"${instance}\\"})", op: ">", threshold: 0.7, for: 0s, unit: percent, advice: "Consider vertical scaling." }
+  - { id: load, name: Load, severity: immediate, query: "${query}", op: ">", threshold: 0.7, for: 0s, unit: percent, advice: "Consider vertical scaling." }
 `;
+};
 
 let exporter: Exporter;
 let prometheus: PrometheusFixture;
@@ -333,8 +336,9 @@ describe("a breach's life with the bot killed (SIGKILL) where it awaits Slack or
         expectSound(life, `${describePoint(first)}, then ${describePoint(again)}`);
         expect(life.kills).toBe(2);
       });
+      const pointNames = [...new Set(points.map((point) => `${point.source} "${point.label}"`))].join(', ');
       console.info(
-        `breach crash sweep: ${points.length} points from the recording (${[...new Set(points.map((point) => `${point.source} "${point.label}"`))].join(', ')}); ` +
+        `breach crash sweep: ${points.length} points from the recording (${pointNames}); ` +
           `${revealed.size} more revealed by restarts (${[...revealed.keys()].join(', ')}); ${points.length + pairs.length} lives, ` +
           `${points.length + 2 * pairs.length} kills, 0 duplicates, ${Math.round((Date.now() - started) / 1000)} s`,
       );

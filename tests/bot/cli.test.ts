@@ -118,7 +118,8 @@ describe('npx scalebot check-config', () => {
 
   it('exits 1 for a runbook that can run on a host but names no approvers, and 0 once approvers are named', async () => {
     const hosts =
-      'hosts:\n  db-1: { address: 127.0.0.1, user: deploy, private_key_file: /tmp/key, host_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl" }\n';
+      'hosts:\n  db-1: { address: 127.0.0.1, user: deploy, private_key_file: /tmp/key, ' +
+      'host_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl" }\n';
     const open = join(dir, 'open.yaml');
     writeFileSync(open, `${hosts}runbooks:\n  - id: mine\n    title: Mine\n    steps:\n      - { id: a, host: db-1, run: "true" }\n`);
     const refused = await scalebot(['check-config', open]);
@@ -127,9 +128,11 @@ describe('npx scalebot check-config', () => {
     expect(refused.stderr).toMatch(/config\/runbooks\.yaml:\d+:\d+: runbooks\[4\]: runbook "db-failover"/);
     const named = join(dir, 'named.yaml');
     const ids = ['backup', 'test-restore', 'vertical-migration', 'add-read-replica', 'db-failover', 'statelessness-check', 'emergency-quick-fixes'];
+    const approvals = ids.map((id) => `  - id: ${id}\n    approval: { approvers: [U0LEAD, "@ops-leads"] }\n`).join('');
     writeFileSync(
       named,
-      `${hosts}runbooks:\n${ids.map((id) => `  - id: ${id}\n    approval: { approvers: [U0LEAD, "@ops-leads"] }\n`).join('')}  - id: mine\n    title: Mine\n    approval: { approvers: anyone }\n    steps:\n      - { id: a, host: db-1, run: "true" }\n`,
+      `${hosts}runbooks:\n${approvals}  - id: mine\n    title: Mine\n    approval: { approvers: anyone }\n` +
+        '    steps:\n      - { id: a, host: db-1, run: "true" }\n',
     );
     const accepted = await scalebot(['check-config', named]);
     expect(accepted.stderr).toBe('');

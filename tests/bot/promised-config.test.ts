@@ -72,7 +72,8 @@ describe('a private key pasted into the YAML', () => {
   it('is refused under any other field name: hosts take no field that could hold one', () => {
     for (const field of ['private_key', 'key', 'identity']) {
       const file = writeConfig(
-        `hosts:\n  db-1:\n    address: 127.0.0.1\n    user: deploy\n    host_key: "${HOST_KEY}"\n    private_key_file: /etc/scalebot/id_ed25519\n    ${field}: |\n${indent(key, '      ')}\n`,
+        `hosts:\n  db-1:\n    address: 127.0.0.1\n    user: deploy\n    host_key: "${HOST_KEY}"\n` +
+          `    private_key_file: /etc/scalebot/id_ed25519\n    ${field}: |\n${indent(key, '      ')}\n`,
       );
       const problems = problemsOf(() => loadConfig({ file }));
       expect(problems.join('\n'), field).toMatch(new RegExp(`hosts\\.db-1.*${field}`));

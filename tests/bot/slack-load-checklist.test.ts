@@ -48,8 +48,10 @@ describe('a checklist when Slack pushes back', () => {
                 await click(tb, posted, `checklist_toggle_${itemId}`, user);
                 await sleep(pause);
               }
-              const summary = () =>
-                `${loadSummary(fake)}\nbacklog ${JSON.stringify(outboxBacklog(tb.bot.database.sqlite).map((r) => [r.dedupe_key, r.status, r.needs_update, r.last_error]))}`;
+              const summary = () => {
+                const backlog = outboxBacklog(tb.bot.database.sqlite).map((r) => [r.dedupe_key, r.status, r.needs_update, r.last_error]);
+                return `${loadSummary(fake)}\nbacklog ${JSON.stringify(backlog)}`;
+              };
               const done = `${toTick.length} of ${ITEMS.length} done`;
               await fake
                 .waitFor(() => JSON.stringify(runMessage(fake, 1)?.blocks).includes(done) && outboxBacklog(tb.bot.database.sqlite).length === 0, {

@@ -31,6 +31,7 @@ let harness: TestBot;
 
 function config(): string {
   const host = sshd.host;
+  const chatter = `for i in $(seq 1 ${LINES}); do echo line-$i; sleep 0.1; done; echo chatter-done`;
   return `hosts:
   local: { address: 127.0.0.1, port: ${host.port}, user: ${host.user}, private_key_file: "${host.privateKeyFile}", host_key: "${host.hostKey}" }
 runbooks:
@@ -40,7 +41,7 @@ runbooks:
     params:
       - { name: target, type: host }
     steps:
-      - { id: chatter, title: Chatter, host: "{{target}}", run: "for i in $(seq 1 ${LINES}); do echo line-$i; sleep 0.1; done; echo chatter-done", timeout: 60s }
+      - { id: chatter, title: Chatter, host: "{{target}}", run: "${chatter}", timeout: 60s }
       - { id: after, title: After, host: "{{target}}", run: "echo after-done", timeout: 30s }
 `;
 }
@@ -61,8 +62,10 @@ describe('a runbook streaming output when Slack pushes back', () => {
   it(
     `edits each message at most once a second, shows the last output, posts once, loses nothing (${RUNS} runs)`,
     async () => {
-      const summary = () =>
-        `${loadSummary(fake)}\nbacklog ${JSON.stringify(outboxBacklog(harness.bot.database.sqlite).map((r) => [r.dedupe_key, r.status, r.needs_update, r.last_error]))}`;
+      const summary = () => {
+        const backlog = outboxBacklog(harness.bot.database.sqlite).map((r) => [r.dedupe_key, r.status, r.needs_update, r.last_error]);
+        return `${loadSummary(fake)}\nbacklog ${JSON.stringify(backlog)}`;
+      };
       for (let n = 1; n <= RUNS; n += 1) {
         const responseUrl = fake.newResponseUrl({ channel: CHANNEL, user: REQUESTER });
         expect(

@@ -85,9 +85,9 @@ describe('the watcher when Slack pushes back', () => {
           intervalMs: 200,
         })
         .catch((error: Error) => {
-          throw new Error(
-            `${error.message.split('\n')[0]}\nbreaches ${JSON.stringify(breachRows())}\nbacklog ${JSON.stringify(outboxBacklog(harness.bot.database.sqlite).map((row) => [row.dedupe_key, row.status, row.needs_update, row.last_error]))}\n${loadSummary(fake)}`,
-          );
+          const breaches = breachRows();
+          const backlog = outboxBacklog(harness.bot.database.sqlite).map((row) => [row.dedupe_key, row.status, row.needs_update, row.last_error]);
+          throw new Error(`${error.message.split('\n')[0]}\nbreaches ${JSON.stringify(breaches)}\nbacklog ${JSON.stringify(backlog)}\n${loadSummary(fake)}`);
         });
       await harness.bot.watcher.stop();
 

@@ -82,7 +82,8 @@ describe('placeholders against hostile values, executed with bash and dash', () 
     const code = new Set(['eval', 'bash -c', 'sh -c', 'trap']);
     for (const attempt of accepted.filter((a) => code.has(a.context))) expect(['int', 'ip', 'hostname', 'host']).toContain(attempt.type);
     console.info(
-      `placeholder-property: ${attempts.length} plans (${CONTEXTS.length} contexts × ${TYPES.length} types × ${values.length} values), ${accepted.length} accepted, ${executed} shell runs`,
+      `placeholder-property: ${attempts.length} plans (${CONTEXTS.length} contexts × ${TYPES.length} types × ${values.length} values), ` +
+        `${accepted.length} accepted, ${executed} shell runs`,
     );
   });
 

@@ -8,6 +8,7 @@ export const WITHOUT_DEFAULT_TRIGGERS = DEFAULT_TRIGGER_IDS.map((id) => `  - { i
 
 /** Two quick triggers over test gauges (`test_load`, `test_users`) and the watcher's settings made short. */
 export function watcherTestConfig(watch: string): string {
+  const loadQuery = 'max by (instance) (test_load)';
   return `prometheus:
   lookback: 60s
   timeout: 3s
@@ -17,7 +18,7 @@ watch:
 ${watch}
 triggers:
 ${WITHOUT_DEFAULT_TRIGGERS}
-  - { id: load, name: Load, severity: immediate, query: "max by (instance) (test_load)", op: ">", threshold: 0.7, for: 2s, unit: percent, advice: "Consider vertical scaling." }
+  - { id: load, name: Load, severity: immediate, query: "${loadQuery}", op: ">", threshold: 0.7, for: 2s, unit: percent, advice: "Consider vertical scaling." }
   - { id: users, name: Users online, severity: soon, query: "sum(test_users)", op: ">", threshold: 500, unit: count }
 `;
 }

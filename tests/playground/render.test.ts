@@ -18,7 +18,8 @@ describe('mrkdwn on the page', () => {
 
   it('resolves mentions, groups and channels by name, and links only to http(s) and mailto', () => {
     expect(mrkdwnToHtml('<@U0PLAYANA> <!subteam^S0PLAYOPS> <#C0PLAYOPS> <!here>', ctx)).toBe(
-      '<span class="mention" data-user="U0PLAYANA">@Ana Ops</span> <span class="mention">@ops</span> <span class="mention">#ops</span> <span class="mention">@here</span>',
+      '<span class="mention" data-user="U0PLAYANA">@Ana Ops</span> <span class="mention">@ops</span> ' +
+        '<span class="mention">#ops</span> <span class="mention">@here</span>',
     );
     expect(mrkdwnToHtml('*<https://example.com/a?b=1&amp;c=2|the dashboard>*', ctx)).toBe(
       '<b><a href="https://example.com/a?b=1&amp;c=2" target="_blank" rel="noopener noreferrer">the dashboard</a></b>',
@@ -82,9 +83,9 @@ describe('Block Kit on the page', () => {
     const html = renderMessageBody({ text: message.text, blocks: [...(message.blocks ?? [])] }, context);
     expect(html).toContain('<b>Scale now: CPU usage</b>');
     expect(html).toContain('Consider vertical scaling.');
-    expect(html).toMatch(
-      /<button type="button" class="btn btn-primary" data-el="0" data-action-id="alert_ack" data-block-id="alert_actions_7" data-type="button">Acknowledge<\/button>/,
-    );
+    const ackButton = /<button type="button" class="btn btn-primary" data-el="0" data-action-id="alert_ack"/;
+    const ackAttributes = / data-block-id="alert_actions_7" data-type="button">Acknowledge<\/button>/;
+    expect(html).toMatch(new RegExp(ackButton.source + ackAttributes.source));
     expect(html).toContain('data-action-id="alert_snooze_3600"');
     expect(context.elements.map((entry) => entry.element.action_id)).toEqual(['alert_ack', 'alert_snooze_3600', 'alert_status']);
   });

@@ -98,9 +98,9 @@ export function labelsNotIn(baseline: readonly ProxiedCall[], calls: readonly Pr
 export function describeCalls(calls: readonly ProxiedCall[], since = calls[0]?.at ?? 0): string {
   return [...calls]
     .sort((a, b) => a.at - b.at)
-    .map(
-      (call) =>
-        `  +${String(call.at - since).padStart(6)} ms ${call.source} "${call.label}" #${call.occurrence} → ${call.fate}${call.status !== undefined ? ` ${call.status}` : ''}`,
-    )
+    .map((call) => {
+      const status = call.status !== undefined ? ` ${call.status}` : '';
+      return `  +${String(call.at - since).padStart(6)} ms ${call.source} "${call.label}" #${call.occurrence} → ${call.fate}${status}`;
+    })
     .join('\n');
 }

@@ -49,7 +49,8 @@ function newScenario(name: string): Scenario {
   const host = sshd.host;
   // Each step appends a start line, works a little (printing, so that output edits happen), and an end line.
   const step = (id: string, extra = '') =>
-    `{ id: ${id}, title: Step ${id}, host: local, run: "echo start-${id} >> ${marker}; for i in 1 2 3; do echo ${id}-$i; sleep 0.15; done; echo end-${id} >> ${marker}", timeout: 30s${extra} }`;
+    `{ id: ${id}, title: Step ${id}, host: local, run: "echo start-${id} >> ${marker}; for i in 1 2 3; do echo ${id}-$i; sleep 0.15; done; ` +
+    `echo end-${id} >> ${marker}", timeout: 30s${extra} }`;
   writeFileSync(
     configFile,
     `hosts:
@@ -229,7 +230,8 @@ async function crashAt(n: number, mode: 'before' | 'after'): Promise<void> {
   await drive(second, scenario);
   await until('the outbox to drain', () => fake.messages(scenario.channel).length > 0 && isFinished(getRun(db, run0.id)!.status), 15_000, second.logs);
   const run = getRun(db, run0.id)!;
-  const context = `point ${n} (${mode}): ${flat({ status: run.status, lines: markerLines(scenario), steps: listSteps(db, run.id).map((s) => [s.stepId, s.status]) })}\n${second.logs()}`;
+  const state = flat({ status: run.status, lines: markerLines(scenario), steps: listSteps(db, run.id).map((s) => [s.stepId, s.status]) });
+  const context = `point ${n} (${mode}): ${state}\n${second.logs()}`;
   expect(run.status, context).toBe('succeeded');
   // Never twice: one start line per attempt that the database shows as started on the host (the first,
   // and each retry of a step whose outcome was unknown).

@@ -20,6 +20,7 @@ let harness: TestBot;
 
 function config(): string {
   const host = sshd.host;
+  const hello = `printf 'hello %s\\\\n' {{label}}; for i in 1 2 3 4; do echo line-$i; sleep 0.6; done`;
   return `admins: [${ADMIN}]
 hosts:
   local: { address: 127.0.0.1, port: ${host.port}, user: ${host.user}, private_key_file: "${host.privateKeyFile}", host_key: "${host.hostKey}" }
@@ -33,7 +34,7 @@ runbooks:
       - { name: label, type: string }
       - { name: fail, type: enum, values: ["no", "yes"], default: "no" }
     steps:
-      - { id: hello, title: Say hello, host: "{{target}}", run: "printf 'hello %s\\\\n' {{label}}; for i in 1 2 3 4; do echo line-$i; sleep 0.6; done", timeout: 30s }
+      - { id: hello, title: Say hello, host: "{{target}}", run: "${hello}", timeout: 30s }
       - { id: risky, title: Risky step, host: "{{target}}", run: "test {{fail}} = no || { echo boom >&2; exit 3; }", timeout: 30s, confirm: true }
     rollback:
       - { id: undo, title: Undo, host: "{{target}}", run: "echo undone", timeout: 30s }

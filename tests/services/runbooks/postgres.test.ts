@@ -74,7 +74,9 @@ function config(): string {
               id: 'create-user',
               title: 'Create the replication user on the primary',
               host: '{{primary}}',
-              run: `cd ${appDir} && printf '%s\\n' "CREATE ROLE replicator WITH REPLICATION LOGIN PASSWORD :'pw';" | ${psqlPrimary} -v ON_ERROR_STOP=1 -v pw="$(cat secrets/replicator.password)"`,
+              run:
+                `cd ${appDir} && printf '%s\\n' "CREATE ROLE replicator WITH REPLICATION LOGIN PASSWORD :'pw';" | ` +
+                `${psqlPrimary} -v ON_ERROR_STOP=1 -v pw="$(cat secrets/replicator.password)"`,
               timeout: '2m',
             },
             {
@@ -96,7 +98,9 @@ function config(): string {
               id: 'stop-replica',
               title: 'Stop PostgreSQL on the replica',
               host: '{{replica}}',
-              run: `if [ -f ${replica.dataDir}/postmaster.pid ]; then ${bin}/pg_ctl -D ${replica.dataDir} -m fast -w stop; else echo the replica is not running; fi`,
+              run:
+                `if [ -f ${replica.dataDir}/postmaster.pid ]; then ${bin}/pg_ctl -D ${replica.dataDir} -m fast -w stop; ` +
+                'else echo the replica is not running; fi',
               timeout: '5m',
             },
             { id: 'clear-replica', title: "Remove the replica's data", host: '{{replica}}', run: `rm -rf ${replica.dataDir}`, timeout: '5m', confirm: true },
@@ -104,7 +108,9 @@ function config(): string {
               id: 'basebackup',
               title: 'Base backup from the primary',
               host: '{{replica}}',
-              run: `cd ${appDir} && PGPASSWORD="$(cat secrets/replicator.password)" ${bin}/pg_basebackup -h {{primary_ip}} -p ${primary.port} -U replicator -D ${replica.dataDir} -P -R --checkpoint=fast`,
+              run:
+                `cd ${appDir} && PGPASSWORD="$(cat secrets/replicator.password)" ` +
+                `${bin}/pg_basebackup -h {{primary_ip}} -p ${primary.port} -U replicator -D ${replica.dataDir} -P -R --checkpoint=fast`,
               timeout: '30m',
             },
             {
@@ -120,7 +126,9 @@ function config(): string {
               id: 'verify-primary',
               title: 'The primary streams to the replica',
               host: '{{primary}}',
-              run: `for i in $(seq 1 100); do ${psqlPrimary} -Atc 'SELECT client_addr, state FROM pg_stat_replication' | grep streaming && exit 0; sleep 0.2; done; exit 1`,
+              run:
+                `for i in $(seq 1 100); do ${psqlPrimary} -Atc 'SELECT client_addr, state FROM pg_stat_replication' | grep streaming && exit 0; ` +
+                'sleep 0.2; done; exit 1',
               timeout: '2m',
             },
             {

@@ -229,7 +229,8 @@ beforeAll(async () => {
 afterAll(async () => {
   if (LONG)
     console.info(
-      `runbook races: ${figures.scenarios} scenarios, ${figures.clicks} clicks, ${figures.lostRaces} lost races answered "changed meanwhile", ${figures.stepsRun} step runs checked`,
+      `runbook races: ${figures.scenarios} scenarios, ${figures.clicks} clicks, ${figures.lostRaces} lost races answered "changed meanwhile", ` +
+        `${figures.stepsRun} step runs checked`,
     );
   await harness?.stop();
   await fake?.close();

@@ -11,6 +11,7 @@ const CHANNEL = 'C0OPS';
 const REQUESTER = 'U0REQ';
 const NEWCOMER = 'U0NEW';
 const groups: Record<string, string[]> = { S0LEADS: ['U0LEAD'] };
+const HOST_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
 
 let fake: FakeSlack;
 let harness: TestBot;
@@ -25,7 +26,7 @@ beforeAll(async () => {
     clock,
     // A host nothing listens on: these runs are never approved far enough to connect.
     config: `hosts:
-  box: { address: 127.0.0.1, port: 9, user: root, private_key_file: /dev/null, host_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl" }
+  box: { address: 127.0.0.1, port: 9, user: root, private_key_file: /dev/null, host_key: "${HOST_KEY}" }
 runbooks:
   - id: touch
     title: Touch the box
