@@ -262,7 +262,8 @@ export function renderResults(results: BenchResults): string {
         `Growth, as the exponent k of time ∝ size^k over ${sizes.join(' → ')} series (1 is linear): collectStatus ` +
           `**${collect.toFixed(2)}**, runCycle **${runCycle.toFixed(2)}**; Prometheus ${k((p) => p.rawAllMs).toFixed(2)} (its CPU ` +
           `${k((p) => p.prometheusCpuMs).toFixed(2)}), our client ` +
-          `${k((p) => p.clientOverheadMs).toFixed(2)}, evaluateTrigger ${k((p) => p.evaluateMs).toFixed(2)}, bookkeeping ${k((p) => p.bookkeepingMs).toFixed(2)}. Target: no worse than ` +
+          `${k((p) => p.clientOverheadMs).toFixed(2)}, evaluateTrigger ${k((p) => p.evaluateMs).toFixed(2)}, ` +
+          `bookkeeping ${k((p) => p.bookkeepingMs).toFixed(2)}. Target: no worse than ` +
           `linear (k ≤ ${TARGETS.growthExponent}): ${verdict(Math.max(collect, runCycle) <= TARGETS.growthExponent)}.`,
         '',
       );
@@ -319,7 +320,8 @@ export function renderResults(results: BenchResults): string {
   if (results.decisionLog) {
     const round = results.decisionLog.rounds[0]!;
     rows.push([
-      `decision-log writes per second (recordDecision, one row a transaction, journal_mode=${round.journalMode}, synchronous=${round.synchronous === 2 ? 'FULL' : round.synchronous})`,
+      `decision-log writes per second (recordDecision, one row a transaction, ` +
+        `journal_mode=${round.journalMode}, synchronous=${round.synchronous === 2 ? 'FULL' : round.synchronous})`,
       `${Math.round(results.decisionLog.perSecond).toLocaleString('en')}/s`,
       `${formatMs(1000 / results.decisionLog.perSecond)} a write; rounds ${range(
         results.decisionLog.rounds.map((r) => r.perSecond),

@@ -225,7 +225,8 @@ async function main(): Promise<void> {
         });
         if (timeLeft('ack latency')) {
           log(
-            `ack latency: ${ACK_MODES.map((mode) => `${mode.count} × ${mode.label}`).join(', ')}; ${PLAN.ackRounds} rounds, bot, bare and bare with Prometheus busy taking turns`,
+            `ack latency: ${ACK_MODES.map((mode) => `${mode.count} × ${mode.label}`).join(', ')}; ` +
+              `${PLAN.ackRounds} rounds, bot, bare and bare with Prometheus busy taking turns`,
           );
           const churn = {
             start: async () => void (await ask(cycle, { type: 'churn-start', prometheusUrl: hundred.prometheus.url })),

@@ -65,7 +65,10 @@ function questionHelp(step: Step, optimizationChecklist: string): string {
         `caching, N+1 queries, CDN, compression)? Completing the \`${escapeMrkdwn(optimizationChecklist)}\` checklist answers Yes.`
       );
     case 'global_traffic':
-      return 'Are many of your users far from your servers (say, in both the US and the EU)? Yes leads to a multi-region deployment, No to a load balancer and more app servers.';
+      return (
+        'Are many of your users far from your servers (say, in both the US and the EU)? ' +
+        'Yes leads to a multi-region deployment, No to a load balancer and more app servers.'
+      );
     default:
       return `${escapeMrkdwn(step.note ?? 'The metrics cannot answer this.')}. Answer from what you see; the answer counts for a short while only.`;
   }
@@ -117,7 +120,10 @@ export function describeEvidence(line: EvidenceLine): string {
   switch (line.state) {
     case 'breached':
       if (line.forSeconds === 0) return `${subject}: ${value} ${limit}`;
-      return `${subject}: ${value} ${limit} for ${line.heldWholeWindow ? '≥ ' : ''}${formatDuration(line.heldSeconds)} (needs ${formatDuration(line.forSeconds)})`;
+      return (
+        `${subject}: ${value} ${limit} for ${line.heldWholeWindow ? '≥ ' : ''}${formatDuration(line.heldSeconds)}` +
+        ` (needs ${formatDuration(line.forSeconds)})`
+      );
     case 'pending':
       return `${subject}: ${value} ${limit}, but only for ${formatDuration(line.heldSeconds)} of ${formatDuration(line.forSeconds)}`;
     case 'ok':
@@ -253,8 +259,12 @@ export function buildAdviceBlocks(input: AdviceBlocksInput): Message {
   elements.push({ type: 'button', action_id: ADVISE_ACTIONS.refresh, text: { type: 'plain_text', text: 'Walk the tree again' }, value: 'refresh' });
   blocks.push({ type: 'actions', block_id: 'advise_actions', elements });
 
+  const nextStep =
+    input.price && input.price.kind !== 'unavailable'
+      ? ` (${input.price.kind === 'tier' ? input.price.upgrades.map((upgrade) => upgrade.to.name).join(', ') : `stage ${input.price.stage.number}`})`
+      : '';
   const fallback = recommendation
-    ? `Advice: ${RECOMMENDATION_TITLES[recommendation]}${input.price && input.price.kind !== 'unavailable' ? ` (${input.price.kind === 'tier' ? input.price.upgrades.map((upgrade) => upgrade.to.name).join(', ') : `stage ${input.price.stage.number}`})` : ''}`
+    ? `Advice: ${RECOMMENDATION_TITLES[recommendation]}${nextStep}`
     : `Advice: one question first: ${questionText(pending!.question, input.cpuMemoryThreshold)}`;
   return { text: fallback, blocks };
 }

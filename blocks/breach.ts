@@ -148,7 +148,8 @@ export function buildBlindMessage(period: BlindPeriodRecord, now: Date): Message
   }
   const lasted = formatDuration((now.getTime() - period.startedAt.getTime()) / 1000);
   const text = truncateText(
-    `:see_no_evil: *Monitoring is blind* since ${slackTime(period.startedAt)} (${lasted}): ${escapeMrkdwn(period.reason)}\nNo breach is opened or resolved until Prometheus answers again.`,
+    `:see_no_evil: *Monitoring is blind* since ${slackTime(period.startedAt)} (${lasted}): ${escapeMrkdwn(period.reason)}\n` +
+      'No breach is opened or resolved until Prometheus answers again.',
     SLACK_LIMITS.sectionText,
   );
   return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
@@ -213,7 +214,10 @@ export function buildOpenBreachesList(entries: readonly OpenBreachEntry[], now: 
       breach.ackedBy ? `acknowledged by <@${breach.ackedBy}>` : '',
       breach.snoozedUntil && breach.snoozedUntil > now ? `snoozed until ${slackTime(breach.snoozedUntil)}` : '',
     ].filter(Boolean);
-    return `• *${SEVERITY_TITLES[breach.severity]}*: ${escapeMrkdwn(breach.name)}${labels ? ` \`${escapeMrkdwn(labels)}\`` : ''}: ${escapeMrkdwn(formatBreachValue(breach))}, for ${formatDuration((now.getTime() - breach.breachedSince.getTime()) / 1000)}${state.length ? ` (${state.join(', ')})` : ''}${link}`;
+    const subject = `${escapeMrkdwn(breach.name)}${labels ? ` \`${escapeMrkdwn(labels)}\`` : ''}`;
+    const lasted = formatDuration((now.getTime() - breach.breachedSince.getTime()) / 1000);
+    const stateNote = state.length ? ` (${state.join(', ')})` : '';
+    return `• *${SEVERITY_TITLES[breach.severity]}*: ${subject}: ${escapeMrkdwn(formatBreachValue(breach))}, for ${lasted}${stateNote}${link}`;
   });
   const text = truncateText(`*${entries.length} open breach${entries.length === 1 ? '' : 'es'}*\n${lines.join('\n')}`, SLACK_LIMITS.sectionText);
   return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };

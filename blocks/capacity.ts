@@ -53,9 +53,7 @@ export function describePrice(price: Price, apiMonthly: number, currentLabel: st
         const who = upgrade.count > 1 ? `${upgrade.servers} (${upgrade.count} ×)` : upgrade.servers;
         return `*Next tier* for ${who}: ${tierLine(upgrade.to)} (now ${escapeMrkdwn(upgrade.from.name)}, ${formatDollars(upgrade.from.monthly)})`;
       });
-      lines.push(
-        `*Cost:* ${formatDollars(price.newMonthly)}/month, ${formatDelta(price.delta)} against ${now}; *${formatDollars(price.newTotalWithApis)}/month* with the APIs (${formatDollars(apiMonthly)}).`,
-      );
+      lines.push(describeCost(price, now, apiMonthly));
       return lines.join('\n');
     }
     case 'stage': {
@@ -63,14 +61,22 @@ export function describePrice(price: Price, apiMonthly: number, currentLabel: st
       return [
         `*Next stage:* ${stage.number}. ${escapeMrkdwn(stage.name)}, sized for ${formatCapacity(stage.capacity)}`,
         ...describeStage(stage),
-        `*Cost:* ${formatDollars(price.newMonthly)}/month, ${formatDelta(price.delta)} against ${now}; *${formatDollars(price.newTotalWithApis)}/month* with the APIs (${formatDollars(apiMonthly)}).`,
+        describeCost(price, now, apiMonthly),
       ].join('\n');
     }
   }
 }
 
+function describeCost(price: Exclude<Price, { kind: 'unavailable' }>, now: string, apiMonthly: number): string {
+  return (
+    `*Cost:* ${formatDollars(price.newMonthly)}/month, ${formatDelta(price.delta)} against ${now}; ` +
+    `*${formatDollars(price.newTotalWithApis)}/month* with the APIs (${formatDollars(apiMonthly)}).`
+  );
+}
+
 function describeNow(current: ResolvedCurrent, apiMonthly: number): string {
-  return `${escapeMrkdwn(current.label)}: ${formatDollars(current.monthly)}/month + ${formatDollars(apiMonthly)} APIs = *${formatDollars(current.monthly + apiMonthly)}/month*`;
+  const total = formatDollars(current.monthly + apiMonthly);
+  return `${escapeMrkdwn(current.label)}: ${formatDollars(current.monthly)}/month + ${formatDollars(apiMonthly)} APIs = *${total}/month*`;
 }
 
 function section(text: string): Block {
@@ -90,7 +96,8 @@ export function buildPlanBlocks(plan: Plan): Message {
     blocks.push(
       section(
         `${verticalMark}*Vertical (one bigger server):* ${tierLine(tier)}\n` +
-          `${formatDollars(tier.monthly)}/month (${formatDelta(plan.vertical.delta!)} against now), *${formatDollars(plan.vertical.totalWithApis!)}/month* with the APIs${gap}`,
+          `${formatDollars(tier.monthly)}/month (${formatDelta(plan.vertical.delta!)} against now), ` +
+          `*${formatDollars(plan.vertical.totalWithApis!)}/month* with the APIs${gap}`,
       ),
     );
   } else {
@@ -105,7 +112,8 @@ export function buildPlanBlocks(plan: Plan): Message {
         [
           `${horizontalMark}*Horizontal (the guide's stages):* stage ${stage.number}. ${escapeMrkdwn(stage.name)}, sized for ${formatCapacity(stage.capacity)}`,
           ...describeStage(stage),
-          `${formatDollars(stage.monthly)}/month (${formatDelta(plan.horizontal.delta!)} against now), *${formatDollars(plan.horizontal.totalWithApis!)}/month* with the APIs`,
+          `${formatDollars(stage.monthly)}/month (${formatDelta(plan.horizontal.delta!)} against now), ` +
+            `*${formatDollars(plan.horizontal.totalWithApis!)}/month* with the APIs`,
         ].join('\n'),
       ),
     );
@@ -125,7 +133,9 @@ export function buildPlanBlocks(plan: Plan): Message {
       elements: [{ type: 'mrkdwn', text: `Now: ${describeNow(plan.current, plan.apiMonthly)}. Prices from the config's \`pricing\` and \`stages\`.` }],
     },
   );
-  const fallback = `Plan for ${load}: vertical ${tier ? `${tier.name} ${formatDollars(plan.vertical.totalWithApis!)}/month` : 'none'}, horizontal ${stage ? `stage ${stage.number} ${formatDollars(plan.horizontal.totalWithApis!)}/month` : 'none'}; the guide's rule says ${plan.recommended}`;
+  const verticalBrief = tier ? `${tier.name} ${formatDollars(plan.vertical.totalWithApis!)}/month` : 'none';
+  const horizontalBrief = stage ? `stage ${stage.number} ${formatDollars(plan.horizontal.totalWithApis!)}/month` : 'none';
+  const fallback = `Plan for ${load}: vertical ${verticalBrief}, horizontal ${horizontalBrief}; the guide's rule says ${plan.recommended}`;
   return { text: fallback, blocks };
 }
 
@@ -176,7 +186,9 @@ export function buildCostBlocks(input: CostBlocksInput): Message {
     elements: [
       {
         type: 'mrkdwn',
-        text: 'Prices and the scenario come from the config (`pricing`, `stages`, `api_costs`, `current`, `projection`); `/scale plan <users>` prices any load.',
+        text:
+          'Prices and the scenario come from the config (`pricing`, `stages`, `api_costs`, `current`, `projection`); ' +
+          '`/scale plan <users>` prices any load.',
       },
     ],
   });

@@ -385,7 +385,8 @@ export function buildChecklistSummary(view: ChecklistRunView, summary: RunSummar
         : `:x: ${title} abandoned by ${by} after ${took}: ${summary.done} of ${summary.total} items were done.`;
   const lines = [
     opening,
-    `Started by <@${view.startedBy}> ${slackTime(view.startedAt, '{date_short_pretty} {time}')} · ${summary.changes} tick${summary.changes === 1 ? '' : 's'} and unticks in all.`,
+    `Started by <@${view.startedBy}> ${slackTime(view.startedAt, '{date_short_pretty} {time}')} · ` +
+      `${summary.changes} tick${summary.changes === 1 ? '' : 's'} and unticks in all.`,
   ];
   if (summary.byPerson.length > 0) {
     lines.push('', '*Who did what*', ...summary.byPerson.map((person) => `• <@${person.user}>: ${person.items} item${person.items === 1 ? '' : 's'}`));

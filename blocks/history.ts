@@ -30,7 +30,8 @@ export function describeDecision(decision: DecisionRecord): string {
 export function buildHistoryReply(runs: readonly HistoryRun[], decisions: readonly DecisionRecord[]): Reply {
   const runLines = runs.map(
     (run) =>
-      `• #${run.id} *${escapeMrkdwn(run.title)}* by <@${run.requester}>: ${run.status.replace(/_/g, ' ')} (${slackTime(run.createdAt, '{date_short} {time}')})`,
+      `• #${run.id} *${escapeMrkdwn(run.title)}* by <@${run.requester}>: ${run.status.replace(/_/g, ' ')} ` +
+      `(${slackTime(run.createdAt, '{date_short} {time}')})`,
   );
   const decisionLines = decisions.map((decision) => `• ${describeDecision(decision)}`);
   const blocks = [

@@ -94,10 +94,16 @@ function stepLine(step: PlannedStep, index: number, rows: readonly StepRecord[],
   const icon = last ? (STEP_ICONS[last.status] ?? ':grey_question:') : ':white_circle:';
   const result =
     last && last.status !== 'running'
-      ? ` · ${last.status.replace('_', ' ')}${last.exitCode !== null ? ` (exit ${last.exitCode})` : ''}${last.endedAt ? ` in ${formatDuration((last.endedAt.getTime() - last.startedAt.getTime()) / 1000)}` : ''}${attempts.length > 1 ? `, attempt ${attempts.length}` : ''}`
+      ? ` · ${last.status.replace('_', ' ')}${last.exitCode !== null ? ` (exit ${last.exitCode})` : ''}` +
+        `${last.endedAt ? ` in ${formatDuration((last.endedAt.getTime() - last.startedAt.getTime()) / 1000)}` : ''}` +
+        `${attempts.length > 1 ? `, attempt ${attempts.length}` : ''}`
       : '';
   const confirm = step.confirm ? ' · needs an approver to confirm' : '';
-  return `${icon} *${index + 1}. ${escapeMrkdwn(step.title)}* on \`${escapeMrkdwn(step.host)}\` · timeout ${formatDuration(step.timeoutSeconds)}${confirm}${result}\n\`\`\`${escapeMrkdwn(step.command)}\`\`\``;
+  return (
+    `${icon} *${index + 1}. ${escapeMrkdwn(step.title)}* on \`${escapeMrkdwn(step.host)}\` · ` +
+    `timeout ${formatDuration(step.timeoutSeconds)}${confirm}${result}\n` +
+    `\`\`\`${escapeMrkdwn(step.command)}\`\`\``
+  );
 }
 
 /** The run's one message: the plan, what it waits for, each step's state, and the buttons its state allows. */
@@ -120,9 +126,9 @@ export function buildRunMessage(view: RunView): Message {
       ],
     },
   ];
-  const statusLines = [
-    `*${STATUS_TEXT[status]}*${status === 'running' || status === 'awaiting_confirmation' || status === 'failed' || status === 'stopped' || status === 'interrupted' ? ` at step ${run.stepIndex + 1}${run.phase === 'rollback' ? ' of the rollback' : ''}` : ''}`,
-  ];
+  const atStep = status === 'running' || status === 'awaiting_confirmation' || status === 'failed' || status === 'stopped' || status === 'interrupted';
+  const stepNote = atStep ? ` at step ${run.stepIndex + 1}${run.phase === 'rollback' ? ' of the rollback' : ''}` : '';
+  const statusLines = [`*${STATUS_TEXT[status]}*${stepNote}`];
   if (view.note) statusLines.push(escapeMrkdwn(view.note));
   if (view.runbook) {
     const needed = view.runbook.approval.required;
@@ -206,12 +212,15 @@ export function buildStepMessage(
 ): Message {
   const state = truncateText(
     row && row.status !== 'running'
-      ? `${STEP_ICONS[row.status] ?? ''} *${row.status.replace(/_/g, ' ')}*${row.exitCode !== null ? `, exit ${row.exitCode}` : ''}${row.endedAt ? `, ${formatDuration((row.endedAt.getTime() - row.startedAt.getTime()) / 1000)}` : ''}${row.message && row.status !== 'succeeded' ? `: ${escapeMrkdwn(row.message)}` : ''}`
+      ? `${STEP_ICONS[row.status] ?? ''} *${row.status.replace(/_/g, ' ')}*${row.exitCode !== null ? `, exit ${row.exitCode}` : ''}` +
+          `${row.endedAt ? `, ${formatDuration((row.endedAt.getTime() - row.startedAt.getTime()) / 1000)}` : ''}` +
+          `${row.message && row.status !== 'succeeded' ? `: ${escapeMrkdwn(row.message)}` : ''}`
       : ':arrow_forward: running…',
     600,
   );
   const head = truncateText(
-    `*${phase === 'rollback' ? 'Rollback step' : 'Step'} ${index + 1}: ${escapeMrkdwn(step.title)}* on \`${escapeMrkdwn(step.host)}\`\n\`\`\`$ ${escapeMrkdwn(step.command)}\`\`\``,
+    `*${phase === 'rollback' ? 'Rollback step' : 'Step'} ${index + 1}: ${escapeMrkdwn(step.title)}* on \`${escapeMrkdwn(step.host)}\`\n` +
+      `\`\`\`$ ${escapeMrkdwn(step.command)}\`\`\``,
     1200,
   );
   let body = '';
@@ -252,9 +261,14 @@ export function buildRunbookList(runbooks: readonly RunbookDef[], hosts: readonl
     const checklist = runbook.requiresChecklist ? ` · needs checklist \`${runbook.requiresChecklist}\` complete` : '';
     const requesters = runbook.requesters.length > 0 ? ` · requested by ${describeIds(runbook.requesters)}` : '';
     const disabled = runbook.disabled ? `\n   :no_entry: *Disabled:* ${runbook.disabled}` : '';
-    return `• *${escapeMrkdwn(runbook.title)}*: \`/scale run ${runbook.id}${params ? ` ${escapeMrkdwn(params)}` : ''}\`\n   ${runbook.steps.length} steps, ${runbook.rollback.length ? `${runbook.rollback.length} rollback` : 'no rollback'} · ${describePolicy(runbook.approval)}${requesters}${checklist}${disabled}`;
+    const rollback = runbook.rollback.length ? `${runbook.rollback.length} rollback` : 'no rollback';
+    return (
+      `• *${escapeMrkdwn(runbook.title)}*: \`/scale run ${runbook.id}${params ? ` ${escapeMrkdwn(params)}` : ''}\`\n` +
+      `   ${runbook.steps.length} steps, ${rollback} · ${describePolicy(runbook.approval)}${requesters}${checklist}${disabled}`
+    );
   });
-  const header = `*Runbooks* (${runbooks.length}) · hosts: ${hosts.length ? hosts.map((host) => `\`${host}\``).join(', ') : 'none configured yet (see `hosts` in the README)'}`;
+  const hostList = hosts.length ? hosts.map((host) => `\`${host}\``).join(', ') : 'none configured yet (see `hosts` in the README)';
+  const header = `*Runbooks* (${runbooks.length}) · hosts: ${hostList}`;
   const chunks: string[] = [];
   let current = header;
   for (const line of lines) {

@@ -64,7 +64,8 @@ function triggerSection(trigger: Trigger, results: readonly TriggerResult[]): Bl
     const notOk = ranked.filter((result) => result.state !== 'ok');
     for (const result of notOk.slice(0, MAX_SERIES_LINES)) {
       lines.push(
-        `• \`${escapeMrkdwn(describeLabels(result.labels) || 'no labels')}\`: ${formatValue(result.value, trigger.unit)} · ${escapeMrkdwn(describeState(result))}`,
+        `• \`${escapeMrkdwn(describeLabels(result.labels) || 'no labels')}\`: ` +
+          `${formatValue(result.value, trigger.unit)} · ${escapeMrkdwn(describeState(result))}`,
       );
     }
     if (notOk.length > MAX_SERIES_LINES) lines.push(`• … and ${notOk.length - MAX_SERIES_LINES} more series not ok`);

@@ -124,7 +124,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       const warnings = configWarnings(config);
       if (warnings.length > 0) throw new ConfigError(warnings);
       io.stdout(
-        `ok: ${config.sources.join(', ')}: ${config.triggers.length} triggers, ${config.checklists.length} checklists, ${config.capacity.tiers.length} server tiers, ${config.capacity.stages.length} stages\n`,
+        `ok: ${config.sources.join(', ')}: ${config.triggers.length} triggers, ${config.checklists.length} checklists, ` +
+          `${config.capacity.tiers.length} server tiers, ${config.capacity.stages.length} stages\n`,
       );
     });
 

@@ -28,6 +28,9 @@ export function registeredSecrets(): readonly string[] {
   return [...known];
 }
 
+/** A name that says its value is a secret (db_password, API-KEY, client_secret, ...), as capture group 1. */
+const SECRET_NAME = /\b([A-Za-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret)[A-Za-z0-9_.-]*)/;
+
 /** Shapes of credentials, each replaced by the part that is not secret and "[redacted]". */
 const PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
   // Private keys, whole blocks, also when cut off before their END line.
@@ -40,10 +43,7 @@ const PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
   [/\b(authorization|proxy-authorization)(\s*[:=]\s*)(bearer|basic|token)?\s*[^\s"'`,;]+/gi, '$1$2$3 [redacted]'],
   [/\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}/gi, '$1 [redacted]'],
   // key=value and key: value for names that say what they hold.
-  [
-    /\b([A-Za-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret)[A-Za-z0-9_.-]*)(["']?\s*[:=]\s*["']?)(?!\[redacted)[^\s"'`,;&<>]+/gi,
-    '$1$2[redacted]',
-  ],
+  [new RegExp(SECRET_NAME.source + /(["']?\s*[:=]\s*["']?)(?!\[redacted)[^\s"'`,;&<>]+/.source, 'gi'), '$1$2[redacted]'],
   // Well-known token formats.
   [/\b(AKIA|ASIA)[A-Z0-9]{16}\b/g, '$1[redacted]'],
   [/\b(gh[pousr]_)[A-Za-z0-9]{20,}\b/g, '$1[redacted]'],

@@ -30,7 +30,9 @@ export function buildAlertingRules(triggers: readonly Trigger[]) {
           ...(trigger.forSeconds > 0 ? { for: promDuration(trigger.forSeconds) } : {}),
           labels: { severity: trigger.severity === 'immediate' ? 'critical' : 'warning', scalebot_trigger: trigger.id },
           annotations: {
-            summary: `${trigger.name} ${trigger.op} ${formatValue(trigger.threshold, trigger.unit)}${trigger.forSeconds > 0 ? ` for ${formatDuration(trigger.forSeconds)}` : ''}`,
+            summary:
+              `${trigger.name} ${trigger.op} ${formatValue(trigger.threshold, trigger.unit)}` +
+              `${trigger.forSeconds > 0 ? ` for ${formatDuration(trigger.forSeconds)}` : ''}`,
             description: `${trigger.severity === 'immediate' ? 'Scale now' : 'Scale soon'}. ${trigger.advice ?? ''}`.trim(),
           },
         })),

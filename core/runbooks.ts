@@ -171,7 +171,8 @@ export function describeParams(runbook: RunbookDef): string {
   return runbook.params
     .map(
       (param) =>
-        `${param.name}=<${param.type === 'enum' && param.values ? param.values.join('|') : param.type}>${param.default !== undefined ? ` (default ${param.default})` : ''}`,
+        `${param.name}=<${param.type === 'enum' && param.values ? param.values.join('|') : param.type}>` +
+        `${param.default !== undefined ? ` (default ${param.default})` : ''}`,
     )
     .join(' ');
 }
@@ -181,7 +182,8 @@ export { judgeApproval, type ApprovalDecision } from './approval.ts';
 export function describePolicy(policy: ApprovalPolicy): string {
   if (policy.approvers.length === 0 && !policy.anyone) return 'no approvers named, so nobody may approve it';
   const who = policy.anyone ? 'anyone (explicitly)' : describeIds(policy.approvers);
-  return `${policy.required} approval${policy.required === 1 ? '' : 's'} from ${who}${policy.allowSelf ? '' : ', not the requester'}, within ${formatDuration(policy.expiresSeconds)}`;
+  const whoElse = policy.allowSelf ? '' : ', not the requester';
+  return `${policy.required} approval${policy.required === 1 ? '' : 's'} from ${who}${whoElse}, within ${formatDuration(policy.expiresSeconds)}`;
 }
 
 /** Slack ids as mentions: users <@U…>, groups <!subteam^S…>, handles as code. */

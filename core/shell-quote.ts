@@ -101,9 +101,10 @@ export function renderCommand(
     const blocking = constructs.find((construct) => !typeAccepted(construct.kind, type));
     if (blocking) {
       const allowed = blocking.kind === 'code' ? 'an int, ip, hostname or host parameter (or an enum of plain words)' : 'an int parameter';
+      const readAs = blocking.kind === 'code' ? 'code' : blocking.kind === 'name' ? 'a variable name (with an arithmetic subscript)' : 'arithmetic';
       throw new TemplateError(
         `placeholder {{${p.name}}}${type ? ` (${type.type})` : ''} cannot be used in "${excerpt(template, p.start)}": the command has ${blocking.what} ` +
-          `("${excerpt(template, blocking.at)}"), where bash reads text again as ${blocking.kind === 'code' ? 'code' : blocking.kind === 'name' ? 'a variable name (with an arithmetic subscript)' : 'arithmetic'}, ` +
+          `("${excerpt(template, blocking.at)}"), where bash reads text again as ${readAs}, ` +
           `and a value can reach it through a variable, $1 or a loop, quotes or not; only ${allowed} is safe there. ` +
           'Make the parameter that type, or move that logic into a script on the host and pass the value as its argument',
       );
@@ -542,9 +543,15 @@ const HOST_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
  * and Braille fillers, variation selectors, the combining grapheme joiner, private-use, unassigned code points and
  * lone surrogates. C0 controls are handled by each type (text may keep newlines and tabs).
  */
-const INVISIBLE =
-  // biome-ignore lint/suspicious/noMisleadingCharacterClass: each invisible code point is listed on purpose, combining ones included
-  /[\p{Cf}\u0080-\u009f\p{Zl}\p{Zp}\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\u034f\u115f\u1160\u2800\u3164\uffa0\ufe00-\ufe0f\u{e0100}-\u{e01ef}\p{Co}\p{Cn}\p{Cs}]/u;
+// One character class, written in two pieces to keep the lines short; each invisible code point is listed on
+// purpose, combining ones included.
+const INVISIBLE = new RegExp(
+  '[' +
+    String.raw`\p{Cf}\u0080-\u009f\p{Zl}\p{Zp}\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\u034f\u115f\u1160\u2800\u3164\uffa0` +
+    String.raw`\ufe00-\ufe0f\u{e0100}-\u{e01ef}\p{Co}\p{Cn}\p{Cs}` +
+    ']',
+  'u',
+);
 
 /**
  * Checks a value against its parameter type and returns the normalized value (trimmed, lower-cased host
@@ -631,7 +638,10 @@ export function describeType(type: ParamType, options: ParamOptions = {}): strin
     case 'hostname':
       return 'give a host name such as db-1.example.com (letters, digits, inner hyphens; dot-separated)';
     case 'path':
-      return `give a file path such as ${options.absolute ? '' : 'backups/today or '}/var/lib/postgresql/data (not starting with "-", no ".." segment, no control or invisible characters)`;
+      return (
+        `give a file path such as ${options.absolute ? '' : 'backups/today or '}/var/lib/postgresql/data ` +
+        '(not starting with "-", no ".." segment, no control or invisible characters)'
+      );
     case 'int': {
       const min = options.min ?? 0;
       return options.max !== undefined ? `give a whole number from ${min} to ${options.max}` : `give a whole number of at least ${min}`;

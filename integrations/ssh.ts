@@ -489,8 +489,12 @@ function describeRefusal(
 ): { outcome: StepOutcome; message: string; lockHolder?: LockHolder } {
   if (refusal.kind !== 'busy') {
     const why = {
-      flock: `the host has no \`${settings.remoteFlockCommand}\` command (util-linux or busybox), so the bot cannot make sure a Retry never starts a second copy`,
-      dir: "no lock directory of the login user's own could be used ($HOME/.cache/scalebot/locks, or ${TMPDIR:-/tmp}/scalebot-<uid>, which must be a directory owned by the user and not a symlink)",
+      flock:
+        `the host has no \`${settings.remoteFlockCommand}\` command (util-linux or busybox), ` +
+        'so the bot cannot make sure a Retry never starts a second copy',
+      dir:
+        "no lock directory of the login user's own could be used ($HOME/.cache/scalebot/locks, or ${TMPDIR:-/tmp}/scalebot-<uid>, " +
+        'which must be a directory owned by the user and not a symlink)',
       open: 'the lock file could not be opened',
       error: 'taking the lock failed',
     }[refusal.kind];

@@ -23,14 +23,16 @@ export const DEMO_TRIGGER_OVERRIDES: readonly Yaml[] = [
   {
     id: 'cache_hit_rate',
     query:
-      'sum by (instance) (rate(redis_keyspace_hits_total[15s])) / (sum by (instance) (rate(redis_keyspace_hits_total[15s])) + sum by (instance) (rate(redis_keyspace_misses_total[15s])))',
+      'sum by (instance) (rate(redis_keyspace_hits_total[15s])) / ' +
+      '(sum by (instance) (rate(redis_keyspace_hits_total[15s])) + sum by (instance) (rate(redis_keyspace_misses_total[15s])))',
   },
   {
     // "Same hour yesterday" needs a day of history the demo does not have: compare with two minutes ago.
     id: 'response_time_trend',
     name: 'Average response time vs. 2 minutes ago (demo)',
     query:
-      '(sum(rate(http_request_duration_seconds_sum[30s])) / sum(rate(http_request_duration_seconds_count[30s]))) / (sum(rate(http_request_duration_seconds_sum[30s] offset 2m)) / sum(rate(http_request_duration_seconds_count[30s] offset 2m)))',
+      '(sum(rate(http_request_duration_seconds_sum[30s])) / sum(rate(http_request_duration_seconds_count[30s]))) / ' +
+      '(sum(rate(http_request_duration_seconds_sum[30s] offset 2m)) / sum(rate(http_request_duration_seconds_count[30s] offset 2m)))',
     for: '20s',
   },
 ];

@@ -59,7 +59,9 @@ export async function prepareRunbookTarget({ runbooksAvailable, sshdBinary }: Ru
     return {
       mode: 'sshd',
       host: sshd.host,
-      summary: `Runbooks run on this machine as ${sshd.host.user} (host "${PLAYGROUND_HOST_NAME}", a throwaway sshd on 127.0.0.1:${sshd.host.port}): the ${TOUR_RUNBOOK_ID} runbook for real, the guide's as a dry run that prints each command.`,
+      summary:
+        `Runbooks run on this machine as ${sshd.host.user} (host "${PLAYGROUND_HOST_NAME}", a throwaway sshd on 127.0.0.1:${sshd.host.port}): ` +
+        `the ${TOUR_RUNBOOK_ID} runbook for real, the guide's as a dry run that prints each command.`,
       stop: sshd.stop,
     };
   } catch (error) {

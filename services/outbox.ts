@@ -111,7 +111,8 @@ export async function deliverOutbox(
           logger[permanent ? 'error' : 'warn'](
             { outboxId: row.id, error: code, method: lookup },
             permanent
-              ? 'cannot look up whether a message was posted (the bot may lack a *:history scope for this conversation); it is not posted again without a look-up'
+              ? 'cannot look up whether a message was posted (the bot may lack a *:history scope for this conversation); ' +
+                  'it is not posted again without a look-up'
               : 'looking up whether a message was posted failed; will look again before posting',
           );
           continue;

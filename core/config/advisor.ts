@@ -53,7 +53,9 @@ function checkOrder(entries: ReadonlyArray<{ capacity: CapacityInput }>, what: s
       context.addIssue({
         code: 'custom',
         path: [index, 'capacity'],
-        message: `${what}s must be sorted smallest first: this one (${describe(entry.capacity)}) does not come after the one before it (${describe(before.capacity)})`,
+        message:
+          `${what}s must be sorted smallest first: this one (${describe(entry.capacity)}) ` +
+          `does not come after the one before it (${describe(before.capacity)})`,
       });
     }
   });

@@ -12,8 +12,8 @@ export interface MetricsEndpoint {
 
 /**
  * Serves a prom-client registry at http://127.0.0.1:<free port>/metrics, for Prometheus to scrape: the
- * playground demo's exporter (playground/demo/exporter.ts) and the tests' live one (start-exporter.ts). `beforeScrape` runs before each answer (the demo moves its
- * story on).
+ * playground demo's exporter (playground/demo/exporter.ts) and the tests' live one (start-exporter.ts).
+ * `beforeScrape` runs before each answer (the demo moves its story on).
  */
 export async function serveMetrics(registry: Registry, beforeScrape: () => void = () => {}): Promise<MetricsEndpoint> {
   let scrapes = 0;

@@ -99,7 +99,10 @@ function avatar(id, label, isBot) {
 
 function timeOf(ts) {
   const date = new Date(Number(ts.split('.')[0]) * 1000);
-  return `<time class="time" datetime="${date.toISOString()}" title="${escapeHtml(date.toString())}">${date.toLocaleTimeString('en-US', { hour: 'numeric', minute: '2-digit' })}</time>`;
+  return (
+    `<time class="time" datetime="${date.toISOString()}" title="${escapeHtml(date.toString())}">` +
+    `${date.toLocaleTimeString('en-US', { hour: 'numeric', minute: '2-digit' })}</time>`
+  );
 }
 
 function authorName(message) {
@@ -108,13 +111,24 @@ function authorName(message) {
 }
 
 function renderOne(message, ctx, footer = '') {
-  const attributes = `data-key="${escapeHtml(message.key)}" data-ts="${escapeHtml(message.ts)}" data-channel="${escapeHtml(message.channel)}" data-kind="${message.kind}"${message.kind === 'ephemeral' ? ' data-ephemeral="true"' : ''}`;
+  const attributes =
+    `data-key="${escapeHtml(message.key)}" data-ts="${escapeHtml(message.ts)}" data-channel="${escapeHtml(message.channel)}" ` +
+    `data-kind="${message.kind}"${message.kind === 'ephemeral' ? ' data-ephemeral="true"' : ''}`;
   if (message.kind === 'notice') {
     const icon = message.level === 'error' ? '⚠️' : 'ℹ️';
-    return `<div class="message notice notice-${message.level}" ${attributes}><span class="notice-icon" aria-hidden="true">${icon}</span><div class="content"><div class="meta"><span class="author">Playground</span>${timeOf(message.ts)}</div><div class="message-text">${mrkdwnToHtml(message.text, ctx)}</div></div></div>`;
+    return (
+      `<div class="message notice notice-${message.level}" ${attributes}><span class="notice-icon" aria-hidden="true">${icon}</span>` +
+      `<div class="content"><div class="meta"><span class="author">Playground</span>${timeOf(message.ts)}</div>` +
+      `<div class="message-text">${mrkdwnToHtml(message.text, ctx)}</div></div></div>`
+    );
   }
   if (message.kind === 'command') {
-    return `<div class="message command" ${attributes}>${avatar(message.user, authorName(message), false)}<div class="content"><div class="meta"><span class="author">${escapeHtml(authorName(message))}</span>${timeOf(message.ts)}<span class="only-you">slash command · only you see this line</span></div><div class="message-text"><code class="slash">${escapeHtml(message.text)}</code></div></div></div>`;
+    return (
+      `<div class="message command" ${attributes}>${avatar(message.user, authorName(message), false)}` +
+      `<div class="content"><div class="meta"><span class="author">${escapeHtml(authorName(message))}</span>${timeOf(message.ts)}` +
+      '<span class="only-you">slash command · only you see this line</span></div>' +
+      `<div class="message-text"><code class="slash">${escapeHtml(message.text)}</code></div></div></div>`
+    );
   }
   const elementContext = { ...ctx, elements: [] };
   const body = renderMessageBody(message, elementContext);
@@ -123,9 +137,14 @@ function renderOne(message, ctx, footer = '') {
   const edited = message.edits > 0 ? '<span class="edited" title="changed in place (chat.update or replace_original)">(edited)</span>' : '';
   const ephemeral =
     message.kind === 'ephemeral'
-      ? `<div class="ephemeral-note"><span aria-hidden="true">👁</span> Only visible to you <button type="button" class="link dismiss" data-dismiss="${escapeHtml(message.key)}">Dismiss</button></div>`
+      ? '<div class="ephemeral-note"><span aria-hidden="true">👁</span> Only visible to you ' +
+        `<button type="button" class="link dismiss" data-dismiss="${escapeHtml(message.key)}">Dismiss</button></div>`
       : '';
-  return `<div class="message ${message.kind === 'ephemeral' ? 'ephemeral' : ''}" ${attributes}>${avatar(message.user, authorName(message), message.isBot)}<div class="content">${ephemeral}<div class="meta"><span class="author">${escapeHtml(authorName(message))}</span>${badge}${timeOf(message.ts)}${edited}</div><div class="body">${body}</div>${footer}</div></div>`;
+  return (
+    `<div class="message ${message.kind === 'ephemeral' ? 'ephemeral' : ''}" ${attributes}>${avatar(message.user, authorName(message), message.isBot)}` +
+    `<div class="content">${ephemeral}<div class="meta"><span class="author">${escapeHtml(authorName(message))}</span>` +
+    `${badge}${timeOf(message.ts)}${edited}</div><div class="body">${body}</div>${footer}</div></div>`
+  );
 }
 
 function renderThread(message, ctx) {
@@ -133,7 +152,9 @@ function renderThread(message, ctx) {
   if (replies.length === 0) return { summary: '', html: '', parts: [] };
   const open = page.openThreads.has(message.key);
   const last = replies[replies.length - 1];
-  const summary = `<button type="button" class="thread-toggle" data-thread="${escapeHtml(message.key)}" aria-expanded="${open}">${replies.length} ${replies.length === 1 ? 'reply' : 'replies'}</button><span class="thread-last">Last reply ${timeOf(last.ts)}</span>`;
+  const summary =
+    `<button type="button" class="thread-toggle" data-thread="${escapeHtml(message.key)}" aria-expanded="${open}">` +
+    `${replies.length} ${replies.length === 1 ? 'reply' : 'replies'}</button><span class="thread-last">Last reply ${timeOf(last.ts)}</span>`;
   const parts = replies.map((reply) => ({ key: reply.key, html: renderOne(reply, ctx) }));
   const html = open ? `<div class="thread" aria-label="Thread">${parts.map((part) => part.html).join('')}</div>` : '';
   return { summary, html, parts: open ? parts : [] };
@@ -209,13 +230,16 @@ function renderSidebar() {
   $('channel-list').innerHTML = workspace.channels
     .map(
       (c) =>
-        `<a class="channel-link${c.id === channel.id ? ' active' : ''}" href="#${escapeHtml(c.id)}" data-channel="${escapeHtml(c.id)}"># ${escapeHtml(c.name)}</a>`,
+        `<a class="channel-link${c.id === channel.id ? ' active' : ''}" href="#${escapeHtml(c.id)}" data-channel="${escapeHtml(c.id)}">` +
+        `# ${escapeHtml(c.name)}</a>`,
     )
     .join('');
   $('user-list').innerHTML = workspace.users
     .map(
       (user) =>
-        `<button type="button" role="radio" class="who${user.id === me().id ? ' active' : ''}" aria-checked="${user.id === me().id}" data-user="${escapeHtml(user.id)}">${avatar(user.id, user.realName, false)}<span><span class="who-name">${escapeHtml(user.realName)}</span><small>${escapeHtml(user.role)}</small></span></button>`,
+        `<button type="button" role="radio" class="who${user.id === me().id ? ' active' : ''}" aria-checked="${user.id === me().id}" ` +
+        `data-user="${escapeHtml(user.id)}">${avatar(user.id, user.realName, false)}` +
+        `<span><span class="who-name">${escapeHtml(user.realName)}</span><small>${escapeHtml(user.role)}</small></span></button>`,
     )
     .join('');
   const lines = [];
@@ -224,7 +248,8 @@ function renderSidebar() {
   else if (prometheus.mode === 'missing') lines.push(`<div><b>Prometheus</b> not installed</div>`);
   else
     lines.push(
-      `<div><b>Prometheus</b> ${escapeHtml(prometheus.url)} ${prometheus.answers ? 'answers' : prometheus.answers === false ? 'does not answer' : ''}</div>`,
+      `<div><b>Prometheus</b> ${escapeHtml(prometheus.url)} ` +
+        `${prometheus.answers ? 'answers' : prometheus.answers === false ? 'does not answer' : ''}</div>`,
     );
   lines.push(`<div><b>Runbooks</b> ${escapeHtml(status.runbooks.summary)}</div>`);
   lines.push(`<div><b>Bot</b> ${escapeHtml(status.botUrl)} (HTTP mode)</div>`);
@@ -243,16 +268,24 @@ function renderBanner() {
         calm: 'The watcher checks every 5 s; the breaches appear here within about two minutes.',
         'traffic grows': 'The watcher checks every 5 s; the breaches appear here within about two minutes.',
         'CPU stays above 70 %':
-          "Try <code>/scale advise</code> (the guide's decision tree on these numbers), the buttons on the breach (as Cas, then as Ben), <code>/scale status</code>.",
+          "Try <code>/scale advise</code> (the guide's decision tree on these numbers), " +
+          'the buttons on the breach (as Cas, then as Ben), <code>/scale status</code>.',
         'load drops': 'Breaches resolve once the load has stayed under the thresholds for 30 s.',
         'calm again': 'Breaches resolve once the load has stayed under the thresholds for 30 s. Replay to watch it again.',
       }[status.demo.phase] ?? '';
-    html = `<div><b>Demo</b>: ${escapeHtml(status.demo.phase)} <span class="muted">(${status.demo.elapsedSeconds} s into the story)</span>. ${next}</div>
-      <div class="banner-actions"><button type="button" class="btn btn-default" data-demo="calm-down">Load drops</button><button type="button" class="btn btn-default" data-demo="replay">Replay the story</button></div>`;
+    html =
+      `<div><b>Demo</b>: ${escapeHtml(status.demo.phase)} <span class="muted">(${status.demo.elapsedSeconds} s into the story)</span>. ${next}</div>\n` +
+      '      <div class="banner-actions"><button type="button" class="btn btn-default" data-demo="calm-down">Load drops</button>' +
+      '<button type="button" class="btn btn-default" data-demo="replay">Replay the story</button></div>';
   } else if (prometheus.mode === 'missing') {
-    html = `<div><b>Prometheus is not installed</b>, so the demo cannot play and the bot honestly says "no data". Install it with <code>sudo apt-get install prometheus</code>, then run <code>npm run playground -- --demo</code>.</div>`;
+    html =
+      '<div><b>Prometheus is not installed</b>, so the demo cannot play and the bot honestly says "no data". ' +
+      'Install it with <code>sudo apt-get install prometheus</code>, then run <code>npm run playground -- --demo</code>.</div>';
   } else if (prometheus.mode === 'external' && prometheus.answers === false) {
-    html = `<div>Nothing answers at <code>${escapeHtml(prometheus.url)}</code>: every trigger shows <b>no data</b> and the watcher reports monitoring as blind. To watch the scaling guide's story (traffic grows, CPU passes 70 %), run <code>npm run playground -- --demo</code>; for your own Prometheus, set <code>PROMETHEUS_URL</code>.</div>`;
+    html =
+      `<div>Nothing answers at <code>${escapeHtml(prometheus.url)}</code>: every trigger shows <b>no data</b> ` +
+      "and the watcher reports monitoring as blind. To watch the scaling guide's story (traffic grows, CPU passes 70 %), " +
+      'run <code>npm run playground -- --demo</code>; for your own Prometheus, set <code>PROMETHEUS_URL</code>.</div>';
   }
   banner.hidden = html === '';
   if (banner.innerHTML !== html) banner.innerHTML = html;
@@ -277,7 +310,11 @@ function renderLog() {
   list.innerHTML = page.data.workspace.activity
     .map((entry) => {
       const time = new Date(entry.at).toLocaleTimeString('en-US', { hour: 'numeric', minute: '2-digit', second: '2-digit' });
-      return `<li class="${entry.ok ? '' : 'refused'}"><span class="log-kind">${escapeHtml(entry.kind)}</span><span class="log-time">${time}</span><span class="log-summary">${escapeHtml(entry.summary)}</span>${entry.detail ? `<span class="log-detail">${escapeHtml(entry.detail)}</span>` : ''}</li>`;
+      return (
+        `<li class="${entry.ok ? '' : 'refused'}"><span class="log-kind">${escapeHtml(entry.kind)}</span><span class="log-time">${time}</span>` +
+        `<span class="log-summary">${escapeHtml(entry.summary)}</span>` +
+        `${entry.detail ? `<span class="log-detail">${escapeHtml(entry.detail)}</span>` : ''}</li>`
+      );
     })
     .join('');
   list.lastElementChild?.scrollIntoView({ block: 'end' });

@@ -18,7 +18,10 @@ function register(ctx, element, blockId) {
 
 function dataAttributes(ctx, element, blockId) {
   const index = register(ctx, element, blockId);
-  return `data-el="${index}" data-action-id="${escapeHtml(element.action_id ?? '')}" data-block-id="${escapeHtml(blockId ?? '')}" data-type="${escapeHtml(element.type)}"`;
+  return (
+    `data-el="${index}" data-action-id="${escapeHtml(element.action_id ?? '')}" ` +
+    `data-block-id="${escapeHtml(blockId ?? '')}" data-type="${escapeHtml(element.type)}"`
+  );
 }
 
 function optionLabel(option) {
@@ -43,7 +46,10 @@ export function renderElement(element, blockId, ctx) {
     case 'button': {
       const style = element.style === 'primary' ? 'btn-primary' : element.style === 'danger' ? 'btn-danger' : 'btn-default';
       const external = element.url ? ' <span class="external" aria-hidden="true">↗</span>' : '';
-      return `<button type="button" class="btn ${style}" ${dataAttributes(ctx, element, blockId)}>${plainToHtml(element.text?.text ?? '', element.text?.emoji !== false)}${external}</button>`;
+      return (
+        `<button type="button" class="btn ${style}" ${dataAttributes(ctx, element, blockId)}>` +
+        `${plainToHtml(element.text?.text ?? '', element.text?.emoji !== false)}${external}</button>`
+      );
     }
     case 'static_select':
     case 'external_select':
@@ -77,7 +83,11 @@ export function renderElement(element, blockId, ctx) {
       const items = (element.options ?? [])
         .map((option) => `<button type="button" class="overflow-item" data-value="${escapeHtml(option.value)}">${plainToHtml(optionLabel(option))}</button>`)
         .join('');
-      return `<span class="overflow" ${dataAttributes(ctx, element, blockId)}><button type="button" class="btn btn-default overflow-toggle" aria-label="More actions" aria-haspopup="menu">⋮</button><span class="overflow-menu" role="menu" hidden>${items}</span></span>`;
+      return (
+        `<span class="overflow" ${dataAttributes(ctx, element, blockId)}>` +
+        '<button type="button" class="btn btn-default overflow-toggle" aria-label="More actions" aria-haspopup="menu">⋮</button>' +
+        `<span class="overflow-menu" role="menu" hidden>${items}</span></span>`
+      );
     }
     case 'checkboxes':
     case 'radio_buttons': {
@@ -89,7 +99,11 @@ export function renderElement(element, blockId, ctx) {
         .map((option) => {
           const label = textObjectToHtml(option.text, ctx);
           const description = option.description ? `<span class="option-description">${textObjectToHtml(option.description, ctx)}</span>` : '';
-          return `<label class="choice"><input type="${inputType}" name="${name}" value="${escapeHtml(option.value)}"${initial.has(option.value) ? ' checked' : ''}><span>${label}${description}</span></label>`;
+          return (
+            `<label class="choice"><input type="${inputType}" name="${name}" value="${escapeHtml(option.value)}"` +
+            `${initial.has(option.value) ? ' checked' : ''}>` +
+            `<span>${label}${description}</span></label>`
+          );
         })
         .join('');
       return `<span class="choices" ${attributes}>${items}</span>`;
@@ -204,7 +218,8 @@ export function renderMessageBody(message, ctx) {
   const attachments = (message.attachments ?? [])
     .map(
       (attachment) =>
-        `<div class="attachment" style="border-color:${attachmentColor(attachment.color)}">${mrkdwnToHtml(attachment.text ?? attachment.fallback ?? '', ctx)}</div>`,
+        `<div class="attachment" style="border-color:${attachmentColor(attachment.color)}">` +
+        `${mrkdwnToHtml(attachment.text ?? attachment.fallback ?? '', ctx)}</div>`,
     )
     .join('');
   return `<div class="message-text">${mrkdwnToHtml(message.text ?? '', ctx)}</div>${attachments}`;

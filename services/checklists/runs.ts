@@ -137,7 +137,9 @@ export function createChecklistRuns(deps: ChecklistRunsDeps) {
     return {
       run,
       posted: false,
-      problem: `Slack did not take the message yet (${message?.lastError ?? 'no answer'}). Run #${run.id} is saved; I keep trying and it appears here once Slack answers.`,
+      problem:
+        `Slack did not take the message yet (${message?.lastError ?? 'no answer'}). ` +
+        `Run #${run.id} is saved; I keep trying and it appears here once Slack answers.`,
     };
   }
 
@@ -374,7 +376,8 @@ export function createChecklistRuns(deps: ChecklistRunsDeps) {
           state,
           refusal(
             'unchanged',
-            `Not every item is ticked any more (${open.slice(0, 3).join(', ')}${open.length > 3 ? ', …' : ''} ${open.length === 1 ? 'is' : 'are'} open); the run stays open. Use Close run to close it with items open.`,
+            `Not every item is ticked any more (${open.slice(0, 3).join(', ')}${open.length > 3 ? ', …' : ''} ${open.length === 1 ? 'is' : 'are'} open); ` +
+              'the run stays open. Use Close run to close it with items open.',
           ),
         );
       }

@@ -32,7 +32,8 @@ export function createRecovery(ctx: RunnerContext, requests: Pick<Requests, 'exp
               ...threadReply(
                 interrupted,
                 `interrupted:${interrupted.stepIndex}:${view.now.getTime()}`,
-                `:warning: The bot restarted: this run was interrupted during ${where}, outcome unknown. It will not run again by itself: Retry step, Roll back or Abandon.`,
+                `:warning: The bot restarted: this run was interrupted during ${where}, outcome unknown. ` +
+                  'It will not run again by itself: Retry step, Roll back or Abandon.',
                 view.now,
               ),
               renderRun(written, view, `interrupted during ${where}, outcome unknown`),

@@ -125,9 +125,8 @@ export function createRequests(ctx: RunnerContext, executor: Executor) {
     await deps.deliver();
     if (!requested.ok) {
       const { lock, holder } = requested;
-      return refuse(
-        `\`${lock.host}\` is locked by run #${lock.runId}${holder ? ` (${holder.title}, started by <@${holder.requester}>, since ${holder.createdAt.toISOString().slice(11, 16)} UTC)` : ''}. An admin can release it with \`/scale unlock ${lock.host}\`.`,
-      );
+      const heldBy = holder ? ` (${holder.title}, started by <@${holder.requester}>, since ${holder.createdAt.toISOString().slice(11, 16)} UTC)` : '';
+      return refuse(`\`${lock.host}\` is locked by run #${lock.runId}${heldBy}. An admin can release it with \`/scale unlock ${lock.host}\`.`);
     }
     return (await planNotPostable(requested.run.id)) ?? OK;
   }
@@ -148,7 +147,8 @@ export function createRequests(ctx: RunnerContext, executor: Executor) {
         ? 'invite me first (`/invite @scalebot`), or ask in a channel I am in'
         : 'ask again in a channel I can post in';
     return refuse(
-      `I could not post run #${runId}'s plan in this channel (Slack said \`${reason}\`), so nobody could approve it: it is cancelled and its hosts are not locked. To run it, ${hint}.`,
+      `I could not post run #${runId}'s plan in this channel (Slack said \`${reason}\`), so nobody could approve it: ` +
+        `it is cancelled and its hosts are not locked. To run it, ${hint}.`,
     );
   }
 
@@ -324,7 +324,8 @@ export function createRequests(ctx: RunnerContext, executor: Executor) {
       if (!(await mayConfirm(run, user))) {
         await log(run, 'retry_refused', user, 'refused', { step: step.id, phase, reason: 'confirm step' });
         return refuse(
-          `:no_entry: Step ${index + 1} is marked confirm: retrying it confirms it, so only one of the approvers other than the requester may retry it. Nothing was changed.`,
+          `:no_entry: Step ${index + 1} is marked confirm: retrying it confirms it, ` +
+            'so only one of the approvers other than the requester may retry it. Nothing was changed.',
         );
       }
     } else if (!(await mayOperate(run, user))) {
