@@ -4,8 +4,7 @@ import { buildAlertingRules } from '../core/rules.ts';
 import { Command, CommanderError, Option } from 'commander';
 import { redactSecrets, registerSecrets, urlSecrets } from '../core/redact.ts';
 import { collectStatus, statusReportToJson } from '../core/status.ts';
-import { openDatabase } from '../db/client.ts';
-import { listDecisions } from '../db/decision-log.ts';
+import { openSqliteStorage } from '../db/storage.ts';
 import { createPrometheus } from '../integrations/prometheus.ts';
 import { ConfigError, configWarnings, SettingsError } from '../core/config/index.ts';
 import { loadConfig } from './config.ts';
@@ -84,14 +83,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('--json', 'print a JSON array instead of lines')
     .option('-n, --limit <count>', 'how many rows', '50')
     .option('--kind <kind...>', 'only these kinds (run_requested, approval, step_finished, breach_opened, …)')
-    .action((options: { json?: boolean; limit: string; kind?: string[] }) => {
+    .action(async (options: { json?: boolean; limit: string; kind?: string[] }) => {
       const limit = Number(options.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw new UsageProblem(`--limit "${options.limit}" is not a count from 1 to 100000`);
       const settingsFile = io.env.SCALEBOT_DB?.trim() || './data/scalebot.db';
       if (!existsSync(settingsFile)) throw new UsageProblem(`no database at ${settingsFile} (set SCALEBOT_DB to the bot's SQLite file)`);
-      const database = openDatabase(settingsFile);
+      const storage = openSqliteStorage(settingsFile);
       try {
-        const rows = listDecisions(database.db, { limit, ...(options.kind ? { kinds: options.kind } : {}) });
+        const rows = await storage.decisions.list({ limit, ...(options.kind ? { kinds: options.kind } : {}) });
         if (options.json) {
           io.stdout(
             `${JSON.stringify(
@@ -108,7 +107,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           }
         }
       } finally {
-        database.close();
+        await storage.close();
       }
     });
 

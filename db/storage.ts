@@ -10,7 +10,7 @@ import { createSqliteRunbookStore } from './sqlite/runbooks.ts';
 
 /** The storage port over one SQLite file (`:memory:` for tests that need nothing on disk). */
 export interface SqliteStorage extends Storage {
-  /** The file underneath, for the code not yet on the port and for tests that inspect rows. */
+  /** The file underneath: tests read rows back through it; the bot itself uses only the stores. */
   readonly handle: DatabaseHandle;
 }
 
