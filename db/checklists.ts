@@ -1,3 +1,4 @@
+import type { CompletedRunRecord } from '../core/storage/checklists.ts';
 import { and, asc, count, desc, eq, inArray, ne } from 'drizzle-orm';
 import type { Checklist, RunStatus, TickAction, TickEvent, TickSource } from '../core/checklists.ts';
 import type { TickRecord } from '../core/storage/checklists.ts';
@@ -151,17 +152,8 @@ export function latestRun(db: Db, checklistId: string): ChecklistRunRow | undefi
     .get();
 }
 
-export interface CompletedRun {
-  readonly runId: number;
-  readonly checklistId: string;
-  readonly name: string | null;
-  readonly title: string;
-  readonly channel: string;
-  readonly startedBy: string;
-  readonly startedAt: Date;
-  readonly completedBy: string;
-  readonly completedAt: Date;
-}
+/** The port's record (core/storage/checklists.ts), under the name this module has always used. */
+export type CompletedRun = CompletedRunRecord;
 
 /**
  * The most recent run of a checklist that was completed (closed with every item ticked), or undefined.
