@@ -80,6 +80,20 @@ export interface RunPlan {
   readonly rollback: readonly PlannedStep[];
   /** Every host the run touches: all are locked while it lasts. */
   readonly hosts: readonly string[];
+  /**
+   * Random, chosen when the run is requested and stored with the plan: it names the run's slots on its hosts
+   * (hostSlotKey). Run ids start at 1 in every database, so two bots (a staging one, a test) that drive the
+   * same host must not share "run 1"'s slots. Plans stored before it existed have none.
+   */
+  readonly slot?: string;
+}
+
+/**
+ * The name of a step attempt's slot on its host (integrations/ssh.ts `lockKey`): the same for every attempt
+ * of that step of that run, on every replica and after every restart, and no other run's.
+ */
+export function hostSlotKey(runId: number, plan: Pick<RunPlan, 'slot'>, phase: string, index: number): string {
+  return plan.slot ? `run-${runId}-${plan.slot}-${phase}-${index}` : `run-${runId}-${phase}-${index}`;
 }
 
 /** The user asked for something a runbook cannot do: the message says what to type. */

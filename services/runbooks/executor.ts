@@ -2,10 +2,10 @@ import { buildStepMessage } from '../../blocks/runbook.ts';
 import type { RunOptions, StepResult } from '../../core/ports.ts';
 import { redactSecrets } from '../../core/redact.ts';
 import { completionOf, failureOf, mayExecute, stepKey } from '../../core/run-state.ts';
-import type { PlannedStep } from '../../core/runbooks.ts';
+import { hostSlotKey, type PlannedStep } from '../../core/runbooks.ts';
 import type { MessageWrite } from '../../core/storage/effects.ts';
 import { runMessageKey, stepMessageKey, type RunRecord } from '../../core/storage/runbooks.ts';
-import { decisionOf, renderRun, type RunnerContext } from './context.ts';
+import { decisionOf, planOf, renderRun, type RunnerContext } from './context.ts';
 import { editMessage, payloadOf, replyInThread } from '../outbox.ts';
 
 export interface Executor {
@@ -152,7 +152,7 @@ export function createExecutor(ctx: RunnerContext): Executor {
           timeoutSeconds: step.timeoutSeconds,
           signal: controller.signal,
           // One slot per run, phase and step on the host: a Retry while an earlier attempt may still live there is refused by the host.
-          lockKey: `run-${run.id}-${phase}-${index}`,
+          lockKey: hostSlotKey(run.id, planOf(run), phase, index),
           onOutput: (chunk) => {
             if (hidden) return;
             output += chunk;

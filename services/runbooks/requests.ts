@@ -1,7 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { approvalsSuffice, judgeApproval } from '../../core/approval.ts';
 import { redactSecrets } from '../../core/redact.ts';
 import { BEFORE_START_STATUSES, canApply, clickApplies, isExpiryDue, stepKey, type RunClick } from '../../core/run-state.ts';
-import { describeIds, planRun } from '../../core/runbooks.ts';
+import { describeIds, planRun, type RunPlan } from '../../core/runbooks.ts';
 import { collectStatus } from '../../core/status.ts';
 import type { RunRecord } from '../../core/storage/runbooks.ts';
 import {
@@ -93,7 +94,7 @@ export function createRequests(ctx: RunnerContext, executor: Executor) {
         `Only ${describeIds(runbook.requesters)} may request \`${runbook.id}\` (\`requesters\` in the config); ask one of them. Nothing was planned.`,
       );
     }
-    const plan = planRun(runbook, given, config.hosts);
+    const plan: RunPlan = { ...planRun(runbook, given, config.hosts), slot: randomBytes(6).toString('hex') };
     const now = clock();
     const input = {
       runbookId: runbook.id,

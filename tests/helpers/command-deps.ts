@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { WebClient } from '@slack/web-api';
 import type { CommandDeps } from '../../commands/types.ts';
+import { toBoltLogger } from '../../bot/app.ts';
 import { loadConfig } from '../../bot/config.ts';
 import type { Config } from '../../core/config/index.ts';
 import type { Clock } from '../../core/ports.ts';
@@ -43,7 +44,12 @@ export async function createTestCommandDeps(options: TestCommandDepsOptions = {}
   const logger = pino({ level: 'silent' });
   const storage = openSqliteStorage(':memory:');
   const prometheus = createPrometheus({ url: options.prometheusUrl ?? (await refusingLoopbackUrl()), timeoutMs: 2000 });
-  const slack = new WebClient('xoxb-test', { slackApiUrl: options.slackApiUrl ?? `${await refusingLoopbackUrl()}/api/`, retryConfig: { retries: 0 } });
+  const slack = new WebClient('xoxb-test', {
+    slackApiUrl: options.slackApiUrl ?? `${await refusingLoopbackUrl()}/api/`,
+    retryConfig: { retries: 0 },
+    // Its warnings (a refused post when no Slack is given) go to the silent logger, not the test's output.
+    logger: toBoltLogger(logger, 'outbox-client'),
+  });
   const deliver = createOutboxDeliverer(storage, slack, clock, logger);
   const { runbooks, checklists, checklistCompletedAt } = createRunbooksAndChecklists({
     storage,
