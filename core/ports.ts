@@ -151,17 +151,17 @@ export interface SlackMessagePage {
 }
 
 /**
- * What the outbox calls on Slack. A call that fails rejects with the Web API client's error: `code`
- * "slack_webapi_rate_limited_error" with `retryAfter` (seconds) for a 429, "slack_webapi_platform_error" with
- * `data.error` when Slack answered ok:false (nothing was posted); anything else may or may not have reached Slack.
- */
-/**
  * Block Kit blocks as the outbox stores them: JSON built by blocks/ and scrubbed on the way in, passed to
  * Slack as they are (typed loosely so that the Web API client's own block types accept them).
  */
 // biome-ignore lint/suspicious/noExplicitAny: the client's block unions are not ours to restate here
 export type SlackBlocks = any[];
 
+/**
+ * What the outbox calls on Slack. A call that fails rejects with the Web API client's error: `code`
+ * "slack_webapi_rate_limited_error" with `retryAfter` (seconds) for a 429, "slack_webapi_platform_error" with
+ * `data.error` when Slack answered ok:false (nothing was posted); anything else may or may not have reached Slack.
+ */
 export interface SlackSender {
   readonly chat: {
     postMessage(args: {
