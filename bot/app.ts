@@ -10,9 +10,9 @@ import {
   guardSocketModeClient,
   installProcessSafetyNets,
   markAnswered,
-  somethingWentWrong,
   tellThroughResponseUrl,
 } from './door-guard.ts';
+import { somethingWentWrong } from '../blocks/replies.ts';
 import { LISTENED_ACTION_PREFIXES, registerListeners, SCALE_COMMAND } from './listeners/index.ts';
 import type { Metrics } from './metrics.ts';
 import type { Watcher } from '../services/watcher.ts';

@@ -230,8 +230,6 @@ export function guardProcessEvent(app: App, { logger, ...door }: GuardOptions): 
   };
 }
 
-export { somethingWentWrong };
-
 function readBody(request: IncomingMessage, limit: number): Promise<Buffer | 'too large'> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];

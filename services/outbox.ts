@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock, SlackListedMessage, SlackSender, Storage } from '../core/ports.ts';
-import type { MessagePayload, MessageWrite } from '../core/storage/effects.ts';
-import type { OutboxMessage, PostWrite } from '../core/storage/outbox.ts';
+import type { MessagePayload } from '../core/storage/effects.ts';
+import type { EditWrite, OutboxMessage, PostWrite } from '../core/storage/outbox.ts';
 
 // How every feature changes its messages: it describes them as MessageWrites by outbox key, passed as the
 // Effects of its own state change (or to storage.outbox.post on their own), and calls the deliverer.
@@ -22,7 +22,7 @@ export function payloadOf(message: { readonly text: string; readonly blocks?: re
 }
 
 /** What the message keyed `key` says from now on; one already in Slack is edited in place. */
-export function editMessage(key: string, payload: MessagePayload): MessageWrite {
+export function editMessage(key: string, payload: MessagePayload): EditWrite {
   return { kind: 'edit', key, payload };
 }
 

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import { buildBlindMessage, buildBreachMessage, buildReminderMessage, buildResolvedReply, describeClickRefusal, type BreachDetail } from '../blocks/breach.ts';
 import { buildStatusBlocks } from '../blocks/status.ts';
-import type { Message } from '../blocks/types.ts';
 import type { Config } from '../core/config/index.ts';
 import type { Clock, PrometheusPort, Storage } from '../core/ports.ts';
 import type { AlertChange, AlertOutcome, BreachRecord } from '../core/storage/breaches.ts';
@@ -11,7 +10,7 @@ import { collectStatus } from '../core/status.ts';
 import type { Severity, Trigger } from '../core/triggers.ts';
 import { blindMessageKey, breachKey, breachMessageKey, judgeBreachClick, planWatchCycle, type BreachClick, type OpenBreach } from '../core/watch.ts';
 import type { AlertmanagerAlert } from '../core/alerts.ts';
-import { editMessage, postMessage, replyInThread, type OutboxDeliverer } from './outbox.ts';
+import { editMessage, payloadOf, postMessage, replyInThread, type OutboxDeliverer } from './outbox.ts';
 
 /** The counters the watcher keeps; bot/metrics.ts serves them at /metrics. */
 export interface WatcherMetrics {
@@ -66,11 +65,6 @@ function toOpenBreach(row: BreachRecord): OpenBreach {
   };
 }
 
-/** A message with its blocks, as the outbox stores it. */
-function withBlocks(message: Message): MessagePayload {
-  return { text: message.text, blocks: [...(message.blocks ?? [])] };
-}
-
 function detailFor(trigger: Trigger): BreachDetail {
   return {
     unit: trigger.unit,
@@ -97,7 +91,7 @@ export function createWatcher(deps: WatcherDeps) {
   function renderBreach(breach: BreachRecord, now: Date): MessageWrite[] {
     if (!channel) return [];
     const key = breachMessageKey(breach.id);
-    const payload = withBlocks(buildBreachMessage(breach, { now, snoozeOptionsSeconds: config.watch.snoozeOptionsSeconds }));
+    const payload = payloadOf(buildBreachMessage(breach, { now, snoozeOptionsSeconds: config.watch.snoozeOptionsSeconds }));
     return [breach.messageId ? editMessage(key, payload) : postMessage(key, channel, payload, now)];
   }
 
@@ -135,7 +129,7 @@ export function createWatcher(deps: WatcherDeps) {
     if (failure && !period) {
       await storage.breaches.openBlindPeriod(now, failure, (opened) => ({
         decisions: [{ at: now, kind: 'monitoring_blind', actor: 'scalebot', channel, outcome: 'blind', detail: { reason: failure } }],
-        messages: channel ? [postMessage(blindMessageKey(opened.id), channel, withBlocks(buildBlindMessage(opened, now)), now)] : [],
+        messages: channel ? [postMessage(blindMessageKey(opened.id), channel, payloadOf(buildBlindMessage(opened, now)), now)] : [],
       }));
     } else if (!failure && period) {
       await storage.breaches.endBlindPeriod(period.id, now, (ended) => ({
@@ -149,7 +143,7 @@ export function createWatcher(deps: WatcherDeps) {
             detail: { blind_seconds: Math.round((now.getTime() - ended.startedAt.getTime()) / 1000) },
           },
         ],
-        messages: ended.outboxId ? [editMessage(blindMessageKey(ended.id), withBlocks(buildBlindMessage(ended, now)))] : [],
+        messages: ended.outboxId ? [editMessage(blindMessageKey(ended.id), payloadOf(buildBlindMessage(ended, now)))] : [],
       }));
     }
   }
@@ -397,7 +391,7 @@ export function createWatcher(deps: WatcherDeps) {
       const [status] = reply(
         breach,
         `status:${Math.floor(now.getTime() / 30_000)}`,
-        withBlocks(buildStatusBlocks(report, { dashboardUrl: config.grafana.dashboardUrl })),
+        payloadOf(buildStatusBlocks(report, { dashboardUrl: config.grafana.dashboardUrl })),
         now,
       );
       const queued = status ? await storage.outbox.post(status) : true;

@@ -34,19 +34,11 @@ export interface BreachRecord {
   readonly detail: Readonly<Record<string, unknown>>;
 }
 
-export interface NewBreach {
-  readonly key: string;
-  readonly source: BreachSource;
-  readonly triggerId: string;
-  readonly name: string;
-  readonly severity: Severity;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly openedAt: Date;
-  readonly breachedSince: Date;
-  readonly lastValue: string | null;
-  readonly lastSeenAt: Date;
-  readonly detail: Readonly<Record<string, unknown>>;
-}
+/** What opening a breach writes; the rest of the record starts empty (open, unacknowledged, no message). */
+export type NewBreach = Pick<
+  BreachRecord,
+  'key' | 'source' | 'triggerId' | 'name' | 'severity' | 'labels' | 'openedAt' | 'breachedSince' | 'lastValue' | 'lastSeenAt' | 'detail'
+>;
 
 /** What a new reading of an open breach changes (fields left out stay as they are). */
 export interface BreachReading {

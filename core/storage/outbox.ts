@@ -23,10 +23,12 @@ export interface OutboxMessage {
 }
 
 export type PostWrite = Extract<MessageWrite, { kind: 'post' }>;
+export type EditWrite = Extract<MessageWrite, { kind: 'edit' }>;
 
 /**
- * The outbox: what the delivery loop (services/outbox.ts) reads and marks. Features do not call it to change
- * their messages: they pass `MessageWrite`s as the Effects of their own state change.
+ * The outbox: what the delivery loop (services/outbox.ts) reads and marks. A feature changes its messages by
+ * passing `MessageWrite`s as the Effects of its own state change; only a message that goes with no state change
+ * is written here directly (`post`, `edit`).
  */
 export interface OutboxStore {
   /** Messages to post or to edit, oldest first; ones told to wait stay out until `now` reaches their notBefore. */
@@ -38,6 +40,8 @@ export interface OutboxStore {
    * with its key was queued already: of two such calls, exactly one gets true.
    */
   post(message: PostWrite): Promise<boolean>;
+  /** Changes what a queued or sent message says, with no state change beside it (a step's streamed output). */
+  edit(message: EditWrite): Promise<void>;
   /** Written before the Slack call: if we die now, the next start looks for the message before posting. */
   markSending(id: number): Promise<void>;
   /**

@@ -111,16 +111,8 @@ export type TransitionResult =
   /** Nothing was written: the run had moved on (`changed`) or an attempt of one of its steps was still ending. */
   | { readonly ok: false; readonly why: 'changed' | 'step_in_flight'; readonly run: RunRecord | undefined };
 
-export interface NewRun {
-  readonly runbookId: string;
-  readonly title: string;
-  readonly requester: string;
-  readonly channel: string;
-  readonly params: Record<string, string>;
-  readonly plan: Record<string, unknown>;
-  readonly createdAt: Date;
-  readonly expiresAt: Date;
-}
+/** What requesting a run writes; status, step and times of its execution start empty. */
+export type NewRun = Pick<RunRecord, 'runbookId' | 'title' | 'requester' | 'channel' | 'params' | 'plan' | 'createdAt' | 'expiresAt'>;
 
 export interface RequestInput {
   readonly run: NewRun;

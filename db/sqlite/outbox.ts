@@ -15,6 +15,7 @@ export function createSqliteOutboxStore(db: Db): OutboxStore {
         applyEffects(db, { messages: [message] });
         return true;
       }),
+    edit: async (message) => applyEffects(db, { messages: [message] }),
     markSending: async (id) => markSending(db, id),
     markSent: async (id, ts, at, payloadSent) => markSent(db, id, ts, at, payloadSent),
     markUpdated: async (id, payloadSent) => markUpdated(db, id, payloadSent),

@@ -136,7 +136,7 @@ export function createExecutor(ctx: RunnerContext): Executor {
       const message = buildStepMessage(step, index, phase, redactSecrets(output), null, { hidden });
       const payload = payloadOf(message);
       outputWrites = outputWrites
-        .then(() => store.show([], () => ({ messages: [editMessage(stepMessageKey(run.id, attempt.id), payload)] })))
+        .then(() => deps.storage.outbox.edit(editMessage(stepMessageKey(run.id, attempt.id), payload)))
         .then(() => void deps.deliver())
         .catch((error: unknown) => logger.error({ err: error, runId: run.id }, 'showing step output failed'));
     };
