@@ -9,6 +9,7 @@ import type { BreachStore } from './storage/breaches.ts';
 import type { ChecklistStore } from './storage/checklists.ts';
 import type { DecisionStore } from './storage/decisions.ts';
 import type { OutboxStore } from './storage/outbox.ts';
+import type { LeaseStore } from './storage/leases.ts';
 import type { RunbookStore } from './storage/runbooks.ts';
 
 /** The time now. Every service takes one, so tests can move it. */
@@ -113,6 +114,9 @@ export interface SshPort {
   run(host: SshHost, command: string, options: RunOptions): Promise<StepResult>;
 }
 
+/** Where the bot keeps its state (SCALEBOT_DB): a SQLite file, the embedded default, or a PostgreSQL database. */
+export type DatabaseTarget = { readonly kind: 'sqlite'; readonly file: string } | { readonly kind: 'postgres'; readonly url: string };
+
 /**
  * Everything the bot keeps, one store per feature. Every method is asynchronous. A method that writes more
  * than one row is one transaction by itself: callers never hold a transaction open across an await, which is
@@ -125,10 +129,32 @@ export interface Storage {
   readonly runbooks: RunbookStore;
   readonly checklists: ChecklistStore;
   readonly advice: AdviceStore;
+  readonly leases: LeaseStore;
   /** True while the storage can be used (the bot's readiness check). */
   isOpen(): boolean;
   /** Commits what is still queued (decision rows waiting for their batch) and closes. */
   close(): Promise<void>;
+}
+
+/**
+ * Whether this replica leads (services/leadership.ts). Only the leader runs the jobs that must not run twice;
+ * every replica answers commands and clicks. With SQLite there is one replica, and it always leads.
+ */
+export interface LeaderGate {
+  /** True while this replica holds the lease. */
+  isLeader(): boolean;
+  /**
+   * Runs `job` as the leader: the storage writes it makes (and those of everything it starts) carry the
+   * current fencing token. Not the leader: `job` does not run and the answer is undefined.
+   */
+  asLeader<T>(job: () => T): T | undefined;
+  /**
+   * Before an outside call (a Slack post, an SSH step's start) that may take up to `timeoutMs`: true only if
+   * this replica leads and its lease has more time left than that, so a stalled leader calls out no more.
+   */
+  mayCallOut(timeoutMs: number): boolean;
+  /** The fencing token of this replica's tenure, while it leads (the host-side step lock carries it). */
+  token(): number | undefined;
 }
 
 // Slack sending: the Web API calls of the outbox's delivery loop (services/outbox.ts); bot/main.ts passes its WebClient.

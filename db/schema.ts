@@ -227,3 +227,16 @@ export const checklistEvents = sqliteTable(
   },
   (table) => [index('checklist_events_run').on(table.runId, table.id)],
 );
+
+/**
+ * Who leads among the bot's replicas (core/storage/leases.ts): one row, named `leader`. With SQLite there is
+ * one replica, which takes it at start; the table is here so both dialects keep the same schema.
+ */
+export const leaderLease = sqliteTable('leader_lease', {
+  name: text('name').primaryKey(),
+  holder: text('holder'),
+  /** The fencing token: incremented on every change of holder, never reused. */
+  token: integer('token').notNull(),
+  acquiredAt: integer('acquired_at', { mode: 'timestamp_ms' }).notNull(),
+  expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
+});

@@ -1,0 +1,48 @@
+import { and, eq } from 'drizzle-orm';
+import type { LeaseState, LeaseStore } from '../../core/storage/leases.ts';
+import { inTransaction, type Db } from '../client.ts';
+import { leaderLease } from '../schema.ts';
+
+const NAME = 'leader';
+
+/**
+ * The SQLite implementation of the lease. One `serve` process at a time uses a SQLite file (the second is
+ * refused), so this replica always leads; the lease still turns over on a stall, which fences the stalled
+ * jobs' writes exactly as on PostgreSQL. The clock is this machine's: there is no other.
+ */
+export function createSqliteLeaseStore(db: Db, now: () => number = Date.now): LeaseStore {
+  const read = (): LeaseState => {
+    const row = db.select().from(leaderLease).where(eq(leaderLease.name, NAME)).get();
+    if (!row) return { holder: null, token: 0, ttlLeftMs: 0 };
+    const ttlLeftMs = Math.max(0, row.expiresAt.getTime() - now());
+    return { holder: ttlLeftMs > 0 ? row.holder : null, token: row.token, ttlLeftMs };
+  };
+  return {
+    current: async () => read(),
+    acquire: async (holder, ttlMs) =>
+      inTransaction(db, () => {
+        const at = now();
+        const row = db.select().from(leaderLease).where(eq(leaderLease.name, NAME)).get();
+        const live = row && row.holder !== null && row.expiresAt.getTime() > at;
+        if (live && row.holder !== holder) return read();
+        const expiresAt = new Date(at + ttlMs);
+        if (live) {
+          db.update(leaderLease).set({ expiresAt }).where(eq(leaderLease.name, NAME)).run();
+        } else {
+          // Free, run out, or this holder's own lease that lapsed: a new tenure, a new token.
+          const token = (row?.token ?? 0) + 1;
+          db.insert(leaderLease)
+            .values({ name: NAME, holder, token, acquiredAt: new Date(at), expiresAt })
+            .onConflictDoUpdate({ target: leaderLease.name, set: { holder, token, acquiredAt: new Date(at), expiresAt } })
+            .run();
+        }
+        return read();
+      }),
+    release: async (holder, token) => {
+      db.update(leaderLease)
+        .set({ holder: null, expiresAt: new Date(0) })
+        .where(and(eq(leaderLease.name, NAME), eq(leaderLease.holder, holder), eq(leaderLease.token, token)))
+        .run();
+    },
+  };
+}
