@@ -1,14 +1,12 @@
 import { and, desc, eq, gte, inArray, type SQL } from 'drizzle-orm';
-import { redactDeep, redactSecrets } from '../core/redact.ts';
 import type { DecisionInput, DecisionQuery } from '../core/storage/decisions.ts';
 import { inTransaction, type Db } from './client.ts';
 import { decisionLog } from './schema.ts';
+import { decisionRow } from './scrub.ts';
 
 // The decision store's SQLite internals (db/sqlite/decisions.ts); its records are the port's (core/storage/decisions.ts).
 
 export type Decision = typeof decisionLog.$inferSelect;
-
-const redactOptional = (text: string | null | undefined): string | null => (text == null ? null : redactSecrets(text));
 
 /**
  * Appends one row; the log has no update or delete (the schema refuses both), so a secret written here
@@ -16,20 +14,7 @@ const redactOptional = (text: string | null | undefined): string | null => (text
  * becomes its text, as the column writes it; a BigInt fails the row, as it always did).
  */
 export function recordDecision(db: Db, input: DecisionInput): number {
-  const detail = input.detail === undefined ? {} : redactDeep(JSON.parse(JSON.stringify(input.detail)) as Record<string, unknown>);
-  const row = db
-    .insert(decisionLog)
-    .values({
-      at: input.at,
-      kind: input.kind,
-      actor: input.actor,
-      channel: input.channel ?? null,
-      subject: redactOptional(input.subject),
-      outcome: redactOptional(input.outcome),
-      detail,
-    })
-    .returning({ id: decisionLog.id })
-    .get();
+  const row = db.insert(decisionLog).values(decisionRow(input)).returning({ id: decisionLog.id }).get();
   return row.id;
 }
 

@@ -1,7 +1,7 @@
 import { and, asc, eq, inArray, isNull, lte, or } from 'drizzle-orm';
-import { redactSecrets } from '../core/redact.ts';
 import type { Db } from './client.ts';
 import { slackOutbox } from './schema.ts';
+import { scrubbed } from './scrub.ts';
 
 export type OutboxRow = typeof slackOutbox.$inferSelect;
 export interface OutboxPayload {
@@ -15,28 +15,6 @@ export interface EnqueueInput {
   parentId?: number | null;
   payload: OutboxPayload;
   at: Date;
-}
-
-/**
- * Block Kit fields that are identifiers, never shown: a button's `value` like "5:rotate-secret:tick" reads
- * as a credential to the patterns, and cutting it would break the button. Everything else is scrubbed.
- */
-const IDENTIFIER_KEYS = new Set(['type', 'action_id', 'block_id', 'value', 'style', 'callback_id']);
-
-function scrubValue(value: unknown, key: string | null): unknown {
-  if (typeof value === 'string') return key !== null && IDENTIFIER_KEYS.has(key) ? value : redactSecrets(value);
-  if (Array.isArray(value)) return value.map((item) => scrubValue(item, null));
-  if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.entries(value).map(([name, inner]) => [name, scrubValue(inner, name)]));
-}
-
-/**
- * What is stored, and so what the outbox will post: the payload as JSON carries it (as the column writes
- * it), with every registered secret and credential-shaped text cut out. Everything the bot posts through
- * the outbox passes here, whoever built it.
- */
-function scrubbed(payload: OutboxPayload): OutboxPayload {
-  return scrubValue(JSON.parse(JSON.stringify(payload)), null) as OutboxPayload;
 }
 
 /** Queues a message; a second call with the same dedupe key returns the first row and queues nothing. */

@@ -1,0 +1,76 @@
+// Both storages the bot can run on, for the storage-level tests: each such test file runs its cases against a
+// SQLite file and a PostgreSQL database (one throwaway cluster per file, a fresh database per case).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DatabaseTarget, Storage } from '../../core/ports.ts';
+import { openStorage, type StorageOptions } from '../../db/storage.ts';
+import { startPostgresCluster, type PostgresCluster } from './postgres/index.ts';
+
+export type Dialect = DatabaseTarget['kind'];
+export const DIALECTS: readonly Dialect[] = ['sqlite', 'postgres'];
+
+export interface StorageFixture {
+  /** A new, empty database of this dialect, migrated; closed by `closeAll`. */
+  open(options?: StorageOptions): Promise<Storage>;
+  /** Where the last `open` put its data (a second replica opens the same target). */
+  target(): DatabaseTarget;
+  /** Opens the same database once more, as a second replica would (a second SQLite handle on the same file). */
+  reopen(options?: StorageOptions): Promise<Storage>;
+  closeAll(): Promise<void>;
+}
+
+let cluster: PostgresCluster | undefined;
+let databases = 0;
+
+/** One cluster per test file, started on first use; stop it in afterAll with `stopPostgres`. */
+async function postgresUrl(): Promise<string> {
+  cluster ??= await startPostgresCluster();
+  databases += 1;
+  const name = `scalebot_${process.pid}_${databases}`;
+  await cluster.psql(`CREATE DATABASE ${name}`);
+  return `postgres://postgres@127.0.0.1:${cluster.port}/${name}`;
+}
+
+export async function stopPostgres(): Promise<void> {
+  await cluster?.destroy();
+  cluster = undefined;
+}
+
+/** The cluster of this test file, if one was started (for psql in assertions). */
+export const postgresCluster = (): PostgresCluster | undefined => cluster;
+
+export function storageFixture(dialect: Dialect): StorageFixture {
+  const opened: Storage[] = [];
+  const dirs: string[] = [];
+  let last: DatabaseTarget | undefined;
+  const openTarget = async (target: DatabaseTarget, options?: StorageOptions) => {
+    const storage = await openStorage(target, options);
+    opened.push(storage);
+    return storage;
+  };
+  return {
+    async open(options) {
+      if (dialect === 'sqlite') {
+        const dir = mkdtempSync(join(tmpdir(), 'scalebot-storage-'));
+        dirs.push(dir);
+        last = { kind: 'sqlite', file: join(dir, 'scalebot.db') };
+      } else {
+        last = { kind: 'postgres', url: await postgresUrl() };
+      }
+      return openTarget(last, options);
+    },
+    target() {
+      if (!last) throw new Error('open() first');
+      return last;
+    },
+    async reopen(options) {
+      if (!last) throw new Error('open() first');
+      return openTarget(last, options);
+    },
+    async closeAll() {
+      for (const storage of opened.splice(0)) await storage.close();
+      for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
