@@ -108,6 +108,11 @@ export interface RunOptions {
    * buildRemoteCommand); the kernel releases it when the last of them dies.
    */
   lockKey?: string;
+  /**
+   * The leader's fencing token (core/storage/leases.ts). The host keeps the highest token it has seen and
+   * refuses a step carrying a lower one (`fenced`), so a deposed leader that wakes up cannot start a step there.
+   */
+  fenceToken?: number;
 }
 
 export interface SshPort {
