@@ -165,7 +165,8 @@ export async function startScenario(world: World, count: number): Promise<Scenar
 }
 
 export const step = <T>(scenario: Scenario, what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>) =>
-  until(what, probe, { timeoutMs: STEP_TIMEOUT_MS, intervalMs: 50, detail: scenario.detail });
+  // No detail here: the outcome carries the scenario's detail once (logs, Slack), whatever step failed.
+  until(what, probe, { timeoutMs: STEP_TIMEOUT_MS, intervalMs: 50 });
 
 /** A slash command at replica `i`, as Slack would send it. */
 export async function command(scenario: Scenario, i: number, text: string, user: string): Promise<void> {

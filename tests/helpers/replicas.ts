@@ -117,7 +117,7 @@ export interface ReplicaSet {
    * Waits (no timing asserted: the deadline only bounds a failure) until exactly one running replica answers
    * role leader, and none of `not`; returns its index.
    */
-  leader(options?: { not?: readonly number[]; timeoutMs?: number }): Promise<number>;
+  leader(options?: { not?: readonly number[]; timeoutMs?: number; detail?: () => string }): Promise<number>;
   /** kill -9; waits until the process is gone. */
   kill9(i: number): Promise<void>;
   /** Starts a killed replica again (a new process, same database proxy and Slack proxy) and waits until ready. */
@@ -171,6 +171,8 @@ export async function startReplicaSet(options: ReplicaSetOptions): Promise<Repli
         SCALEBOT_CONFIG: configFile,
         SCALEBOT_LEASE_SECONDS: String(leaseSeconds),
         PROMETHEUS_URL: prometheusUrl,
+        // Leadership changes are logged at info: a failure's report says when and why the lease moved.
+        LOG_LEVEL: 'info',
         ...env,
       },
     });
@@ -212,16 +214,22 @@ export async function startReplicaSet(options: ReplicaSetOptions): Promise<Repli
         return undefined;
       }
     },
-    async leader({ not = [], timeoutMs = 60_000 } = {}) {
+    async leader({ not = [], timeoutMs = 60_000, detail } = {}) {
+      let lastRoles: Array<Role | undefined> = [];
       return until(
         `exactly one replica to lead${not.length ? ` (not #${not.join(', #')})` : ''}`,
         async () => {
           const roles = await Promise.all(replicas.map((_, i) => set.role(i)));
           const leaders = roles.flatMap((role, i) => (role === 'leader' ? [i] : []));
+          lastRoles = roles;
           // 0 is falsy: answer index + 1 to `until`, then take it back.
           return leaders.length === 1 && !not.includes(leaders[0]!) ? leaders[0]! + 1 : undefined;
         },
-        { timeoutMs, intervalMs: 50, detail: () => set.logs() },
+        {
+          timeoutMs,
+          intervalMs: 50,
+          detail: () => `roles last answered: ${lastRoles.map((role, i) => `#${i} ${role ?? '-'}`).join(', ')}\n${detail?.() ?? ''}`,
+        },
       ).then((oneBased) => oneBased - 1);
     },
     async kill9(i) {
