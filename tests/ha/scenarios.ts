@@ -60,7 +60,7 @@ function resolvedInPlace(scenario: Scenario, breachId: number, problems: string[
 }
 
 async function breachesResolved(scenario: Scenario, expected: number) {
-  await step(scenario, `${expected} breaches to resolve`, async () => {
+  await step(`${expected} breaches to resolve`, async () => {
     const rows = await scenario.set.rows<{ status: string }>('SELECT status FROM breaches');
     return rows.length === expected && rows.every((row) => row.status === 'resolved');
   });
@@ -81,7 +81,7 @@ export const killMidBreach = (world: World, count: number) =>
     const first = await set.leader();
     set.replicas[first]!.slack.at(postPoint('breach:1', 'after'), () => set.kill9(first));
     scenario.setLoad('web-1', 0.95);
-    await step(scenario, 'the leader to be killed after Slack took the breach post', () => set.replicas[first]!.slack.reached.length === 1);
+    await step('the leader to be killed after Slack took the breach post', () => set.replicas[first]!.slack.reached.length === 1);
     await set.leader({ not: [first] });
     await drained(scenario, 'the breach message to be delivered', (rows) => rows.some((row) => row.dedupeKey === 'breach:1'));
     scenario.setLoad('web-1', 0.1);
@@ -90,7 +90,7 @@ export const killMidBreach = (world: World, count: number) =>
     // The killed replica comes back as a follower and posts nothing.
     const restartedAt = Date.now();
     await set.restart(first);
-    await step(scenario, 'the restarted replica to follow', async () => (await set.role(first)) === 'follower');
+    await step('the restarted replica to follow', async () => (await set.role(first)) === 'follower');
     const late = writesSince(scenario, first, restartedAt);
     if (late.length) problems.push(`the restarted follower #${first} wrote to Slack:\n  ${late.join('\n  ')}`);
   });
@@ -107,14 +107,14 @@ export const killMidStep = (world: World, count: number) =>
     const first = await set.leader();
     const follower = (first + 1) % count;
     await command(scenario, follower, 'run ha-step target=local', REQUESTER);
-    const plan = await step(scenario, 'the plan message', () => fake.messages(CHANNEL).find((message) => flat(message.blocks).includes('run_approve')));
+    const plan = await step('the plan message', () => fake.messages(CHANNEL).find((message) => flat(message.blocks).includes('run_approve')));
     const last = count - 1;
     await Promise.all([
       click(scenario, 0, plan, 'run_approve', APPROVERS[0]),
       click(scenario, 1, plan, 'run_approve', APPROVERS[1]),
       click(scenario, last, plan, 'run_approve', APPROVERS[0]),
     ]);
-    await step(scenario, 'the step to start on the host', async () => {
+    await step('the step to start on the host', async () => {
       const runs = await set.rows<{ status: string }>('SELECT status FROM runbook_runs');
       return scenario.stepStarts() === 1 && runs[0]?.status === 'running';
     });
@@ -126,7 +126,7 @@ export const killMidStep = (world: World, count: number) =>
       'the run to be marked interrupted',
       async () => (await set.rows<{ status: string }>('SELECT status FROM runbook_runs'))[0]?.status === 'interrupted',
     );
-    await step(scenario, 'the plan message to say so', () => flat(fake.message(CHANNEL, plan.ts)?.blocks).includes('Interrupted'));
+    await step('the plan message to say so', () => flat(fake.message(CHANNEL, plan.ts)?.blocks).includes('Interrupted'));
     await drained(scenario, 'the outbox to drain');
     const steps = await set.rows<{ step_id: string; status: string }>('SELECT step_id, status FROM run_steps ORDER BY id');
     if (flat(steps) !== flat([{ step_id: 'mark-and-sleep', status: 'interrupted' }])) problems.push(`steps after failover: ${flat(steps)}`);
@@ -174,10 +174,10 @@ export const killMidOutbox = (world: World, count: number) =>
     await tickEverything(scenario, list);
     set.replicas[first]!.slack.at(postPoint('breach:3', 'after'), () => set.kill9(first));
     for (let i = 1; i <= 8; i++) scenario.setLoad(`web-${i}`, 0.95);
-    await step(scenario, 'the leader to be killed after Slack took the third breach post', () => set.replicas[first]!.slack.reached.length === 1);
+    await step('the leader to be killed after Slack took the third breach post', () => set.replicas[first]!.slack.reached.length === 1);
     await set.leader({ not: [first] });
     await drained(scenario, 'eight breaches and the checklist to reach Slack', (rows) => rows.filter((row) => /^breach:\d+$/.test(row.dedupeKey)).length === 8);
-    await step(scenario, 'the checklist to show every tick', () =>
+    await step('the checklist to show every tick', () =>
       flat(set.fake.message(CHANNEL, list.ts)?.blocks).includes(`${CHECKLIST_ITEMS.length} of ${CHECKLIST_ITEMS.length} done`),
     );
     await clicksCounted(scenario, problems);
@@ -196,17 +196,17 @@ export const pauseLeader = (world: World, count: number) =>
     const first = await set.leader();
     set.replicas[first]!.slack.at(postPoint('breach:1', 'before'), () => set.pause(first));
     scenario.setLoad('web-1', 0.95);
-    await step(scenario, 'the leader to stall at the breach post', () => set.replicas[first]!.slack.reached.length === 1);
+    await step('the leader to stall at the breach post', () => set.replicas[first]!.slack.reached.length === 1);
     const next = await set.leader({ not: [first] });
     await drained(scenario, 'the new leader to post the breach', (rows) => rows.some((row) => row.dedupeKey === 'breach:1'));
     // Approved while the old leader sleeps: the step must run once, on the new leader, and never again.
     await command(scenario, next, 'run ha-step target=local', REQUESTER);
-    const plan = await step(scenario, 'the plan message', () => set.fake.messages(CHANNEL).find((message) => flat(message.blocks).includes('run_approve')));
+    const plan = await step('the plan message', () => set.fake.messages(CHANNEL).find((message) => flat(message.blocks).includes('run_approve')));
     await Promise.all([click(scenario, next, plan, 'run_approve', APPROVERS[0]), click(scenario, next, plan, 'run_approve', APPROVERS[1])]);
-    await step(scenario, 'the step to start on the host', () => scenario.stepStarts() === 1);
+    await step('the step to start on the host', () => scenario.stepStarts() === 1);
     const resumedAt = Date.now();
     set.resume(first);
-    await step(scenario, 'the woken replica to say it follows', async () => (await set.role(first)) === 'follower');
+    await step('the woken replica to say it follows', async () => (await set.role(first)) === 'follower');
     if ((await set.leader()) !== next) problems.push('leadership moved back to the woken replica');
     scenario.setLoad('web-1', 0.1);
     await breachesResolved(scenario, 1);
@@ -236,7 +236,7 @@ export const cutLeaderDatabase = (world: World, count: number) =>
     const late = writesSince(scenario, first, cutAt + set.leaseMs);
     if (late.length) problems.push(`replica #${first}, cut from the database, wrote to Slack after its lease ran out:\n  ${late.join('\n  ')}`);
     set.restoreDatabase(first);
-    await step(scenario, 'the restored replica to follow', async () => (await set.role(first)) === 'follower');
+    await step('the restored replica to follow', async () => (await set.role(first)) === 'follower');
     if ((await set.leader()) !== next) problems.push('leadership moved back to the restored replica');
     const restoredAt = Date.now();
     // One more breach after the restore: posted once, by the leader only.

@@ -164,7 +164,7 @@ export async function startScenario(world: World, count: number): Promise<Scenar
   return scenario;
 }
 
-export const step = <T>(scenario: Scenario, what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>) =>
+export const step = <T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>) =>
   // No detail here: the outcome carries the scenario's detail once (logs, Slack), whatever step failed.
   until(what, probe, { timeoutMs: STEP_TIMEOUT_MS, intervalMs: 50 });
 
@@ -191,11 +191,11 @@ export async function click(scenario: Scenario, i: number, message: StoredMessag
 
 /** The top-level message whose outbox key is `key`, once Slack has it. */
 export const messageByKey = (scenario: Scenario, key: string) =>
-  step(scenario, `the message ${key} in Slack`, () => scenario.set.fake.messages(CHANNEL).find((message) => outboxKeyOf(message) === key));
+  step(`the message ${key} in Slack`, () => scenario.set.fake.messages(CHANNEL).find((message) => outboxKeyOf(message) === key));
 
 /** Every outbox row sent and no edit due, and `more` holds. */
 export const drained = (scenario: Scenario, what: string, more: (rows: ExpectedSlackMessage[]) => boolean = () => true) =>
-  step(scenario, what, async () => {
+  step(what, async () => {
     const rows = await scenario.outbox();
     return rows.length > 0 && rows.every((row) => row.status === 'sent' && !row.needsUpdate) && more(rows);
   });
