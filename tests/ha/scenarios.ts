@@ -122,7 +122,6 @@ export const killMidStep = (world: World, count: number) =>
     await set.kill9(runner);
     await set.leader({ not: [runner] });
     await step(
-      scenario,
       'the run to be marked interrupted',
       async () => (await set.rows<{ status: string }>('SELECT status FROM runbook_runs'))[0]?.status === 'interrupted',
     );
