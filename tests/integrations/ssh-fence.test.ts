@@ -109,7 +109,8 @@ describe('the host keeps the highest fencing token it has seen', () => {
     writeFileSync(
       shim,
       '#!/bin/sh\nflock "$@"; rc=$?\n' +
-        `if [ "$rc" -eq 0 ] && [ "$1" = -w ] && [ "$3" = 8 ]; then printf '%s\\n' "$(tr '\\0' ' ' < /proc/$PPID/cmdline | sed -n 's/.*"$sb_top" -gt \\([0-9]*\\).*/\\1/p')" >> '${order}'; fi\n` +
+        `if [ "$rc" -eq 0 ] && [ "$1" = -w ] && [ "$3" = 8 ]; then ` +
+        `printf '%s\\n' "$(tr '\\0' ' ' < /proc/$PPID/cmdline | sed -n 's/.*"$sb_top" -gt \\([0-9]*\\).*/\\1/p')" >> '${order}'; fi\n` +
         'exit $rc\n',
       { mode: 0o755 },
     );
