@@ -95,6 +95,7 @@ export async function migrateSqliteToPostgres({ from, to, progress = () => {} }:
   let pg: PostgresHandle | undefined;
   try {
     checkSqliteSchema(sqlite, from);
+    checkNoBotRunning(sqlite, from);
     pg = await openTarget(to);
     const client = await pg.pool.connect();
     try {
@@ -124,7 +125,8 @@ export async function migrateSqliteToPostgres({ from, to, progress = () => {} }:
         const fenceToken = carriedToken(sqlite);
         if (fenceToken > 0) {
           await client.query(
-            `INSERT INTO leader_lease (name, holder, token, acquired_at, expires_at) VALUES ($1, NULL, $2, now() - interval '1 second', now() - interval '1 second')`,
+            'INSERT INTO leader_lease (name, holder, token, acquired_at, expires_at) ' +
+              "VALUES ($1, NULL, $2, now() - interval '1 second', now() - interval '1 second')",
             [LEASE_NAME, fenceToken],
           );
         }
@@ -177,7 +179,8 @@ function checkSqliteSchema(sqlite: Database.Database, file: string): void {
   if (missing.length > 0) {
     throw new MigrationRefused(
       `${file} is not a scalebot database of this version (missing ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}). ` +
-        "If it is the bot's file from an older version, run this version once on it (e.g. `SCALEBOT_DB=FILE scalebot history -n 1`) to upgrade it, then migrate.",
+        "If it is the bot's file from an older version, run this version once on it " +
+        '(e.g. `SCALEBOT_DB=FILE scalebot history -n 1`) to upgrade it, then migrate.',
     );
   }
 }
@@ -223,6 +226,19 @@ async function resetIdentity(client: Queryable, table: PgTable): Promise<void> {
   await client.query(`SELECT setval(pg_get_serial_sequence($1, 'id'), coalesce((SELECT max(id) FROM ${name}), 1), (SELECT max(id) IS NOT NULL FROM ${name}))`, [
     name,
   ]);
+}
+
+/** A bot that still runs on the file would go on writing there after the copy: those writes would be lost. */
+function checkNoBotRunning(sqlite: Database.Database, file: string): void {
+  const lease = sqlite.prepare('SELECT holder, expires_at AS expiresAt FROM leader_lease WHERE name = ?').get(LEASE_NAME) as
+    | { holder: string | null; expiresAt: number }
+    | undefined;
+  if (lease?.holder && Number(lease.expiresAt) > Date.now()) {
+    throw new MigrationRefused(
+      `a scalebot process is running on ${file} (it holds the lease until ${new Date(Number(lease.expiresAt)).toISOString()}): ` +
+        'stop it first, or what it writes after the copy would be lost. Nothing was copied.',
+    );
+  }
 }
 
 function carriedToken(sqlite: Database.Database): number {

@@ -147,7 +147,9 @@ async function fill(storage: SqliteStorage): Promise<void> {
 
   await storage.advice.recordAnswer({ at: at(50), actor: 'U0REQ', channel: 'C0OPS', question: 'database', answer: 'yes' } as never);
   await storage.decisions.append({ at: at(60), kind: 'command', actor: 'U0REQ', detail: { text: '/scale status', args: [] } });
-  await storage.leases.acquire('sqlite-replica', 10_000);
+  // The bot led (its token goes to the hosts) and stopped cleanly.
+  const lease = await storage.leases.acquire('sqlite-replica', 10_000);
+  await storage.leases.release('sqlite-replica', lease.token);
 }
 
 /**
@@ -263,6 +265,11 @@ describe('migrate-db', () => {
     expect((refused as Error).message).not.toContain('s3cr3t');
     const noDatabase = `postgres://postgres@127.0.0.1:${cluster.port}/no_such_db`;
     await expect(migrateSqliteToPostgres({ from: file, to: noDatabase })).rejects.toThrow(/that database does not exist/);
+    // A bot still running on the file (its lease is live): what it writes after the copy would be lost.
+    const running = openSqliteStorage(file);
+    await running.leases.acquire('serve-on-this-file', 60_000);
+    await expect(migrateSqliteToPostgres({ from: file, to: url })).rejects.toThrow(/a scalebot process is running on .*: stop it first/);
+    await running.close();
   }, 60_000);
 
   it('the verifier reports a row changed after the copy, value by value, and every row it was not shown', async () => {
@@ -315,6 +322,24 @@ describe('migrate-db', () => {
     } finally {
       sqlite.close();
       await pool.end();
+    }
+  }, 60_000);
+
+  it('rolls the whole copy back when a row does not survive it, and says which', async () => {
+    // A time SQLite holds to a fraction of a millisecond: PostgreSQL keeps milliseconds, so the copy would change it.
+    const file = await filledSqlite();
+    const raw = new Database(file);
+    raw.prepare("INSERT INTO decision_log (at, kind, actor, detail) VALUES (1772359200000.5, 'command', 'U0FRACTION', '{}')").run();
+    const id = Number((raw.prepare('SELECT max(id) AS id FROM decision_log').get() as { id: number }).id);
+    raw.close();
+    const url = await newDatabase();
+    const report = await migrateSqliteToPostgres({ from: file, to: url });
+    expect(report.mismatchCount).toBe(1);
+    expect(report.mismatches).toEqual([
+      { table: 'decision_log', key: `id=${id}`, problem: 'differs', columns: [{ column: 'at', sqlite: 1772359200000.5, postgres: 1772359200000 }] },
+    ]);
+    for (const table of ['decision_log', 'runbook_runs', 'leader_lease']) {
+      expect(await query(url, `SELECT count(*)::int AS n FROM ${table}`)).toEqual([{ n: 0 }]);
     }
   }, 60_000);
 
