@@ -85,7 +85,11 @@ describe.each(DIALECTS)('the leader lease on %s', (dialect) => {
               holderOfToken.set(answer.token, name);
               expect(answer.token).toBeGreaterThanOrEqual(lastToken);
             }
-            if (claims.length === 2) expect(claims[0]![1].token).not.toBe(claims[1]![1].token);
+            if (claims.length === 2) {
+              // Both may hold in turn within one round only if the first one's lease ran out in between.
+              expect(claims[0]![1].token).not.toBe(claims[1]![1].token);
+              expect(ttlMs).toBeLessThan(LONG_TTL_MS);
+            }
             lastToken = Math.max(lastToken, byA.token, byB.token);
             // Whatever each believes, at most one of them can still write as the leader.
             tokens.a = byA.holder === 'replica-a' ? byA.token : undefined;
