@@ -188,6 +188,17 @@ describe.each(DIALECTS)('fencing on %s', (dialect) => {
     expect((await plain.outbox.get(id))?.lastError).toBe('now it may');
   });
 
+  // The runbook and checklist stores' transactions carry the token through db/client.ts's inTransaction.
+  // TODO(merge): both dialects once db/postgres/{runbooks,checklists}.ts have replaced their placeholders.
+  it.runIf(dialect === 'sqlite')('fences the runbook and checklist stores too', async () => {
+    const { token, stalled, successor } = await replicas();
+    await expect(stalled.runbooks.releaseLock('db-1', () => ({}))).rejects.toBeInstanceOf(FencedError);
+    await expect(stalled.checklists.change({ runId: 1 }, () => ({}))).rejects.toBeInstanceOf(FencedError);
+    token.value = successor;
+    expect(await stalled.runbooks.releaseLock('db-1', () => ({}))).toBeUndefined();
+    expect(await stalled.checklists.change({ runId: 1 }, () => ({}))).toBeUndefined();
+  });
+
   it("fences a decision row by the token it was appended under, not by its batch's", async () => {
     const { token, stalled, plain, successor } = await replicas();
     const stale = stalled.decisions.append({ at: AT, kind: 'batched', actor: 'stale' });
