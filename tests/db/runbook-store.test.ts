@@ -553,7 +553,7 @@ describe('the runbook store on two PostgreSQL replicas at once', () => {
     let token = 1;
     const leader = await fixture.open();
     const fenced = await fixture.reopen({ fenceToken: () => token });
-    await fixture.psql("INSERT INTO leader_lease (name, holder, token, acquired_at, expires_at) VALUES ('leader', 'b', 2, now(), now() + interval '1 hour')");
+    await fixture.sql("INSERT INTO leader_lease (name, holder, token, acquired_at, expires_at) VALUES ('leader', 'b', 2, now(), now() + interval '1 hour')");
     const run = await requested(leader, ['web-1']);
     const before = await dump(leader, ['web-1', 'web-9']);
     const writes: Array<[string, () => Promise<unknown>]> = [
@@ -572,7 +572,7 @@ describe('the runbook store on two PostgreSQL replicas at once', () => {
     // The live token writes; the same token past the lease's end does not.
     token = 2;
     expect(await fenced.runbooks.transition({ id: run.id, name: 'reject', now: later(1), effects: nothing })).toMatchObject({ ok: true });
-    await fixture.psql("UPDATE leader_lease SET expires_at = now() - interval '1 second'");
+    await fixture.sql("UPDATE leader_lease SET expires_at = now() - interval '1 second'");
     await expect(fenced.runbooks.releaseLock('web-9', nothing)).rejects.toBeInstanceOf(FencedError);
   });
 });

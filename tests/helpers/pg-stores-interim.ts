@@ -12,7 +12,7 @@ import { createPgChecklistStore } from '../../db/postgres/checklists.ts';
 import { openPostgres, type PostgresHandle } from '../../db/postgres/client.ts';
 import { createPgRunbookStore } from '../../db/postgres/runbooks.ts';
 import { decisionLog, slackOutbox } from '../../db/postgres/schema.ts';
-import type { StorageOptions } from '../../db/storage.ts';
+import type { SqliteStorage, StorageOptions } from '../../db/storage.ts';
 import { startPostgresCluster, type PostgresCluster } from './postgres/index.ts';
 import { storageFixture, type Dialect } from './storages.ts';
 
@@ -28,8 +28,8 @@ export interface StoresFixture {
   open(options?: StorageOptions): Promise<StoresUnderTest>;
   /** The same database once more: another replica (a second pool; with SQLite a second handle on the file). */
   reopen(options?: StorageOptions): Promise<StoresUnderTest>;
-  /** Runs SQL on the database of the last `open` as the superuser (PostgreSQL only). */
-  psql(sql: string): Promise<string>;
+  /** Runs SQL on the database of the last `open` (PostgreSQL: as the superuser, answering psql's output). */
+  sql(statement: string): Promise<string>;
   closeAll(): Promise<void>;
 }
 
@@ -68,11 +68,14 @@ function pgStores(handle: PostgresHandle, options: StorageOptions): StoresUnderT
 export function storesFixture(dialect: Dialect): StoresFixture {
   if (dialect === 'sqlite') {
     const fixture = storageFixture('sqlite');
+    let last: SqliteStorage | undefined;
     return {
-      open: (options) => fixture.open(options),
+      open: async (options) => (last = (await fixture.open(options)) as SqliteStorage),
       reopen: (options) => fixture.reopen(options),
-      psql: async () => {
-        throw new Error('psql: PostgreSQL only');
+      async sql(statement) {
+        if (!last) throw new Error('open() first');
+        last.handle.sqlite.exec(statement);
+        return '';
       },
       closeAll: () => fixture.closeAll(),
     };
@@ -99,9 +102,9 @@ export function storesFixture(dialect: Dialect): StoresFixture {
       if (!url) throw new Error('open() first');
       return connect(options);
     },
-    async psql(sql) {
+    async sql(statement) {
       if (!cluster || !database) throw new Error('open() first');
-      return cluster.psql(sql, { database });
+      return cluster.psql(statement, { database });
     },
     async closeAll() {
       for (const handle of handles.splice(0)) await handle.close();
