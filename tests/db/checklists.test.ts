@@ -146,17 +146,17 @@ describe.each(DIALECTS)('the checklist store on %s', (dialect) => {
     [
       'throw',
       (): Effects => {
-        throw new Error('no message with key: thrown');
+        throw new Error('boom');
       },
     ],
   ])('writes nothing of a start or a change whose effects %s', async (_how, failing) => {
     const stores = await fixture.open();
     const state = await start(stores);
     const change = { runId: state.run.id, seenTicks: 0, ticks: [tickBy('U1')], end: { status: 'completed' as const, by: 'U1', at: at(2) } };
-    await expect(stores.checklists.change(change, failing)).rejects.toThrow(/no message with key/);
+    await expect(stores.checklists.change(change, failing)).rejects.toThrow(/boom|no message with key/);
     expect(await stores.checklists.get(state.run.id)).toEqual(state);
     await expect(stores.checklists.start({ checklist: OPTIMIZE, name: 'x', channel: 'C1', startedBy: 'U1', startedAt: at(5) }, failing)).rejects.toThrow(
-      /no message with key/,
+      /boom|no message with key/,
     );
     expect((await stores.checklists.listOpen()).map((open) => open.run.id)).toEqual([state.run.id]);
     expect(await stores.decisions.list({ kinds: ['half'] })).toEqual([]);
