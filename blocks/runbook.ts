@@ -34,6 +34,7 @@ const STEP_ICONS: Record<string, string> = {
   stopped: ':octagonal_sign:',
   interrupted: ':warning:',
   already_running: ':lock:',
+  fenced: ':busts_in_silhouette:',
 };
 
 export interface RunView {

@@ -2,9 +2,12 @@ import { existsSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { buildAlertingRules } from '../core/rules.ts';
 import { Command, CommanderError, Option } from 'commander';
-import { redactSecrets, registerSecrets, urlSecrets } from '../core/redact.ts';
+import { displayUrl, redactSecrets, registerSecrets, urlSecrets } from '../core/redact.ts';
 import { collectStatus, statusReportToJson } from '../core/status.ts';
-import { openSqliteStorage } from '../db/storage.ts';
+import { parseDatabaseTarget } from '../core/config/database-target.ts';
+import type { Storage } from '../core/ports.ts';
+import { migrateSqliteToPostgres, MigrationRefused, type MigrateReport, type RowMismatch } from '../db/migrate-db.ts';
+import { openStorage } from '../db/storage.ts';
 import { createPrometheus } from '../integrations/prometheus.ts';
 import { ConfigError, configWarnings, SettingsError } from '../core/config/index.ts';
 import { loadConfig } from './config.ts';
@@ -86,9 +89,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .action(async (options: { json?: boolean; limit: string; kind?: string[] }) => {
       const limit = Number(options.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw new UsageProblem(`--limit "${options.limit}" is not a count from 1 to 100000`);
-      const settingsFile = io.env.SCALEBOT_DB?.trim() || './data/scalebot.db';
-      if (!existsSync(settingsFile)) throw new UsageProblem(`no database at ${settingsFile} (set SCALEBOT_DB to the bot's SQLite file)`);
-      const storage = openSqliteStorage(settingsFile);
+      const storage = await openReader(io.env);
       try {
         const rows = await storage.decisions.list({ limit, ...(options.kind ? { kinds: options.kind } : {}) });
         if (options.json) {
@@ -109,6 +110,51 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       } finally {
         await storage.close();
       }
+    });
+
+  program
+    .command('migrate-db')
+    .description('copy a SQLite database into an empty PostgreSQL database, every row verified (stop the bot first)')
+    .requiredOption('--from <file>', "the bot's SQLite file (what SCALEBOT_DB named)")
+    .requiredOption('--to <url>', 'the PostgreSQL database: postgres://USER:PASSWORD@HOST:5432/DATABASE (its tables are created)')
+    .action(async (options: { from: string; to: string }) => {
+      const to = parseDatabaseTarget(options.to);
+      if (!to.ok || to.target.kind !== 'postgres') {
+        throw new UsageProblem(
+          `--to: ${to.ok ? 'a file path' : to.problem.replace(/^SCALEBOT_DB: /, '')}; ` +
+            'migrate-db copies into PostgreSQL: write postgres://USER:PASSWORD@HOST:5432/DATABASE',
+        );
+      }
+      const from = parseDatabaseTarget(options.from);
+      if (!from.ok || from.target.kind !== 'sqlite') throw new UsageProblem("--from: give the path of the bot's SQLite file (e.g. ./data/scalebot.db)");
+      const url = to.target.url;
+      registerSecrets(urlSecrets(url));
+      io.stderr(`copying ${from.target.file} into ${displayUrl(url)}\n`);
+      let report: MigrateReport;
+      try {
+        report = await migrateSqliteToPostgres({ from: from.target.file, to: url, progress: (line) => io.stderr(`${line}\n`) });
+      } catch (error) {
+        if (error instanceof MigrationRefused) throw new UsageProblem(`scalebot migrate-db: ${redactSecrets(error.message)}`);
+        throw error;
+      }
+      const width = Math.max(...report.tables.map((table) => table.table.length));
+      for (const table of report.tables) io.stdout(`${table.table.padEnd(width)}  ${table.rows}\n`);
+      const total = report.tables.reduce((sum, table) => sum + table.rows, 0);
+      if (report.mismatchCount > 0) {
+        for (const mismatch of report.mismatches) io.stderr(`${describeMismatch(mismatch)}\n`);
+        io.stderr(
+          `scalebot migrate-db: ${report.mismatchCount} rows differ after the copy ` +
+            `(listed above${report.mismatchCount > report.mismatches.length ? ', the first ones' : ''}); ` +
+            'nothing was committed: PostgreSQL is as empty as before.\n',
+        );
+        exitCode = EXIT.failure;
+        return;
+      }
+      io.stdout(
+        `verified: all ${total} rows of ${report.tables.length} tables match value by value; ` +
+          `${report.fenceToken > 0 ? `the leader's fencing token continues after ${report.fenceToken}; ` : ''}` +
+          'set SCALEBOT_DB to the --to URL and start the bot\n',
+      );
     });
 
   program
@@ -143,6 +189,33 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 }
 
 class UsageProblem extends Error {}
+
+/**
+ * The storage the CLI's readers (`history`) open: SCALEBOT_DB as the bot reads it. A SQLite file must exist
+ * (a reader creates none); one a running `serve` holds opens all the same (WAL: readers never wait for it).
+ */
+async function openReader(env: CliIo['env']): Promise<Storage> {
+  const parsed = parseDatabaseTarget(env.SCALEBOT_DB);
+  if (!parsed.ok) throw new UsageProblem(parsed.problem);
+  const { target } = parsed;
+  if (target.kind === 'sqlite') {
+    if (!existsSync(target.file)) {
+      throw new UsageProblem(`no database at ${target.file} (set SCALEBOT_DB to the bot's SQLite file, or to its postgres:// URL)`);
+    }
+  } else {
+    registerSecrets(urlSecrets(target.url));
+  }
+  return openStorage(target);
+}
+
+function describeMismatch(mismatch: RowMismatch): string {
+  const where = `${mismatch.table} ${mismatch.key}`;
+  if (mismatch.problem !== 'differs') return `${where}: ${mismatch.problem}`;
+  const columns = (mismatch.columns ?? []).map(
+    (column) => `${column.column} is ${JSON.stringify(column.sqlite)} in SQLite, ${JSON.stringify(column.postgres)} in PostgreSQL`,
+  );
+  return redactSecrets(`${where}: ${columns.join('; ')}`);
+}
 
 /** The process entry: .env (when present) fills what the environment leaves unset. */
 export async function main(argv: readonly string[]): Promise<void> {

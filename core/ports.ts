@@ -49,7 +49,12 @@ export type StepOutcome =
   | 'connect_failed'
   | 'stopped'
   /** Not started: another attempt with the same `lockKey` still holds its slot on the host (see `lockHolder`). */
-  | 'already_running';
+  | 'already_running'
+  /**
+   * Not started: the host has recorded a higher `fenceToken` than this step's, so a newer leader has run steps
+   * there and this replica no longer leads. The run is the new leader's to carry on: nothing is written for it.
+   */
+  | 'fenced';
 
 /** Who holds a `lockKey` slot on the host, as the holder wrote it when it took the lock. */
 export interface LockHolder {

@@ -1,6 +1,7 @@
 import { and, desc, eq } from 'drizzle-orm';
 import { QUESTIONS, type Answers } from '../core/advisor.ts';
 import type { AdviceAnswerInput, AdviceInput } from '../core/storage/advice.ts';
+import type { DecisionInput } from '../core/storage/effects.ts';
 import type { Db } from './client.ts';
 import { recordDecision } from './decision-log.ts';
 import { decisionLog } from './schema.ts';
@@ -10,8 +11,9 @@ import { decisionLog } from './schema.ts';
 export const ADVICE_KIND = 'advice';
 export const ANSWER_KIND = 'advice_answer';
 
-export function recordAdviceAnswer(db: Db, input: AdviceAnswerInput): number {
-  return recordDecision(db, {
+/** The decision-log row of an answer (both dialects write this). */
+export function adviceAnswerDecision(input: AdviceAnswerInput): DecisionInput {
+  return {
     at: input.at,
     kind: ANSWER_KIND,
     actor: input.actor,
@@ -19,7 +21,24 @@ export function recordAdviceAnswer(db: Db, input: AdviceAnswerInput): number {
     subject: input.question,
     outcome: input.answer,
     detail: { question: input.question, answer: input.answer },
-  });
+  };
+}
+
+/** The decision-log row of an advice (both dialects write this). */
+export function adviceDecision(input: AdviceInput): DecisionInput {
+  return {
+    at: input.at,
+    kind: ADVICE_KIND,
+    actor: input.actor,
+    channel: input.channel,
+    subject: input.outcome,
+    outcome: input.outcome,
+    detail: input.detail,
+  };
+}
+
+export function recordAdviceAnswer(db: Db, input: AdviceAnswerInput): number {
+  return recordDecision(db, adviceAnswerDecision(input));
 }
 
 /** The latest answer to each question; expiry is the decision tree's business (it knows the time). */
@@ -41,13 +60,5 @@ export function latestAdviceAnswers(db: Db): Answers {
 
 /** One advice given: what was recommended, the path, the evidence values and the price. */
 export function recordAdvice(db: Db, input: AdviceInput): number {
-  return recordDecision(db, {
-    at: input.at,
-    kind: ADVICE_KIND,
-    actor: input.actor,
-    channel: input.channel,
-    subject: input.outcome,
-    outcome: input.outcome,
-    detail: input.detail,
-  });
+  return recordDecision(db, adviceDecision(input));
 }

@@ -1,28 +1,13 @@
 import type { CompletedRunRecord } from '../core/storage/checklists.ts';
 import { and, asc, count, desc, eq, inArray, ne } from 'drizzle-orm';
 import type { Checklist, RunStatus, TickAction, TickEvent, TickSource } from '../core/checklists.ts';
+import { completedRunRecord, holdsRunbookItem, snapshotChecklist, tickRecord } from './checklist-records.ts';
 import type { TickRecord } from '../core/storage/checklists.ts';
 import type { Db } from './client.ts';
-import { checklistEvents, checklistRuns, type ChecklistSnapshot } from './schema.ts';
+import { checklistEvents, checklistRuns } from './schema.ts';
 
 export type ChecklistRunRow = typeof checklistRuns.$inferSelect;
 export type ChecklistEventRow = typeof checklistEvents.$inferSelect;
-
-/** What a run keeps of its checklist: the items and their wording as they were when it started. */
-export function snapshotChecklist(checklist: Checklist): ChecklistSnapshot {
-  return {
-    title: checklist.title,
-    ...(checklist.description ? { description: checklist.description } : {}),
-    responders: [...checklist.responders],
-    items: checklist.items.map((item) => ({
-      id: item.id,
-      text: item.text,
-      ...(item.section ? { section: item.section } : {}),
-      ...(item.detail ? { detail: item.detail } : {}),
-      ...(item.action ? { action: { ...item.action } } : {}),
-    })),
-  };
-}
 
 export interface NewRun {
   checklist: Checklist;
@@ -108,21 +93,7 @@ export function listTicks(db: Db, runId: number): TickEvent[] {
 
 /** The same, each tick with its id (its place in the history). */
 export function listTickRecords(db: Db, runId: number): TickRecord[] {
-  return db
-    .select()
-    .from(checklistEvents)
-    .where(eq(checklistEvents.runId, runId))
-    .orderBy(asc(checklistEvents.id))
-    .all()
-    .map((row) => ({
-      id: row.id,
-      itemId: row.itemId,
-      action: row.action,
-      actor: row.actor,
-      at: row.at,
-      source: row.source,
-      ...(Object.keys(row.detail).length > 0 ? { detail: row.detail } : {}),
-    }));
+  return db.select().from(checklistEvents).where(eq(checklistEvents.runId, runId)).orderBy(asc(checklistEvents.id)).all().map(tickRecord);
 }
 
 export function countTicks(db: Db, runId: number): number {
@@ -138,7 +109,7 @@ export function listOpenRunsWithRunbook(db: Db, runbookId: string, runIds?: read
     .where(filter)
     .orderBy(asc(checklistRuns.id))
     .all()
-    .filter((run) => run.definition.items.some((item) => item.action?.kind === 'runbook' && item.action.runbook === runbookId));
+    .filter((run) => holdsRunbookItem(run.definition, runbookId));
 }
 
 /** The most recent run of a checklist (by start), leaving out abandoned ones: the operation in progress, or the last one done. */
@@ -168,16 +139,5 @@ export function lastCompletedRun(db: Db, checklistId: string): CompletedRun | un
     .orderBy(desc(checklistRuns.endedAt), desc(checklistRuns.id))
     .limit(1)
     .get();
-  if (!row?.endedAt || !row.endedBy) return undefined;
-  return {
-    runId: row.id,
-    checklistId: row.checklistId,
-    name: row.name,
-    title: row.definition.title,
-    channel: row.channel,
-    startedBy: row.startedBy,
-    startedAt: row.startedAt,
-    completedBy: row.endedBy,
-    completedAt: row.endedAt,
-  };
+  return completedRunRecord(row);
 }

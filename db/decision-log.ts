@@ -1,6 +1,7 @@
 import { and, desc, eq, gte, inArray, type SQL } from 'drizzle-orm';
 import type { DecisionInput, DecisionQuery } from '../core/storage/decisions.ts';
-import { inTransaction, type Db } from './client.ts';
+import { FencedError } from '../core/storage/leases.ts';
+import { fenceHolds, inUnfencedTransaction, type Db } from './client.ts';
 import { decisionLog } from './schema.ts';
 import { decisionRow } from './scrub.ts';
 
@@ -20,6 +21,8 @@ export function recordDecision(db: Db, input: DecisionInput): number {
 
 interface QueuedDecision {
   readonly input: DecisionInput;
+  /** The fencing token the append carried: checked at commit, when the window has passed. */
+  readonly token: number | undefined;
   resolve(id: number): void;
   reject(error: unknown): void;
 }
@@ -35,9 +38,10 @@ export const DECISION_COMMIT_WINDOW_MS = 20;
  * command, a burst of `/scale status` answers held up the acks of the requests behind them (README,
  * "Benchmarks"); per event-loop turn was not enough, since the answers go out one turn each. A row that
  * cannot be written fails alone, not its batch. Rows still waiting when the bot stops are committed by
- * flushDecisions before the database closes.
+ * flushDecisions before the database closes. A row appended under a fencing token that is no longer the
+ * lease's by then is refused alone (FencedError).
  */
-export function appendDecision(db: Db, input: DecisionInput): Promise<number> {
+export function appendDecision(db: Db, input: DecisionInput, token?: number): Promise<number> {
   return new Promise((resolve, reject) => {
     let batch = queued.get(db);
     if (!batch) {
@@ -45,19 +49,32 @@ export function appendDecision(db: Db, input: DecisionInput): Promise<number> {
       queued.set(db, batch);
       setTimeout(() => flushDecisions(db), DECISION_COMMIT_WINDOW_MS);
     }
-    batch.push({ input, resolve, reject });
+    batch.push({ input, token, resolve, reject });
   });
 }
 
 /** Commits the rows still waiting for their window: also before the database closes. */
 export function flushDecisions(db: Db): void {
-  const batch = queued.get(db);
-  if (!batch) return;
+  const waiting = queued.get(db);
+  if (!waiting) return;
   queued.delete(db);
+  // The batch runs outside any write's context (a timer, the close): each row is fenced by its own token.
+  let batch: QueuedDecision[] | undefined;
   let ids: number[];
   try {
-    ids = inTransaction(db, () => batch.map(({ input }) => recordDecision(db, input)));
-  } catch {
+    ids = inUnfencedTransaction(db, () => {
+      batch = waiting.filter((entry) => {
+        if (entry.token === undefined || fenceHolds(db, entry.token)) return true;
+        entry.reject(new FencedError(entry.token));
+        return false;
+      });
+      return batch.map(({ input }) => recordDecision(db, input));
+    });
+  } catch (error) {
+    if (!batch) {
+      for (const entry of waiting) entry.reject(error);
+      return;
+    }
     // The transaction is rolled back whole: find the row at fault by writing each alone.
     for (const entry of batch) {
       try {
@@ -68,7 +85,7 @@ export function flushDecisions(db: Db): void {
     }
     return;
   }
-  for (const [index, entry] of batch.entries()) entry.resolve(ids[index]!);
+  for (const [index, entry] of batch!.entries()) entry.resolve(ids[index]!);
 }
 
 /** Newest first. */

@@ -126,6 +126,11 @@ function checkArguments(host: SshHost, command: string, options: RunOptions): Pi
   if (lockKey !== undefined && (typeof lockKey !== 'string' || !LOCK_KEY.test(lockKey))) {
     throw new TypeError('lockKey must be 1 to 100 characters of A-Z a-z 0-9 _ . -');
   }
+  // It goes into the wrapper's shell text and is compared there as a number: a plain integer only.
+  const { fenceToken } = options;
+  if (fenceToken !== undefined && !(Number.isSafeInteger(fenceToken) && fenceToken >= 0)) {
+    throw new TypeError('fenceToken must be a whole number from 0 to 2^53-1');
+  }
   return parseHostKey(host.hostKey);
 }
 
@@ -259,7 +264,8 @@ async function runStep(settings: Required<SshOptions>, host: SshHost, command: s
   // ---- run
   const marker = `__scalebot_pgid_${randomBytes(8).toString('hex')}__`;
   const lock = options.lockKey === undefined ? undefined : { key: options.lockKey, flockCommand: settings.remoteFlockCommand };
-  const remote = buildRemoteCommand(command, options.timeoutSeconds, marker, settings, lock);
+  const fence = options.fenceToken === undefined ? undefined : { token: options.fenceToken, flockCommand: settings.remoteFlockCommand };
+  const remote = buildRemoteCommand(command, options.timeoutSeconds, marker, settings, lock, fence);
   const stderr = new MarkerFilter(marker, (text) => output.push('stderr', text));
   let started = false;
   let startedAtWall = 0;
@@ -394,7 +400,7 @@ async function runStep(settings: Required<SshOptions>, host: SshHost, command: s
   if (refusal) {
     closeConnection();
     flushStreams();
-    const { outcome, message, lockHolder } = describeRefusal(refusal, where, options.lockKey!, settings);
+    const { outcome, message, lockHolder } = describeRefusal(refusal, where, options, settings);
     return finish(outcome, message, undefined, { lockHolder });
   }
 
@@ -468,8 +474,11 @@ async function runStep(settings: Required<SshOptions>, host: SshHost, command: s
 }
 
 interface LockRefusal {
-  /** "busy": held by another attempt; otherwise why no lock could be taken: flock, dir, open, error. */
-  kind: 'busy' | 'flock' | 'dir' | 'open' | 'error';
+  /**
+   * "busy": held by another attempt; "fenced": a newer leader's token was recorded; otherwise why no lock
+   * could be taken (flock, dir, open, error) or why the fence could not be checked (fence_*).
+   */
+  kind: 'busy' | 'flock' | 'dir' | 'open' | 'error' | 'fenced' | FenceTrouble;
   holderPid: number | null;
   holderAlive: boolean;
   /** Host clock, epoch seconds. */
@@ -479,26 +488,45 @@ interface LockRefusal {
   /** Bot clock when the refusal arrived, ms. */
   seenAt: number;
   lockFile: string;
+  /** With "fenced": the highest token the host has recorded. */
+  highestToken?: number;
 }
+
+type FenceTrouble = 'fence_open' | 'fence_wait' | 'fence_corrupt' | 'fence_write';
 
 function describeRefusal(
   refusal: LockRefusal,
   where: string,
-  key: string,
+  options: RunOptions,
   settings: Required<SshOptions>,
 ): { outcome: StepOutcome; message: string; lockHolder?: LockHolder } {
+  const key = options.lockKey;
+  const notStarted = `The command was NOT started${key === undefined ? '' : ` (lock ${key})`}.`;
+  if (refusal.kind === 'fenced') {
+    return {
+      outcome: 'fenced',
+      message:
+        `not started on ${where}: a newer leader (token ${refusal.highestToken}) has run steps on this host; ` +
+        `this replica (token ${options.fenceToken}) is no longer the leader, so the step was not started.`,
+    };
+  }
   if (refusal.kind !== 'busy') {
     const why = {
       flock:
         `the host has no \`${settings.remoteFlockCommand}\` command (util-linux or busybox), ` +
-        'so the bot cannot make sure a Retry never starts a second copy',
+        (key === undefined ? "so the bot cannot check the leader's fencing token there" : 'so the bot cannot make sure a Retry never starts a second copy'),
       dir:
         "no lock directory of the login user's own could be used ($HOME/.cache/scalebot/locks, or ${TMPDIR:-/tmp}/scalebot-<uid>, " +
         'which must be a directory owned by the user and not a symlink)',
       open: 'the lock file could not be opened',
       error: 'taking the lock failed',
+      fence_open: "the leader's fencing file could not be opened",
+      fence_wait: "the host-wide lock of the leader's fencing file stayed taken (another step is stuck checking it)",
+      fence_corrupt: "the leader's fencing file holds something other than a token; remove it if no older replica may still run steps",
+      fence_write: "the leader's fencing token could not be recorded (disk full or read-only?)",
     }[refusal.kind];
-    return { outcome: 'failed', message: `not started on ${where}: ${why}. The command was NOT started (lock ${key}).` };
+    const file = refusal.kind.startsWith('fence_') && refusal.lockFile ? ` (${refusal.lockFile})` : '';
+    return { outcome: 'failed', message: `not started on ${where}: ${why}${file}. ${notStarted}` };
   }
   // Host times, moved into the bot's clock.
   const toBot = (hostSeconds: number | null) => (hostSeconds === null ? null : new Date(refusal.seenAt + (hostSeconds - refusal.hostNow) * 1000));
@@ -554,14 +582,22 @@ export interface RemoteLock {
   flockCommand: string;
 }
 
+/** A leader's fencing token, as the wrapper checks and records it (fenceSection). */
+export interface RemoteFence {
+  token: number;
+  flockCommand: string;
+}
+
 /** Exit status of a wrapper that did not start the command because of its lock (EX_TEMPFAIL). */
 const LOCK_REFUSED_EXIT = 75;
 
 /**
  * The command the remote login shell runs (any POSIX shell: bash, dash, zsh):
  * 1. The channel's stdin moves to fd 3 and the command gets /dev/null.
- * 2. With a lock (`lockKey`), the slot is taken before anything starts (see lockSection); if it is held,
- *    the wrapper reports the holder on stderr and exits without starting the command.
+ * 2. With a fencing token (`fenceToken`), the host's highest token is checked and recorded first (see
+ *    fenceSection); a lower one ends the wrapper there. With a lock (`lockKey`), the slot is taken before
+ *    anything starts (see lockSection); if it is held, the wrapper reports the holder on stderr and exits
+ *    without starting the command.
  * 3. A watchdog subshell, started before the command and in the same process group, reads one line from fd
  *    3. "stop" (written by the bot on abort or local timeout) → TERM to the whole group, KILL once the
  *    command is gone or stopGraceSeconds have passed. End of file while the
@@ -583,6 +619,7 @@ export function buildRemoteCommand(
   marker: string,
   settings: Pick<Required<SshOptions>, 'killAfterSeconds' | 'remoteTimeoutCommand' | 'stopGraceSeconds' | 'onDisconnect'>,
   lock?: RemoteLock,
+  fence?: RemoteFence,
 ): string {
   const inner = shellQuote(command);
   const timeout = settings.remoteTimeoutCommand;
@@ -601,6 +638,8 @@ export function buildRemoteCommand(
   const bound = Math.ceil(timeoutSeconds + settings.killAfterSeconds);
   return (
     `exec 3<&0 </dev/null; ` +
+    (lock || fence ? stateDirSection((lock ?? fence)!.flockCommand, marker) : '') +
+    (fence ? fenceSection(fence, marker) : '') +
     (lock ? lockSection(lock, marker, timeout, bound) : '') +
     `${watchdog} exec 3<&-; ` +
     `if command -v ${timeout} >/dev/null 2>&1; then ${mark(1)}; ` +
@@ -649,13 +688,6 @@ function lockSection(lock: RemoteLock, marker: string, timeout: string, bound: n
   const refuse = (why: string) => `{ printf '%s nolock %s\\n' ${m} ${why} >&2; exit ${LOCK_REFUSED_EXIT}; }`;
   const readHolder = `sb_h=; sb_s=; sb_d=; read -r sb_h sb_s sb_d sb_rest < "$sb_file" 2>/dev/null; `;
   return (
-    `command -v ${flock} >/dev/null 2>&1 || ${refuse('flock')}; ` +
-    // HOME only if it exists: a root session with HOME=/nonexistent would otherwise create it.
-    `sb_home=; if [ -n "\${HOME:-}" ] && [ -d "$HOME" ]; then sb_home=$HOME/.cache/scalebot/locks; fi; ` +
-    `sb_dir=; for sb_try in "$sb_home" "\${TMPDIR:-/tmp}/scalebot-$(id -u)"; do ` +
-    `[ -n "$sb_try" ] || continue; mkdir -p -m 700 "$sb_try" 2>/dev/null; ` +
-    `if [ -d "$sb_try" ] && [ ! -L "$sb_try" ] && [ -O "$sb_try" ] && [ -w "$sb_try" ]; then sb_dir=$sb_try; break; fi; done; ` +
-    `[ -n "$sb_dir" ] || ${refuse('dir')}; ` +
     `find "$sb_dir" -type f -name '*.lock' -mtime +8 -exec ${flock} -n {} rm -f {} \\; >/dev/null 2>&1; ` +
     `sb_file="$sb_dir/$(uname -n 2>/dev/null | tr -cd 'A-Za-z0-9_.-')-"${shellQuote(lock.key)}.lock; sb_n=0; ` +
     `while :; do command exec 7>>"$sb_file" || ${refuse('open')}; ${flock} -n 7 2>/dev/null; sb_rc=$?; ` +
@@ -669,6 +701,58 @@ function lockSection(lock: RemoteLock, marker: string, timeout: string, bound: n
     `sb_n=$((sb_n+1)); [ "$sb_n" -lt 5 ] || ${refuse('error')}; done; ` +
     `sb_s=$(date +%s); if command -v ${timeout} >/dev/null 2>&1; then sb_d=$((sb_s+${bound})); else sb_d=-; fi; ` +
     `printf '%s %s %s\\n' "$$" "$sb_s" "$sb_d" > "$sb_file"; `
+  );
+}
+
+/**
+ * Chooses the directory of the host's scalebot state (lock slots, the fencing token) into `$sb_dir`: see
+ * lockSection for where and why. Refuses (nolock flock|dir) when flock(1) is missing or no directory will do.
+ */
+function stateDirSection(flockCommand: string, marker: string): string {
+  const refuse = (why: string) => `{ printf '%s nolock %s\\n' ${shellQuote(marker)} ${why} >&2; exit ${LOCK_REFUSED_EXIT}; }`;
+  return (
+    `command -v ${flockCommand} >/dev/null 2>&1 || ${refuse('flock')}; ` +
+    // HOME only if it exists: a root session with HOME=/nonexistent would otherwise create it.
+    `sb_home=; if [ -n "\${HOME:-}" ] && [ -d "$HOME" ]; then sb_home=$HOME/.cache/scalebot/locks; fi; ` +
+    `sb_dir=; for sb_try in "$sb_home" "\${TMPDIR:-/tmp}/scalebot-$(id -u)"; do ` +
+    `[ -n "$sb_try" ] || continue; mkdir -p -m 700 "$sb_try" 2>/dev/null; ` +
+    `if [ -d "$sb_try" ] && [ ! -L "$sb_try" ] && [ -O "$sb_try" ] && [ -w "$sb_try" ]; then sb_dir=$sb_try; break; fi; done; ` +
+    `[ -n "$sb_dir" ] || ${refuse('dir')}; `
+  );
+}
+
+/**
+ * The leader's fencing token (RunOptions.fenceToken), checked and recorded before anything else starts.
+ *
+ * The host keeps the highest token it has seen in `<host>-fence.token`, in the same directory as the lock
+ * slots, and checks and records it under a host-wide flock on `<host>-fence.flock` (fd 8, waited for: the
+ * section it guards takes milliseconds), so two steps of two leaders cannot both read the old highest and
+ * both run. A lower token than the highest is refused ("MARKER fenced HIGHEST", exit 75): that replica has
+ * been deposed, and a newer leader has already run steps here. Equal or higher is recorded and runs.
+ *
+ * The token file is replaced by a rename, so a crash mid-write leaves the old token rather than none, and
+ * neither file ends in `.lock`, so the sweep of old slot files never removes the record. Anything in the
+ * file that is not a token up to 16 digits refuses the step (nofence corrupt): fail closed, never compare
+ * garbage. The lock is dropped (fd 8 closed) before the slot is taken and the command starts.
+ */
+function fenceSection(fence: RemoteFence, marker: string): string {
+  const m = shellQuote(marker);
+  const flock = fence.flockCommand;
+  const token = String(fence.token);
+  if (!/^\d{1,16}$/.test(token)) throw new TypeError('fence token must be a plain whole number');
+  const refuse = (why: string, file: string) => `{ printf '%s nofence %s %s\\n' ${m} ${why} "${file}" >&2; exit ${LOCK_REFUSED_EXIT}; }`;
+  return (
+    `sb_fence="$sb_dir/$(uname -n 2>/dev/null | tr -cd 'A-Za-z0-9_.-')-fence"; ` +
+    `command exec 8>>"$sb_fence.flock" || ${refuse('open', '$sb_fence.flock')}; ` +
+    `${flock} -w 30 8 2>/dev/null || ${refuse('wait', '$sb_fence.flock')}; ` +
+    `sb_top=; [ ! -e "$sb_fence.token" ] || read -r sb_top sb_rest < "$sb_fence.token" || [ -n "$sb_top" ] || ${refuse('corrupt', '$sb_fence.token')}; ` +
+    `case "$sb_top" in '') sb_top=0 ;; *[!0-9]*) ${refuse('corrupt', '$sb_fence.token')} ;; esac; ` +
+    `[ "\${#sb_top}" -le 16 ] || ${refuse('corrupt', '$sb_fence.token')}; ` +
+    `if [ "$sb_top" -gt ${token} ]; then printf '%s fenced %s\\n' ${m} "$sb_top" >&2; exit ${LOCK_REFUSED_EXIT}; fi; ` +
+    `if [ "$sb_top" -ne ${token} ]; then ` +
+    `{ printf '%s\\n' ${token} > "$sb_fence.token.$$" && mv -f "$sb_fence.token.$$" "$sb_fence.token"; } 2>/dev/null || ` +
+    `{ rm -f "$sb_fence.token.$$"; ${refuse('write', '$sb_fence.token')}; }; fi; ` +
+    `exec 8>&-; `
   );
 }
 
@@ -768,13 +852,16 @@ class MarkerFilter {
   }
 }
 
-/** "busy PID START DEADLINE ALIVE NOW FILE" or "nolock WHY" (see lockSection); fields may be "-". */
+/** "busy PID START DEADLINE ALIVE NOW FILE", "nolock WHY", "fenced HIGHEST" or "nofence WHY FILE" (see lockSection, fenceSection). */
 function parseRefusal(text: string): LockRefusal | null {
   const seenAt = Date.now();
+  const none = { holderPid: null, holderAlive: false, since: null, deadline: null, hostNow: 0, seenAt, lockFile: '' };
   const nolock = /^nolock (flock|dir|open|error)$/.exec(text);
-  if (nolock) {
-    return { kind: nolock[1] as LockRefusal['kind'], holderPid: null, holderAlive: false, since: null, deadline: null, hostNow: 0, seenAt, lockFile: '' };
-  }
+  if (nolock) return { kind: nolock[1] as LockRefusal['kind'], ...none };
+  const fenced = /^fenced (\d{1,16})$/.exec(text);
+  if (fenced) return { kind: 'fenced', ...none, highestToken: Number(fenced[1]) };
+  const nofence = /^nofence (open|wait|corrupt|write) (.*)$/.exec(text);
+  if (nofence) return { kind: `fence_${nofence[1]}` as FenceTrouble, ...none, lockFile: nofence[2]! };
   const busy = /^busy (\S+) (\S+) (\S+) ([01]) (\d+) (.+)$/.exec(text);
   if (!busy) return null;
   // The file is the holder's to write; anything but a plain number is taken as unknown.

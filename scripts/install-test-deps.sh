@@ -8,7 +8,8 @@ packages=(
   prometheus               # Prometheus and promtool: trigger queries, backfills, the playground's --demo
   prometheus-alertmanager  # a real Alertmanager delivering its webhook to the bot (devkit/alertmanager)
   openssh-server           # a private sshd on loopback for runbook steps
-  postgresql               # real PostgreSQL clusters for the replica and failover runbooks
+  postgresql               # real PostgreSQL clusters: the replica and failover runbooks, the bot's PostgreSQL storage and replicas
+  systemd                  # systemd-analyze verify checks deploy/scalebot.service
   chromium                 # the playground's browser tests (playwright-core drives /usr/bin/chromium)
   fonts-noto-color-emoji   # emoji in the playground's screenshots (test-artifacts/playground/)
 )

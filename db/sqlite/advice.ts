@@ -1,6 +1,6 @@
 import type { AdviceStore } from '../../core/storage/advice.ts';
 import { latestAdviceAnswers, recordAdvice, recordAdviceAnswer } from '../advice.ts';
-import type { Db } from '../client.ts';
+import { inTransaction, type Db } from '../client.ts';
 
 /**
  * The SQLite implementation of the advice store. Each write is one row, committed at once (not batched like
@@ -8,8 +8,8 @@ import type { Db } from '../client.ts';
  */
 export function createSqliteAdviceStore(db: Db): AdviceStore {
   return {
-    recordAnswer: async (input) => recordAdviceAnswer(db, input),
+    recordAnswer: async (input) => inTransaction(db, () => recordAdviceAnswer(db, input)),
     latestAnswers: async () => latestAdviceAnswers(db),
-    recordAdvice: async (input) => recordAdvice(db, input),
+    recordAdvice: async (input) => inTransaction(db, () => recordAdvice(db, input)),
   };
 }

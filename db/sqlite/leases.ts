@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import type { LeaseState, LeaseStore } from '../../core/storage/leases.ts';
-import { inTransaction, type Db } from '../client.ts';
+import { inUnfencedTransaction, type Db } from '../client.ts';
 import { leaderLease } from '../schema.ts';
 
 const NAME = 'leader';
@@ -20,7 +20,8 @@ export function createSqliteLeaseStore(db: Db, now: () => number = Date.now): Le
   return {
     current: async () => read(),
     acquire: async (holder, ttlMs) =>
-      inTransaction(db, () => {
+      // Never fenced: these writes are how leadership moves.
+      inUnfencedTransaction(db, () => {
         const at = now();
         const row = db.select().from(leaderLease).where(eq(leaderLease.name, NAME)).get();
         const live = row && row.holder !== null && row.expiresAt.getTime() > at;

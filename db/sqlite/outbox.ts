@@ -3,7 +3,10 @@ import { inTransaction, type Db } from '../client.ts';
 import { deferMessage, getMessage, getMessageByKey, listDeliverable, markNotSent, markSending, markSent, markUpdated } from '../outbox.ts';
 import { applyEffects } from './effects.ts';
 
-/** The SQLite implementation of the outbox store: each method that writes several rows is one transaction. */
+/**
+ * The SQLite implementation of the outbox store: each method that writes several rows is one transaction, and
+ * every write, a single statement included, goes through one so that a stalled leader's marks are fenced.
+ */
 export function createSqliteOutboxStore(db: Db): OutboxStore {
   return {
     listDeliverable: async (now) => listDeliverable(db, now),
@@ -15,11 +18,11 @@ export function createSqliteOutboxStore(db: Db): OutboxStore {
         applyEffects(db, { messages: [message] });
         return true;
       }),
-    edit: async (message) => applyEffects(db, { messages: [message] }),
-    markSending: async (id) => markSending(db, id),
-    markSent: async (id, ts, at, payloadSent) => markSent(db, id, ts, at, payloadSent),
-    markUpdated: async (id, payloadSent) => markUpdated(db, id, payloadSent),
-    markNotSent: async (id, error, notBefore, failed) => markNotSent(db, id, error, notBefore, failed),
-    defer: async (id, error, notBefore) => deferMessage(db, id, error, notBefore),
+    edit: async (message) => inTransaction(db, () => applyEffects(db, { messages: [message] })),
+    markSending: async (id) => inTransaction(db, () => markSending(db, id)),
+    markSent: async (id, ts, at, payloadSent) => inTransaction(db, () => markSent(db, id, ts, at, payloadSent)),
+    markUpdated: async (id, payloadSent) => inTransaction(db, () => markUpdated(db, id, payloadSent)),
+    markNotSent: async (id, error, notBefore, failed) => inTransaction(db, () => markNotSent(db, id, error, notBefore, failed)),
+    defer: async (id, error, notBefore) => inTransaction(db, () => deferMessage(db, id, error, notBefore)),
   };
 }

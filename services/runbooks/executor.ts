@@ -172,6 +172,8 @@ export function createExecutor(ctx: RunnerContext): Executor {
       if (editTimer) clearTimeout(editTimer);
     }
     await outputWrites;
+    // A newer leader has run steps on that host: this replica is deposed and the run is the new leader's to carry on (a write would be refused anyway).
+    if (result.outcome === 'fenced') return result;
     const ended = clock();
     // The bot is going down, not a person's Stop: the step stays "running" and the next start reports the run
     // as interrupted, outcome unknown.

@@ -1,10 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Storage } from '../../core/ports.ts';
 import type { NewBreach } from '../../core/storage/breaches.ts';
-import { breachMessageKey } from '../../core/watch.ts';
-import { listDecisions } from '../../db/decision-log.ts';
-import { getMessageByKey } from '../../db/outbox.ts';
-import { openSqliteStorage, type SqliteStorage } from '../../db/storage.ts';
+import { blindMessageKey, breachMessageKey } from '../../core/watch.ts';
 import { editMessage, postMessage } from '../../services/outbox.ts';
+import { DIALECTS, stopPostgres, storageFixture } from '../helpers/storages.ts';
 
 const AT = new Date('2026-11-28T10:00:00Z');
 const CHANNEL = 'C0ALERTS';
@@ -32,21 +31,25 @@ const announce = (breach: { id: number; messageId: number | null }) => ({
   ],
 });
 
-let storage: SqliteStorage;
-beforeEach(() => {
-  storage = openSqliteStorage(':memory:');
-});
-afterEach(async () => {
-  await storage.close();
-});
+afterAll(stopPostgres);
 
-describe('the SQLite breach store', () => {
+describe.each(DIALECTS)('the breach store on %s', (dialect) => {
+  const fixture = storageFixture(dialect);
+  let storage: Storage;
+  beforeEach(async () => {
+    storage = await fixture.open();
+  });
+  afterEach(() => fixture.closeAll());
+  const decisionsOf = async (kind: string) => storage.decisions.list({ kinds: [kind] });
+
   it('opens one breach per key, with its decision and message in the same transaction, and points it at its message', async () => {
     const opened = await storage.breaches.open(newBreach('k'), announce);
     expect(opened).toBeDefined();
-    expect(opened!.messageId).toBe(getMessageByKey(storage.handle.db, breachMessageKey(opened!.id))!.id);
+    expect(opened!.messageId).toBe((await storage.outbox.getByKey(breachMessageKey(opened!.id)))!.id);
     expect(await storage.breaches.open(newBreach('k'), announce)).toBeUndefined();
-    expect(listDecisions(storage.handle.db, { kinds: ['breach_opened'] })).toHaveLength(1);
+    expect(await decisionsOf('breach_opened')).toHaveLength(1);
+    expect(await storage.breaches.findOpen('k')).toEqual(opened);
+    expect(await storage.breaches.get(opened!.id)).toEqual(opened);
   });
 
   it('acknowledges once: a second acknowledgement and any change to a resolved breach write nothing', async () => {
@@ -57,7 +60,22 @@ describe('the SQLite breach store', () => {
     expect(await storage.breaches.resolve(opened.id, { at: AT }, () => ({}))).toMatchObject({ status: 'resolved', lastValue: '0.9' });
     expect(await storage.breaches.snooze(opened.id, 'U1', AT, announce)).toBeUndefined();
     expect(await storage.breaches.resolve(opened.id, { at: AT }, announce)).toBeUndefined();
-    expect(listDecisions(storage.handle.db, { kinds: ['breach_opened'] })).toHaveLength(1);
+    expect(await decisionsOf('breach_opened')).toHaveLength(1);
+    // Resolved, the key is free: the next breach of it is a new one, with a message of its own.
+    const next = (await storage.breaches.open(newBreach('k'), announce))!;
+    expect(next.id).not.toBe(opened.id);
+    expect(next.messageId).not.toBe(opened.messageId);
+  });
+
+  it('refreshes, reminds and snoozes an open breach, and edits its message through the effects', async () => {
+    const opened = (await storage.breaches.open(newBreach('k'), announce))!;
+    const later = new Date(AT.getTime() + 60_000);
+    const refreshed = await storage.breaches.refresh(opened.id, { lastValue: '0.95', lastSeenAt: later, detail: { threshold: 0.8 } }, announce);
+    expect(refreshed).toMatchObject({ lastValue: '0.95', lastSeenAt: later, detail: { threshold: 0.8 }, conditionFalseSince: null });
+    expect(await storage.breaches.remind(opened.id, later, () => ({}))).toMatchObject({ lastReminderAt: later });
+    expect(await storage.breaches.snooze(opened.id, 'U2', later, () => ({}))).toMatchObject({ snoozedBy: 'U2', snoozedUntil: later });
+    expect((await storage.outbox.getByKey(breachMessageKey(opened.id)))?.payload).toEqual({ text: 'again' });
+    expect((await storage.breaches.listOpen()).map((breach) => breach.id)).toEqual([opened.id]);
   });
 
   it('applies a whole Alertmanager request or none of it', async () => {
@@ -84,5 +102,12 @@ describe('the SQLite breach store', () => {
     expect((await storage.breaches.endBlindPeriod(period.id, AT, () => ({})))?.endedAt).toEqual(AT);
     expect(await storage.breaches.endBlindPeriod(period.id, AT, () => ({}))).toBeUndefined();
     expect(await storage.breaches.findOpenBlindPeriod()).toBeUndefined();
+  });
+
+  it("points a blind period at its notice when the effects queue one under the period's key", async () => {
+    const notice = (period: { id: number }) => ({ messages: [postMessage(blindMessageKey(period.id), CHANNEL, { text: 'blind' }, AT)] });
+    const period = (await storage.breaches.openBlindPeriod(AT, 'down', notice))!;
+    expect(period.outboxId).toBe((await storage.outbox.getByKey(blindMessageKey(period.id)))!.id);
+    expect(await storage.breaches.findOpenBlindPeriod()).toEqual(period);
   });
 });

@@ -1,0 +1,43 @@
+import type { Storage } from '../../core/ports.ts';
+import type { ChecklistStore } from '../../core/storage/checklists.ts';
+import type { FenceTokenOf } from '../../core/storage/leases.ts';
+import type { RunbookStore } from '../../core/storage/runbooks.ts';
+import { createPgAdviceStore } from './advice.ts';
+import { createPgBreachStore } from './breaches.ts';
+import { createPgChecklistStore } from './checklists.ts';
+import type { PostgresHandle } from './client.ts';
+import { createPgDecisionStore } from './decisions.ts';
+import { createPgLeaseStore } from './leases.ts';
+import { createPgOutboxStore } from './outbox.ts';
+import { createPgRunbookStore } from './runbooks.ts';
+
+/** The storage port over a PostgreSQL pool (db/storage.ts opens it); every write carries `fenceToken` when given. */
+export function createPgStorage(handle: PostgresHandle, fenceToken: FenceTokenOf | undefined): Storage {
+  const { db } = handle;
+  const decisions = createPgDecisionStore(db, fenceToken);
+  let runbooks: RunbookStore | undefined;
+  let checklists: ChecklistStore | undefined;
+  return {
+    decisions,
+    outbox: createPgOutboxStore(db, fenceToken),
+    breaches: createPgBreachStore(db, fenceToken),
+    // Built on first use, so that a storage whose callers never touch them opens without them.
+    get runbooks() {
+      runbooks ??= createPgRunbookStore(db, fenceToken);
+      return runbooks;
+    },
+    get checklists() {
+      checklists ??= createPgChecklistStore(db, fenceToken);
+      return checklists;
+    },
+    advice: createPgAdviceStore(db, fenceToken),
+    leases: createPgLeaseStore(db),
+    isOpen: () => handle.isOpen(),
+    async close() {
+      if (!handle.isOpen()) return;
+      // The rows still waiting for their commit window are written before the pool goes.
+      await decisions.flush();
+      await handle.close();
+    },
+  };
+}
