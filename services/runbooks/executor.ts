@@ -111,7 +111,8 @@ export function createExecutor(ctx: RunnerContext): Executor {
     // Registered before the start is written: a Stop from the moment the step counts as started finds
     // something to abort (and one that lands before it makes the start's guard fail).
     const controller = new AbortController();
-    controllers.set(run.id, { controller, mark: (marks += 1) });
+    marks += 1;
+    controllers.set(run.id, { controller, mark: marks });
     const forget = () => {
       if (controllers.get(run.id)?.controller === controller) controllers.delete(run.id);
     };
