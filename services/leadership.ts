@@ -223,6 +223,8 @@ export function createLeadership(options: LeadershipOptions): Leadership {
     if (!running) return;
     if (lease.holder === holder && lease.ttlLeftMs > 0) {
       const until = sentAt + lease.ttlLeftMs;
+      // An answer that took longer than the lease proves nothing about now: it is not acted on.
+      if (until <= now()) return;
       if (holds && lease.token === token) {
         deadline = until;
         armDeadline();
