@@ -28,6 +28,8 @@ interface Link {
   mode: Mode;
   /** How late a 'late' link's answers come. */
   lateMs: number;
+  /** When each renewal that was answered had been sent. */
+  readonly answeredSends: number[];
   set(mode: Mode): void;
 }
 
@@ -37,6 +39,7 @@ function linkTo(leases: LeaseStore): Link {
   const link: Link = {
     mode: 'ok',
     lateMs: 150,
+    answeredSends: [],
     set(mode) {
       link.mode = mode;
       if (mode === 'hang') blocked ??= new Promise<void>((resolve) => (wake = resolve));
@@ -51,8 +54,10 @@ function linkTo(leases: LeaseStore): Link {
         if (link.mode === 'fail') throw new Error('connect ECONNREFUSED (the link is cut)');
         // A hung request reaches the database only when the link comes back, as a stalled process's would.
         while (blocked) await blocked;
+        const sentAt = performance.now();
         const answer = await leases.acquire(holder, ttlMs);
         if (link.mode === 'late') await new Promise((resolve) => setTimeout(resolve, link.lateMs));
+        link.answeredSends.push(sentAt);
         return answer;
       },
       release: (holder, token) => leases.release(holder, token),
@@ -324,6 +329,33 @@ describe.each(LEASE_DIALECTS)('leadership on %s', (dialect) => {
     expect(a.leadership.isLeader()).toBe(false);
     a.link.set('ok');
     await until('a leads again', () => a.leadership.isLeader());
+  });
+
+  it('the deadline counts from when the last answered renewal was sent, not from when its answer came', async () => {
+    const storage = await openShared();
+    const a = replica(storage, 'replica-a', 300);
+    await a.leadership.start();
+    a.link.lateMs = 100;
+    a.link.set('late');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    a.link.set('fail');
+    await until('a is deposed', () => a.changes.length === 2);
+    const lastSent = a.link.answeredSends.at(-1)!;
+    // Counted from the answer, it would have held on 100 ms longer.
+    expect(a.changes[1]!.at - lastSent).toBeLessThan(300 + 60);
+  });
+
+  it('a process that stood still past its lease (a long GC pause) is no leader the moment it resumes, before any timer has run', async () => {
+    const storage = await openShared();
+    const a = replica(storage, 'replica-a', 300);
+    await a.leadership.start();
+    expect(a.leadership.isLeader()).toBe(true);
+    const end = performance.now() + 450;
+    while (performance.now() < end) {
+      // The whole process stands still: no renewal, no deadline timer.
+    }
+    expect([a.leadership.isLeader(), a.leadership.mayCallOut(0), a.leadership.role()]).toEqual([false, false, 'follower']);
+    expect(a.leadership.asLeader(() => 'ran')).toBeUndefined();
   });
 
   it('never two leaders at once, a token never held by two replicas, and a leader again once the links are back, whatever the stalls and stops (3 replicas)', async () => {
