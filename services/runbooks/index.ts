@@ -71,7 +71,7 @@ export function createRunbookRunner(deps: RunbookRunnerDeps) {
     name: 'runbooks',
     async start() {
       const interrupted = await recovery.recoverInterrupted();
-      if (interrupted > 0) logger.warn({ runs: interrupted }, 'runbook runs were interrupted by the last leader or the last stop; marked, not re-run');
+      if (interrupted > 0) logger.warn({ runs: interrupted }, 'runbook runs were interrupted by the last stop; marked, not re-run');
       reconcileTimer = setInterval(() => void reconcileSoon(), deps.reconcileEveryMs ?? 500);
       reconcileTimer.unref?.();
       expiryTimer = setInterval(
