@@ -358,7 +358,7 @@ describe.each(LEASE_DIALECTS)('leadership on %s', (dialect) => {
     expect(a.leadership.asLeader(() => 'ran')).toBeUndefined();
   });
 
-  it('never two leaders at once, a token never held by two replicas, and a leader again once the links are back, whatever the stalls and stops (3 replicas)', async () => {
+  it('never two leaders, a token never held by two replicas, a leader again once the links are back, whatever the stalls and stops (3 replicas)', async () => {
     const leaseMs = 300;
     type Action = { kind: 'link'; who: number; mode: Mode } | { kind: 'stop'; who: number } | { kind: 'start'; who: number } | { kind: 'wait'; ms: number };
     const action: fc.Arbitrary<Action> = fc.oneof(
