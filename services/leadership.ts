@@ -280,8 +280,9 @@ export function createLeadership(options: LeadershipOptions): Leadership {
         ticking = tick();
         await ticking;
         ticking = null;
-        await transitions;
+        // Renewing goes on while the jobs start: a recovery slower than the lease must not lose it.
         scheduleTick(Math.max(0, first + renewEveryMs - now()));
+        await transitions;
       });
     },
     async stop() {

@@ -358,6 +358,17 @@ describe.each(LEASE_DIALECTS)('leadership on %s', (dialect) => {
     expect(a.leadership.asLeader(() => 'ran')).toBeUndefined();
   });
 
+  it('keeps renewing while its jobs start: a recovery slower than the lease does not lose it', async () => {
+    const storage = await openShared();
+    const a = replica(storage, 'replica-a', 300);
+    const b = replica(storage, 'replica-b', 300);
+    const slowRecovery: LeaderJob = { name: 'recovery', start: () => new Promise((resolve) => setTimeout(resolve, 1000)), stop: () => {} };
+    await a.leadership.start([slowRecovery]);
+    await b.leadership.start();
+    expect([a.leadership.isLeader(), a.leadership.token(), b.leadership.isLeader()]).toEqual([true, 1, false]);
+    expect(a.changes.map((change) => change.role)).toEqual(['leader']);
+  });
+
   it('never two leaders, a token never held by two replicas, a leader again once the links are back, whatever the stalls and stops (3 replicas)', async () => {
     const leaseMs = 300;
     type Action = { kind: 'link'; who: number; mode: Mode } | { kind: 'stop'; who: number } | { kind: 'start'; who: number } | { kind: 'wait'; ms: number };
