@@ -106,8 +106,8 @@ export function createLeadership(options: LeadershipOptions): Leadership {
   let tickTimer: NodeJS.Timeout | null = null;
   let deadlineTimer: NodeJS.Timeout | null = null;
   let ticking: Promise<void> | null = null;
-  /** The last answer, and when it came: why the lease became free (released early, or ran out). */
-  let lastSeen: { lease: LeaseState; at: number } | null = null;
+  /** The last answer, and when its request was sent: why the lease became free (released early, or ran out). */
+  let lastSeen: { lease: LeaseState; sentAt: number } | null = null;
   let lastRenewError: string | null = null;
   /** Elections and depositions start and stop the jobs one after another, never two at once. */
   let transitions: Promise<void> = Promise.resolve();
@@ -147,9 +147,10 @@ export function createLeadership(options: LeadershipOptions): Leadership {
     const seen = lastSeen?.lease;
     if (!seen?.holder) return 'the lease was free';
     if (seen.holder === holder) return 'its own lease had run out before it was renewed; a new tenure';
-    // Seen held until a time not yet reached: its holder gave it up (a clean stop), it did not run out.
-    const ranOutAt = lastSeen!.at + seen.ttlLeftMs;
-    return sentAt < ranOutAt ? `the lease was released (holder ${seen.holder})` : `the lease ran out (holder ${seen.holder})`;
+    // Taken well before the time it was seen held until (counted from the request's send, the earliest it can be;
+    // a renewal period's margin for the requests' own delays): its holder gave it up (a clean stop).
+    const ranOutAt = lastSeen!.sentAt + seen.ttlLeftMs;
+    return sentAt < ranOutAt - renewEveryMs ? `the lease was released (holder ${seen.holder})` : `the lease ran out (holder ${seen.holder})`;
   }
 
   function elect(lease: LeaseState, until: number, sentAt: number) {
@@ -237,7 +238,7 @@ export function createLeadership(options: LeadershipOptions): Leadership {
     } else if (holds) {
       depose(`another replica holds it (${lease.holder ?? 'nobody'}, token ${lease.token})`);
     }
-    lastSeen = { lease, at: now() };
+    lastSeen = { lease, sentAt };
   }
 
   function scheduleTick(after: number) {
@@ -272,7 +273,8 @@ export function createLeadership(options: LeadershipOptions): Leadership {
       // Started outside any term's context: the renewals must never carry a token.
       await tenures.exit(async () => {
         try {
-          lastSeen = { lease: await leases.current(), at: now() };
+          const sentAt = now();
+          lastSeen = { lease: await leases.current(), sentAt };
         } catch {
           // The first acquire says what is wrong.
         }
