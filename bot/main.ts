@@ -3,10 +3,13 @@ import type { AddressInfo } from 'node:net';
 import type { DestinationStream, Logger } from 'pino';
 import type { CommandDeps } from '../commands/types.ts';
 import type { DatabaseHandle } from '../db/client.ts';
-import { openSqliteStorage, type SqliteStorage } from '../db/storage.ts';
+import { openStorage, type SqliteStorage, type StorageOptions } from '../db/storage.ts';
 import { WebClient } from '@slack/web-api';
 import { createOffThreadPrometheus } from '../integrations/prometheus-off-thread.ts';
 import type { ChecklistRuns } from '../services/checklists/index.ts';
+import type { Storage } from '../core/ports.ts';
+import type { FenceTokenOf } from '../core/storage/leases.ts';
+import { createLeadership, type Leadership, type LeaderJob } from '../services/leadership.ts';
 import { createSsh } from '../integrations/ssh.ts';
 import type { RunbookRunner } from '../services/runbooks/index.ts';
 import { createRunbooksAndChecklists } from '../services/wiring.ts';
@@ -40,9 +43,14 @@ export interface RunningBot {
   readonly config: Config;
   readonly deps: CommandDeps;
   readonly metrics: Metrics;
-  readonly storage: SqliteStorage;
-  /** The SQLite file under `storage`: tests read rows back through it; the bot itself goes through `storage`. */
+  readonly storage: Storage;
+  /**
+   * The SQLite file under `storage`: tests read rows back through it; the bot itself goes through `storage`.
+   * Throws when the state is in PostgreSQL.
+   */
   readonly database: DatabaseHandle;
+  /** Whether this replica leads (runs the watcher, the outbox sender, runbook steps), and its gate. */
+  readonly leadership: Leadership;
   readonly watcher: Watcher;
   readonly runbooks: RunbookRunner;
   readonly checklists: ChecklistRuns;
@@ -59,7 +67,15 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
   const settings = loadSettings(env);
   const config = loadConfig({ file: configFile ?? settings.configFile ?? undefined, env });
   // Cut wherever they appear: Slack-bound texts, the decision log, the outbox and every log line.
-  registerSecrets([settings.botToken, settings.appToken, settings.signingSecret, settings.alertmanagerToken, ...urlSecrets(config.prometheus.url)]);
+  registerSecrets([
+    settings.botToken,
+    settings.appToken,
+    settings.signingSecret,
+    settings.alertmanagerToken,
+    ...urlSecrets(config.prometheus.url),
+    // A PostgreSQL URL's password (a driver's error may quote the URL).
+    ...(settings.database.kind === 'postgres' ? urlSecrets(settings.database.url) : []),
+  ]);
   const logger: Logger = createLogger({
     level: settings.logLevel,
     secrets: [settings.botToken, settings.signingSecret, settings.appToken].filter((value): value is string => Boolean(value)),
@@ -67,8 +83,17 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
   });
   // A runbook that can run on a host but names no approvers starts disabled; say which, and what to add.
   for (const warning of configWarnings(config)) logger.warn(warning);
-  const storage = openSqliteStorage(settings.databaseFile);
-  const database = storage.handle;
+  // The storage asks for the fencing token of every write; the leadership that knows it needs the storage's
+  // lease store, so it is made just after.
+  let leadership: Leadership | undefined;
+  const fenceToken: FenceTokenOf = () => leadership?.fenceToken();
+  // `serving`: SQLite refuses a second serve process on the same file (it is not HA); PostgreSQL takes any number.
+  const storageOptions: StorageOptions & { readonly serving: boolean } = { fenceToken, serving: true };
+  const storage: Storage = await openStorage(settings.database, storageOptions);
+  const sqliteHandle = 'handle' in storage ? (storage as SqliteStorage).handle : null;
+  // Every outside call gets at most a third of the lease, so that a leader renewing on time (every fifth of the
+  // lease) always has more time left than the call may take (`mayCallOut`): 5 s for the default 15 s lease.
+  const callTimeoutMs = Math.min(10_000, Math.floor(settings.leaseMs / 3));
   const prometheus = createOffThreadPrometheus(
     { url: config.prometheus.url, timeoutMs: config.prometheus.timeoutMs },
     {
@@ -80,17 +105,22 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     },
   );
   const metrics = createMetrics(prometheus);
+  leadership = createLeadership({ leases: storage.leases, leaseMs: settings.leaseMs, logger, onChange: (change) => metrics.leadership.record(change) });
+  const gate = leadership;
   // The watcher posts with no retries of the client's own: a 429 comes back at once with Retry-After, and
   // any other failure is looked up in Slack before the outbox posts again (see services/outbox.ts).
   const watcherClient = new WebClient(settings.botToken, {
     ...(settings.slackApiUrl ? { slackApiUrl: settings.slackApiUrl } : {}),
     retryConfig: { retries: 0 },
     rejectRateLimitedCalls: true,
-    timeout: 10_000,
+    timeout: callTimeoutMs,
     // Its own warnings ("http request failed …") go through our logger: LOG_LEVEL holds, secrets are cut.
     logger: toBoltLogger(logger, 'outbox-client'),
   });
-  const deliver = createOutboxDeliverer(storage, watcherClient, clock, logger, (method, error) => metrics.watcher.slackErrors.inc({ method, error }));
+  const deliver = createOutboxDeliverer(storage, watcherClient, clock, logger, (method, error) => metrics.watcher.slackErrors.inc({ method, error }), {
+    leader: gate,
+    callTimeoutMs,
+  });
   const watcher: Watcher = createWatcher({ storage, config, prometheus, deliver, clock, logger, metrics: metrics.watcher });
   const isAllowed = createResponderCheck(watcherClient, clock);
   const {
@@ -101,19 +131,40 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     storage,
     config,
     prometheus,
-    ssh: createSsh(),
+    ssh: createSsh({ readyTimeoutMs: callTimeoutMs }),
     deliver,
     clock,
     logger,
     isAllowed,
+    leader: gate,
+    sshConnectTimeoutMs: callTimeoutMs,
   });
+  // What only the leader runs, started in its term when elected and stopped when deposed or on stop (in reverse).
+  const leaderJobs: LeaderJob[] = [
+    {
+      name: 'outbox',
+      start: () => {
+        // Followers queue (a click answered there, an Alertmanager webhook); the leader sends within half a second.
+        deliver.startPolling(500);
+        void deliver().catch((error: unknown) => logger.error({ err: error }, 'outbox: delivery failed'));
+      },
+      stop: () => deliver.settle(),
+    },
+    runbooks.leaderJob,
+    {
+      name: 'watcher',
+      start: () => {
+        if (config.watch.enabled) watcher.start();
+      },
+      stop: () => watcher.stop(),
+    },
+  ];
   // The advisor counts a completed optimization checklist as "optimized first: yes".
   const completedAt = async (checklistId: string) => (checklistCompletedAt ? checklistCompletedAt(checklistId) : completedInStorage(checklistId));
   const deps: CommandDeps = { config, prometheus, storage, logger, clock, runbooks, checklists, checklistCompletedAt: completedAt };
   const { app, receiver } = createApp({ settings, deps, metrics, watcher, isAllowed });
 
   let server: Server | null = null;
-  let expiryTimer: NodeJS.Timeout | null = null;
   try {
     await app.init();
     server = createHttpServer({
@@ -123,6 +174,7 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
         const problems = storage.isOpen() ? [] : ['the database is closed'];
         return { ready: problems.length === 0, problems };
       },
+      role: () => gate.role(),
       ...(receiver ? { slackListener: receiver.requestListener } : {}),
       routes: {
         'POST /alertmanager': createAlertmanagerRoute({
@@ -139,14 +191,12 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     const alertmanagerDoor = openDoorProblem(settings.host, settings.alertmanagerToken);
     if (alertmanagerDoor) logger.warn(alertmanagerDoor);
     if (settings.mode === 'socket') await app.start();
-    const interrupted = await runbooks.recoverInterrupted();
-    if (interrupted > 0) logger.warn({ runs: interrupted }, 'runbook runs were interrupted by the last stop; marked, not re-run');
-    expiryTimer = setInterval(() => void runbooks.expireStale().catch((error: unknown) => logger.error({ err: error }, 'expiring runs failed')), 30_000);
-    expiryTimer.unref();
-    if (config.watch.enabled) watcher.start();
-    else if (!config.slack.alertsChannel) logger.info('the watcher is off: set slack.alerts_channel in the config to get breaches posted');
+    if (!config.watch.enabled && !config.slack.alertsChannel) logger.info('the watcher is off: set slack.alerts_channel in the config to get breaches posted');
+    // The first attempt is awaited: a sole replica leads, and has recovered its interrupted runs, once ready.
+    await gate.start(leaderJobs);
   } catch (error) {
     server?.close();
+    await gate.stop();
     deliver.stop();
     await prometheus.close();
     await storage.close();
@@ -154,7 +204,10 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
   }
   const address = server.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
-  logger.info({ mode: settings.mode, url, prometheus: displayUrl(config.prometheus.url), triggers: config.triggers.length }, 'scalebot is ready');
+  logger.info(
+    { mode: settings.mode, url, prometheus: displayUrl(config.prometheus.url), triggers: config.triggers.length, role: gate.role(), holder: gate.holder },
+    'scalebot is ready',
+  );
 
   let stopped = false;
   return {
@@ -163,7 +216,11 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     deps,
     metrics,
     storage,
-    database,
+    get database(): DatabaseHandle {
+      if (!sqliteHandle) throw new Error('this bot keeps its state in PostgreSQL');
+      return sqliteHandle;
+    },
+    leadership: gate,
     watcher,
     runbooks,
     checklists,
@@ -171,8 +228,9 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     async stop() {
       if (stopped) return;
       stopped = true;
-      await watcher.stop();
-      if (expiryTimer) clearInterval(expiryTimer);
+      // The leader's jobs stop (steps in flight are cut off, their runs left for the next leader to mark
+      // interrupted), then the lease is released: a follower takes over at once, not when it runs out.
+      await gate.stop();
       await runbooks.shutdown();
       deliver.stop();
       await prometheus.close();

@@ -43,7 +43,32 @@ export function createMetrics(prometheusWorker?: PrometheusWorkerStats) {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10],
     registers: [registry],
   });
-  return { registry, commandsTotal, commandDuration, watcher: createWatcherMetrics(registry) };
+  return { registry, commandsTotal, commandDuration, watcher: createWatcherMetrics(registry), leadership: createLeadershipMetrics(registry) };
+}
+
+/** Whether this replica leads, and how often that changed (services/leadership.ts reports each change). */
+export function createLeadershipMetrics(registry: Registry) {
+  const leader = new Gauge({
+    name: 'scalebot_leader',
+    help: 'Whether this replica is the leader (1), the one that runs the watcher, the outbox sender and runbook steps, or a follower (0)',
+    registers: [registry],
+  });
+  leader.set(0);
+  const changes = new Counter({
+    name: 'scalebot_leader_changes_total',
+    help: 'Times this replica became the leader or stopped being it, by the role it took (the log says why)',
+    labelNames: ['role'] as const,
+    registers: [registry],
+  });
+  return {
+    leader,
+    changes,
+    /** The leadership's onChange. */
+    record(change: { readonly role: 'leader' | 'follower' }) {
+      leader.set(change.role === 'leader' ? 1 : 0);
+      changes.inc({ role: change.role });
+    },
+  };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -10,6 +10,11 @@ export interface HttpServerOptions {
   readonly registry: Registry;
   /** True when the bot can serve: config loaded, database open. */
   readonly isReady: () => { ready: boolean; problems: string[] };
+  /**
+   * This replica's role among replicas. Both roles are ready (a follower answers commands and clicks), so a
+   * load balancer keeps sending to both; the body says which one leads.
+   */
+  readonly role?: () => 'leader' | 'follower';
   /** Bolt's HTTP receiver (HTTP mode only); Socket Mode serves only health and metrics here. */
   readonly slackListener?: RequestListener;
   /** Extra routes, "METHOD /path" → handler (the Alertmanager webhook, …). */
@@ -30,10 +35,11 @@ export function createHttpServer(options: HttpServerOptions): Server {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     const route = `${request.method ?? 'GET'} ${path}`;
     const handle = async () => {
-      if (route === 'GET /health') return sendJson(response, 200, { status: 'alive' });
+      const role = options.role ? { role: options.role() } : {};
+      if (route === 'GET /health') return sendJson(response, 200, { status: 'alive', ...role });
       if (route === 'GET /health/ready') {
         const { ready, problems } = options.isReady();
-        return sendJson(response, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', problems });
+        return sendJson(response, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', ...role, problems });
       }
       if (route === 'GET /metrics') {
         response.writeHead(200, { 'content-type': options.registry.contentType });

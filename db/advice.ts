@@ -1,5 +1,5 @@
 import { and, desc, eq } from 'drizzle-orm';
-import { QUESTIONS, type Answers } from '../core/advisor.ts';
+import { QUESTIONS, type Answers, type RememberedAnswer } from '../core/advisor.ts';
 import type { AdviceAnswerInput, AdviceInput } from '../core/storage/advice.ts';
 import type { DecisionInput } from '../core/storage/effects.ts';
 import type { Db } from './client.ts';
@@ -41,6 +41,12 @@ export function recordAdviceAnswer(db: Db, input: AdviceAnswerInput): number {
   return recordDecision(db, adviceAnswerDecision(input));
 }
 
+/** A person's answer as an answer row (adviceAnswerDecision) recorded it; undefined for a row that holds no yes or no. */
+export function rememberedAnswer(row: { actor: string; at: Date; detail: Record<string, unknown> } | undefined): RememberedAnswer | undefined {
+  const answer = row?.detail.answer;
+  return row && (answer === 'yes' || answer === 'no') ? { answer, by: row.actor, at: row.at, source: 'person' } : undefined;
+}
+
 /** The latest answer to each question; expiry is the decision tree's business (it knows the time). */
 export function latestAdviceAnswers(db: Db): Answers {
   const answers: Answers = {};
@@ -52,8 +58,8 @@ export function latestAdviceAnswers(db: Db): Answers {
       .orderBy(desc(decisionLog.id))
       .limit(1)
       .get();
-    const answer = row?.detail.answer;
-    if (row && (answer === 'yes' || answer === 'no')) answers[question] = { answer, by: row.actor, at: row.at, source: 'person' };
+    const remembered = rememberedAnswer(row);
+    if (remembered) answers[question] = remembered;
   }
   return answers;
 }

@@ -29,7 +29,7 @@ interface QueuedDecision {
 
 const queued = new WeakMap<Db, QueuedDecision[]>();
 
-/** How long a row waits for others to share its commit. */
+/** How long a row waits for others to share its commit; PostgreSQL's decision log (db/postgres/decisions.ts) waits as long. */
 export const DECISION_COMMIT_WINDOW_MS = 20;
 
 /**

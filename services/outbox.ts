@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
-import type { Clock, SlackListedMessage, SlackSender, Storage } from '../core/ports.ts';
+import type { Clock, LeaderGate, SlackListedMessage, SlackSender, Storage } from '../core/ports.ts';
 import type { MessagePayload } from '../core/storage/effects.ts';
 import type { EditWrite, OutboxMessage, PostWrite } from '../core/storage/outbox.ts';
+import { SOLE_LEADER } from './leadership.ts';
 
 // How every feature changes its messages: it describes them as MessageWrites by outbox key, passed as the
 // Effects of its own state change (or to storage.outbox.post on their own), and calls the deliverer.
@@ -55,7 +56,20 @@ export interface DeliveryReport {
   recovered: number;
   errors: number;
   rateLimitedUntil: Date | null;
+  /** The pass stopped before a Slack call because this replica may no longer call out (it is not, or soon not, the leader). */
+  notLeader?: boolean;
 }
+
+export interface DeliveryOptions {
+  /**
+   * Asked right before every Slack call (post, edit, look-up): false stops the pass without making it, so a
+   * leader whose lease may run out during the call leaves the row to the next leader (a row left "sending" is
+   * looked up before it is posted again, never posted twice).
+   */
+  readonly mayCallOut?: () => boolean;
+}
+
+const emptyReport = (): DeliveryReport => ({ posted: 0, updated: 0, recovered: 0, errors: 0, rateLimitedUntil: null, notLeader: false });
 
 /**
  * Posts and edits what the outbox holds, exactly once each. Every post carries the row's id in Slack
@@ -70,9 +84,15 @@ export async function deliverOutbox(
   clock: Clock,
   logger: Logger,
   onError: (method: string, error: string) => void = () => {},
+  { mayCallOut = () => true }: DeliveryOptions = {},
 ): Promise<DeliveryReport> {
   const { outbox } = storage;
-  const report: DeliveryReport = { posted: 0, updated: 0, recovered: 0, errors: 0, rateLimitedUntil: null };
+  const report = emptyReport();
+  const mayCall = () => {
+    if (mayCallOut()) return true;
+    report.notLeader = true;
+    return false;
+  };
   for (const listed of await outbox.listDeliverable(clock())) {
     const row = (await outbox.get(listed.id))!;
     const parent = row.parentId ? await outbox.get(row.parentId) : undefined;
@@ -82,15 +102,16 @@ export async function deliverOutbox(
     try {
       if (row.status === 'sent') {
         const payload = row.payload;
+        if (!mayCall()) break;
         await slack.chat.update({ channel: row.channel, ts: row.ts!, text: payload.text, blocks: payload.blocks as unknown[] | undefined });
         await outbox.markUpdated(row.id, payload);
         report.updated += 1;
         continue;
       }
       if (row.status === 'sending') {
-        let ts: string | null;
+        let ts: string | null | typeof NOT_LEADER;
         try {
-          ts = await findPosted(slack, row, threadTs);
+          ts = await findPosted(slack, row, threadTs, mayCall);
         } catch (caught) {
           // Whether Slack has the message is still unknown: the row stays "sending" and is looked up again
           // on a later pass, never posted without a look-up (that would post it twice if Slack had it).
@@ -117,6 +138,7 @@ export async function deliverOutbox(
           );
           continue;
         }
+        if (ts === NOT_LEADER) break;
         if (ts) {
           await outbox.markSent(row.id, ts, clock(), null);
           report.recovered += 1;
@@ -125,7 +147,11 @@ export async function deliverOutbox(
         }
       }
       const payload = row.payload;
+      if (!mayCall()) break;
       await outbox.markSending(row.id);
+      // Asked again: the write above may have taken a while. Should this answer no, the row stays "sending" and
+      // the next leader looks it up before posting it.
+      if (!mayCall()) break;
       const response = await slack.chat.postMessage({
         channel: row.channel,
         text: payload.text,
@@ -169,12 +195,19 @@ export async function deliverOutbox(
 }
 
 const LOOKUP_INCOMPLETE = 'lookup_incomplete';
+const NOT_LEADER = Symbol('not the leader');
 
-async function findPosted(slack: SlackSender, row: OutboxMessage, threadTs: string | undefined): Promise<string | null> {
+async function findPosted(
+  slack: SlackSender,
+  row: OutboxMessage,
+  threadTs: string | undefined,
+  mayCall: () => boolean,
+): Promise<string | null | typeof NOT_LEADER> {
   const oldest = String(Math.floor(row.createdAt.getTime() / 1000) - 60);
   const matches = (message: SlackListedMessage) => message.metadata?.event_type === OUTBOX_EVENT_TYPE && message.metadata.event_payload?.outbox_id === row.id;
   let cursor: string | undefined;
   for (let page = 0; page < 10; page += 1) {
+    if (!mayCall()) return NOT_LEADER;
     const response = threadTs
       ? await slack.conversations.replies({ channel: row.channel, ts: threadTs, oldest, include_all_metadata: true, limit: 200, ...(cursor ? { cursor } : {}) })
       : await slack.conversations.history({ channel: row.channel, oldest, include_all_metadata: true, limit: 200, ...(cursor ? { cursor } : {}) });
@@ -187,10 +220,22 @@ async function findPosted(slack: SlackSender, row: OutboxMessage, threadTs: stri
   throw new Error(LOOKUP_INCOMPLETE);
 }
 
+export interface DelivererOptions {
+  /**
+   * Which replica sends (services/leadership.ts): only the leader's passes run, inside its term (their writes
+   * carry its fencing token); a follower's call returns at once, and the leader's poll sends what it queued.
+   * Default: this process is the only one.
+   */
+  readonly leader?: LeaderGate;
+  /** The Slack client's timeout: a call is made only while the lease has more time left than this. */
+  readonly callTimeoutMs?: number;
+}
+
 /**
  * One delivery loop per process: the watcher, runbooks and checklists all post through it, and two passes
  * never run at once (two concurrent passes could both see a row as pending and post it twice). A call made
- * while a pass runs waits for one more pass, which sees everything queued before the call.
+ * while a pass runs waits for one more pass, which sees everything queued before the call. With replicas,
+ * only the leader's loop sends; across replicas the leader's fencing token keeps two leaders' passes apart.
  */
 export function createOutboxDeliverer(
   storage: Pick<Storage, 'outbox'>,
@@ -198,10 +243,12 @@ export function createOutboxDeliverer(
   clock: Clock,
   logger: Logger,
   onError: (method: string, error: string) => void = () => {},
+  { leader = SOLE_LEADER, callTimeoutMs = 0 }: DelivererOptions = {},
 ) {
   let current: Promise<DeliveryReport> | null = null;
   let next: Promise<DeliveryReport> | null = null;
   let followUp: { timer: NodeJS.Timeout; at: number } | null = null;
+  let poll: NodeJS.Timeout | null = null;
   // A row told to wait (Retry-After, a 5xx, a lost answer) must not depend on some later event to be sent:
   // one timer brings the next pass at the earliest time a waiting row may go. Rows refused for good (no
   // not_before) are left to the next ordinary pass, as before, not retried in a loop.
@@ -224,18 +271,46 @@ export function createOutboxDeliverer(
     followUp = { timer, at: due };
   };
   let stopped = false;
-  const pass = () =>
-    deliverOutbox(storage, slack, clock, logger, onError).finally(async () => {
-      if (!stopped) await scheduleFollowUp();
-    });
+  const mayCallOut = () => leader.mayCallOut(callTimeoutMs);
+  const pass = (): Promise<DeliveryReport> =>
+    leader.asLeader(() =>
+      deliverOutbox(storage, slack, clock, logger, onError, { mayCallOut }).finally(async () => {
+        if (!stopped && leader.isLeader()) await scheduleFollowUp();
+      }),
+    ) ?? Promise.resolve(emptyReport());
   /** Shutdown: no follow-up pass after this (the database is about to close). */
   const stop = () => {
     stopped = true;
+    stopPolling();
     if (followUp) clearTimeout(followUp.timer);
     followUp = null;
   };
-  return Object.assign(deliver, { stop });
+  /**
+   * The leader's job: a pass every `intervalMs`, so that what a follower queued (a click answered there, an
+   * Alertmanager webhook) goes out within about that long.
+   */
+  const startPolling = (intervalMs: number) => {
+    stopPolling();
+    poll = setInterval(() => {
+      if (!current) void deliver().catch((error: unknown) => logger.error({ err: error }, 'outbox: a polling delivery failed'));
+    }, intervalMs);
+    poll.unref?.();
+  };
+  function stopPolling() {
+    if (poll) clearInterval(poll);
+    poll = null;
+  }
+  /** Deposed or stopping: no more polling, and the pass in flight (which calls Slack no more) has ended. */
+  const settle = async () => {
+    stopPolling();
+    if (followUp) clearTimeout(followUp.timer);
+    followUp = null;
+    await Promise.allSettled([current, next]);
+  };
+  return Object.assign(deliver, { stop, startPolling, settle });
   function deliver(): Promise<DeliveryReport> {
+    // A follower sends nothing: its calls return at once, the leader's poll sends what it queued.
+    if (!leader.isLeader()) return Promise.resolve(emptyReport());
     if (!current) {
       current = pass().finally(() => {
         current = null;

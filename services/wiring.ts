@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../core/config/index.ts';
-import type { Clock, PrometheusPort, SshPort, Storage } from '../core/ports.ts';
+import type { Clock, LeaderGate, PrometheusPort, SshPort, Storage } from '../core/ports.ts';
 import { createChecklistRunbookPort, createChecklistRuns, type ChecklistRuns } from './checklists/index.ts';
 import type { OutboxDeliverer } from './outbox.ts';
 import { createRunbookRunner, type RunbookRunner } from './runbooks/index.ts';
@@ -14,6 +14,10 @@ export interface RunbooksAndChecklistsDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly isAllowed: (user: string, allowed: readonly string[]) => Promise<boolean>;
+  /** Which replica runs steps (services/leadership.ts); default: this process is the only one. */
+  readonly leader?: LeaderGate;
+  /** The SSH connection's timeout (a step starts only while the lease outlasts it). */
+  readonly sshConnectTimeoutMs?: number;
 }
 
 export interface RunbooksAndChecklists {
@@ -29,7 +33,7 @@ export interface RunbooksAndChecklists {
  * the tests that build the services without Slack (tests/helpers/command-deps.ts).
  */
 export function createRunbooksAndChecklists(deps: RunbooksAndChecklistsDeps): RunbooksAndChecklists {
-  const { storage, config, prometheus, ssh, deliver, clock, logger, isAllowed } = deps;
+  const { storage, config, prometheus, ssh, deliver, clock, logger, isAllowed, leader, sshConnectTimeoutMs } = deps;
   // The port reads `runbooks` only when an item's button is clicked, once both exist.
   const checklists = createChecklistRuns({
     storage,
@@ -51,6 +55,8 @@ export function createRunbooksAndChecklists(deps: RunbooksAndChecklistsDeps): Ru
     clock,
     logger,
     isAllowed,
+    ...(leader ? { leader } : {}),
+    ...(sshConnectTimeoutMs !== undefined ? { sshConnectTimeoutMs } : {}),
     checklistGate: checklists.gate,
     onSucceeded: (run) => checklists.tickItemsForRunbook({ runbookId: run.runbookId, user: run.requester, detail: { runbook_run_id: run.id } }),
   });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseDatabaseTarget } from './database-target.ts';
 
 /**
  * Process settings: secrets and wiring from the environment (or .env), never from the YAML. Pure: the loader
@@ -63,7 +64,17 @@ const variables = {
     return port;
   }),
   SCALEBOT_CONFIG: variable,
-  SCALEBOT_DB: variable,
+  SCALEBOT_DB: variable.transform((text, context) => {
+    const parsed = parseDatabaseTarget(text);
+    if (parsed.ok) return parsed.target;
+    problem(context, parsed.problem);
+    return null;
+  }),
+  /**
+   * How long the leader's lease lasts without a renewal: how soon another replica takes over from a leader that
+   * died (renewed every fifth of it). Whole seconds; below 3 a slow database would depose healthy leaders.
+   */
+  SCALEBOT_LEASE_SECONDS: wholeNumber('SCALEBOT_LEASE_SECONDS', 'a whole number of seconds from 3 to 300', (seconds) => seconds >= 3 && seconds <= 300),
   LOG_LEVEL: variable.transform((text, context) => {
     const level = text ?? 'info';
     if (!LOG_LEVELS.includes(level)) problem(context, `LOG_LEVEL: "${level}" is not one of ${LOG_LEVELS.join(', ')}`);
@@ -73,7 +84,17 @@ const variables = {
 };
 
 /** The order problems are listed in: the way a person sets the app up. */
-const PROBLEM_ORDER = ['SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_API_URL', 'SLACK_API_RETRIES', 'PORT', 'LOG_LEVEL'];
+const PROBLEM_ORDER = [
+  'SLACK_BOT_TOKEN',
+  'SLACK_APP_TOKEN',
+  'SLACK_SIGNING_SECRET',
+  'SLACK_API_URL',
+  'SLACK_API_RETRIES',
+  'PORT',
+  'SCALEBOT_DB',
+  'SCALEBOT_LEASE_SECONDS',
+  'LOG_LEVEL',
+];
 
 export const settingsSchema = z
   .object(variables)
@@ -102,7 +123,10 @@ export const settingsSchema = z
     host: env.HOST ?? '127.0.0.1',
     port: env.PORT,
     configFile: env.SCALEBOT_CONFIG,
-    databaseFile: env.SCALEBOT_DB ?? './data/scalebot.db',
+    /** Where the state lives: a SQLite file (the default, ./data/scalebot.db) or a PostgreSQL database (replicas). */
+    database: env.SCALEBOT_DB!,
+    /** The leader's lease (services/leadership.ts), default 15 s. */
+    leaseMs: (env.SCALEBOT_LEASE_SECONDS ?? 15) * 1000,
     logLevel: env.LOG_LEVEL,
     /** When set, POST /alertmanager requires `Authorization: Bearer <this>`. */
     alertmanagerToken: env.ALERTMANAGER_TOKEN,

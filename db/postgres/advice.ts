@@ -3,7 +3,7 @@ import { QUESTIONS, type Answers } from '../../core/advisor.ts';
 import type { AdviceStore } from '../../core/storage/advice.ts';
 import type { DecisionInput } from '../../core/storage/effects.ts';
 import type { FenceTokenOf } from '../../core/storage/leases.ts';
-import { ANSWER_KIND, adviceAnswerDecision, adviceDecision } from '../advice.ts';
+import { ANSWER_KIND, adviceAnswerDecision, adviceDecision, rememberedAnswer } from '../advice.ts';
 import { decisionRow } from '../scrub.ts';
 import { inPgTransaction, type PgDb } from './client.ts';
 import { decisionLog } from './schema.ts';
@@ -29,8 +29,8 @@ export function createPgAdviceStore(db: PgDb, fenceToken: FenceTokenOf | undefin
           .where(and(eq(decisionLog.kind, ANSWER_KIND), eq(decisionLog.subject, question)))
           .orderBy(desc(decisionLog.id))
           .limit(1);
-        const answer = row?.detail.answer;
-        if (row && (answer === 'yes' || answer === 'no')) answers[question] = { answer, by: row.actor, at: row.at, source: 'person' };
+        const remembered = rememberedAnswer(row);
+        if (remembered) answers[question] = remembered;
       }
       return answers;
     },

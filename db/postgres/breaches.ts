@@ -3,6 +3,7 @@ import type { AlertOutcome, BreachStore, NewBreach } from '../../core/storage/br
 import type { Effects } from '../../core/storage/effects.ts';
 import type { FenceTokenOf } from '../../core/storage/leases.ts';
 import { blindMessageKey, breachMessageKey } from '../../core/watch.ts';
+import { newBreachValues, readingPatch, resolvedPatch } from '../breach-records.ts';
 import { inPgTransaction, type PgDb, type PgTx } from './client.ts';
 import { applyPgEffects, messageByKey } from './effects.ts';
 import { blindPeriods, breaches } from './schema.ts';
@@ -23,7 +24,7 @@ const findOpen = async (tx: PgTx | PgDb, key: string) =>
 async function insertOpen(tx: PgTx, breach: NewBreach): Promise<BreachRow | undefined> {
   const [row] = await tx
     .insert(breaches)
-    .values({ ...breach, labels: { ...breach.labels }, detail: { ...breach.detail }, status: 'open' })
+    .values({ ...newBreachValues(breach), status: 'open' })
     .onConflictDoNothing()
     .returning();
   return row;
@@ -38,11 +39,6 @@ async function updateOpen(tx: PgTx, id: number, patch: BreachPatch, { unacknowle
     .returning();
   return row;
 }
-
-const readingPatch = ({ detail, ...reading }: { detail?: Readonly<Record<string, unknown>> } & BreachPatch): BreachPatch => ({
-  ...reading,
-  ...(detail ? { detail: { ...detail } } : {}),
-});
 
 /** Applies the effects, then points the breach at its message if they queued it (db/sqlite/breaches.ts says why). */
 async function applyBreachEffects(tx: PgTx, breach: BreachRow, effects: Effects): Promise<BreachRow> {
@@ -83,8 +79,7 @@ export function createPgBreachStore(db: PgDb, fenceToken: FenceTokenOf | undefin
     listOpen: () => db.select().from(breaches).where(eq(breaches.status, 'open')).orderBy(asc(breaches.id)),
     open: (breach, effects) => write((tx) => insertOpen(tx, breach), effects),
     refresh: (id, reading, effects) => write((tx) => updateOpen(tx, id, readingPatch(reading)), effects),
-    resolve: (id, { at, lastValue }, effects) =>
-      write((tx) => updateOpen(tx, id, { status: 'resolved', resolvedAt: at, ...(lastValue !== undefined ? { lastValue } : {}) }), effects),
+    resolve: (id, { at, lastValue }, effects) => write((tx) => updateOpen(tx, id, resolvedPatch(at, lastValue)), effects),
     remind: (id, at, effects) => write((tx) => updateOpen(tx, id, { lastReminderAt: at }), effects),
     acknowledge: (id, user, at, effects) => write((tx) => updateOpen(tx, id, { ackedBy: user, ackedAt: at }, { unacknowledged: true }), effects),
     snooze: (id, user, until, effects) => write((tx) => updateOpen(tx, id, { snoozedBy: user, snoozedUntil: until }), effects),
@@ -99,11 +94,7 @@ export function createPgBreachStore(db: PgDb, fenceToken: FenceTokenOf | undefin
               outcomes.push({ kind: 'ignored', change });
               continue;
             }
-            const row = await updateOpen(tx, existing.id, {
-              status: 'resolved',
-              resolvedAt: change.at,
-              ...(change.lastValue !== undefined ? { lastValue: change.lastValue } : {}),
-            });
+            const row = await updateOpen(tx, existing.id, resolvedPatch(change.at, change.lastValue));
             outcome = { kind: 'resolved', change, breach: row! };
           } else if (existing) {
             outcome = { kind: 'updated', change, breach: (await updateOpen(tx, existing.id, readingPatch(change.refresh)))! };

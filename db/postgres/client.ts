@@ -104,13 +104,20 @@ export async function inPgTransaction<T>(db: PgDb, fenceToken: FenceTokenOf | un
   }
 }
 
-async function checkFence(tx: PgTx, token: number): Promise<void> {
-  // FOR SHARE: a renewal or takeover of the lease waits for this transaction, and this one for it.
+/**
+ * The live lease's fencing token, by the database's clock; undefined when no lease is live. FOR SHARE: a renewal
+ * or takeover of the lease waits for the transaction that read it, and that transaction for it.
+ */
+export async function liveLeaseToken(tx: PgTx): Promise<number | undefined> {
   const result = await tx.execute<{ token: number; live: boolean }>(
     sql`SELECT token, expires_at > now() AS live FROM leader_lease WHERE name = 'leader' FOR SHARE`,
   );
   const row = result.rows[0];
-  if (!row || Number(row.token) !== token || !row.live) throw new FencedError(token);
+  return row?.live ? Number(row.token) : undefined;
+}
+
+async function checkFence(tx: PgTx, token: number): Promise<void> {
+  if ((await liveLeaseToken(tx)) !== token) throw new FencedError(token);
 }
 
 /** The SQLSTATE of a driver error (pg sets `code`; drizzle may wrap it in `cause`). */

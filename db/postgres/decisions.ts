@@ -1,12 +1,10 @@
-import { and, desc, eq, gte, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, type SQL } from 'drizzle-orm';
 import type { DecisionStore } from '../../core/storage/decisions.ts';
 import { FencedError, type FenceTokenOf } from '../../core/storage/leases.ts';
+import { DECISION_COMMIT_WINDOW_MS } from '../decision-log.ts';
 import { decisionRow } from '../scrub.ts';
-import { inPgTransaction, type PgDb, type PgTx } from './client.ts';
+import { inPgTransaction, liveLeaseToken, type PgDb, type PgTx } from './client.ts';
 import { decisionLog } from './schema.ts';
-
-/** How long a row waits for others to share its commit (as db/decision-log.ts does for SQLite). */
-const COMMIT_WINDOW_MS = 20;
 
 interface Queued {
   readonly row: ReturnType<typeof decisionRow>;
@@ -56,7 +54,7 @@ export function createPgDecisionStore(db: PgDb, fenceToken: FenceTokenOf | undef
         }
         if (!waiting) {
           waiting = [];
-          timer = setTimeout(() => void flushWaiting(), COMMIT_WINDOW_MS);
+          timer = setTimeout(() => void flushWaiting(), DECISION_COMMIT_WINDOW_MS);
         }
         waiting.push({ row, token, resolve, reject });
       });
@@ -118,10 +116,5 @@ async function insertRows(tx: PgTx, entries: readonly Queued[]): Promise<number[
 
 /** The live lease's token when some row of the batch carries one (FOR SHARE: a takeover waits for this commit). */
 async function liveToken(tx: PgTx, batch: readonly Queued[]): Promise<number | undefined> {
-  if (batch.every((entry) => entry.token === undefined)) return undefined;
-  const result = await tx.execute<{ token: number; live: boolean }>(
-    sql`SELECT token, expires_at > now() AS live FROM leader_lease WHERE name = 'leader' FOR SHARE`,
-  );
-  const row = result.rows[0];
-  return row?.live ? Number(row.token) : undefined;
+  return batch.every((entry) => entry.token === undefined) ? undefined : liveLeaseToken(tx);
 }

@@ -9,7 +9,7 @@ import type { RunStatus as RunbookRunStatus, StepStatus } from '../../core/run-s
 
 // The PostgreSQL twin of db/schema.ts: the same tables, columns and indexes, in PostgreSQL's types (timestamps
 // with time zone to the millisecond, json, identity columns that take explicit ids, which migrate-db copies).
-// Keep the two in step: tests/db/schema-parity.test.ts compares them.
+// Keep the two in step: tests/db/postgres-schema.test.ts compares them.
 
 /**
  * The decision log: every command, click and action of the bot, append-only (a trigger in the migration

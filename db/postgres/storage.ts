@@ -1,7 +1,5 @@
 import type { Storage } from '../../core/ports.ts';
-import type { ChecklistStore } from '../../core/storage/checklists.ts';
 import type { FenceTokenOf } from '../../core/storage/leases.ts';
-import type { RunbookStore } from '../../core/storage/runbooks.ts';
 import { createPgAdviceStore } from './advice.ts';
 import { createPgBreachStore } from './breaches.ts';
 import { createPgChecklistStore } from './checklists.ts';
@@ -15,21 +13,12 @@ import { createPgRunbookStore } from './runbooks.ts';
 export function createPgStorage(handle: PostgresHandle, fenceToken: FenceTokenOf | undefined): Storage {
   const { db } = handle;
   const decisions = createPgDecisionStore(db, fenceToken);
-  let runbooks: RunbookStore | undefined;
-  let checklists: ChecklistStore | undefined;
   return {
     decisions,
     outbox: createPgOutboxStore(db, fenceToken),
     breaches: createPgBreachStore(db, fenceToken),
-    // Built on first use, so that a storage whose callers never touch them opens without them.
-    get runbooks() {
-      runbooks ??= createPgRunbookStore(db, fenceToken);
-      return runbooks;
-    },
-    get checklists() {
-      checklists ??= createPgChecklistStore(db, fenceToken);
-      return checklists;
-    },
+    runbooks: createPgRunbookStore(db, fenceToken),
+    checklists: createPgChecklistStore(db, fenceToken),
     advice: createPgAdviceStore(db, fenceToken),
     leases: createPgLeaseStore(db),
     isOpen: () => handle.isOpen(),

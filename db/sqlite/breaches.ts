@@ -15,6 +15,7 @@ import {
   type BlindPeriodRow,
   type BreachRow,
 } from '../breaches.ts';
+import { newBreachValues, readingPatch, resolvedPatch } from '../breach-records.ts';
 import { inTransaction, type Db } from '../client.ts';
 import { getMessageByKey } from '../outbox.ts';
 import { applyEffects } from './effects.ts';
@@ -53,13 +54,11 @@ export function createSqliteBreachStore(db: Db): BreachStore {
     listOpen: async () => listOpenBreaches(db),
     open: async (breach, effects) =>
       write(() => {
-        const { breach: row, created } = openBreach(db, { ...breach, labels: { ...breach.labels }, detail: { ...breach.detail } });
+        const { breach: row, created } = openBreach(db, newBreachValues(breach));
         return created ? row : undefined;
       }, effects),
-    refresh: async (id, reading, effects) =>
-      write(() => updateOpenBreach(db, id, { ...reading, ...(reading.detail ? { detail: { ...reading.detail } } : {}) }), effects),
-    resolve: async (id, { at, lastValue }, effects) =>
-      write(() => updateOpenBreach(db, id, { status: 'resolved', resolvedAt: at, ...(lastValue !== undefined ? { lastValue } : {}) }), effects),
+    refresh: async (id, reading, effects) => write(() => updateOpenBreach(db, id, readingPatch(reading)), effects),
+    resolve: async (id, { at, lastValue }, effects) => write(() => updateOpenBreach(db, id, resolvedPatch(at, lastValue)), effects),
     remind: async (id, at, effects) => write(() => updateOpenBreach(db, id, { lastReminderAt: at }), effects),
     acknowledge: async (id, user, at, effects) => write(() => updateOpenBreach(db, id, { ackedBy: user, ackedAt: at }, { unacknowledged: true }), effects),
     snooze: async (id, user, until, effects) => write(() => updateOpenBreach(db, id, { snoozedBy: user, snoozedUntil: until }), effects),
@@ -70,18 +69,13 @@ export function createSqliteBreachStore(db: Db): BreachStore {
           let outcome: AlertOutcome;
           if (change.status === 'resolved') {
             if (!existing) return { kind: 'ignored', change };
-            const row = updateOpenBreach(db, existing.id, {
-              status: 'resolved',
-              resolvedAt: change.at,
-              ...(change.lastValue !== undefined ? { lastValue: change.lastValue } : {}),
-            })!;
+            const row = updateOpenBreach(db, existing.id, resolvedPatch(change.at, change.lastValue))!;
             outcome = { kind: 'resolved', change, breach: row };
           } else if (existing) {
-            const { detail, ...reading } = change.refresh;
-            const row = updateOpenBreach(db, existing.id, { ...reading, ...(detail ? { detail: { ...detail } } : {}) })!;
+            const row = updateOpenBreach(db, existing.id, readingPatch(change.refresh))!;
             outcome = { kind: 'updated', change, breach: row };
           } else {
-            const { breach: row } = openBreach(db, { ...change.open, labels: { ...change.open.labels }, detail: { ...change.open.detail } });
+            const { breach: row } = openBreach(db, newBreachValues(change.open));
             outcome = { kind: 'opened', change, breach: row };
           }
           return { ...outcome, breach: applyBreachEffects(db, outcome.breach, effects(outcome)) };

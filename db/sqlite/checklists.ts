@@ -1,5 +1,6 @@
 import { runMessageKey } from '../../core/checklists.ts';
-import type { ChecklistRunState, ChecklistStore, RunMessageRecord } from '../../core/storage/checklists.ts';
+import type { ChecklistRunState, ChecklistStore } from '../../core/storage/checklists.ts';
+import { runMessageRecord } from '../checklist-records.ts';
 import {
   appendTick,
   countTicks,
@@ -21,10 +22,7 @@ import { applyEffects } from './effects.ts';
 
 /** A run with its history and its message, read as one (inside the caller's transaction, if any). */
 export function runState(db: Db, run: ChecklistRunRow): ChecklistRunState {
-  const row = run.messageId ? getMessage(db, run.messageId) : undefined;
-  const message: RunMessageRecord | null = row
-    ? { key: row.dedupeKey, status: row.status, ts: row.ts, lastError: row.lastError, notBefore: row.notBefore }
-    : null;
+  const message = runMessageRecord(run.messageId ? getMessage(db, run.messageId) : undefined);
   return { run, ticks: listTickRecords(db, run.id), message };
 }
 

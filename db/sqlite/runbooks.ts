@@ -1,4 +1,4 @@
-import { STEP_MOVES, TRANSITIONS } from '../../core/run-state.ts';
+import { STEP_MOVES } from '../../core/run-state.ts';
 import {
   runMessageKey,
   stepMessageKey,
@@ -27,6 +27,7 @@ import {
   updateRun,
   updateStep,
 } from '../runbooks.ts';
+import { awaitsApproval, endPatch, mayStartStep, postedMessage } from '../runbook-records.ts';
 import { applyEffects } from './effects.ts';
 
 /** The SQLite implementation of the runbooks store: each method that writes several rows is one transaction. */
@@ -41,7 +42,7 @@ export function createSqliteRunbookStore(db: Db): RunbookStore {
     if (stepsInFlight !== undefined && stepsInFlight !== 'refuse') {
       for (const step of runningSteps(db, id)) updateStep(db, step.id, { status: 'interrupted', endedAt: now, message: stepsInFlight.interrupt });
     }
-    const moved = transitionRun(db, id, name, { ...patch, ...(TRANSITIONS[name].releasesLocks ? { endedAt: now } : {}) }, at);
+    const moved = transitionRun(db, id, name, { ...patch, ...endPatch(name, now) }, at);
     if (!moved) return { ok: false, why: 'changed', run: before };
     applyEffects(db, effects({ ...snapshot(moved.run), previous: before.status, released: moved.released }));
     return { ok: true, run: moved.run };
@@ -56,8 +57,7 @@ export function createSqliteRunbookStore(db: Db): RunbookStore {
 
     async runMessage(runId) {
       const run = getRun(db, runId);
-      const posted = run?.messageId ? getMessage(db, run.messageId) : undefined;
-      return posted ? { ts: posted.ts ?? null, failed: posted.status === 'failed', error: posted.lastError ?? null } : undefined;
+      return postedMessage(run?.messageId ? getMessage(db, run.messageId) : undefined);
     },
 
     async request({ run: input, hosts, effects, refused }) {
@@ -81,7 +81,7 @@ export function createSqliteRunbookStore(db: Db): RunbookStore {
     async approve({ id, approver, at, suffice, effects }) {
       return inTransaction(db, () => {
         const run = getRun(db, id);
-        if (!run || !(TRANSITIONS.approve.from as readonly string[]).includes(run.status)) return { outcome: 'changed' as const, run };
+        if (!awaitsApproval(run)) return { outcome: 'changed' as const, run };
         if (run.expiresAt <= at) return { outcome: 'expired' as const, run };
         if (!addApproval(db, id, approver, at)) return { outcome: 'duplicate' as const, run };
         // Settled inside the transaction, so a second approval arriving at the same moment cannot start it twice.
@@ -97,8 +97,7 @@ export function createSqliteRunbookStore(db: Db): RunbookStore {
     async startStep({ runId, phase, stepIndex, stepId, host, command, startedAt, effects }) {
       return inTransaction(db, () => {
         const run = getRun(db, runId);
-        const mayStart = run && (STEP_MOVES.startStep as readonly string[]).includes(run.status) && run.phase === phase && run.stepIndex === stepIndex;
-        if (!mayStart) return undefined;
+        if (!run || !mayStartStep(run, phase, stepIndex)) return undefined;
         const attempt = startStep(db, { runId, phase, stepIndex, stepId, host, command, startedAt });
         applyEffects(db, effects({ ...snapshot(run), attempt }));
         const message = getMessageByKey(db, stepMessageKey(runId, attempt.id));
@@ -115,7 +114,7 @@ export function createSqliteRunbookStore(db: Db): RunbookStore {
         if ('move' in next) {
           moved = advanceStep(db, attempt.runId, at.phase, at.stepIndex, STEP_MOVES[next.move]);
         } else {
-          const transitioned = transitionRun(db, attempt.runId, next.transition, TRANSITIONS[next.transition].releasesLocks ? { endedAt: now } : {}, at);
+          const transitioned = transitionRun(db, attempt.runId, next.transition, endPatch(next.transition, now), at);
           moved = transitioned?.run;
           released = transitioned?.released ?? [];
         }

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { buildRunMessage } from '../../blocks/runbook.ts';
 import { mayApproveUnder } from '../../core/approval.ts';
 import type { Config } from '../../core/config/index.ts';
-import type { Clock, PrometheusPort, SshPort, Storage } from '../../core/ports.ts';
+import type { Clock, LeaderGate, PrometheusPort, SshPort, Storage } from '../../core/ports.ts';
 import type { PlannedStep, RunbookDef, RunPlan } from '../../core/runbooks.ts';
 import type { TransitionName } from '../../core/run-state.ts';
 import type { DecisionInput, Effects, MessageWrite } from '../../core/storage/effects.ts';
@@ -39,6 +39,17 @@ export interface RunbookRunnerDeps {
   readonly onSucceeded: (run: RunRecord) => Promise<unknown>;
   /** How often a streaming step's message is edited at most. */
   readonly outputIntervalMs?: number;
+  /**
+   * Which replica runs steps (services/leadership.ts): only the leader executes, recovers and expires runs;
+   * clicks on any replica only write. Default: this process is the only one.
+   */
+  readonly leader?: LeaderGate;
+  /** The SSH connection's timeout: a step starts only while the leader's lease has more time left than this. */
+  readonly sshConnectTimeoutMs?: number;
+  /** How often the leader looks for runs a follower started or stopped; default 500 ms. */
+  readonly reconcileEveryMs?: number;
+  /** How often the leader expires stale requests; default 30 s. */
+  readonly expireEveryMs?: number;
 }
 
 /** What to tell the person who clicked or typed, when it is not the message itself. */

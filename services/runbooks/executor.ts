@@ -6,13 +6,26 @@ import { hostSlotKey, type PlannedStep } from '../../core/runbooks.ts';
 import type { MessageWrite } from '../../core/storage/effects.ts';
 import { runMessageKey, stepMessageKey, type RunRecord } from '../../core/storage/runbooks.ts';
 import { decisionOf, planOf, renderRun, type RunnerContext } from './context.ts';
+import { SOLE_LEADER } from '../leadership.ts';
 import { editMessage, payloadOf, replyInThread } from '../outbox.ts';
 
 export interface Executor {
-  /** Takes the run's steps one after another while it is running; a second launch waits for the first to return. */
+  /**
+   * Takes the run's steps one after another while it is running; a second launch waits for the first to return.
+   * Only the leader executes (inside its term, so the writes carry its fencing token); on a follower a launch
+   * does nothing: the click has written the run's state, and the leader's reconcile pass picks it up.
+   */
   launch(runId: number): void;
   /** Aborts the step the run is in, if any (a Stop: the run's status has already changed). */
   abort(runId: number): void;
+  /** The runs executing here now. */
+  executing(): number[];
+  /** A point in time for `abortIfStartedBefore`. */
+  mark(): number;
+  /** Aborts the run's step only if it started before `mark` (a step started since then was judged on fresher state). */
+  abortIfStartedBefore(runId: number, mark: number): void;
+  /** Deposed: the steps in flight are cut off, their runs left "running" for the next leader to mark interrupted. */
+  halt(): Promise<void>;
   /** Resolves when the run's execution in flight, if any, has returned. */
   settled(runId: number): Promise<void>;
   idle(): Promise<void>;
@@ -27,26 +40,35 @@ export interface Executor {
 export function createExecutor(ctx: RunnerContext): Executor {
   const { deps, stepsOf } = ctx;
   const { config, clock, logger } = deps;
+  const leader = deps.leader ?? SOLE_LEADER;
   const store = deps.storage.runbooks;
-  const controllers = new Map<number, AbortController>();
+  const controllers = new Map<number, { controller: AbortController; mark: number }>();
   const executions = new Map<number, Promise<void>>();
   const relaunch = new Set<number>();
   let shuttingDown = false;
+  let halting = false;
+  let marks = 0;
   const outputIntervalMs = deps.outputIntervalMs ?? 1000;
+  const connectTimeoutMs = deps.sshConnectTimeoutMs ?? 10_000;
+  /** Whether a step may start now: only a leader whose lease outlasts the connection's timeout starts one. */
+  const mayStart = () => !shuttingDown && !halting && leader.mayCallOut(connectTimeoutMs);
 
   function launch(runId: number): void {
+    if (shuttingDown || halting || !leader.isLeader()) return;
     if (executions.has(runId)) {
       // The execution in flight is finishing (it has written its last state): go again once it has returned.
       relaunch.add(runId);
       return;
     }
-    const execution = execute(runId)
-      .catch((error: unknown) => logger.error({ err: error, runId }, 'runbook execution failed'))
-      .finally(() => {
-        executions.delete(runId);
-        if (relaunch.delete(runId) && !shuttingDown) launch(runId);
-      });
-    executions.set(runId, execution);
+    const execution = leader.asLeader(() =>
+      execute(runId)
+        .catch((error: unknown) => logger.error({ err: error, runId }, 'runbook execution failed'))
+        .finally(() => {
+          executions.delete(runId);
+          if (relaunch.delete(runId)) launch(runId);
+        }),
+    );
+    if (execution) executions.set(runId, execution);
   }
 
   async function execute(runId: number): Promise<void> {
@@ -68,6 +90,9 @@ export function createExecutor(ctx: RunnerContext): Executor {
         await deps.deliver();
         return;
       }
+      // No longer (surely) the leader: the run stays running; the leader's reconcile pass, or the next leader's
+      // recovery, takes it from here.
+      if (!mayStart()) return;
       const result = await runStep(run, step);
       if (result?.outcome !== 'succeeded') return;
     }
@@ -86,9 +111,10 @@ export function createExecutor(ctx: RunnerContext): Executor {
     // Registered before the start is written: a Stop from the moment the step counts as started finds
     // something to abort (and one that lands before it makes the start's guard fail).
     const controller = new AbortController();
-    controllers.set(run.id, controller);
+    marks += 1;
+    controllers.set(run.id, { controller, mark: marks });
     const forget = () => {
-      if (controllers.get(run.id) === controller) controllers.delete(run.id);
+      if (controllers.get(run.id)?.controller === controller) controllers.delete(run.id);
     };
     const view = await ctx.viewOf(run);
     const attempt = await store.startStep({
@@ -145,12 +171,20 @@ export function createExecutor(ctx: RunnerContext): Executor {
       await deps.deliver();
       if (controller.signal.aborted) {
         result = notStarted('stopped', 'stopped before the command started: it was not run');
+      } else if (!mayStart()) {
+        // The lease may run out while connecting: the command is not started. Recorded if this replica still
+        // leads (a person retries); refused by the fencing token if another replica took over, which then marks it
+        // interrupted.
+        result = notStarted('connect_failed', 'not started: this replica could not be sure to stay the leader while connecting; the command was not run');
       } else if (!host) {
         result = notStarted('connect_failed', `host ${step.host} is not in the inventory`);
       } else {
+        const fenceToken = leader.token();
         const options: RunOptions = {
           timeoutSeconds: step.timeoutSeconds,
           signal: controller.signal,
+          // The host keeps the highest token it has seen and refuses a lower one: a deposed leader starts nothing there.
+          ...(fenceToken !== undefined ? { fenceToken } : {}),
           // One slot per run, phase and step on the host: a Retry while an earlier attempt may still live there is refused by the host.
           lockKey: hostSlotKey(run.id, planOf(run), phase, index),
           onOutput: (chunk) => {
@@ -175,9 +209,9 @@ export function createExecutor(ctx: RunnerContext): Executor {
     // A newer leader has run steps on that host: this replica is deposed and the run is the new leader's to carry on (a write would be refused anyway).
     if (result.outcome === 'fenced') return result;
     const ended = clock();
-    // The bot is going down, not a person's Stop: the step stays "running" and the next start reports the run
-    // as interrupted, outcome unknown.
-    if (result.outcome === 'stopped' && shuttingDown && (await store.getRun(run.id))?.status === 'running') return result;
+    // The bot is going down or was deposed, not a person's Stop: the step stays "running" and the next leader
+    // reports the run as interrupted, outcome unknown.
+    if (result.outcome === 'stopped' && (shuttingDown || halting) && (await store.getRun(run.id))?.status === 'running') return result;
     const status = result.outcome;
     const storedOutput = redactSecrets(result.output);
     const reason = redactSecrets(result.message);
@@ -246,7 +280,23 @@ export function createExecutor(ctx: RunnerContext): Executor {
 
   return {
     launch,
-    abort: (runId) => controllers.get(runId)?.abort(),
+    abort: (runId) => controllers.get(runId)?.controller.abort(),
+    executing: () => [...executions.keys()],
+    mark: () => marks,
+    abortIfStartedBefore(runId, mark) {
+      const inFlight = controllers.get(runId);
+      if (inFlight && inFlight.mark <= mark) inFlight.controller.abort();
+    },
+    async halt() {
+      halting = true;
+      try {
+        relaunch.clear();
+        for (const { controller } of controllers.values()) controller.abort();
+        while (executions.size > 0) await Promise.all(executions.values());
+      } finally {
+        halting = false;
+      }
+    },
     settled: async (runId) => {
       await executions.get(runId);
     },
@@ -256,7 +306,7 @@ export function createExecutor(ctx: RunnerContext): Executor {
     /** Steps in flight are cut off and their runs left "running", so the next start reports them interrupted. */
     async shutdown() {
       shuttingDown = true;
-      for (const controller of controllers.values()) controller.abort();
+      for (const { controller } of controllers.values()) controller.abort();
       await Promise.all(executions.values());
     },
   };

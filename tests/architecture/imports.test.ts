@@ -81,7 +81,9 @@ describe('the import rules of the tree', () => {
   });
 
   it('only db/ imports drizzle and the database drivers (better-sqlite3, pg)', () => {
-    const broken = allImports.filter(({ file, specifier }) => topFolder(file) !== 'db' && isPackage(specifier, ['drizzle-orm', 'better-sqlite3', 'pg', 'postgres']));
+    const broken = allImports.filter(
+      ({ file, specifier }) => topFolder(file) !== 'db' && isPackage(specifier, ['drizzle-orm', 'better-sqlite3', 'pg', 'postgres']),
+    );
     expect(describeBroken(broken)).toEqual([]);
   });
 

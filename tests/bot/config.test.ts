@@ -137,7 +137,13 @@ describe('loadSettings', () => {
   it('chooses Socket Mode when an app token is set, HTTP mode otherwise', () => {
     expect(loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' }).mode).toBe('socket');
     const http = loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's', SLACK_API_URL: 'http://127.0.0.1:9/api' });
-    expect(http).toMatchObject({ mode: 'http', port: 3000, host: '127.0.0.1', slackApiUrl: 'http://127.0.0.1:9/api/', databaseFile: './data/scalebot.db' });
+    expect(http).toMatchObject({
+      mode: 'http',
+      port: 3000,
+      host: '127.0.0.1',
+      slackApiUrl: 'http://127.0.0.1:9/api/',
+      database: { kind: 'sqlite', file: './data/scalebot.db' },
+    });
   });
 
   it('names every missing variable and how to create the app', () => {

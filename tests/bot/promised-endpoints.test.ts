@@ -63,12 +63,14 @@ describe('GET /health/ready', () => {
   it('answers 200 while the database is open, then 503 with the problem once it is closed; /health stays 200', async () => {
     const ready = await fetch(`${harness.url}/health/ready`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready', problems: [] });
+    // The one replica on its SQLite file leads.
+    expect(await ready.json()).toEqual({ status: 'ready', role: 'leader', problems: [] });
+    expect(await (await fetch(`${harness.url}/health`)).json()).toEqual({ status: 'alive', role: 'leader' });
 
     harness.bot.database.sqlite.close();
     const notReady = await fetch(`${harness.url}/health/ready`);
     expect(notReady.status).toBe(503);
-    expect(await notReady.json()).toEqual({ status: 'not ready', problems: ['the database is closed'] });
+    expect(await notReady.json()).toEqual({ status: 'not ready', role: expect.stringMatching(/^(leader|follower)$/), problems: ['the database is closed'] });
     expect((await fetch(`${harness.url}/health`)).status).toBe(200);
   });
 });

@@ -160,7 +160,7 @@ describe('/scale status against a real Prometheus', () => {
   });
 
   it('serves health, readiness and metrics on the same port', async () => {
-    expect(await (await fetch(`${harness.url}/health`)).json()).toEqual({ status: 'alive' });
+    expect(await (await fetch(`${harness.url}/health`)).json()).toEqual({ status: 'alive', role: 'leader' });
     const ready = await fetch(`${harness.url}/health/ready`);
     expect(ready.status).toBe(200);
     expect((await fetch(`${harness.url}/metrics`)).headers.get('content-type')).toContain('text/plain');

@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { Storage } from '../../core/ports.ts';
 import { runMessageKey, type Checklist } from '../../core/checklists.ts';
 import type { ChecklistRunState, NewTickRecord } from '../../core/storage/checklists.ts';
 import type { Effects, EffectsOf } from '../../core/storage/effects.ts';
 import { FencedError } from '../../core/storage/leases.ts';
-import { DIALECTS } from '../helpers/storages.ts';
-import { stopInterimPostgres, storesFixture, type StoresUnderTest } from '../helpers/pg-stores-interim.ts';
+import { DIALECTS, stopPostgres, storageFixture } from '../helpers/storages.ts';
 
 // The checklists store (core/storage/checklists.ts) on both dialects, and on PostgreSQL two replicas (two pools
 // on one database) ticking the same run at once.
@@ -31,28 +31,26 @@ const announce: EffectsOf<ChecklistRunState> = (created) => ({
 
 const tickBy = (actor: string, itemId = 'db_indexes', minute = 2): NewTickRecord => ({ itemId, action: 'tick', actor, at: at(minute), source: 'click' });
 
-async function start(stores: StoresUnderTest, overrides: Partial<{ checklist: Checklist; name: string | null; channel: string; minute: number }> = {}) {
+async function start(storage: Storage, overrides: Partial<{ checklist: Checklist; name: string | null; channel: string; minute: number }> = {}) {
   const { checklist = OPTIMIZE, name = null, channel = 'C1', minute = 0 } = overrides;
-  return stores.checklists.start({ checklist, name, channel, startedBy: 'U1', startedAt: at(minute) }, announce);
+  return storage.checklists.start({ checklist, name, channel, startedBy: 'U1', startedAt: at(minute) }, announce);
 }
 
-async function end(stores: StoresUnderTest, runId: number, status: 'completed' | 'closed' | 'abandoned', by: string, minute: number) {
-  return stores.checklists.change({ runId, end: { status, by, at: at(minute) } }, nothing);
+async function end(storage: Storage, runId: number, status: 'completed' | 'closed' | 'abandoned', by: string, minute: number) {
+  return storage.checklists.change({ runId, end: { status, by, at: at(minute) } }, nothing);
 }
 
-afterAll(async () => {
-  await stopInterimPostgres();
-});
+afterAll(stopPostgres);
 
 describe.each(DIALECTS)('the checklist store on %s', (dialect) => {
-  const fixture = storesFixture(dialect);
+  const fixture = storageFixture(dialect);
   afterEach(async () => {
     await fixture.closeAll();
   });
 
   it('starts a run with its message and decision in one transaction, the checklist kept as it was, the message linked', async () => {
-    const stores = await fixture.open();
-    const state = await start(stores, { name: 'move to CPX51' });
+    const storage = await fixture.open();
+    const state = await start(storage, { name: 'move to CPX51' });
     expect(state.run).toMatchObject({ checklistId: 'optimize', name: 'move to CPX51', status: 'open', channel: 'C1', startedBy: 'U1', startedAt: at(0) });
     expect(state.run.definition).toEqual({
       title: 'Performance optimization before scaling',
@@ -64,16 +62,16 @@ describe.each(DIALECTS)('the checklist store on %s', (dialect) => {
     });
     expect(state.ticks).toEqual([]);
     expect(state.message).toEqual({ key: runMessageKey(state.run.id), status: 'pending', ts: null, lastError: null, notBefore: null });
-    expect((state.run as { messageId?: number }).messageId).toBe((await stores.outbox.getByKey(runMessageKey(state.run.id)))!.id);
-    expect(await stores.decisions.list({ kinds: ['checklist_started'] })).toHaveLength(1);
-    expect(await stores.checklists.get(state.run.id)).toEqual(state);
-    expect(await stores.checklists.get(999_999)).toBeUndefined();
+    expect((state.run as { messageId?: number }).messageId).toBe((await storage.outbox.getByKey(runMessageKey(state.run.id)))!.id);
+    expect(await storage.decisions.list({ kinds: ['checklist_started'] })).toHaveLength(1);
+    expect(await storage.checklists.get(state.run.id)).toEqual(state);
+    expect(await storage.checklists.get(999_999)).toBeUndefined();
   });
 
   it('keeps every tick and untick in order, each with its place in the history; a detail only when there is one', async () => {
-    const stores = await fixture.open();
-    const state = await start(stores);
-    const changed = await stores.checklists.change(
+    const storage = await fixture.open();
+    const state = await start(storage);
+    const changed = await storage.checklists.change(
       {
         runId: state.run.id,
         seenTicks: 0,
@@ -85,7 +83,7 @@ describe.each(DIALECTS)('the checklist store on %s', (dialect) => {
       },
       nothing,
     );
-    const ticks = (await stores.checklists.get(state.run.id))!.ticks;
+    const ticks = (await storage.checklists.get(state.run.id))!.ticks;
     expect(ticks.map(({ id: _id, ...tick }) => tick)).toEqual([
       { itemId: 'db_indexes', action: 'tick', actor: 'U1', at: at(1), source: 'click' },
       { itemId: 'db_indexes', action: 'untick', actor: 'U2', at: at(2), source: 'click' },
@@ -93,15 +91,15 @@ describe.each(DIALECTS)('the checklist store on %s', (dialect) => {
     ]);
     expect(changed?.appended).toEqual(ticks);
     expect(ticks.map((tick) => tick.id)).toEqual([...ticks.map((tick) => tick.id)].sort((a, b) => a - b));
-    const more = await stores.checklists.change({ runId: state.run.id, seenTicks: 3, ticks: [tickBy('U4', 'db_indexes', 4)] }, nothing);
+    const more = await storage.checklists.change({ runId: state.run.id, seenTicks: 3, ticks: [tickBy('U4', 'db_indexes', 4)] }, nothing);
     expect(more?.appended).toMatchObject([{ actor: 'U4' }]);
     expect(more?.ticks).toHaveLength(4);
   });
 
   it('keeps the history append-only: the database itself refuses UPDATE and DELETE, and a tick of no run', async () => {
-    const stores = await fixture.open();
-    const state = await start(stores);
-    await stores.checklists.change({ runId: state.run.id, ticks: [tickBy('U1')] }, nothing);
+    const storage = await fixture.open();
+    const state = await start(storage);
+    await storage.checklists.change({ runId: state.run.id, ticks: [tickBy('U1')] }, nothing);
     await expect(fixture.sql("UPDATE checklist_events SET actor = 'U9'")).rejects.toThrow(/append-only/);
     await expect(fixture.sql('DELETE FROM checklist_events')).rejects.toThrow(/append-only/);
     await expect(
@@ -109,33 +107,33 @@ describe.each(DIALECTS)('the checklist store on %s', (dialect) => {
         "INSERT INTO checklist_events (run_id, item_id, action, actor, at, source) VALUES (999, 'x', 'tick', 'U1', '2026-11-28 10:00:00+00', 'click')",
       ),
     ).rejects.toThrow(/FOREIGN KEY|foreign key/);
-    expect((await stores.checklists.get(state.run.id))!.ticks.map((tick) => tick.actor)).toEqual(['U1']);
+    expect((await storage.checklists.get(state.run.id))!.ticks.map((tick) => tick.actor)).toEqual(['U1']);
   });
 
   it('applies a change only while the run is open and its history is as seen, with its effects', async () => {
-    const stores = await fixture.open();
-    const state = await start(stores);
-    const changed = await stores.checklists.change({ runId: state.run.id, seenTicks: 0, ticks: [tickBy('U1')] }, (written) => ({
+    const storage = await fixture.open();
+    const state = await start(storage);
+    const changed = await storage.checklists.change({ runId: state.run.id, seenTicks: 0, ticks: [tickBy('U1')] }, (written) => ({
       decisions: decision('checklist_tick', written.run.id),
       messages: [{ kind: 'edit', key: runMessageKey(written.run.id), payload: { text: `${written.ticks.length} done` } }],
     }));
     expect(changed?.appended).toMatchObject([{ itemId: 'db_indexes', actor: 'U1' }]);
-    expect((await stores.outbox.getByKey(runMessageKey(state.run.id)))!.payload).toMatchObject({ text: '1 done' });
+    expect((await storage.outbox.getByKey(runMessageKey(state.run.id)))!.payload).toMatchObject({ text: '1 done' });
 
     // Decided on the history before that tick: refused, and nothing of it written.
     const effects = () => ({ decisions: decision('checklist_tick', state.run.id) });
-    expect(await stores.checklists.change({ runId: state.run.id, seenTicks: 0, ticks: [tickBy('U2')] }, effects)).toBeUndefined();
-    expect((await stores.checklists.get(state.run.id))!.ticks.map((tick) => tick.actor)).toEqual(['U1']);
+    expect(await storage.checklists.change({ runId: state.run.id, seenTicks: 0, ticks: [tickBy('U2')] }, effects)).toBeUndefined();
+    expect((await storage.checklists.get(state.run.id))!.ticks.map((tick) => tick.actor)).toEqual(['U1']);
 
-    const ended = await stores.checklists.change({ runId: state.run.id, seenTicks: 1, end: { status: 'closed', by: 'U2', at: at(3) } }, nothing);
+    const ended = await storage.checklists.change({ runId: state.run.id, seenTicks: 1, end: { status: 'closed', by: 'U2', at: at(3) } }, nothing);
     expect(ended?.run).toMatchObject({ status: 'closed', endedBy: 'U2', endedAt: at(3) });
     expect(ended?.appended).toEqual([]);
     // Ended: no change applies any more, guarded or not, and a second end changes nothing.
-    expect(await stores.checklists.change({ runId: state.run.id, ticks: [tickBy('U3')] }, effects)).toBeUndefined();
-    expect(await end(stores, state.run.id, 'abandoned', 'U3', 4)).toBeUndefined();
-    expect(await stores.checklists.change({ runId: 999_999, ticks: [] }, effects)).toBeUndefined();
-    expect(await stores.decisions.list({ kinds: ['checklist_tick'] })).toHaveLength(1);
-    expect((await stores.checklists.get(state.run.id))!.run).toMatchObject({ status: 'closed', endedBy: 'U2' });
+    expect(await storage.checklists.change({ runId: state.run.id, ticks: [tickBy('U3')] }, effects)).toBeUndefined();
+    expect(await end(storage, state.run.id, 'abandoned', 'U3', 4)).toBeUndefined();
+    expect(await storage.checklists.change({ runId: 999_999, ticks: [] }, effects)).toBeUndefined();
+    expect(await storage.decisions.list({ kinds: ['checklist_tick'] })).toHaveLength(1);
+    expect((await storage.checklists.get(state.run.id))!.run).toMatchObject({ status: 'closed', endedBy: 'U2' });
   });
 
   it.each([
@@ -150,47 +148,47 @@ describe.each(DIALECTS)('the checklist store on %s', (dialect) => {
       },
     ],
   ])('writes nothing of a start or a change whose effects %s', async (_how, failing) => {
-    const stores = await fixture.open();
-    const state = await start(stores);
+    const storage = await fixture.open();
+    const state = await start(storage);
     const change = { runId: state.run.id, seenTicks: 0, ticks: [tickBy('U1')], end: { status: 'completed' as const, by: 'U1', at: at(2) } };
-    await expect(stores.checklists.change(change, failing)).rejects.toThrow(/boom|no message with key/);
-    expect(await stores.checklists.get(state.run.id)).toEqual(state);
-    await expect(stores.checklists.start({ checklist: OPTIMIZE, name: 'x', channel: 'C1', startedBy: 'U1', startedAt: at(5) }, failing)).rejects.toThrow(
+    await expect(storage.checklists.change(change, failing)).rejects.toThrow(/boom|no message with key/);
+    expect(await storage.checklists.get(state.run.id)).toEqual(state);
+    await expect(storage.checklists.start({ checklist: OPTIMIZE, name: 'x', channel: 'C1', startedBy: 'U1', startedAt: at(5) }, failing)).rejects.toThrow(
       /boom|no message with key/,
     );
-    expect((await stores.checklists.listOpen()).map((open) => open.run.id)).toEqual([state.run.id]);
-    expect(await stores.decisions.list({ kinds: ['half'] })).toEqual([]);
+    expect((await storage.checklists.listOpen()).map((open) => open.run.id)).toEqual([state.run.id]);
+    expect(await storage.decisions.list({ kinds: ['half'] })).toEqual([]);
   });
 
   it('lists the open runs oldest first and the ended ones latest first, each with its history and message', async () => {
-    const stores = await fixture.open();
-    const first = await start(stores);
-    const second = await start(stores, { minute: 1 });
-    const third = await start(stores, { minute: 2 });
-    await stores.checklists.change({ runId: second.run.id, ticks: [tickBy('U1')] }, nothing);
-    await end(stores, first.run.id, 'abandoned', 'U2', 5);
-    await end(stores, third.run.id, 'completed', 'U2', 7);
-    const open = await stores.checklists.listOpen();
+    const storage = await fixture.open();
+    const first = await start(storage);
+    const second = await start(storage, { minute: 1 });
+    const third = await start(storage, { minute: 2 });
+    await storage.checklists.change({ runId: second.run.id, ticks: [tickBy('U1')] }, nothing);
+    await end(storage, first.run.id, 'abandoned', 'U2', 5);
+    await end(storage, third.run.id, 'completed', 'U2', 7);
+    const open = await storage.checklists.listOpen();
     expect(open.map((state) => state.run.id)).toEqual([second.run.id]);
     expect(open[0]!.ticks).toHaveLength(1);
     expect(open[0]!.message?.key).toBe(runMessageKey(second.run.id));
-    expect((await stores.checklists.listEnded(5)).map((state) => state.run.id)).toEqual([third.run.id, first.run.id]);
-    expect((await stores.checklists.listEnded(1)).map((state) => state.run.id)).toEqual([third.run.id]);
+    expect((await storage.checklists.listEnded(5)).map((state) => state.run.id)).toEqual([third.run.id, first.run.id]);
+    expect((await storage.checklists.listEnded(1)).map((state) => state.run.id)).toEqual([third.run.id]);
   });
 
   it('lastCompleted: the latest completed run of a checklist; closed and abandoned runs do not count', async () => {
-    const stores = await fixture.open();
-    expect(await stores.checklists.lastCompleted('optimize')).toBeUndefined();
-    const first = await start(stores, { name: 'first' });
-    await end(stores, first.run.id, 'completed', 'U2', 10);
-    const second = await start(stores, { name: 'second', channel: 'C2', minute: 20 });
-    await end(stores, second.run.id, 'completed', 'U4', 30);
-    const closed = await start(stores, { name: 'closed', minute: 40 });
-    await end(stores, closed.run.id, 'closed', 'U1', 50);
-    const abandoned = await start(stores, { name: 'abandoned', minute: 41 });
-    await end(stores, abandoned.run.id, 'abandoned', 'U1', 51);
-    await start(stores, { name: 'open', minute: 55 });
-    expect(await stores.checklists.lastCompleted('optimize')).toEqual({
+    const storage = await fixture.open();
+    expect(await storage.checklists.lastCompleted('optimize')).toBeUndefined();
+    const first = await start(storage, { name: 'first' });
+    await end(storage, first.run.id, 'completed', 'U2', 10);
+    const second = await start(storage, { name: 'second', channel: 'C2', minute: 20 });
+    await end(storage, second.run.id, 'completed', 'U4', 30);
+    const closed = await start(storage, { name: 'closed', minute: 40 });
+    await end(storage, closed.run.id, 'closed', 'U1', 50);
+    const abandoned = await start(storage, { name: 'abandoned', minute: 41 });
+    await end(storage, abandoned.run.id, 'abandoned', 'U1', 51);
+    await start(storage, { name: 'open', minute: 55 });
+    expect(await storage.checklists.lastCompleted('optimize')).toEqual({
       runId: second.run.id,
       checklistId: 'optimize',
       name: 'second',
@@ -201,36 +199,36 @@ describe.each(DIALECTS)('the checklist store on %s', (dialect) => {
       completedBy: 'U4',
       completedAt: at(30),
     });
-    expect(await stores.checklists.lastCompleted('before')).toBeUndefined();
+    expect(await storage.checklists.lastCompleted('before')).toBeUndefined();
   });
 
   it('latest: the most recent run by start, abandoned ones left out', async () => {
-    const stores = await fixture.open();
-    expect(await stores.checklists.latest('optimize')).toBeUndefined();
-    const earlier = await start(stores, { minute: 0 });
-    const later = await start(stores, { minute: 10 });
+    const storage = await fixture.open();
+    expect(await storage.checklists.latest('optimize')).toBeUndefined();
+    const earlier = await start(storage, { minute: 0 });
+    const later = await start(storage, { minute: 10 });
     // Started later but before: the start time orders, not the id.
-    await start(stores, { minute: 5 });
-    expect((await stores.checklists.latest('optimize'))?.run.id).toBe(later.run.id);
-    await end(stores, later.run.id, 'abandoned', 'U1', 11);
-    const latest = await stores.checklists.latest('optimize');
+    await start(storage, { minute: 5 });
+    expect((await storage.checklists.latest('optimize'))?.run.id).toBe(later.run.id);
+    await end(storage, later.run.id, 'abandoned', 'U1', 11);
+    const latest = await storage.checklists.latest('optimize');
     expect(latest?.run.startedAt).toEqual(at(5));
-    await end(stores, latest!.run.id, 'completed', 'U1', 12);
-    expect((await stores.checklists.latest('optimize'))?.run).toMatchObject({ startedAt: at(5), status: 'completed' });
+    await end(storage, latest!.run.id, 'completed', 'U1', 12);
+    expect((await storage.checklists.latest('optimize'))?.run).toMatchObject({ startedAt: at(5), status: 'completed' });
     expect(earlier.run.id).toBeLessThan(later.run.id);
   });
 
   it('finds the open runs with an item for a runbook, only among the runs given when given', async () => {
-    const stores = await fixture.open();
-    const withBackup = await start(stores);
-    await start(stores, { checklist: { ...OPTIMIZE, id: 'other', items: [{ id: 'a', text: 'A' }] } });
-    const ended = await start(stores);
-    await end(stores, ended.run.id, 'abandoned', 'U1', 1);
-    expect(await stores.checklists.listOpenWithRunbook('backup')).toEqual([withBackup.run.id]);
-    expect(await stores.checklists.listOpenWithRunbook('backup', [ended.run.id])).toEqual([]);
-    expect(await stores.checklists.listOpenWithRunbook('backup', [withBackup.run.id])).toEqual([withBackup.run.id]);
-    expect(await stores.checklists.listOpenWithRunbook('backup', [])).toEqual([]);
-    expect(await stores.checklists.listOpenWithRunbook('restore')).toEqual([]);
+    const storage = await fixture.open();
+    const withBackup = await start(storage);
+    await start(storage, { checklist: { ...OPTIMIZE, id: 'other', items: [{ id: 'a', text: 'A' }] } });
+    const ended = await start(storage);
+    await end(storage, ended.run.id, 'abandoned', 'U1', 1);
+    expect(await storage.checklists.listOpenWithRunbook('backup')).toEqual([withBackup.run.id]);
+    expect(await storage.checklists.listOpenWithRunbook('backup', [ended.run.id])).toEqual([]);
+    expect(await storage.checklists.listOpenWithRunbook('backup', [withBackup.run.id])).toEqual([withBackup.run.id]);
+    expect(await storage.checklists.listOpenWithRunbook('backup', [])).toEqual([]);
+    expect(await storage.checklists.listOpenWithRunbook('restore')).toEqual([]);
   });
 
   it('two ticks decided on the same history, from two replicas at once: one is written, the other finds the history moved on', async () => {
@@ -290,7 +288,7 @@ describe.each(DIALECTS)('the checklist store on %s', (dialect) => {
 });
 
 describe('the checklist store on PostgreSQL, fenced', () => {
-  const fixture = storesFixture('postgres');
+  const fixture = storageFixture('postgres');
   afterEach(async () => {
     await fixture.closeAll();
   });

@@ -188,9 +188,8 @@ describe.each(DIALECTS)('fencing on %s', (dialect) => {
     expect((await plain.outbox.get(id))?.lastError).toBe('now it may');
   });
 
-  // The runbook and checklist stores' transactions carry the token through db/client.ts's inTransaction.
-  // TODO(merge): both dialects once db/postgres/{runbooks,checklists}.ts have replaced their placeholders.
-  it.runIf(dialect === 'sqlite')('fences the runbook and checklist stores too', async () => {
+  // Their transactions carry the token too: SQLite's through db/client.ts's inTransaction, PostgreSQL's through inPgTransaction.
+  it('fences the runbook and checklist stores too', async () => {
     const { token, stalled, successor } = await replicas();
     await expect(stalled.runbooks.releaseLock('db-1', () => ({}))).rejects.toBeInstanceOf(FencedError);
     await expect(stalled.checklists.change({ runId: 1 }, () => ({}))).rejects.toBeInstanceOf(FencedError);

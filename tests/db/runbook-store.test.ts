@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { Storage } from '../../core/ports.ts';
 import type { Checklist } from '../../core/checklists.ts';
 import type { Effects, EffectsOf } from '../../core/storage/effects.ts';
 import { FencedError } from '../../core/storage/leases.ts';
 import { runMessageKey, stepMessageKey, type NewRun, type RunRecord, type RunSnapshot, type StepEnd } from '../../core/storage/runbooks.ts';
-import { DIALECTS } from '../helpers/storages.ts';
-import { stopInterimPostgres, storesFixture, type StoresUnderTest } from '../helpers/pg-stores-interim.ts';
+import { DIALECTS, stopPostgres, storageFixture } from '../helpers/storages.ts';
 
 // Every method of the runbooks store (core/storage/runbooks.ts) on both dialects, and on PostgreSQL what two
 // replicas (two pools on one database) do when their calls meet: the promises of SQLite's single writer kept.
@@ -51,23 +51,23 @@ const failingWrite = (): Effects => ({
 
 const END_OK: StepEnd = { status: 'succeeded', exitCode: 0, endedAt: later(60), output: 'done', message: 'ok' };
 
-async function requested(stores: StoresUnderTest, hosts: readonly string[] = ['web-1'], overrides: Partial<NewRun> = {}) {
-  const result = await stores.runbooks.request({ run: newRun(overrides), hosts, effects: announce, refused: refusal });
+async function requested(storage: Storage, hosts: readonly string[] = ['web-1'], overrides: Partial<NewRun> = {}) {
+  const result = await storage.runbooks.request({ run: newRun(overrides), hosts, effects: announce, refused: refusal });
   if (!result.ok) throw new Error(`request refused: ${result.lock.host} held by run ${result.lock.runId}`);
   return result.run;
 }
 
 /** A run approved by one approver and begun: running at its first step. */
-async function running(stores: StoresUnderTest, hosts: readonly string[] = ['web-1']) {
-  const run = await requested(stores, hosts);
-  await stores.runbooks.approve({ id: run.id, approver: 'U0LEAD', at: later(1), suffice: () => true, effects: nothing });
-  const begun = await stores.runbooks.transition({ id: run.id, name: 'begin', patch: { startedAt: later(2) }, now: later(2), effects: nothing });
+async function running(storage: Storage, hosts: readonly string[] = ['web-1']) {
+  const run = await requested(storage, hosts);
+  await storage.runbooks.approve({ id: run.id, approver: 'U0LEAD', at: later(1), suffice: () => true, effects: nothing });
+  const begun = await storage.runbooks.transition({ id: run.id, name: 'begin', patch: { startedAt: later(2) }, now: later(2), effects: nothing });
   if (!begun.ok) throw new Error('begin refused');
   return begun.run;
 }
 
-async function started(stores: StoresUnderTest, run: RunRecord, stepIndex = 0) {
-  const attempt = await stores.runbooks.startStep({
+async function started(storage: Storage, run: RunRecord, stepIndex = 0) {
+  const attempt = await storage.runbooks.startStep({
     runId: run.id,
     phase: 'steps',
     stepIndex,
@@ -82,93 +82,93 @@ async function started(stores: StoresUnderTest, run: RunRecord, stepIndex = 0) {
 }
 
 /** Everything the store holds of these runs and hosts, and the whole decision log. */
-async function dump(stores: StoresUnderTest, hosts: readonly string[]) {
-  const runs = await stores.runbooks.listRuns({ limit: 1000 });
+async function dump(storage: Storage, hosts: readonly string[]) {
+  const runs = await storage.runbooks.listRuns({ limit: 1000 });
   return {
     runs,
-    steps: await Promise.all(runs.map((run) => stores.runbooks.listSteps(run.id))),
-    approvals: await Promise.all(runs.map((run) => stores.runbooks.listApprovals(run.id))),
-    locks: await Promise.all(hosts.map((host) => stores.runbooks.getLock(host))),
-    decisions: await stores.decisions.list({ limit: 1000 }),
+    steps: await Promise.all(runs.map((run) => storage.runbooks.listSteps(run.id))),
+    approvals: await Promise.all(runs.map((run) => storage.runbooks.listApprovals(run.id))),
+    locks: await Promise.all(hosts.map((host) => storage.runbooks.getLock(host))),
+    decisions: await storage.decisions.list({ limit: 1000 }),
   };
 }
 
-afterAll(async () => {
-  await stopInterimPostgres();
-});
+afterAll(stopPostgres);
 
 describe.each(DIALECTS)('the runbook store on %s', (dialect) => {
-  const fixture = storesFixture(dialect);
+  const fixture = storageFixture(dialect);
   afterEach(async () => {
     await fixture.closeAll();
   });
 
   it('request: locks every host for the new run, with its decision and message, and points the run at its message', async () => {
-    const stores = await fixture.open();
-    const run = await requested(stores, ['web-1', 'web-2']);
+    const storage = await fixture.open();
+    const run = await requested(storage, ['web-1', 'web-2']);
     expect(run).toMatchObject({ status: 'awaiting_approval', phase: 'steps', stepIndex: 0, confirmedStep: null, startedAt: null, endedAt: null });
     expect(run.params).toEqual({ service: 'web' });
-    expect(run.messageId).toBe((await stores.outbox.getByKey(runMessageKey(run.id)))!.id);
-    expect(await stores.runbooks.getRun(run.id)).toEqual(run);
-    expect(await stores.runbooks.getLock('web-1')).toEqual({ host: 'web-1', runId: run.id, lockedBy: 'U0REQ', lockedAt: AT });
-    expect((await stores.runbooks.getLock('web-2'))?.runId).toBe(run.id);
-    expect(await stores.decisions.list({ kinds: ['runbook_requested'] })).toHaveLength(1);
-    expect(await stores.runbooks.runMessage(run.id)).toEqual({ ts: null, failed: false, error: null });
+    expect(run.messageId).toBe((await storage.outbox.getByKey(runMessageKey(run.id)))!.id);
+    expect(await storage.runbooks.getRun(run.id)).toEqual(run);
+    expect(await storage.runbooks.getLock('web-1')).toEqual({ host: 'web-1', runId: run.id, lockedBy: 'U0REQ', lockedAt: AT });
+    expect((await storage.runbooks.getLock('web-2'))?.runId).toBe(run.id);
+    expect(await storage.decisions.list({ kinds: ['runbook_requested'] })).toHaveLength(1);
+    expect(await storage.runbooks.runMessage(run.id)).toEqual({ ts: null, failed: false, error: null });
   });
 
   it('request: a host locked by another run cancels the new run at once, locks none of its hosts, and says who holds it', async () => {
-    const stores = await fixture.open();
-    const holder = await requested(stores, ['web-1']);
-    const result = await stores.runbooks.request({ run: newRun({ requester: 'U0OTHER' }), hosts: ['web-2', 'web-1'], effects: announce, refused: refusal });
+    const storage = await fixture.open();
+    const holder = await requested(storage, ['web-1']);
+    const result = await storage.runbooks.request({ run: newRun({ requester: 'U0OTHER' }), hosts: ['web-2', 'web-1'], effects: announce, refused: refusal });
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.run).toMatchObject({ status: 'cancelled', endedAt: AT, messageId: null });
     expect(result.lock).toMatchObject({ host: 'web-1', runId: holder.id });
     expect(result.holder).toEqual(holder);
-    expect(await stores.runbooks.getLock('web-2')).toBeUndefined();
-    expect(await stores.decisions.list({ kinds: ['runbook_refused'] })).toMatchObject([{ subject: String(result.run.id), detail: { host: 'web-1' } }]);
-    expect(await stores.outbox.getByKey(runMessageKey(result.run.id))).toBeUndefined();
-    expect(await stores.runbooks.runMessage(result.run.id)).toBeUndefined();
+    expect(await storage.runbooks.getLock('web-2')).toBeUndefined();
+    expect(await storage.decisions.list({ kinds: ['runbook_refused'] })).toMatchObject([{ subject: String(result.run.id), detail: { host: 'web-1' } }]);
+    expect(await storage.outbox.getByKey(runMessageKey(result.run.id))).toBeUndefined();
+    expect(await storage.runbooks.runMessage(result.run.id)).toBeUndefined();
   });
 
   it('lists runs newest first, by status, up to the limit', async () => {
-    const stores = await fixture.open();
-    const first = await requested(stores, ['a']);
-    const second = await requested(stores, ['b']);
-    await stores.runbooks.transition({ id: first.id, name: 'reject', now: later(5), effects: nothing });
-    expect((await stores.runbooks.listRuns()).map((run) => run.id)).toEqual([second.id, first.id]);
-    expect((await stores.runbooks.listRuns({ limit: 1 })).map((run) => run.id)).toEqual([second.id]);
-    expect((await stores.runbooks.listRuns({ statuses: ['rejected'] })).map((run) => run.id)).toEqual([first.id]);
-    expect(await stores.runbooks.listRuns({ statuses: [] })).toEqual([]);
+    const storage = await fixture.open();
+    const first = await requested(storage, ['a']);
+    const second = await requested(storage, ['b']);
+    await storage.runbooks.transition({ id: first.id, name: 'reject', now: later(5), effects: nothing });
+    expect((await storage.runbooks.listRuns()).map((run) => run.id)).toEqual([second.id, first.id]);
+    expect((await storage.runbooks.listRuns({ limit: 1 })).map((run) => run.id)).toEqual([second.id]);
+    expect((await storage.runbooks.listRuns({ statuses: ['rejected'] })).map((run) => run.id)).toEqual([first.id]);
+    expect(await storage.runbooks.listRuns({ statuses: [] })).toEqual([]);
   });
 
   it('transition: a compare-and-set on the status and the step; a finishing one ends the run and releases its locks', async () => {
-    const stores = await fixture.open();
-    const run = await requested(stores, ['web-1', 'web-2']);
+    const storage = await fixture.open();
+    const run = await requested(storage, ['web-1', 'web-2']);
     const seen: unknown[] = [];
     // Not from awaiting_approval: nothing written, the run as it is.
-    const refused = await stores.runbooks.transition({ id: run.id, name: 'begin', now: later(1), effects: boom });
+    const refused = await storage.runbooks.transition({ id: run.id, name: 'begin', now: later(1), effects: boom });
     expect(refused).toEqual({ ok: false, why: 'changed', run });
-    expect(await stores.runbooks.transition({ id: 999_999, name: 'begin', now: later(1), effects: boom })).toEqual({
+    expect(await storage.runbooks.transition({ id: 999_999, name: 'begin', now: later(1), effects: boom })).toEqual({
       ok: false,
       why: 'changed',
       run: undefined,
     });
 
-    await stores.runbooks.approve({ id: run.id, approver: 'U0LEAD', at: later(1), suffice: () => true, effects: nothing });
-    const begun = await stores.runbooks.transition({ id: run.id, name: 'begin', patch: { startedAt: later(2) }, now: later(2), effects: nothing });
+    await storage.runbooks.approve({ id: run.id, approver: 'U0LEAD', at: later(1), suffice: () => true, effects: nothing });
+    const begun = await storage.runbooks.transition({ id: run.id, name: 'begin', patch: { startedAt: later(2) }, now: later(2), effects: nothing });
     expect(begun).toMatchObject({ ok: true, run: { status: 'running', startedAt: later(2), endedAt: null } });
     // A click naming another step does not apply.
     expect(
-      await stores.runbooks.transition({ id: run.id, name: 'awaitConfirmation', at: { phase: 'steps', stepIndex: 1 }, now: later(3), effects: boom }),
+      await storage.runbooks.transition({ id: run.id, name: 'awaitConfirmation', at: { phase: 'steps', stepIndex: 1 }, now: later(3), effects: boom }),
     ).toMatchObject({
       ok: false,
       why: 'changed',
     });
-    expect(await stores.runbooks.transition({ id: run.id, name: 'awaitConfirmation', at: { phase: 'rollback' }, now: later(3), effects: boom })).toMatchObject({
-      ok: false,
-    });
-    const waiting = await stores.runbooks.transition({
+    expect(await storage.runbooks.transition({ id: run.id, name: 'awaitConfirmation', at: { phase: 'rollback' }, now: later(3), effects: boom })).toMatchObject(
+      {
+        ok: false,
+      },
+    );
+    const waiting = await storage.runbooks.transition({
       id: run.id,
       name: 'awaitConfirmation',
       at: { phase: 'steps', stepIndex: 0 },
@@ -176,10 +176,10 @@ describe.each(DIALECTS)('the runbook store on %s', (dialect) => {
       effects: nothing,
     });
     expect(waiting).toMatchObject({ ok: true, run: { status: 'awaiting_confirmation' } });
-    const confirmed = await stores.runbooks.transition({ id: run.id, name: 'confirm', patch: { confirmedStep: 'steps:0' }, now: later(4), effects: nothing });
+    const confirmed = await storage.runbooks.transition({ id: run.id, name: 'confirm', patch: { confirmedStep: 'steps:0' }, now: later(4), effects: nothing });
     expect(confirmed).toMatchObject({ ok: true, run: { status: 'running', confirmedStep: 'steps:0' } });
 
-    const done = await stores.runbooks.transition({
+    const done = await storage.runbooks.transition({
       id: run.id,
       name: 'succeed',
       now: later(9),
@@ -190,22 +190,22 @@ describe.each(DIALECTS)('the runbook store on %s', (dialect) => {
     });
     expect(done).toMatchObject({ ok: true, run: { status: 'succeeded', endedAt: later(9) } });
     expect(seen).toEqual([{ previous: 'running', released: ['web-1', 'web-2'], status: 'succeeded', approvals: 1 }]);
-    expect(await stores.runbooks.getLock('web-1')).toBeUndefined();
-    expect(await stores.runbooks.getLock('web-2')).toBeUndefined();
-    expect(await stores.decisions.list({ kinds: ['runbook_succeeded'] })).toHaveLength(1);
+    expect(await storage.runbooks.getLock('web-1')).toBeUndefined();
+    expect(await storage.runbooks.getLock('web-2')).toBeUndefined();
+    expect(await storage.decisions.list({ kinds: ['runbook_succeeded'] })).toHaveLength(1);
     // Finished: no transition leaves it.
-    expect(await stores.runbooks.transition({ id: run.id, name: 'abandon', now: later(10), effects: boom })).toMatchObject({ ok: false, why: 'changed' });
+    expect(await storage.runbooks.transition({ id: run.id, name: 'abandon', now: later(10), effects: boom })).toMatchObject({ ok: false, why: 'changed' });
   });
 
   it('transition: a Stop that refuses steps in flight leaves the run alone; one that interrupts ends them with the message', async () => {
-    const stores = await fixture.open();
-    const run = await running(stores);
-    const attempt = await started(stores, run);
-    const refused = await stores.runbooks.transition({ id: run.id, name: 'stop', now: later(20), stepsInFlight: 'refuse', effects: boom });
+    const storage = await fixture.open();
+    const run = await running(storage);
+    const attempt = await started(storage, run);
+    const refused = await storage.runbooks.transition({ id: run.id, name: 'stop', now: later(20), stepsInFlight: 'refuse', effects: boom });
     expect(refused).toMatchObject({ ok: false, why: 'step_in_flight', run: { status: 'running' } });
-    expect((await stores.runbooks.listSteps(run.id))[0]).toMatchObject({ status: 'running', endedAt: null });
+    expect((await storage.runbooks.listSteps(run.id))[0]).toMatchObject({ status: 'running', endedAt: null });
 
-    const interrupted = await stores.runbooks.transition({
+    const interrupted = await storage.runbooks.transition({
       id: run.id,
       name: 'interrupt',
       now: later(30),
@@ -213,70 +213,70 @@ describe.each(DIALECTS)('the runbook store on %s', (dialect) => {
       effects: (written) => ({ decisions: decision('runbook_interrupted', run.id, { steps: written.steps.map((step) => step.status) }) }),
     });
     expect(interrupted).toMatchObject({ ok: true, run: { status: 'interrupted', endedAt: null } });
-    expect(await stores.runbooks.listSteps(run.id)).toMatchObject([
+    expect(await storage.runbooks.listSteps(run.id)).toMatchObject([
       { id: attempt.id, status: 'interrupted', endedAt: later(30), message: 'the bot restarted: outcome unknown' },
     ]);
     // The effects saw the attempt as interrupted: it was written before them.
-    expect(await stores.decisions.list({ kinds: ['runbook_interrupted'] })).toMatchObject([{ detail: { steps: ['interrupted'] } }]);
+    expect(await storage.decisions.list({ kinds: ['runbook_interrupted'] })).toMatchObject([{ detail: { steps: ['interrupted'] } }]);
     // The host stays locked: the run is halted, not finished.
-    expect((await stores.runbooks.getLock('web-1'))?.runId).toBe(run.id);
+    expect((await storage.runbooks.getLock('web-1'))?.runId).toBe(run.id);
     // No step in flight any more: a refusing transition applies.
-    expect(await stores.runbooks.transition({ id: run.id, name: 'abandon', now: later(40), stepsInFlight: 'refuse', effects: nothing })).toMatchObject({
+    expect(await storage.runbooks.transition({ id: run.id, name: 'abandon', now: later(40), stepsInFlight: 'refuse', effects: nothing })).toMatchObject({
       ok: true,
       run: { status: 'abandoned', endedAt: later(40) },
     });
-    expect(await stores.runbooks.getLock('web-1')).toBeUndefined();
+    expect(await storage.runbooks.getLock('web-1')).toBeUndefined();
   });
 
   it('approve: counted, approved by the one that suffices, then changed; duplicate and expired write nothing', async () => {
-    const stores = await fixture.open();
-    const run = await requested(stores);
+    const storage = await fixture.open();
+    const run = await requested(storage);
     const twoPeople = (approvers: readonly string[]) => approvers.length >= 2;
     const effects: EffectsOf<RunSnapshot & { approved: boolean }> = (written) => ({
       decisions: decision('runbook_approval', run.id, { approved: written.approved, approvers: written.approvals.map((a) => a.approver) }),
     });
-    const first = await stores.runbooks.approve({ id: run.id, approver: 'U0A', at: later(1), suffice: twoPeople, effects });
+    const first = await storage.runbooks.approve({ id: run.id, approver: 'U0A', at: later(1), suffice: twoPeople, effects });
     expect(first).toMatchObject({ outcome: 'counted', run: { status: 'awaiting_approval' } });
-    expect(await stores.runbooks.approve({ id: run.id, approver: 'U0A', at: later(2), suffice: twoPeople, effects: boom })).toMatchObject({
+    expect(await storage.runbooks.approve({ id: run.id, approver: 'U0A', at: later(2), suffice: twoPeople, effects: boom })).toMatchObject({
       outcome: 'duplicate',
     });
-    expect(await stores.runbooks.approve({ id: run.id, approver: 'U0B', at: later(3600), suffice: twoPeople, effects: boom })).toMatchObject({
+    expect(await storage.runbooks.approve({ id: run.id, approver: 'U0B', at: later(3600), suffice: twoPeople, effects: boom })).toMatchObject({
       outcome: 'expired',
       run: { status: 'awaiting_approval' },
     });
-    const second = await stores.runbooks.approve({ id: run.id, approver: 'U0B', at: later(3), suffice: twoPeople, effects });
+    const second = await storage.runbooks.approve({ id: run.id, approver: 'U0B', at: later(3), suffice: twoPeople, effects });
     expect(second).toMatchObject({ outcome: 'approved', run: { status: 'approved' } });
-    expect(await stores.runbooks.approve({ id: run.id, approver: 'U0C', at: later(4), suffice: twoPeople, effects: boom })).toMatchObject({
+    expect(await storage.runbooks.approve({ id: run.id, approver: 'U0C', at: later(4), suffice: twoPeople, effects: boom })).toMatchObject({
       outcome: 'changed',
       run: { status: 'approved' },
     });
-    expect(await stores.runbooks.approve({ id: 999_999, approver: 'U0C', at: later(4), suffice: twoPeople, effects: boom })).toEqual({
+    expect(await storage.runbooks.approve({ id: 999_999, approver: 'U0C', at: later(4), suffice: twoPeople, effects: boom })).toEqual({
       outcome: 'changed',
       run: undefined,
     });
-    expect((await stores.runbooks.listApprovals(run.id)).map((approval) => [approval.approver, approval.at])).toEqual([
+    expect((await storage.runbooks.listApprovals(run.id)).map((approval) => [approval.approver, approval.at])).toEqual([
       ['U0A', later(1)],
       ['U0B', later(3)],
     ]);
-    expect((await stores.decisions.list({ kinds: ['runbook_approval'] })).map((row) => row.detail).reverse()).toEqual([
+    expect((await storage.decisions.list({ kinds: ['runbook_approval'] })).map((row) => row.detail).reverse()).toEqual([
       { approved: false, approvers: ['U0A'] },
       { approved: true, approvers: ['U0A', 'U0B'] },
     ]);
   });
 
   it('startStep: only while the run is running at that step; the attempt points at its thread message', async () => {
-    const stores = await fixture.open();
-    const run = await requested(stores);
+    const storage = await fixture.open();
+    const run = await requested(storage);
     const input = { runId: run.id, phase: 'steps', stepIndex: 0, stepId: 'restart', host: 'web-1', command: 'systemctl restart web', startedAt: later(10) };
-    expect(await stores.runbooks.startStep({ ...input, effects: boom })).toBeUndefined();
-    await stores.runbooks.approve({ id: run.id, approver: 'U0LEAD', at: later(1), suffice: () => true, effects: nothing });
-    await stores.runbooks.transition({ id: run.id, name: 'begin', now: later(2), effects: nothing });
-    expect(await stores.runbooks.startStep({ ...input, stepIndex: 1, effects: boom })).toBeUndefined();
-    expect(await stores.runbooks.startStep({ ...input, phase: 'rollback', effects: boom })).toBeUndefined();
-    expect(await stores.runbooks.startStep({ ...input, runId: 999_999, effects: boom })).toBeUndefined();
-    expect(await stores.runbooks.listSteps(run.id)).toEqual([]);
+    expect(await storage.runbooks.startStep({ ...input, effects: boom })).toBeUndefined();
+    await storage.runbooks.approve({ id: run.id, approver: 'U0LEAD', at: later(1), suffice: () => true, effects: nothing });
+    await storage.runbooks.transition({ id: run.id, name: 'begin', now: later(2), effects: nothing });
+    expect(await storage.runbooks.startStep({ ...input, stepIndex: 1, effects: boom })).toBeUndefined();
+    expect(await storage.runbooks.startStep({ ...input, phase: 'rollback', effects: boom })).toBeUndefined();
+    expect(await storage.runbooks.startStep({ ...input, runId: 999_999, effects: boom })).toBeUndefined();
+    expect(await storage.runbooks.listSteps(run.id)).toEqual([]);
 
-    const attempt = await stores.runbooks.startStep({
+    const attempt = await storage.runbooks.startStep({
       ...input,
       effects: ({ attempt, run: at }) => ({
         decisions: decision('runbook_step_started', at.id, { attempt: attempt.id, status: at.status }),
@@ -295,21 +295,21 @@ describe.each(DIALECTS)('the runbook store on %s', (dialect) => {
       exitCode: null,
       endedAt: null,
     });
-    const message = (await stores.outbox.getByKey(stepMessageKey(run.id, attempt!.id)))!;
+    const message = (await storage.outbox.getByKey(stepMessageKey(run.id, attempt!.id)))!;
     expect(attempt!.messageId).toBe(message.id);
     expect(message.parentId).toBe(run.messageId);
-    expect(await stores.runbooks.listSteps(run.id)).toEqual([attempt]);
+    expect(await storage.runbooks.listSteps(run.id)).toEqual([attempt]);
     // Without a message: no message id.
-    expect((await started(stores, run)).messageId).toBeNull();
+    expect((await started(storage, run)).messageId).toBeNull();
   });
 
   it('finishStep: records the end, then advances or transitions at that step; a run that moved on stays as it is', async () => {
-    const stores = await fixture.open();
-    const run = await running(stores, ['web-1', 'web-2']);
-    await stores.runbooks.transition({ id: run.id, name: 'awaitConfirmation', now: later(3), effects: nothing });
-    await stores.runbooks.transition({ id: run.id, name: 'confirm', patch: { confirmedStep: 'steps:0' }, now: later(4), effects: nothing });
-    const first = await started(stores, run, 0);
-    const advanced = await stores.runbooks.finishStep({
+    const storage = await fixture.open();
+    const run = await running(storage, ['web-1', 'web-2']);
+    await storage.runbooks.transition({ id: run.id, name: 'awaitConfirmation', now: later(3), effects: nothing });
+    await storage.runbooks.transition({ id: run.id, name: 'confirm', patch: { confirmedStep: 'steps:0' }, now: later(4), effects: nothing });
+    const first = await started(storage, run, 0);
+    const advanced = await storage.runbooks.finishStep({
       attemptId: first.id,
       end: END_OK,
       next: { move: 'advance' },
@@ -323,19 +323,19 @@ describe.each(DIALECTS)('the runbook store on %s', (dialect) => {
     });
     expect(advanced.run).toMatchObject({ status: 'running', stepIndex: 1, confirmedStep: null });
     expect(advanced.steps).toEqual([advanced.attempt]);
-    expect(await stores.decisions.list({ kinds: ['runbook_step_finished'] })).toMatchObject([{ detail: { moved: true, step: 1 } }]);
+    expect(await storage.decisions.list({ kinds: ['runbook_step_finished'] })).toMatchObject([{ detail: { moved: true, step: 1 } }]);
 
     // A Stop came during the second step, too late to stop it: the success still moves the counter.
-    const second = await started(stores, run, 1);
-    await stores.runbooks.transition({ id: run.id, name: 'stop', now: later(70), effects: nothing });
-    const late = await stores.runbooks.finishStep({ attemptId: second.id, end: END_OK, next: { move: 'advance' }, now: later(80), effects: nothing });
+    const second = await started(storage, run, 1);
+    await storage.runbooks.transition({ id: run.id, name: 'stop', now: later(70), effects: nothing });
+    const late = await storage.runbooks.finishStep({ attemptId: second.id, end: END_OK, next: { move: 'advance' }, now: later(80), effects: nothing });
     expect(late).toMatchObject({ moved: true, run: { status: 'stopped', stepIndex: 2 } });
 
     // Asked to fail a run that was stopped: the end is recorded, the run is not moved.
-    await stores.runbooks.transition({ id: run.id, name: 'retry', now: later(90), effects: nothing });
-    const third = await started(stores, run, 2);
-    await stores.runbooks.transition({ id: run.id, name: 'stop', now: later(95), effects: nothing });
-    const failed = await stores.runbooks.finishStep({
+    await storage.runbooks.transition({ id: run.id, name: 'retry', now: later(90), effects: nothing });
+    const third = await started(storage, run, 2);
+    await storage.runbooks.transition({ id: run.id, name: 'stop', now: later(95), effects: nothing });
+    const failed = await storage.runbooks.finishStep({
       attemptId: third.id,
       end: { status: 'stopped', exitCode: null, endedAt: later(96), output: '', message: 'stopped' },
       next: { transition: 'fail' },
@@ -345,9 +345,9 @@ describe.each(DIALECTS)('the runbook store on %s', (dialect) => {
     expect(failed).toMatchObject({ moved: false, released: [], attempt: { status: 'stopped' }, run: { status: 'stopped', stepIndex: 2 } });
 
     // The last one succeeds the run: it ends and its hosts are released with it.
-    await stores.runbooks.transition({ id: run.id, name: 'retry', now: later(100), effects: nothing });
-    const fourth = await started(stores, run, 2);
-    const succeeded = await stores.runbooks.finishStep({
+    await storage.runbooks.transition({ id: run.id, name: 'retry', now: later(100), effects: nothing });
+    const fourth = await started(storage, run, 2);
+    const succeeded = await storage.runbooks.finishStep({
       attemptId: fourth.id,
       end: END_OK,
       next: { transition: 'succeed' },
@@ -356,54 +356,54 @@ describe.each(DIALECTS)('the runbook store on %s', (dialect) => {
     });
     expect(succeeded).toMatchObject({ moved: true, run: { status: 'succeeded', endedAt: later(110) } });
     expect([...succeeded.released].sort()).toEqual(['web-1', 'web-2']);
-    expect(await stores.runbooks.getLock('web-1')).toBeUndefined();
+    expect(await storage.runbooks.getLock('web-1')).toBeUndefined();
     expect(succeeded.steps.map((step) => step.status)).toEqual(['succeeded', 'succeeded', 'stopped', 'succeeded']);
   });
 
   it('show: writes effects of no change with the snapshots of the runs that exist; releaseLock: any holder, once', async () => {
-    const stores = await fixture.open();
-    const one = await requested(stores, ['a']);
-    const two = await requested(stores, ['b']);
+    const storage = await fixture.open();
+    const one = await requested(storage, ['a']);
+    const two = await requested(storage, ['b']);
     let shown: RunSnapshot[] = [];
-    await stores.runbooks.show([two.id, 999_999, one.id], (snapshots) => {
+    await storage.runbooks.show([two.id, 999_999, one.id], (snapshots) => {
       shown = [...snapshots];
       return { messages: snapshots.map(({ run }) => ({ kind: 'edit' as const, key: runMessageKey(run.id), payload: { text: `again ${run.id}` } })) };
     });
     expect(shown.map(({ run }) => run.id)).toEqual([two.id, one.id]);
-    expect((await stores.outbox.getByKey(runMessageKey(one.id)))!.payload).toEqual({ text: `again ${one.id}` });
+    expect((await storage.outbox.getByKey(runMessageKey(one.id)))!.payload).toEqual({ text: `again ${one.id}` });
 
-    const released = await stores.runbooks.releaseLock('a', (lock) => ({ decisions: decision('lock_released', lock.runId, { host: lock.host }) }));
+    const released = await storage.runbooks.releaseLock('a', (lock) => ({ decisions: decision('lock_released', lock.runId, { host: lock.host }) }));
     expect(released).toMatchObject({ host: 'a', runId: one.id });
-    expect(await stores.runbooks.getLock('a')).toBeUndefined();
-    expect(await stores.runbooks.releaseLock('a', boom)).toBeUndefined();
-    expect(await stores.decisions.list({ kinds: ['lock_released'] })).toMatchObject([{ detail: { host: 'a' } }]);
+    expect(await storage.runbooks.getLock('a')).toBeUndefined();
+    expect(await storage.runbooks.releaseLock('a', boom)).toBeUndefined();
+    expect(await storage.decisions.list({ kinds: ['lock_released'] })).toMatchObject([{ detail: { host: 'a' } }]);
     // The run itself is untouched: only the lock went.
-    expect((await stores.runbooks.getRun(one.id))?.status).toBe('awaiting_approval');
+    expect((await storage.runbooks.getRun(one.id))?.status).toBe('awaiting_approval');
   });
 
   it.each([
     ['throw', boom],
     ['fail half-way through their writes', failingWrite],
   ])('writes nothing of any method whose effects %s', async (_how, failing) => {
-    const stores = await fixture.open();
-    const holder = await running(stores, ['web-1']);
-    const attempt = await started(stores, holder);
-    const waiting = await requested(stores, ['db-1']);
+    const storage = await fixture.open();
+    const holder = await running(storage, ['web-1']);
+    const attempt = await started(storage, holder);
+    const waiting = await requested(storage, ['db-1']);
     const hosts = ['web-1', 'db-1', 'new-1'];
-    const before = await dump(stores, hosts);
+    const before = await dump(storage, hosts);
     const calls: Array<[string, () => Promise<unknown>]> = [
-      ['request', () => stores.runbooks.request({ run: newRun(), hosts: ['new-1'], effects: failing, refused: refusal })],
-      ['request refused', () => stores.runbooks.request({ run: newRun(), hosts: ['new-1', 'web-1'], effects: announce, refused: failing })],
-      ['transition', () => stores.runbooks.transition({ id: waiting.id, name: 'reject', now: later(5), effects: failing })],
+      ['request', () => storage.runbooks.request({ run: newRun(), hosts: ['new-1'], effects: failing, refused: refusal })],
+      ['request refused', () => storage.runbooks.request({ run: newRun(), hosts: ['new-1', 'web-1'], effects: announce, refused: failing })],
+      ['transition', () => storage.runbooks.transition({ id: waiting.id, name: 'reject', now: later(5), effects: failing })],
       [
         'transition interrupting',
-        () => stores.runbooks.transition({ id: holder.id, name: 'interrupt', now: later(5), stepsInFlight: { interrupt: 'x' }, effects: failing }),
+        () => storage.runbooks.transition({ id: holder.id, name: 'interrupt', now: later(5), stepsInFlight: { interrupt: 'x' }, effects: failing }),
       ],
-      ['approve', () => stores.runbooks.approve({ id: waiting.id, approver: 'U0A', at: later(5), suffice: () => true, effects: failing })],
+      ['approve', () => storage.runbooks.approve({ id: waiting.id, approver: 'U0A', at: later(5), suffice: () => true, effects: failing })],
       [
         'startStep',
         () =>
-          stores.runbooks.startStep({
+          storage.runbooks.startStep({
             runId: holder.id,
             phase: 'steps',
             stepIndex: 0,
@@ -416,20 +416,20 @@ describe.each(DIALECTS)('the runbook store on %s', (dialect) => {
       ],
       [
         'finishStep',
-        () => stores.runbooks.finishStep({ attemptId: attempt.id, end: END_OK, next: { transition: 'succeed' }, now: later(5), effects: failing }),
+        () => storage.runbooks.finishStep({ attemptId: attempt.id, end: END_OK, next: { transition: 'succeed' }, now: later(5), effects: failing }),
       ],
-      ['show', () => stores.runbooks.show([holder.id, waiting.id], failing)],
-      ['releaseLock', () => stores.runbooks.releaseLock('web-1', failing)],
+      ['show', () => storage.runbooks.show([holder.id, waiting.id], failing)],
+      ['releaseLock', () => storage.runbooks.releaseLock('web-1', failing)],
     ];
     for (const [name, call] of calls) {
       await expect(call(), name).rejects.toThrow(/boom|no message with key/);
-      expect(await dump(stores, hosts), name).toEqual(before);
+      expect(await dump(storage, hosts), name).toEqual(before);
     }
   });
 });
 
 describe('the runbook store on two PostgreSQL replicas at once', () => {
-  const fixture = storesFixture('postgres');
+  const fixture = storageFixture('postgres');
   afterEach(async () => {
     await fixture.closeAll();
   });

@@ -3,8 +3,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DatabaseTarget, Storage } from '../../core/ports.ts';
+import Database from 'better-sqlite3';
 import pg from 'pg';
+import type { DatabaseTarget, Storage } from '../../core/ports.ts';
 import { openPostgres } from '../../db/postgres/client.ts';
 import { openStorage, type StorageOptions } from '../../db/storage.ts';
 import { startPostgresCluster, type PostgresCluster } from './postgres/index.ts';
@@ -21,6 +22,12 @@ export interface StorageFixture {
   reopen(options?: StorageOptions): Promise<Storage>;
   /** PostgreSQL only: runs SQL on the last opened database as the superuser (psql's unaligned, tuples-only output). */
   psql(sql: string): Promise<string>;
+  /**
+   * Runs raw SQL on the last opened database, beside the stores, for both dialects: PostgreSQL through `psql`,
+   * SQLite on a handle of its own on the same file (foreign keys on, as the bot's). Answers the rows the way
+   * psql does (columns joined by `|`, one row a line), so an assertion reads the same on both.
+   */
+  sql(statement: string): Promise<string>;
   closeAll(): Promise<void>;
 }
 
@@ -67,6 +74,10 @@ export function storageFixture(dialect: Dialect): StorageFixture {
     opened.push(storage);
     return storage;
   };
+  const psql = async (sql: string) => {
+    if (last?.kind !== 'postgres' || !cluster) throw new Error('psql: open a PostgreSQL storage first');
+    return cluster.psql(sql, { database: new URL(last.url).pathname.slice(1) });
+  };
   return {
     async open(options) {
       if (dialect === 'sqlite') {
@@ -86,9 +97,23 @@ export function storageFixture(dialect: Dialect): StorageFixture {
       if (!last) throw new Error('open() first');
       return openTarget(last, options);
     },
-    async psql(sql) {
-      if (last?.kind !== 'postgres' || !cluster) throw new Error('psql: open a PostgreSQL storage first');
-      return cluster.psql(sql, { database: new URL(last.url).pathname.slice(1) });
+    psql,
+    async sql(statement) {
+      if (!last) throw new Error('open() first');
+      if (last.kind === 'postgres') return psql(statement);
+      const sqlite = new Database(last.file);
+      try {
+        sqlite.pragma('foreign_keys = ON');
+        sqlite.pragma('busy_timeout = 5000');
+        const prepared = sqlite.prepare(statement);
+        if (!prepared.reader) {
+          prepared.run();
+          return '';
+        }
+        return (prepared.raw().all() as unknown[][]).map((row) => row.map((value) => (value === null ? '' : String(value))).join('|')).join('\n');
+      } finally {
+        sqlite.close();
+      }
     },
     async closeAll() {
       for (const storage of opened.splice(0)) await storage.close();

@@ -25,7 +25,8 @@ describe('parseSettings', () => {
       host: '127.0.0.1',
       port: 3000,
       configFile: null,
-      databaseFile: './data/scalebot.db',
+      database: { kind: 'sqlite', file: './data/scalebot.db' },
+      leaseMs: 15_000,
       logLevel: 'info',
       alertmanagerToken: null,
     });
@@ -41,6 +42,7 @@ describe('parseSettings', () => {
       PORT: '0',
       SCALEBOT_CONFIG: '/etc/scalebot.yaml',
       SCALEBOT_DB: '/var/lib/scalebot.db',
+      SCALEBOT_LEASE_SECONDS: '30',
       LOG_LEVEL: 'silent',
       ALERTMANAGER_TOKEN: 'am',
       HOME: '/root',
@@ -55,7 +57,8 @@ describe('parseSettings', () => {
       host: '0.0.0.0',
       port: 0,
       configFile: '/etc/scalebot.yaml',
-      databaseFile: '/var/lib/scalebot.db',
+      database: { kind: 'sqlite', file: '/var/lib/scalebot.db' },
+      leaseMs: 30_000,
       logLevel: 'silent',
       alertmanagerToken: 'am',
     });
@@ -77,6 +80,32 @@ describe('parseSettings', () => {
       'SLACK_API_RETRIES: "-1" is not a whole number of retries',
       'PORT: "-1" is not a port number',
     ]);
+  });
+
+  it('reads SCALEBOT_DB as a SQLite path or a PostgreSQL URL, and refuses anything else with what to write, among the other problems', () => {
+    const base = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' };
+    expect(parseSettings({ ...base, SCALEBOT_DB: 'postgres://bot:pw@db.internal:5432/scalebot' }).database).toEqual({
+      kind: 'postgres',
+      url: 'postgres://bot:pw@db.internal:5432/scalebot',
+    });
+    expect(parseSettings({ ...base, SCALEBOT_DB: ' ./state/bot.db ' }).database).toEqual({ kind: 'sqlite', file: './state/bot.db' });
+    expect(problemsOf({ ...base, SCALEBOT_DB: 'mysql://bot:hunter2@db/scalebot', PORT: 'x' })).toEqual([
+      'PORT: "x" is not a port number',
+      expect.stringMatching(/^SCALEBOT_DB: "mysql:" is not a database scalebot can use; write a SQLite file's path .* or a PostgreSQL URL/),
+    ]);
+    // The password of a URL it cannot read is not repeated back.
+    expect(problemsOf({ ...base, SCALEBOT_DB: 'postgres://bot:hunter2@[::1' }).join('\n')).not.toMatch(/hunter2/);
+  });
+
+  it('takes the lease in whole seconds from 3 to 300', () => {
+    const base = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' };
+    expect(parseSettings({ ...base, SCALEBOT_LEASE_SECONDS: '3' }).leaseMs).toBe(3000);
+    expect(parseSettings({ ...base, SCALEBOT_LEASE_SECONDS: '300' }).leaseMs).toBe(300_000);
+    for (const value of ['2', '301', '1.5', 'soon']) {
+      expect(problemsOf({ ...base, SCALEBOT_LEASE_SECONDS: value })).toEqual([
+        `SCALEBOT_LEASE_SECONDS: "${value}" is not a whole number of seconds from 3 to 300`,
+      ]);
+    }
   });
 
   it('asks for the signing secret in HTTP mode only, and never echoes a token', () => {
