@@ -1,6 +1,6 @@
 // What the failover tests and the failover bench share: one PostgreSQL cluster, one Prometheus scraping a live
-// exporter, one sshd, and a replica set per scenario with its own database, fake Slack and series.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// exporter, and per scenario a replica set with its own database, fake Slack, series and sshd.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startExporter, startPrometheus, waitForValue, type Exporter, type PrometheusFixture } from '../../devkit/prometheus/index.ts';
@@ -23,13 +23,12 @@ export interface World {
   cluster: PostgresCluster;
   exporter: Exporter;
   prometheus: PrometheusFixture;
-  sshd: SshdFixture;
   dir: string;
   stop(): Promise<void>;
 }
 
 export async function startWorld(): Promise<World> {
-  const [cluster, exporter, sshd] = await Promise.all([startPostgresCluster(), startExporter(), startSshd()]);
+  const [cluster, exporter] = await Promise.all([startPostgresCluster(), startExporter()]);
   exporter.set(METRIC, { scenario: 'warm-up', instance: 'warm-up' }, 0.1);
   const prometheus = await startPrometheus({ scrapeTargets: [exporter.target], scrapeIntervalSeconds: 1 });
   await waitForValue(prometheus, `${METRIC}{scenario="warm-up"}`, (value) => value === 0.1, 30_000);
@@ -38,11 +37,10 @@ export async function startWorld(): Promise<World> {
     cluster,
     exporter,
     prometheus,
-    sshd,
     dir,
     async stop() {
       await prometheus.stop();
-      await Promise.all([exporter.stop(), sshd.stop(), cluster.destroy()]);
+      await Promise.all([exporter.stop(), cluster.destroy()]);
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -69,9 +67,9 @@ export interface Scenario {
   stop(): Promise<void>;
 }
 
-export function configFor(world: World, name: string, marker: string, sleep: string): string {
+export function configFor(sshd: SshdFixture, name: string, marker: string, sleep: string): string {
   const query = `max by (instance) (${METRIC}{scenario=\\"${name}\\"})`;
-  const host = world.sshd.host;
+  const host = sshd.host;
   return `prometheus:
   lookback: 30s
   timeout: 2s
@@ -108,7 +106,12 @@ export async function startScenario(world: World, count: number): Promise<Scenar
   const name = `s${process.pid}x${scenarios}`;
   const marker = join(world.dir, `${name}.marker`);
   const sleep = `sleep 60.${process.pid}${scenarios}`;
-  const set = await startReplicaSet({ count, config: configFor(world, name, marker, sleep), prometheusUrl: world.prometheus.url, cluster: world.cluster });
+  // A host of its own per scenario, with its own HOME: the host remembers the highest fencing token it has
+  // seen (~/.cache/scalebot/locks), and each scenario's database counts tokens from 1 again.
+  const home = join(world.dir, `${name}.home`);
+  mkdirSync(home);
+  const sshd = await startSshd({ env: { HOME: home } });
+  const set = await startReplicaSet({ count, config: configFor(sshd, name, marker, sleep), prometheusUrl: world.prometheus.url, cluster: world.cluster });
   const series = new Set<string>();
   const scenario: Scenario = {
     set,
@@ -159,6 +162,7 @@ export async function startScenario(world: World, count: number): Promise<Scenar
       for (const instance of series) world.exporter.remove(METRIC, { scenario: name, instance });
       killMatching(sleep);
       await set.stop();
+      await sshd.stop();
     },
   };
   return scenario;
