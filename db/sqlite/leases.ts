@@ -47,3 +47,17 @@ export function createSqliteLeaseStore(db: Db, now: () => number = Date.now): Le
     },
   };
 }
+
+/**
+ * Ends the lease of a `serve` process that is gone. Only the holder of the serve lock calls this: the kernel
+ * released that lock, so whoever held the lease before is dead (kill -9, a power cut) and waiting its lease
+ * out would only delay the recovery of its runs. The token stays, so the next tenure gets a higher one.
+ */
+export function expireAbandonedLease(db: Db, now: () => number = Date.now): void {
+  inUnfencedTransaction(db, () => {
+    db.update(leaderLease)
+      .set({ holder: null, expiresAt: new Date(now()) })
+      .where(eq(leaderLease.name, NAME))
+      .run();
+  });
+}
