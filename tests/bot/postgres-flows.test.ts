@@ -1,6 +1,9 @@
 // The bot's flows with its state in PostgreSQL (SCALEBOT_DB=postgres://…), once each: /scale status, the watcher,
 // a checklist, a runbook over SSH with four eyes, the advisor. The storage-level tests run every store on both
 // dialects (tests/db); this file proves the wiring: the same bot, started the way users start it, on PostgreSQL.
+import { chmodSync, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startExporter, startPrometheus, waitForValue, type Exporter, type PrometheusFixture } from '../../devkit/prometheus/index.ts';
 import { startSshd, type SshdFixture } from '../../devkit/sshd/index.ts';
@@ -21,6 +24,9 @@ let sshd: SshdFixture;
 let fake: FakeSlack;
 let harness: TestBot;
 let databaseUrl: string;
+const sshdHome = mkdtempSync(join(tmpdir(), 'scalebot-pg-flows-home-'));
+chmodSync(sshdHome, 0o755);
+const sql = (statement: string) => cluster.psql(statement, { database: 'scalebot_flows' });
 
 function config(): string {
   const host = sshd.host;
@@ -71,13 +77,19 @@ async function click(user: string, message: StoredMessage, actionId: string, cha
 const topLevel = (channel: string) => fake.messages(channel).filter((message) => !message.thread_ts || message.thread_ts === message.ts);
 
 beforeAll(async () => {
-  [cluster, exporter, sshd] = await Promise.all([startPostgresCluster(), startExporter(), startSshd()]);
+  [cluster, exporter, sshd] = await Promise.all([startPostgresCluster(), startExporter(), startSshd({ env: { HOME: sshdHome } })]);
   exporter.set('test_load', { instance: 'web-1' }, 0.2);
   prometheus = await startPrometheus({ scrapeTargets: [exporter.target], scrapeIntervalSeconds: 1 });
   await cluster.psql('CREATE DATABASE scalebot_flows');
   databaseUrl = `postgres://postgres@127.0.0.1:${cluster.port}/scalebot_flows`;
   fake = await startFakeSlack();
-  harness = await startTestBot({ prometheusUrl: prometheus.url, config: config(), fake, env: { SCALEBOT_DB: databaseUrl, SCALEBOT_LEASE_SECONDS: '3' } });
+  harness = await startTestBot({
+    prometheusUrl: prometheus.url,
+    config: config(),
+    fake,
+    env: { SCALEBOT_DB: databaseUrl, SCALEBOT_LEASE_SECONDS: '3', LOG_LEVEL: process.env.FLOWS_LOG ? 'info' : 'silent' },
+    ...(process.env.FLOWS_LOG ? { logDestination: createWriteStream(process.env.FLOWS_LOG) } : {}),
+  });
 }, 90_000);
 
 afterAll(async () => {
@@ -87,30 +99,40 @@ afterAll(async () => {
   await exporter?.stop();
   await sshd?.stop();
   await cluster?.destroy();
+  rmSync(sshdHome, { recursive: true, force: true });
 });
 
 describe('the bot on PostgreSQL', () => {
   it('keeps its state in PostgreSQL, not in a file named after the URL', async () => {
     expect(await cluster.psql("SELECT count(*) FROM information_schema.tables WHERE table_name = 'decision_log'", { database: 'scalebot_flows' })).toBe('1');
-    const ready = await fetch(`${harness.url}/health/ready`);
-    expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ role: 'leader' });
+    // Ready at once; the leader once it has taken the lease (it is the only replica).
+    await vi.waitFor(
+      async () => {
+        const ready = await fetch(`${harness.url}/health/ready`);
+        expect(ready.status).toBe(200);
+        expect(await ready.json()).toMatchObject({ role: 'leader' });
+      },
+      { timeout: 20_000, interval: 100 },
+    );
   });
 
   it('/scale status answers from live Prometheus and logs the command in PostgreSQL', async () => {
     const text = await answerAt(await command('status', REQUESTER));
     expect(text).toContain('Load');
     await vi.waitFor(
-      async () => expect(Number(await cluster.psql("SELECT count(*) FROM decision_log WHERE kind = 'command' AND subject = 'status'", { database: 'scalebot_flows' }))).toBe(1),
+      async () =>
+        expect(
+          Number(await cluster.psql("SELECT count(*) FROM decision_log WHERE kind = 'command' AND subject = 'status'", { database: 'scalebot_flows' })),
+        ).toBe(1),
       { timeout: 10_000 },
     );
   });
 
-  it('the watcher posts a breach once, and resolves it in its thread', async () => {
+  it('the watcher posts a breach once, and resolves it in its thread', { timeout: 90_000 }, async () => {
     exporter.set('test_load', { instance: 'web-1' }, 0.95);
     const breach = await fake.waitFor(() => topLevel(ALERTS).find((message) => JSON.stringify(message.blocks).includes('Load')), { timeoutMs: 30_000 });
     exporter.set('test_load', { instance: 'web-1' }, 0.2);
-    await waitForValue(prometheus, 'max(test_load)', (value) => value < 0.5, 20_000);
+    await waitForValue(prometheus, 'max(test_load)', (value) => value !== undefined && value < 0.5, 20_000);
     await fake.waitFor(() => fake.messages(ALERTS).find((message) => message.thread_ts === breach.ts && message.ts !== breach.ts), { timeoutMs: 30_000 });
     expect(topLevel(ALERTS)).toHaveLength(1);
     const rows = await cluster.psql("SELECT status FROM breaches WHERE trigger_id = 'load'", { database: 'scalebot_flows' });
@@ -126,24 +148,56 @@ describe('the bot on PostgreSQL', () => {
     expect(await cluster.psql('SELECT actor, action FROM checklist_events WHERE run_id = 1', { database: 'scalebot_flows' })).toBe(`${LEAD}|tick`);
   });
 
-  it('runs a runbook over SSH after a second person approves it, every decision in the log', async () => {
+  /** `/scale run hello` as the requester, approved by the lead once its message is posted; returns the run's id. */
+  async function requestAndApprove(runId: number): Promise<void> {
     await command('run hello target=local', REQUESTER);
-    const plan = await fake.waitFor(() => fake.messages(OPS).find((m) => m.metadata?.event_payload.key === 'run:1'), { timeoutMs: 20_000 });
+    const plan = await fake.waitFor(() => fake.messages(OPS).find((m) => m.metadata?.event_payload.key === `run:${runId}`), { timeoutMs: 20_000 });
+    // A person clicks once the message is there; the bot knows its ts a moment after Slack answered the post.
+    await vi.waitFor(async () => expect(await sql(`SELECT status FROM slack_outbox WHERE dedupe_key = 'run:${runId}'`)).toBe('sent'), { timeout: 10_000 });
     await click(LEAD, plan, 'run_approve');
-    await vi.waitFor(async () => expect(await cluster.psql('SELECT status FROM runbook_runs WHERE id = 1', { database: 'scalebot_flows' })).toBe('succeeded'), {
-      timeout: 30_000,
-      interval: 200,
-    });
-    expect(await cluster.psql('SELECT output FROM run_steps WHERE run_id = 1', { database: 'scalebot_flows' })).toContain('hello-from-postgres');
-    const kinds = (await cluster.psql("SELECT kind FROM decision_log ORDER BY id", { database: 'scalebot_flows' })).split('\n');
+  }
+
+  const runStatus = (runId: number) => sql(`SELECT status FROM runbook_runs WHERE id = ${runId}`);
+  const stepPosts = (runId: number) => fake.callsTo('chat.postMessage').filter((call) => JSON.stringify(call).includes(`run:${runId}:step:`)).length;
+
+  it('runs a runbook over SSH after a second person approves it, every decision in the log', { timeout: 60_000 }, async () => {
+    await requestAndApprove(1);
+    await vi.waitFor(async () => expect(await runStatus(1)).toBe('succeeded'), { timeout: 30_000, interval: 200 });
+    expect(await sql('SELECT output FROM run_steps WHERE run_id = 1')).toContain('hello-from-postgres');
+    const kinds = (await sql('SELECT kind FROM decision_log ORDER BY id')).split('\n');
     expect(kinds).toEqual(expect.arrayContaining(['run_requested', 'approval', 'run_succeeded']));
+  });
+
+  it('a host that has seen a newer token of this deployment starts nothing: the step is recorded fenced, the run fails once, no retry loop', {
+    timeout: 60_000,
+  }, async () => {
+    const deployment = await harness.bot.storage.leases.deployment();
+    const fenceFile = join(
+      sshdHome,
+      '.cache/scalebot/locks',
+      `${readFileSync('/proc/sys/kernel/hostname', 'utf8')
+        .trim()
+        .replace(/[^A-Za-z0-9_.-]/g, '')}-fence-${deployment}.token`,
+    );
+    expect(existsSync(fenceFile), 'the first run recorded its token under this deployment').toBe(true);
+    writeFileSync(fenceFile, '999999\n');
+    await requestAndApprove(2);
+    await vi.waitFor(async () => expect(await runStatus(2)).toBe('failed'), { timeout: 30_000, interval: 200 });
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(await sql('SELECT status FROM run_steps WHERE run_id = 2')).toBe('fenced');
+    expect(await runStatus(2)).toBe('failed');
+    expect(stepPosts(2)).toBe(1);
+    rmSync(fenceFile);
   });
 
   it('the advisor walks the decision tree on live metrics', async () => {
     const text = await answerAt(await command('advise', REQUESTER));
     expect(text).toMatch(/advise|scale/i);
     await vi.waitFor(
-      async () => expect(Number(await cluster.psql("SELECT count(*) FROM decision_log WHERE kind = 'command' AND subject = 'advise'", { database: 'scalebot_flows' }))).toBe(1),
+      async () =>
+        expect(
+          Number(await cluster.psql("SELECT count(*) FROM decision_log WHERE kind = 'command' AND subject = 'advise'", { database: 'scalebot_flows' })),
+        ).toBe(1),
       { timeout: 10_000 },
     );
   });

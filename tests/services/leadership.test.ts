@@ -62,6 +62,7 @@ function linkTo(leases: LeaseStore): Link {
       },
       release: (holder, token) => leases.release(holder, token),
       current: () => leases.current(),
+      deployment: () => leases.deployment(),
     },
   };
   return link;
