@@ -88,7 +88,7 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
   let leadership: Leadership | undefined;
   const fenceToken: FenceTokenOf = () => leadership?.fenceToken();
   // `serving`: SQLite refuses a second serve process on the same file (it is not HA); PostgreSQL takes any number.
-  const storageOptions: StorageOptions & { readonly serving: boolean } = { fenceToken, serving: true };
+  const storageOptions: StorageOptions = { fenceToken, serving: true };
   const storage: Storage = await openStorage(settings.database, storageOptions);
   const sqliteHandle = 'handle' in storage ? (storage as SqliteStorage).handle : null;
   // Every outside call gets at most a third of the lease, so that a leader renewing on time (every fifth of the

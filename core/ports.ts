@@ -118,6 +118,8 @@ export interface RunOptions {
    * refuses a step carrying a lower one (`fenced`), so a deposed leader that wakes up cannot start a step there.
    */
   fenceToken?: number;
+  /** Whose tokens `fenceToken` is (LeaseStore.deployment(): [a-z0-9], at most 32): the host keeps one record per deployment. */
+  fenceScope?: string;
 }
 
 export interface SshPort {

@@ -130,6 +130,13 @@ export async function migrateSqliteToPostgres({ from, to, progress = () => {} }:
             [LEASE_NAME, fenceToken],
           );
         }
+        // The deployment goes over too: the hosts keep this deployment's tokens under its id (LeaseStore.deployment).
+        const deployment = sqlite.prepare("SELECT holder FROM leader_lease WHERE name = 'deployment'").get() as { holder: string | null } | undefined;
+        if (deployment?.holder) {
+          await client.query("INSERT INTO leader_lease (name, holder, token, acquired_at, expires_at) VALUES ('deployment', $1, 0, now(), now())", [
+            deployment.holder,
+          ]);
+        }
         const report = await verifyCopy(sqlite, client);
         if (report.mismatchCount > 0) {
           await client.query('ROLLBACK');

@@ -8,10 +8,10 @@ import { createSqliteAdviceStore } from './sqlite/advice.ts';
 import { createSqliteBreachStore } from './sqlite/breaches.ts';
 import { createSqliteChecklistStore } from './sqlite/checklists.ts';
 import { createSqliteDecisionStore } from './sqlite/decisions.ts';
-import { createSqliteLeaseStore } from './sqlite/leases.ts';
 import { createSqliteOutboxStore } from './sqlite/outbox.ts';
 import { createSqliteRunbookStore } from './sqlite/runbooks.ts';
 import { acquireServeLock, type ServeLock } from './sqlite/serve-lock.ts';
+import { createSqliteLeaseStore, expireAbandonedLease } from './sqlite/leases.ts';
 
 export { ServeLockedError } from './sqlite/serve-lock.ts';
 
@@ -60,7 +60,9 @@ export function openSqliteStorage(file: string, options: StorageOptions = {}): S
   // Refused before the file is even migrated: the process holding it may be mid-write.
   const serveLock = options.serving && file !== ':memory:' ? acquireServeLock(file) : undefined;
   try {
-    return createSqliteStorage(openDatabase(file), options, serveLock);
+    const handle = openDatabase(file);
+    if (serveLock) expireAbandonedLease(handle.db);
+    return createSqliteStorage(handle, options, serveLock);
   } catch (error) {
     serveLock?.release();
     throw error;

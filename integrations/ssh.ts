@@ -264,7 +264,10 @@ async function runStep(settings: Required<SshOptions>, host: SshHost, command: s
   // ---- run
   const marker = `__scalebot_pgid_${randomBytes(8).toString('hex')}__`;
   const lock = options.lockKey === undefined ? undefined : { key: options.lockKey, flockCommand: settings.remoteFlockCommand };
-  const fence = options.fenceToken === undefined ? undefined : { token: options.fenceToken, flockCommand: settings.remoteFlockCommand };
+  const fence =
+    options.fenceToken === undefined
+      ? undefined
+      : { token: options.fenceToken, flockCommand: settings.remoteFlockCommand, ...(options.fenceScope ? { scope: options.fenceScope } : {}) };
   const remote = buildRemoteCommand(command, options.timeoutSeconds, marker, settings, lock, fence);
   const stderr = new MarkerFilter(marker, (text) => output.push('stderr', text));
   let started = false;
@@ -586,6 +589,8 @@ export interface RemoteLock {
 export interface RemoteFence {
   token: number;
   flockCommand: string;
+  /** Whose tokens these are (RunOptions.fenceScope): one record per deployment. */
+  scope?: string;
 }
 
 /** Exit status of a wrapper that did not start the command because of its lock (EX_TEMPFAIL). */
@@ -724,7 +729,8 @@ function stateDirSection(flockCommand: string, marker: string): string {
 /**
  * The leader's fencing token (RunOptions.fenceToken), checked and recorded before anything else starts.
  *
- * The host keeps the highest token it has seen in `<host>-fence.token`, in the same directory as the lock
+ * The host keeps the highest token it has seen in `<host>-fence[-SCOPE].token` (one per deployment: see
+ * LeaseStore.deployment), in the same directory as the lock
  * slots, and checks and records it under a host-wide flock on `<host>-fence.flock` (fd 8, waited for: the
  * section it guards takes milliseconds), so two steps of two leaders cannot both read the old highest and
  * both run. A lower token than the highest is refused ("MARKER fenced HIGHEST", exit 75): that replica has
@@ -740,9 +746,11 @@ function fenceSection(fence: RemoteFence, marker: string): string {
   const flock = fence.flockCommand;
   const token = String(fence.token);
   if (!/^\d{1,16}$/.test(token)) throw new TypeError('fence token must be a plain whole number');
+  if (fence.scope !== undefined && !/^[a-z0-9]{1,32}$/.test(fence.scope)) throw new TypeError('fence scope must be 1 to 32 of [a-z0-9]');
+  const scope = fence.scope === undefined ? '' : `-${fence.scope}`;
   const refuse = (why: string, file: string) => `{ printf '%s nofence %s %s\\n' ${m} ${why} "${file}" >&2; exit ${LOCK_REFUSED_EXIT}; }`;
   return (
-    `sb_fence="$sb_dir/$(uname -n 2>/dev/null | tr -cd 'A-Za-z0-9_.-')-fence"; ` +
+    `sb_fence="$sb_dir/$(uname -n 2>/dev/null | tr -cd 'A-Za-z0-9_.-')-fence${scope}"; ` +
     `command exec 8>>"$sb_fence.flock" || ${refuse('open', '$sb_fence.flock')}; ` +
     `${flock} -w 30 8 2>/dev/null || ${refuse('wait', '$sb_fence.flock')}; ` +
     `sb_top=; [ ! -e "$sb_fence.token" ] || read -r sb_top sb_rest < "$sb_fence.token" || [ -n "$sb_top" ] || ${refuse('corrupt', '$sb_fence.token')}; ` +

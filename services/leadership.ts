@@ -120,8 +120,8 @@ export function createLeadership(options: LeadershipOptions): Leadership {
   };
 
   function changed(role: Role, reason: string, detail: Record<string, unknown> = {}) {
-    if (role === 'leader') logger.info({ token, holder, ...detail }, `became the leader (token ${token}): ${reason}`);
-    else logger.warn({ token, holder, ...detail }, `no longer the leader (token ${token}): ${reason}`);
+    if (role === 'leader') logger.info({ fencing: token, holder, ...detail }, `became the leader (token ${token}): ${reason}`);
+    else logger.warn({ fencing: token, holder, ...detail }, `no longer the leader (token ${token}): ${reason}`);
     try {
       onChange?.({ role, token, reason });
     } catch (error) {
@@ -184,7 +184,7 @@ export function createLeadership(options: LeadershipOptions): Leadership {
       } catch (error) {
         // A leader that could not recover its runs must not run steps (it might run one twice): it steps down,
         // and tries again (it or another replica) at the next acquire.
-        logger.error({ err: error, job: job.name, token: term.token }, `the leader's job "${job.name}" could not start: stepping down`);
+        logger.error({ err: error, job: job.name, fencing: term.token }, `the leader's job "${job.name}" could not start: stepping down`);
         if (holds && tenure === term) {
           depose(`its job "${job.name}" could not start`);
           await tenures.exit(() => leases.release(holder, term.token)).catch(() => {});

@@ -24,6 +24,12 @@ export interface LeaseStore {
   release(holder: string, token: number): Promise<void>;
   /** Who holds it now, without changing anything. */
   current(): Promise<LeaseState>;
+  /**
+   * This database's deployment id, made once and kept: the SSH hosts keep fencing tokens per deployment, so
+   * another deployment on the same host (another team's bot, a test) or this database started afresh with
+   * token 1 is not refused by tokens it never issued. Kept in leader_lease as the row named `deployment`.
+   */
+  deployment(): Promise<string>;
 }
 
 /**

@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { LeaseState, LeaseStore } from '../../core/storage/leases.ts';
 import { inPgTransaction, type PgDb, type PgTx } from './client.ts';
 
 const NAME = 'leader';
+const DEPLOYMENT = 'deployment';
 
 type LeaseRow = {
   holder: string | null;
@@ -33,6 +35,15 @@ async function read(tx: PgTx | PgDb): Promise<LeaseState> {
 export function createPgLeaseStore(db: PgDb): LeaseStore {
   return {
     current: () => read(db),
+    deployment: () =>
+      inPgTransaction(db, undefined, async (tx) => {
+        await tx.execute(sql`
+          INSERT INTO leader_lease (name, holder, token, acquired_at, expires_at)
+          VALUES (${DEPLOYMENT}, ${randomBytes(8).toString('hex')}, 0, now(), now())
+          ON CONFLICT (name) DO NOTHING`);
+        const result = await tx.execute<{ holder: string }>(sql`SELECT holder FROM leader_lease WHERE name = ${DEPLOYMENT}`);
+        return result.rows[0]!.holder;
+      }),
     acquire: (holder, ttlMs) =>
       inPgTransaction(db, undefined, async (tx) => {
         const expiresAt = sql`now() + ${Math.max(0, Math.round(ttlMs))} * interval '1 millisecond'`;

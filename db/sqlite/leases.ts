@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import type { LeaseState, LeaseStore } from '../../core/storage/leases.ts';
 import { inUnfencedTransaction, type Db } from '../client.ts';
 import { leaderLease } from '../schema.ts';
 
 const NAME = 'leader';
+const DEPLOYMENT = 'deployment';
 
 /**
  * The SQLite implementation of the lease. One `serve` process at a time uses a SQLite file (the second is
@@ -19,6 +21,15 @@ export function createSqliteLeaseStore(db: Db, now: () => number = Date.now): Le
   };
   return {
     current: async () => read(),
+    deployment: async () =>
+      inUnfencedTransaction(db, () => {
+        const at = new Date(now());
+        db.insert(leaderLease)
+          .values({ name: DEPLOYMENT, holder: randomBytes(8).toString('hex'), token: 0, acquiredAt: at, expiresAt: at })
+          .onConflictDoNothing({ target: leaderLease.name })
+          .run();
+        return db.select().from(leaderLease).where(eq(leaderLease.name, DEPLOYMENT)).get()!.holder!;
+      }),
     acquire: async (holder, ttlMs) =>
       // Never fenced: these writes are how leadership moves.
       inUnfencedTransaction(db, () => {
@@ -46,4 +57,18 @@ export function createSqliteLeaseStore(db: Db, now: () => number = Date.now): Le
         .run();
     },
   };
+}
+
+/**
+ * Ends the lease of a `serve` process that is gone. Only the holder of the serve lock calls this: the kernel
+ * released that lock, so whoever held the lease before is dead (kill -9, a power cut) and waiting its lease
+ * out would only delay the recovery of its runs. The token stays, so the next tenure gets a higher one.
+ */
+export function expireAbandonedLease(db: Db, now: () => number = Date.now): void {
+  inUnfencedTransaction(db, () => {
+    db.update(leaderLease)
+      .set({ holder: null, expiresAt: new Date(now()) })
+      .where(eq(leaderLease.name, NAME))
+      .run();
+  });
 }

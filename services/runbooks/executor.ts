@@ -52,6 +52,15 @@ export function createExecutor(ctx: RunnerContext): Executor {
   const connectTimeoutMs = deps.sshConnectTimeoutMs ?? 10_000;
   /** Whether a step may start now: only a leader whose lease outlasts the connection's timeout starts one. */
   const mayStart = () => !shuttingDown && !halting && leader.mayCallOut(connectTimeoutMs);
+  let deployment: Promise<string> | undefined;
+  /** The hosts keep fencing tokens per deployment; asked once (a failure is asked again next time). */
+  const deploymentId = () => {
+    deployment ??= deps.storage.leases.deployment().catch((error: unknown) => {
+      deployment = undefined;
+      throw error;
+    });
+    return deployment;
+  };
 
   function launch(runId: number): void {
     if (shuttingDown || halting || !leader.isLeader()) return;
@@ -184,7 +193,7 @@ export function createExecutor(ctx: RunnerContext): Executor {
           timeoutSeconds: step.timeoutSeconds,
           signal: controller.signal,
           // The host keeps the highest token it has seen and refuses a lower one: a deposed leader starts nothing there.
-          ...(fenceToken !== undefined ? { fenceToken } : {}),
+          ...(fenceToken !== undefined ? { fenceToken, fenceScope: await deploymentId() } : {}),
           // One slot per run, phase and step on the host: a Retry while an earlier attempt may still live there is refused by the host.
           lockKey: hostSlotKey(run.id, planOf(run), phase, index),
           onOutput: (chunk) => {
@@ -206,8 +215,9 @@ export function createExecutor(ctx: RunnerContext): Executor {
       if (editTimer) clearTimeout(editTimer);
     }
     await outputWrites;
-    // A newer leader has run steps on that host: this replica is deposed and the run is the new leader's to carry on (a write would be refused anyway).
-    if (result.outcome === 'fenced') return result;
+    // `fenced` (a newer leader of this deployment has run steps on that host) is recorded like any step that did
+    // not run: a deposed replica's write is refused by the database's fence and the new leader marks the run
+    // interrupted; if this replica still leads, the run stops for a person to decide, never retried in a loop.
     const ended = clock();
     // The bot is going down or was deposed, not a person's Stop: the step stays "running" and the next leader
     // reports the run as interrupted, outcome unknown.

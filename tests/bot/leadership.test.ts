@@ -1,32 +1,31 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Storage } from '../../core/ports.ts';
-import { openSqliteStorage } from '../../db/storage.ts';
+import { openStorage } from '../../db/storage.ts';
 import { startTestBot, type TestBot } from '../helpers/bot.ts';
+import { startPostgresCluster, type PostgresCluster } from '../helpers/postgres/index.ts';
 
 // Issue 15: "`GET /health/ready` answers 200 on both roles with the role in its body; `/metrics` has
 // `scalebot_leader` (0/1) and `scalebot_leader_changes_total`; the log says when and why leadership moved."
-// The real bot starts while another replica holds the lease (a second handle on the same data holds it), so it
-// follows; when that replica gives the lease up, the bot leads.
+// The real bot starts on PostgreSQL while another replica holds the lease (a second storage on the same database
+// holds it), so it follows; when that replica gives the lease up, the bot leads. (On SQLite there is no other
+// replica: the serve lock refuses a second one, and a lease left by a dead one is ended at start.)
 
 const OTHER = 'other-replica';
-let dir: string;
+let cluster: PostgresCluster;
 let other: Storage;
 let otherToken: number;
 let harness: TestBot;
 const lines: { msg: string; level: number }[] = [];
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'scalebot-leadership-'));
-  const databaseFile = join(dir, 'scalebot.db');
-  other = openSqliteStorage(databaseFile);
+  cluster = await startPostgresCluster();
+  await cluster.psql('CREATE DATABASE scalebot_leadership');
+  const url = `postgres://postgres@127.0.0.1:${cluster.port}/scalebot_leadership`;
+  other = await openStorage({ kind: 'postgres', url });
   otherToken = (await other.leases.acquire(OTHER, 120_000)).token;
   harness = await startTestBot({
-    databaseFile,
-    env: { SCALEBOT_LEASE_SECONDS: '3', LOG_LEVEL: 'info' },
+    env: { SCALEBOT_DB: url, SCALEBOT_LEASE_SECONDS: '3', LOG_LEVEL: 'info' },
     logDestination: new Writable({
       write(chunk, _encoding, done) {
         for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
@@ -39,7 +38,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await harness?.stop();
   await other?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await cluster?.destroy();
 });
 
 const health = async (path: string) => (await fetch(`${harness.url}${path}`)).json();

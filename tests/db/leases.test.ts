@@ -52,6 +52,18 @@ describe.each(DIALECTS)('the leader lease on %s', (dialect) => {
     expect(await storage.leases.current()).toMatchObject({ holder: 'replica-b', token: 2 });
   });
 
+  it('names its deployment once: the same id for every replica and every call, a new one for another database, the lease untouched', async () => {
+    const storage = await fixture.open();
+    const second = await fixture.reopen();
+    const ids = await Promise.all([storage.leases.deployment(), second.leases.deployment(), storage.leases.deployment(), second.leases.deployment()]);
+    expect(ids[0]).toMatch(/^[a-z0-9]{16}$/);
+    expect(new Set(ids).size).toBe(1);
+    expect(await storage.leases.current()).toEqual({ holder: null, token: 0, ttlLeftMs: 0 });
+    expect(await storage.leases.acquire('replica-a', 10_000)).toMatchObject({ holder: 'replica-a', token: 1 });
+    const other = await fixture.open();
+    expect(await other.leases.deployment()).not.toBe(ids[0]);
+  });
+
   it('never has two holders at once: replicas racing for it, renewing, releasing and letting it lapse', async () => {
     // Each replica is a storage of its own (a pool of its own on PostgreSQL), writing under its own token.
     const tokens = { a: undefined as number | undefined, b: undefined as number | undefined };

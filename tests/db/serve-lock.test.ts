@@ -88,3 +88,21 @@ describe('the SQLite serve lock', () => {
     await again.close();
   });
 });
+
+describe('the lease a dead serve process left', () => {
+  it('ends when the next serve process takes the file, keeping the token: the new one need not wait it out', async () => {
+    const file = databaseFile();
+    const first = openSqliteStorage(file, { serving: true });
+    const { token } = await first.leases.acquire('dead-replica', 600_000);
+    // A close that releases nothing but the serve lock stands in for kill -9: the lease row stays as it was.
+    await first.close();
+    const reader = openSqliteStorage(file);
+    expect(await reader.leases.current()).toMatchObject({ holder: 'dead-replica', token });
+    await reader.close();
+
+    const next = openSqliteStorage(file, { serving: true });
+    expect(await next.leases.current()).toMatchObject({ holder: null, token, ttlLeftMs: 0 });
+    expect(await next.leases.acquire('next-replica', 10_000)).toMatchObject({ holder: 'next-replica', token: token + 1 });
+    await next.close();
+  });
+});

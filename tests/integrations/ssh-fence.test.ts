@@ -77,6 +77,22 @@ describe('the host keeps the highest fencing token it has seen', () => {
     expect(readFileSync(fenceFile(), 'utf8')).toBe('6\n');
   });
 
+  it('keeps one record per deployment (fenceScope): another deployment, or this one started afresh, is not refused by tokens it never issued', async () => {
+    const scoped = (scope: string) => join(locks, `${hostname()}-fence-${scope}.token`);
+    rmSync(scoped('aaaa1111'), { force: true });
+    rmSync(scoped('bbbb2222'), { force: true });
+    expect(await touch({ fenceToken: 9, fenceScope: 'aaaa1111' })).toMatchObject({ result: { outcome: 'succeeded' }, ran: true });
+    expect(await touch({ fenceToken: 1, fenceScope: 'bbbb2222' })).toMatchObject({ result: { outcome: 'succeeded' }, ran: true });
+    const stale = await touch({ fenceToken: 8, fenceScope: 'aaaa1111' });
+    expect(stale.ran).toBe(false);
+    expect(stale.result.message).toMatch(FENCED(9, 8));
+    expect(readFileSync(scoped('aaaa1111'), 'utf8')).toBe('9\n');
+    expect(readFileSync(scoped('bbbb2222'), 'utf8')).toBe('1\n');
+    expect(existsSync(fenceFile())).toBe(false);
+    // A scope goes into a file name and shell text: only [a-z0-9].
+    await expect(ssh.run(sshd.host, 'true', { timeoutSeconds: 5, fenceToken: 1, fenceScope: '../x' })).rejects.toThrow(/fence scope/);
+  });
+
   it('two steps of two leaders (7 and 8) on different lock keys at once: 8 always runs, 7 only if it was checked before 8 was recorded', async () => {
     let both = 0;
     let sevenFenced = 0;
