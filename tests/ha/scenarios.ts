@@ -107,7 +107,7 @@ export const killMidStep = (world: World, count: number) =>
     const first = await set.leader();
     const follower = (first + 1) % count;
     await command(scenario, follower, 'run ha-step target=local', REQUESTER);
-    const plan = await step('the plan message', () => fake.messages(CHANNEL).find((message) => flat(message.blocks).includes('run_approve')));
+    const plan = await planMessage(scenario);
     const last = count - 1;
     await Promise.all([
       click(scenario, 0, plan, 'run_approve', APPROVERS[0]),
@@ -142,6 +142,19 @@ export const killMidStep = (world: World, count: number) =>
     ] as const)
       if ((decisions.get(kind) ?? 0) !== expected) problems.push(`${decisions.get(kind) ?? 0} ${kind} decisions, expected ${expected}`);
   });
+
+/**
+ * The run's plan message once its outbox row is marked sent: a click the replica cannot yet tie to the run's
+ * message is refused ("does not belong to this run's message"), and people click what they have seen.
+ */
+async function planMessage(scenario: Scenario): Promise<StoredMessage> {
+  const { set } = scenario;
+  return step('the plan message, recorded as sent', async () => {
+    const message = set.fake.messages(CHANNEL).find((each) => flat(each.blocks).includes('run_approve'));
+    const rows = await set.rows<{ ts: string | null }>(`SELECT ts FROM slack_outbox WHERE dedupe_key = 'run:1'`);
+    return message && rows[0]?.ts === message.ts ? message : undefined;
+  });
+}
 
 /** Ticks every item of a checklist, clicking at every replica at once (one item per click). */
 async function tickEverything(scenario: Scenario, message: StoredMessage) {
@@ -200,7 +213,7 @@ export const pauseLeader = (world: World, count: number) =>
     await drained(scenario, 'the new leader to post the breach', (rows) => rows.some((row) => row.dedupeKey === 'breach:1'));
     // Approved while the old leader sleeps: the step must run once, on the new leader, and never again.
     await command(scenario, next, 'run ha-step target=local', REQUESTER);
-    const plan = await step('the plan message', () => set.fake.messages(CHANNEL).find((message) => flat(message.blocks).includes('run_approve')));
+    const plan = await planMessage(scenario);
     await Promise.all([click(scenario, next, plan, 'run_approve', APPROVERS[0]), click(scenario, next, plan, 'run_approve', APPROVERS[1])]);
     await step('the step to start on the host', () => scenario.stepStarts() === 1);
     const resumedAt = Date.now();
