@@ -93,9 +93,19 @@ async function main() {
         const leaders = results.map((run) => run.leaderMs);
         const posts = results.map((run) => run.postedMs);
         const within = posts.filter((value) => value <= BOUND_MS).length;
-        rows.push(
-          `| ${replicas} | ${runs} | ${ms(median(leaders))} | ${ms(percentile(leaders, 90))} | ${ms(Math.max(...leaders))} | ${ms(median(posts))} | ${ms(percentile(posts, 90))} | ${ms(Math.max(...posts))} | ${ms(BOUND_MS)} | ${within} of ${runs} |`,
-        );
+        const cells = [
+          replicas,
+          runs,
+          ms(median(leaders)),
+          ms(percentile(leaders, 90)),
+          ms(Math.max(...leaders)),
+          ms(median(posts)),
+          ms(percentile(posts, 90)),
+          ms(Math.max(...posts)),
+          ms(BOUND_MS),
+          `${within} of ${runs}`,
+        ];
+        rows.push(`| ${cells.join(' | ')} |`);
       } finally {
         await scenario.stop();
       }
@@ -108,9 +118,14 @@ async function main() {
     '<!-- failover:begin (written by bench/failover.ts) -->',
     '## Failover: kill -9 the leader, until another replica leads and a queued message is posted',
     '',
-    `Written by \`bench/failover.ts\` on ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}; ${cpus().length} CPUs, load average before / after ${loadBefore.map((v) => v.toFixed(2)).join(', ')} / ${loadAfter.map((v) => v.toFixed(2)).join(', ')}.`,
+    `Written by \`bench/failover.ts\` on ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}; ${cpus().length} CPUs, ` +
+      `load average before / after ${loadBefore.map((v) => v.toFixed(2)).join(', ')} / ${loadAfter.map((v) => v.toFixed(2)).join(', ')}.`,
     '',
-    `Real bot processes (\`node bin/scalebot.js serve\`) on one PostgreSQL database, lease ${LEASE_MS / 1000} s (renewed every lease / 5), \`watch.interval\` ${WATCH_INTERVAL_MS / 1000} s. Each run kills the leader with SIGKILL and at once asks a follower for a checklist (its message is queued while nobody leads), then times, from the kill: until another replica answers \`"role": "leader"\` on \`/health/ready\`, and until the queued message is in Slack. The bound is lease + one watch interval (${ms(BOUND_MS)}). The killed replica is restarted and follows before the next run.`,
+    `Real bot processes (\`node bin/scalebot.js serve\`) on one PostgreSQL database, lease ${LEASE_MS / 1000} s ` +
+      `(renewed every lease / 5), \`watch.interval\` ${WATCH_INTERVAL_MS / 1000} s. Each run kills the leader with SIGKILL and at once ` +
+      'asks a follower for a checklist (its message is queued while nobody leads), then times, from the kill: until another replica ' +
+      'answers `"role": "leader"` on `/health/ready`, and until the queued message is in Slack. ' +
+      `The bound is lease + one watch interval (${ms(BOUND_MS)}). The killed replica is restarted and follows before the next run.`,
     '',
     '| replicas | runs | new leader, median | p90 | worst | message posted, median | p90 | worst | bound | posted within the bound |',
     '|---|---|---|---|---|---|---|---|---|---|',

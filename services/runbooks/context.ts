@@ -69,6 +69,9 @@ export const refuse = (message: string): Answer => ({ ok: false, message });
 
 export const CHANGED_MEANWHILE =
   ':twisted_rightwards_arrows: This run changed meanwhile (someone else clicked first, or a step ended); nothing was changed by your click';
+export const STILL_POSTING =
+  ":hourglass_flowing_sand: This run's message is still being recorded by the bot (it was posted a moment ago). " +
+  'Click again in a few seconds; nothing was changed.';
 export const NOT_ITS_MESSAGE = ":no_entry: That button does not belong to this run's message. Use the buttons on the run's own message; nothing was changed.";
 export const IN_FLIGHT =
   ':hourglass: The last attempt of this step is still ending on the host (a Stop takes a few seconds to reach it). Try again in a moment; nothing was changed.';

@@ -9,6 +9,7 @@ import {
   CHANGED_MEANWHILE,
   IN_FLIGHT,
   NOT_ITS_MESSAGE,
+  STILL_POSTING,
   OK,
   decisionOf,
   planOf,
@@ -50,11 +51,17 @@ export function createRequests(ctx: RunnerContext, executor: Executor) {
    * A run's buttons act on that run only from its own message: a click carrying another channel or message
    * (a forged payload, a copy of the blocks pasted elsewhere) changes nothing.
    */
-  async function fromItsMessage(run: RunRecord, origin: ClickOrigin | undefined): Promise<boolean> {
-    if (!origin) return true;
-    if (origin.channel !== run.channel) return false;
+  /**
+   * Whether the click comes from the run's own message; undefined when it does. A message Slack has shown but
+   * whose ts the bot has not recorded yet (a moment after the post, longer if the leader died in between) is
+   * not refused as foreign: the person is told to click again once it is recorded.
+   */
+  async function originRefusal(run: RunRecord, origin: ClickOrigin | undefined): Promise<Answer | undefined> {
+    if (!origin) return undefined;
+    if (origin.channel !== run.channel) return refuse(NOT_ITS_MESSAGE);
     const posted = await store.runMessage(run.id);
-    return Boolean(posted?.ts) && posted!.ts === origin.messageTs;
+    if (posted?.ts && posted.ts === origin.messageTs) return undefined;
+    return refuse(posted && !posted.ts ? STILL_POSTING : NOT_ITS_MESSAGE);
   }
 
   /** The run as the click finds it, when the click may apply to it at all. */
@@ -180,7 +187,8 @@ export function createRequests(ctx: RunnerContext, executor: Executor) {
       await deps.deliver();
       return refuse(`Run #${runId} is not waiting for approval (${run.status.replace(/_/g, ' ')}).`);
     }
-    if (!(await fromItsMessage(run, origin))) return refuse(NOT_ITS_MESSAGE);
+    const notFromIt = await originRefusal(run, origin);
+    if (notFromIt) return notFromIt;
     const runbook = runbookOf(run);
     if (!runbook) return refuse(`Runbook ${run.runbookId} is no longer configured.`);
     const decision = judgeApproval(runbook.approval, {
@@ -245,7 +253,8 @@ export function createRequests(ctx: RunnerContext, executor: Executor) {
   async function start(runId: number, user: string, origin?: ClickOrigin): Promise<Answer> {
     const run = await clickable(runId, 'start');
     if (!run) return refuse(`Run #${runId} is not waiting to start.`);
-    if (!(await fromItsMessage(run, origin))) return refuse(NOT_ITS_MESSAGE);
+    const notFromIt = await originRefusal(run, origin);
+    if (notFromIt) return notFromIt;
     if (!(await mayOperate(run, user))) return refuse(`:no_entry: Only the requester, its approvers or an admin may start it.`);
     return begin(runId, user);
   }
@@ -255,7 +264,8 @@ export function createRequests(ctx: RunnerContext, executor: Executor) {
     if (!found) return refuse(`Run #${runId} does not exist.`);
     const run = await expireIfDue(found);
     if (!clickApplies('reject', run)) return refuse(`Run #${runId} is not waiting for approval.`);
-    if (!(await fromItsMessage(run, origin))) return refuse(NOT_ITS_MESSAGE);
+    const notFromIt = await originRefusal(run, origin);
+    if (notFromIt) return notFromIt;
     if (user === run.requester || !(await mayApprove(runbookOf(run), user))) {
       await log(run, 'rejection_refused', user, 'refused');
       return refuse(`:no_entry: Only one of its approvers may reject it (the requester can Cancel). Nothing was changed.`);
@@ -268,7 +278,8 @@ export function createRequests(ctx: RunnerContext, executor: Executor) {
   async function cancel(runId: number, user: string, origin?: ClickOrigin): Promise<Answer> {
     const run = await clickable(runId, 'cancel');
     if (!run) return refuse(`Run #${runId} cannot be cancelled now.`);
-    if (!(await fromItsMessage(run, origin))) return refuse(NOT_ITS_MESSAGE);
+    const notFromIt = await originRefusal(run, origin);
+    if (notFromIt) return notFromIt;
     if (user !== run.requester && !(await isAdmin(user))) {
       await log(run, 'cancel_refused', user, 'refused');
       return refuse(':no_entry: Only the requester (or an admin) may cancel it.');
@@ -281,7 +292,8 @@ export function createRequests(ctx: RunnerContext, executor: Executor) {
   async function confirm(runId: number, user: string, phase: string, index: number, origin?: ClickOrigin): Promise<Answer> {
     const run = await clickable(runId, 'confirm', { phase, index });
     if (!run) return refuse('That step is not waiting for confirmation (the message you clicked is out of date).');
-    if (!(await fromItsMessage(run, origin))) return refuse(NOT_ITS_MESSAGE);
+    const notFromIt = await originRefusal(run, origin);
+    if (notFromIt) return notFromIt;
     if (!(await mayConfirm(run, user))) {
       await log(run, 'confirmation_refused', user, 'refused', { step: stepsOf(run)[index]?.id });
       return refuse(`:no_entry: A step marked confirm needs one of the approvers, not the requester. Nothing was changed.`);
@@ -300,7 +312,8 @@ export function createRequests(ctx: RunnerContext, executor: Executor) {
   async function stop(runId: number, user: string, origin?: ClickOrigin): Promise<Answer> {
     const run = await clickable(runId, 'stop');
     if (!run) return refuse(`Run #${runId} is not running.`);
-    if (!(await fromItsMessage(run, origin))) return refuse(NOT_ITS_MESSAGE);
+    const notFromIt = await originRefusal(run, origin);
+    if (notFromIt) return notFromIt;
     if (!(await mayOperate(run, user))) return refuse(`:no_entry: Only the requester, its approvers or an admin may stop it.`);
     // The status changes first: the executor checks it before every step and before every command, so a Stop
     // that lands before the first step, between two, or while a command starts is never overwritten.
@@ -318,7 +331,8 @@ export function createRequests(ctx: RunnerContext, executor: Executor) {
   async function retry(runId: number, user: string, phase: string, index: number, origin?: ClickOrigin): Promise<Answer> {
     const run = await clickable(runId, 'retry', { phase, index });
     if (!run) return refuse('That step cannot be retried now (the message you clicked is out of date).');
-    if (!(await fromItsMessage(run, origin))) return refuse(NOT_ITS_MESSAGE);
+    const notFromIt = await originRefusal(run, origin);
+    if (notFromIt) return notFromIt;
     const step = stepsOf(run)[index];
     // Retrying a step marked confirm runs it: the click is its confirmation, so only a confirmer may make it.
     if (step?.confirm) {
@@ -348,7 +362,8 @@ export function createRequests(ctx: RunnerContext, executor: Executor) {
     const run = await clickable(runId, 'rollback');
     if (!run) return refuse(`Run #${runId} cannot be rolled back now.`);
     if (planOf(run).rollback.length === 0) return refuse('This runbook has no rollback steps.');
-    if (!(await fromItsMessage(run, origin))) return refuse(NOT_ITS_MESSAGE);
+    const notFromIt = await originRefusal(run, origin);
+    if (notFromIt) return notFromIt;
     if (!(await mayOperate(run, user))) return refuse(`:no_entry: Only the requester, its approvers or an admin may roll back.`);
     const rolling = await move(run, 'rollback', user, 'rollback', {
       patch: { phase: 'rollback', stepIndex: 0, confirmedStep: null },
@@ -364,7 +379,8 @@ export function createRequests(ctx: RunnerContext, executor: Executor) {
   async function abandon(runId: number, user: string, origin?: ClickOrigin): Promise<Answer> {
     const run = await clickable(runId, 'abandon');
     if (!run) return refuse(`Run #${runId} cannot be abandoned now.`);
-    if (!(await fromItsMessage(run, origin))) return refuse(NOT_ITS_MESSAGE);
+    const notFromIt = await originRefusal(run, origin);
+    if (notFromIt) return notFromIt;
     if (!(await mayOperate(run, user))) return refuse(`:no_entry: Only the requester, its approvers or an admin may abandon it.`);
     const abandoned = await move(run, 'abandon', user, 'run_abandoned', { stepsInFlight: 'refuse' });
     await deps.deliver();

@@ -41,7 +41,14 @@ prometheus:
   timeout: 3s
 triggers:
 ${WITHOUT_DEFAULT_TRIGGERS}
-  - { id: load, name: Load, severity: immediate, query: "max by (instance) (test_load)", op: ">", threshold: 0.7, for: 2s, unit: percent, advice: "Consider vertical scaling." }
+  - id: load
+    name: Load
+    severity: immediate
+    query: "max by (instance) (test_load)"
+    op: ">"
+    threshold: 0.7
+    for: 2s
+    unit: percent
 hosts:
   local: { address: 127.0.0.1, port: ${host.port}, user: ${host.user}, private_key_file: "${host.privateKeyFile}", host_key: "${host.hostKey}" }
 runbooks:

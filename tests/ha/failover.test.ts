@@ -26,7 +26,7 @@ describe('replicas on one PostgreSQL', () => {
     expectSound(await killMidBreach(world, 2));
   }, 240_000);
 
-  it('three replicas: kill -9 the leader mid-step; the run is interrupted, outcome unknown, never run again; approvals from two replicas counted once each', async () => {
+  it('three replicas: kill -9 the leader mid-step; the run is interrupted, never run again; approvals from two replicas counted once each', async () => {
     expectSound(await killMidStep(world, 3));
   }, 240_000);
 

@@ -125,7 +125,8 @@ export async function startScenario(world: World, count: number): Promise<Scenar
     stepStarts: () => (existsSync(marker) ? readFileSync(marker, 'utf8').split('\n').filter(Boolean).length : 0),
     outbox: () =>
       set.rows<ExpectedSlackMessage>(
-        `SELECT id, dedupe_key AS "dedupeKey", channel, status, ts, needs_update AS "needsUpdate", parent_id AS "parentId", payload FROM slack_outbox ORDER BY id`,
+        'SELECT id, dedupe_key AS "dedupeKey", channel, status, ts, needs_update AS "needsUpdate", parent_id AS "parentId", payload ' +
+          'FROM slack_outbox ORDER BY id',
       ),
     async decisions() {
       const rows = await set.rows<{ kind: string; n: number }>('SELECT kind, count(*)::int AS n FROM decision_log GROUP BY kind');

@@ -394,6 +394,22 @@ describe('runbook runs under conflicting clicks', () => {
     checkInvariants(runId, runTag);
   }, 60_000);
 
+  it('a click on a message the bot has not recorded yet is told to click again, and changes nothing', async () => {
+    tag += 1;
+    // Slack takes the plan only after a 429: until then the bot knows no ts for the run's message.
+    fake.failNext('chat.postMessage', { status: 429, retryAfter: 2 });
+    await runner().request('race', { tag: String(tag) }, REQUESTER, CHANNEL);
+    const runId = listRuns(db(), { limit: 1 })[0]!.id;
+    const early = await runner().approve(runId, LEAD, { channel: CHANNEL, messageTs: '1796000000.000100' });
+    expect(early).toMatchObject({ ok: false, message: expect.stringMatching(/still being recorded.*Click again/) });
+    expect(getRun(db(), runId)!.status).toBe('awaiting_approval');
+    await waitPosted(runId);
+    const late = await runner().approve(runId, LEAD, { channel: CHANNEL, messageTs: '1796000000.000100' });
+    expect(late.message).toMatch(/does not belong to this run/);
+    expect((await runner().approve(runId, LEAD, originOf(getRun(db(), runId)!))).ok).toBe(true);
+    await runner().idle();
+  }, 30_000);
+
   it('a click carrying another message or channel changes nothing', async () => {
     tag += 1;
     const runTag = tag;
