@@ -28,6 +28,13 @@ export class ServeLockedError extends Error {
 
 export const serveLockFile = (databaseFile: string): string => `${databaseFile}.serve-lock`;
 
+/**
+ * The connections holding a serve lock. Held here, not only by the storage that asked: a connection that
+ * becomes garbage is closed by its finalizer, and the kernel then frees the lock while the process still
+ * serves (seen under load, with a caller that kept no reference).
+ */
+const held = new Set<Database.Database>();
+
 /** Takes the serve lock of `databaseFile`, or throws ServeLockedError naming the process that holds it. */
 export function acquireServeLock(databaseFile: string): ServeLock {
   const file = serveLockFile(databaseFile);
@@ -52,9 +59,11 @@ export function acquireServeLock(databaseFile: string): ServeLock {
     lock.close();
     throw error;
   }
+  held.add(lock);
   return {
     file,
     release: () => {
+      held.delete(lock);
       if (lock.open) lock.close();
     },
   };
