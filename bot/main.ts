@@ -117,9 +117,12 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     // Its own warnings ("http request failed …") go through our logger: LOG_LEVEL holds, secrets are cut.
     logger: toBoltLogger(logger, 'outbox-client'),
   });
+  // The runbooks are wired after the outbox they post through; its wait for their steps' results is bound below.
+  let stepsSettled = async () => {};
   const deliver = createOutboxDeliverer(storage, watcherClient, clock, logger, (method, error) => metrics.watcher.slackErrors.inc({ method, error }), {
     leader: gate,
     callTimeoutMs,
+    settled: () => stepsSettled(),
   });
   const watcher: Watcher = createWatcher({ storage, config, prometheus, deliver, clock, logger, metrics: metrics.watcher });
   const isAllowed = createResponderCheck(watcherClient, clock);
@@ -139,6 +142,7 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     leader: gate,
     sshConnectTimeoutMs: callTimeoutMs,
   });
+  stepsSettled = runbooks.stepsSettled;
   // What only the leader runs, started in its term when elected and stopped when deposed or on stop (in reverse).
   const leaderJobs: LeaderJob[] = [
     {

@@ -67,6 +67,12 @@ export interface DeliveryOptions {
    * looked up before it is posted again, never posted twice).
    */
   readonly mayCallOut?: () => boolean;
+  /**
+   * Awaited before every Slack call: resolves once no write that must land before the next Slack call is in
+   * flight (a step's result, between the host's answer and its transaction). A kill at a Slack call then never
+   * finds a step that ended on the host without its result stored (services/runbooks/executor.ts).
+   */
+  readonly settled?: () => Promise<void>;
 }
 
 const emptyReport = (): DeliveryReport => ({ posted: 0, updated: 0, recovered: 0, errors: 0, rateLimitedUntil: null, notLeader: false });
@@ -84,11 +90,12 @@ export async function deliverOutbox(
   clock: Clock,
   logger: Logger,
   onError: (method: string, error: string) => void = () => {},
-  { mayCallOut = () => true }: DeliveryOptions = {},
+  { mayCallOut = () => true, settled = async () => {} }: DeliveryOptions = {},
 ): Promise<DeliveryReport> {
   const { outbox } = storage;
   const report = emptyReport();
-  const mayCall = () => {
+  const mayCall = async () => {
+    await settled();
     if (mayCallOut()) return true;
     report.notLeader = true;
     return false;
@@ -102,7 +109,7 @@ export async function deliverOutbox(
     try {
       if (row.status === 'sent') {
         const payload = row.payload;
-        if (!mayCall()) break;
+        if (!(await mayCall())) break;
         await slack.chat.update({ channel: row.channel, ts: row.ts!, text: payload.text, blocks: payload.blocks as unknown[] | undefined });
         await outbox.markUpdated(row.id, payload);
         report.updated += 1;
@@ -147,11 +154,11 @@ export async function deliverOutbox(
         }
       }
       const payload = row.payload;
-      if (!mayCall()) break;
+      if (!(await mayCall())) break;
       await outbox.markSending(row.id);
       // Asked again: the write above may have taken a while. Should this answer no, the row stays "sending" and
       // the next leader looks it up before posting it.
-      if (!mayCall()) break;
+      if (!(await mayCall())) break;
       const response = await slack.chat.postMessage({
         channel: row.channel,
         text: payload.text,
@@ -201,13 +208,13 @@ async function findPosted(
   slack: SlackSender,
   row: OutboxMessage,
   threadTs: string | undefined,
-  mayCall: () => boolean,
+  mayCall: () => Promise<boolean>,
 ): Promise<string | null | typeof NOT_LEADER> {
   const oldest = String(Math.floor(row.createdAt.getTime() / 1000) - 60);
   const matches = (message: SlackListedMessage) => message.metadata?.event_type === OUTBOX_EVENT_TYPE && message.metadata.event_payload?.outbox_id === row.id;
   let cursor: string | undefined;
   for (let page = 0; page < 10; page += 1) {
-    if (!mayCall()) return NOT_LEADER;
+    if (!(await mayCall())) return NOT_LEADER;
     const response = threadTs
       ? await slack.conversations.replies({ channel: row.channel, ts: threadTs, oldest, include_all_metadata: true, limit: 200, ...(cursor ? { cursor } : {}) })
       : await slack.conversations.history({ channel: row.channel, oldest, include_all_metadata: true, limit: 200, ...(cursor ? { cursor } : {}) });
@@ -229,6 +236,8 @@ export interface DelivererOptions {
   readonly leader?: LeaderGate;
   /** The Slack client's timeout: a call is made only while the lease has more time left than this. */
   readonly callTimeoutMs?: number;
+  /** See DeliveryOptions.settled. */
+  readonly settled?: () => Promise<void>;
 }
 
 /**
@@ -243,7 +252,7 @@ export function createOutboxDeliverer(
   clock: Clock,
   logger: Logger,
   onError: (method: string, error: string) => void = () => {},
-  { leader = SOLE_LEADER, callTimeoutMs = 0 }: DelivererOptions = {},
+  { leader = SOLE_LEADER, callTimeoutMs = 0, settled }: DelivererOptions = {},
 ) {
   let current: Promise<DeliveryReport> | null = null;
   let next: Promise<DeliveryReport> | null = null;
@@ -274,7 +283,7 @@ export function createOutboxDeliverer(
   const mayCallOut = () => leader.mayCallOut(callTimeoutMs);
   const pass = (): Promise<DeliveryReport> =>
     leader.asLeader(() =>
-      deliverOutbox(storage, slack, clock, logger, onError, { mayCallOut }).finally(async () => {
+      deliverOutbox(storage, slack, clock, logger, onError, { mayCallOut, ...(settled ? { settled } : {}) }).finally(async () => {
         if (!stopped && leader.isLeader()) await scheduleFollowUp();
       }),
     ) ?? Promise.resolve(emptyReport());

@@ -28,6 +28,8 @@ export interface Executor {
   halt(): Promise<void>;
   /** Resolves when the run's execution in flight, if any, has returned. */
   settled(runId: number): Promise<void>;
+  /** Resolves when no step's result is between the host's answer and its transaction (the outbox waits for it). */
+  stepsSettled(): Promise<void>;
   idle(): Promise<void>;
   shutdown(): Promise<void>;
 }
@@ -52,6 +54,23 @@ export function createExecutor(ctx: RunnerContext): Executor {
   const connectTimeoutMs = deps.sshConnectTimeoutMs ?? 10_000;
   /** Whether a step may start now: only a leader whose lease outlasts the connection's timeout starts one. */
   const mayStart = () => !shuttingDown && !halting && leader.mayCallOut(connectTimeoutMs);
+  const holds = new Set<Promise<void>>();
+  /**
+   * Marks a step's result as on its way to the database: the outbox waits (stepsSettled) before its next Slack
+   * call, so that a kill at a Slack call never finds a step that ended on the host with its result unstored.
+   * Released once the result's transaction is done, whatever its outcome.
+   */
+  function holdSlack(): () => void {
+    let release!: () => void;
+    const hold = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    holds.add(hold);
+    return () => {
+      holds.delete(hold);
+      release();
+    };
+  }
   let deployment: Promise<string> | undefined;
   /** The hosts keep fencing tokens per deployment; asked once (a failure is asked again next time). */
   const deploymentId = () => {
@@ -214,6 +233,8 @@ export function createExecutor(ctx: RunnerContext): Executor {
       forget();
       if (editTimer) clearTimeout(editTimer);
     }
+    // From the host's answer until its result is stored, the outbox makes no Slack call (see stepsSettled).
+    const releaseSlack = holdSlack();
     await outputWrites;
     // `fenced` (a newer leader of this deployment has run steps on that host) is recorded like any step that did
     // not run: a deposed replica's write is refused by the database's fence and the new leader marks the run
@@ -221,54 +242,59 @@ export function createExecutor(ctx: RunnerContext): Executor {
     const ended = clock();
     // The bot is going down or was deposed, not a person's Stop: the step stays "running" and the next leader
     // reports the run as interrupted, outcome unknown.
-    if (result.outcome === 'stopped' && (shuttingDown || halting) && (await store.getRun(run.id))?.status === 'running') return result;
+    if (result.outcome === 'stopped' && (shuttingDown || halting) && (await store.getRun(run.id))?.status === 'running') {
+      releaseSlack();
+      return result;
+    }
     const status = result.outcome;
     const storedOutput = redactSecrets(result.output);
     const reason = redactSecrets(result.message);
     const endView = await ctx.viewOf(run);
-    await store.finishStep({
-      attemptId: attempt.id,
-      end: { status, exitCode: result.exitCode, endedAt: ended, output: storedOutput, message: reason },
-      next: status === 'succeeded' ? { move: 'advance' } : { transition: failureOf(phase) },
-      now: ended,
-      effects: (finished) => {
-        const stepFinished = decisionOf(run, ended, 'step_finished', 'scalebot', status, {
-          step: step.id,
-          phase,
-          host: step.host,
-          exit_code: result.exitCode,
-          duration_ms: result.durationMs,
-          ...(hidden ? { output_hidden: true } : { output_tail: storedOutput.split('\n').slice(-20).join('\n').slice(-2000) }),
-          reason: status === 'succeeded' ? undefined : reason,
-          attempt_id: attempt.id,
-        });
-        const stepMessage: MessageWrite[] = [];
-        if (finished.attempt.messageId !== null) {
-          const message = buildStepMessage(step, index, phase, storedOutput, finished.attempt, { hidden });
-          stepMessage.push(editMessage(stepMessageKey(run.id, attempt.id), payloadOf(message)));
-        }
-        if (status === 'succeeded') {
-          // A Stop that came too late to stop the command leaves the run stopped, past the step that succeeded.
-          const stoppedAfter = finished.moved && finished.run.status !== 'running';
+    await store
+      .finishStep({
+        attemptId: attempt.id,
+        end: { status, exitCode: result.exitCode, endedAt: ended, output: storedOutput, message: reason },
+        next: status === 'succeeded' ? { move: 'advance' } : { transition: failureOf(phase) },
+        now: ended,
+        effects: (finished) => {
+          const stepFinished = decisionOf(run, ended, 'step_finished', 'scalebot', status, {
+            step: step.id,
+            phase,
+            host: step.host,
+            exit_code: result.exitCode,
+            duration_ms: result.durationMs,
+            ...(hidden ? { output_hidden: true } : { output_tail: storedOutput.split('\n').slice(-20).join('\n').slice(-2000) }),
+            reason: status === 'succeeded' ? undefined : reason,
+            attempt_id: attempt.id,
+          });
+          const stepMessage: MessageWrite[] = [];
+          if (finished.attempt.messageId !== null) {
+            const message = buildStepMessage(step, index, phase, storedOutput, finished.attempt, { hidden });
+            stepMessage.push(editMessage(stepMessageKey(run.id, attempt.id), payloadOf(message)));
+          }
+          if (status === 'succeeded') {
+            // A Stop that came too late to stop the command leaves the run stopped, past the step that succeeded.
+            const stoppedAfter = finished.moved && finished.run.status !== 'running';
+            return {
+              decisions: [stepFinished],
+              messages: [
+                ...stepMessage,
+                ...(stoppedAfter ? [renderRun(finished, endView, `${step.title} succeeded before the stop reached it; the next step was not started`)] : []),
+              ],
+            };
+          }
+          if (!finished.moved) return { decisions: [stepFinished], messages: [...stepMessage, renderRun(finished, endView)] };
           return {
-            decisions: [stepFinished],
-            messages: [
-              ...stepMessage,
-              ...(stoppedAfter ? [renderRun(finished, endView, `${step.title} succeeded before the stop reached it; the next step was not started`)] : []),
+            decisions: [
+              stepFinished,
+              decisionOf(finished.run, ended, 'run_failed', 'scalebot', finished.run.status, { step: step.id, phase, outcome: status, reason }),
+              ...(finished.released.length > 0 ? [decisionOf(finished.run, ended, 'unlock', 'scalebot', 'released', { hosts: finished.released })] : []),
             ],
+            messages: [...stepMessage, renderRun(finished, endView, `${step.title}: ${reason}`)],
           };
-        }
-        if (!finished.moved) return { decisions: [stepFinished], messages: [...stepMessage, renderRun(finished, endView)] };
-        return {
-          decisions: [
-            stepFinished,
-            decisionOf(finished.run, ended, 'run_failed', 'scalebot', finished.run.status, { step: step.id, phase, outcome: status, reason }),
-            ...(finished.released.length > 0 ? [decisionOf(finished.run, ended, 'unlock', 'scalebot', 'released', { hosts: finished.released })] : []),
-          ],
-          messages: [...stepMessage, renderRun(finished, endView, `${step.title}: ${reason}`)],
-        };
-      },
-    });
+        },
+      })
+      .finally(releaseSlack);
     await deps.deliver();
     return result;
   }
@@ -291,6 +317,13 @@ export function createExecutor(ctx: RunnerContext): Executor {
   return {
     launch,
     abort: (runId) => controllers.get(runId)?.controller.abort(),
+    // At most 10 s: a hold that something failed to release must not stop the outbox for good.
+    stepsSettled: async () => {
+      const deadline = Date.now() + 10_000;
+      while (holds.size > 0 && Date.now() < deadline) {
+        await Promise.race([Promise.all([...holds]), new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref?.())]);
+      }
+    },
     executing: () => [...executions.keys()],
     mark: () => marks,
     abortIfStartedBefore(runId, mark) {

@@ -95,6 +95,7 @@ export function createRunbookRunner(deps: RunbookRunnerDeps) {
     getLock: (host: string) => deps.storage.runbooks.getLock(host),
     /** Resolves when every step started so far has ended (tests, shutdown). */
     idle: executor.idle,
+    stepsSettled: executor.stepsSettled,
     /** Shutdown: steps in flight are cut off and their runs left "running", so the next start reports them interrupted. */
     shutdown: executor.shutdown,
     leaderJob,
