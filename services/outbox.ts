@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock, LeaderGate, SlackListedMessage, SlackSender, Storage } from '../core/ports.ts';
 import type { MessagePayload } from '../core/storage/effects.ts';
-import type { EditWrite, OutboxMessage, PostWrite } from '../core/storage/outbox.ts';
+import { LATEST_TIME, type EditWrite, type OutboxMessage, type PostWrite } from '../core/storage/outbox.ts';
 import { SOLE_LEADER } from './leadership.ts';
 
 // How every feature changes its messages: it describes them as MessageWrites by outbox key, passed as the
@@ -263,7 +263,7 @@ export function createOutboxDeliverer(
   // not_before) are left to the next ordinary pass, as before, not retried in a loop.
   const scheduleFollowUp = async () => {
     const now = clock().getTime();
-    const due = (await storage.outbox.listDeliverable(new Date(8.64e15)))
+    const due = (await storage.outbox.listDeliverable(LATEST_TIME))
       .map((row) => row.notBefore?.getTime() ?? Infinity)
       .filter((at) => at > now)
       .reduce((earliest, at) => Math.min(earliest, at), Infinity);

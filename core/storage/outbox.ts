@@ -22,6 +22,12 @@ export interface OutboxMessage {
   readonly lastError: string | null;
 }
 
+/**
+ * A `now` for listDeliverable that every waiting row is due by: the rows told to wait, whenever they may go.
+ * The last moment of year 9999, the latest time both databases read (JavaScript writes later ones as +275760-…).
+ */
+export const LATEST_TIME: Date = new Date('9999-12-31T23:59:59.999Z');
+
 export type PostWrite = Extract<MessageWrite, { kind: 'post' }>;
 export type EditWrite = Extract<MessageWrite, { kind: 'edit' }>;
 

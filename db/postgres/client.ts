@@ -128,12 +128,3 @@ export function pgCode(error: unknown): string | undefined {
   }
   return undefined;
 }
-
-/** The latest time both JavaScript and PostgreSQL write the same way (JavaScript writes +275760-… past year 9999). */
-const LATEST_TIME = new Date('9999-12-31T23:59:59.999Z');
-
-/**
- * A time as a query parameter: one past year 9999 (the port's "whatever the time", e.g. the outbox asking for
- * every waiting row) becomes the last moment of 9999, which PostgreSQL reads, and which compares the same way.
- */
-export const pgTime = (date: Date): Date => (date.getTime() > LATEST_TIME.getTime() ? LATEST_TIME : date);

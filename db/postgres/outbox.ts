@@ -1,7 +1,7 @@
 import { and, asc, eq, inArray, isNull, lte, or, sql } from 'drizzle-orm';
 import type { FenceTokenOf } from '../../core/storage/leases.ts';
 import type { OutboxStore } from '../../core/storage/outbox.ts';
-import { inPgTransaction, type PgDb, type PgTx, pgTime } from './client.ts';
+import { inPgTransaction, type PgDb, type PgTx } from './client.ts';
 import { applyPgEffects, messageByKey } from './effects.ts';
 import { slackOutbox } from './schema.ts';
 
@@ -22,7 +22,7 @@ export function createPgOutboxStore(db: PgDb, fenceToken: FenceTokenOf | undefin
         .where(
           and(
             or(inArray(slackOutbox.status, ['pending', 'sending']), and(eq(slackOutbox.status, 'sent'), eq(slackOutbox.needsUpdate, true))),
-            or(isNull(slackOutbox.notBefore), lte(slackOutbox.notBefore, pgTime(now))),
+            or(isNull(slackOutbox.notBefore), lte(slackOutbox.notBefore, now)),
           ),
         )
         .orderBy(asc(slackOutbox.id)),
