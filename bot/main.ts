@@ -15,6 +15,7 @@ import type { RunbookRunner } from '../services/runbooks/index.ts';
 import { createRunbooksAndChecklists } from '../services/wiring.ts';
 import { createOutboxDeliverer } from '../services/outbox.ts';
 import { createResponderCheck } from '../integrations/slack-responders.ts';
+import { slackSender } from '../integrations/slack-upload.ts';
 import { createWatcher, type Watcher } from '../services/watcher.ts';
 import { createAlertmanagerRoute, openDoorProblem } from './alertmanager-route.ts';
 import { displayUrl, registerSecrets, urlSecrets } from '../core/redact.ts';
@@ -119,11 +120,18 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
   });
   // The runbooks are wired after the outbox they post through; its wait for their steps' results is bound below.
   let stepsSettled = async () => {};
-  const deliver = createOutboxDeliverer(storage, watcherClient, clock, logger, (method, error) => metrics.watcher.slackErrors.inc({ method, error }), {
-    leader: gate,
-    callTimeoutMs,
-    settled: () => stepsSettled(),
-  });
+  const deliver = createOutboxDeliverer(
+    storage,
+    slackSender(watcherClient, { timeoutMs: callTimeoutMs }),
+    clock,
+    logger,
+    (method, error) => metrics.watcher.slackErrors.inc({ method, error }),
+    {
+      leader: gate,
+      callTimeoutMs,
+      settled: () => stepsSettled(),
+    },
+  );
   const watcher: Watcher = createWatcher({ storage, config, prometheus, deliver, clock, logger, metrics: metrics.watcher });
   const isAllowed = createResponderCheck(watcherClient, clock);
   const {

@@ -4,6 +4,8 @@
  */
 import type { Trigger, Series } from './triggers.ts';
 import type { StatusReport } from './status.ts';
+import type { ChartModel, RenderedChart } from './chart.ts';
+import type { ForecastSettings } from './forecast.ts';
 import type { AdviceStore } from './storage/advice.ts';
 import type { BreachStore } from './storage/breaches.ts';
 import type { ChecklistStore } from './storage/checklists.ts';
@@ -21,9 +23,26 @@ export interface PrometheusPort {
   queryRange(query: string, start: number, end: number, stepSeconds: number): Promise<Series[]>;
   /** Evaluates `query` at one instant (unix seconds). */
   queryInstant(query: string, at: number): Promise<Array<{ labels: Record<string, string>; value: number }>>;
-  /** Evaluates every trigger at `at` (core/status.ts judgeTriggers, wherever the client runs it). */
-  judgeTriggers(triggers: readonly Trigger[], at: Date, lookbackSeconds?: number): Promise<StatusReport>;
+  /**
+   * Evaluates every trigger at `at` (core/status.ts judgeTriggers, wherever the client runs it); with
+   * `forecast`, each result of a trigger that has `forecast: true` carries its forecast too.
+   */
+  judgeTriggers(triggers: readonly Trigger[], at: Date, lookbackSeconds?: number, options?: JudgeOptions): Promise<StatusReport>;
   readonly url: string;
+}
+
+export interface JudgeOptions {
+  /** Forecast the triggers that have `forecast: true` (a second, longer query each). */
+  readonly forecast?: ForecastSettings;
+}
+
+/** Draws charts off the event loop (charts/, in a worker thread). */
+export interface ChartRenderer {
+  /** One chart as a PNG. */
+  render(chart: ChartModel): Promise<RenderedChart>;
+  /** Several small charts in one picture (the digest's small multiples), `columns` wide. */
+  renderSmallMultiples(charts: readonly ChartModel[], options: { readonly title: string; readonly columns?: number }): Promise<RenderedChart>;
+  close(): Promise<void>;
 }
 
 // SSH: the runbook steps' commands on the hosts (integrations/ssh.ts).
@@ -180,6 +199,8 @@ export interface SlackMessageMetadata {
 /** A message as conversations.history and conversations.replies list it: the outbox reads its ts and metadata. */
 export interface SlackListedMessage {
   readonly ts?: string;
+  /** A file share lists its files: an upload whose completion answer was lost is found by its file id. */
+  readonly files?: ReadonlyArray<{ readonly id?: string }>;
   readonly metadata?: { readonly event_type?: string; readonly event_payload?: Record<string, unknown> };
 }
 
@@ -216,4 +237,16 @@ export interface SlackSender {
     history(args: { channel: string; oldest: string; include_all_metadata: boolean; limit: number; cursor?: string }): Promise<SlackMessagePage>;
     replies(args: { channel: string; ts: string; oldest: string; include_all_metadata: boolean; limit: number; cursor?: string }): Promise<SlackMessagePage>;
   };
+  /** Slack's upload flow: get an upload URL and file id, POST the bytes there (`uploadBytes`), complete into a channel or thread. */
+  readonly files: {
+    getUploadURLExternal(args: { filename: string; length: number; alt_text?: string }): Promise<{ readonly upload_url?: string; readonly file_id?: string }>;
+    completeUploadExternal(args: {
+      files: [{ id: string; title?: string }];
+      channel_id: string;
+      thread_ts?: string;
+      initial_comment?: string;
+    }): Promise<unknown>;
+  };
+  /** POSTs a file's bytes to the `upload_url` files.getUploadURLExternal gave (integrations/slack-upload.ts). */
+  uploadBytes(uploadUrl: string, bytes: Uint8Array, filename: string): Promise<void>;
 }

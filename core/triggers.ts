@@ -1,3 +1,4 @@
+import type { Forecast } from './forecast.ts';
 import type { Unit } from './units.ts';
 
 export const OPERATORS = ['>', '>=', '<', '<='] as const;
@@ -17,6 +18,8 @@ export interface Trigger {
   readonly unit: Unit;
   /** The guide's advice for when this trigger is breached. */
   readonly advice?: string;
+  /** Whether growth means something here (users, sizes, usage): its trend is forecast (core/forecast.ts). */
+  readonly forecast?: boolean;
 }
 
 export type TriggerState = 'ok' | 'pending' | 'breached' | 'no_data';
@@ -38,6 +41,11 @@ export interface TriggerResult {
   readonly heldWholeWindow: boolean;
   /** Why there is no data: the query returned nothing, or Prometheus failed (its message). */
   readonly reason?: string;
+  /**
+   * When this series will cross the threshold at its trend (core/forecast.ts). Absent: not asked for (the
+   * watcher's cycle); null: the trigger is not forecast (`forecast: false`).
+   */
+  readonly forecast?: Forecast | null;
 }
 
 export type Verdict = 'scale_now' | 'scale_soon' | 'ok';

@@ -1,13 +1,11 @@
 import { and, asc, eq, inArray, isNull, lte, or } from 'drizzle-orm';
+import type { MessagePayload } from '../core/storage/effects.ts';
 import type { Db } from './client.ts';
 import { slackOutbox } from './schema.ts';
 import { scrubbed } from './scrub.ts';
 
 export type OutboxRow = typeof slackOutbox.$inferSelect;
-export interface OutboxPayload {
-  text: string;
-  blocks?: unknown[];
-}
+export type OutboxPayload = MessagePayload;
 
 export interface EnqueueInput {
   dedupeKey: string;
@@ -99,6 +97,11 @@ export function markNotSent(db: Db, id: number, error: string, notBefore: Date |
     .set({ status: failed ? 'failed' : 'pending', lastError: error, notBefore })
     .where(eq(slackOutbox.id, id))
     .run();
+}
+
+/** A file uploaded as `fileId`, about to be completed ("sending"); null forgets it, so that the upload starts over. */
+export function markUploading(db: Db, id: number, fileId: string | null): void {
+  db.update(slackOutbox).set({ fileId }).where(eq(slackOutbox.id, id)).run();
 }
 
 export function deferMessage(db: Db, id: number, error: string, notBefore: Date | null): void {

@@ -94,6 +94,8 @@ export const slackOutbox = sqliteTable(
     sentAt: integer('sent_at', { mode: 'timestamp_ms' }),
     notBefore: integer('not_before', { mode: 'timestamp_ms' }),
     lastError: text('last_error'),
+    /** A file upload under way: the id files.getUploadURLExternal gave, stored before it is completed. */
+    fileId: text('file_id'),
   },
   (table) => [index('slack_outbox_status').on(table.status, table.id)],
 );

@@ -26,6 +26,7 @@ import {
   runbooksSection,
   type RunbookSites,
 } from './runbooks.ts';
+import { chartsFile, chartsSection, digestFile, digestSection, forecastFile, forecastSection } from './foresight.ts';
 import { formatPath, mergeListsById } from './shared.ts';
 import { slackFile, slackSection } from './slack.ts';
 import { checkTriggerEntries, triggerFileEntry, triggersSection } from './triggers.ts';
@@ -65,6 +66,9 @@ const configFile = z
     runbooks: z.array(runbookFileEntry).optional(),
     checklists: z.array(checklistFileEntry).optional(),
     watch: watchFile.optional(),
+    forecast: forecastFile.optional(),
+    charts: chartsFile.optional(),
+    digest: digestFile.optional(),
     ...advisorFileShape,
   })
   .strict();
@@ -77,6 +81,9 @@ function mergeConfigs(base: ConfigFile, override: ConfigFile): ConfigFile {
     slack: { ...base.slack, ...override.slack },
     triggers: mergeListsById(base.triggers, override.triggers),
     watch: mergeWatch(base.watch, override.watch),
+    forecast: { ...base.forecast, ...override.forecast },
+    charts: { ...base.charts, ...override.charts },
+    digest: { ...base.digest, ...override.digest },
     hosts: base.hosts || override.hosts ? { ...base.hosts, ...override.hosts } : undefined,
     admins: override.admins ?? base.admins,
     runbooks: mergeRunbooks(base.runbooks, override.runbooks),
@@ -95,6 +102,9 @@ const configSchema = ({ env, sources }: { env: Env; sources: readonly string[] }
       slack: slackSection,
       triggers: triggersSection,
       watch: watchSection,
+      forecast: forecastSection,
+      charts: chartsSection,
+      digest: digestSection,
       hosts: hostsSection(env),
       admins,
       runbooks: runbooksSection,
@@ -112,6 +122,12 @@ const configSchema = ({ env, sources }: { env: Env; sources: readonly string[] }
         /** The checklists `/scale checklist` can post: the guide's (config/checklists.yaml) and the user's, by id. */
         checklists: parts.checklists,
         watch: { ...parts.watch, enabled: parts.watch.enabled && Boolean(parts.slack.alertsChannel) } as const,
+        /** Trend forecasts of the triggers that have `forecast: true` (core/forecast.ts). */
+        forecast: parts.forecast,
+        /** The PNG charts the bot draws and uploads (charts/). */
+        charts: parts.charts,
+        /** The weekly capacity digest (services/digest.ts). */
+        digest: parts.digest,
         hosts: parts.hosts,
         runbooks: parts.runbooks.map((runbook) => disableWithoutApprovers(runbook, parts.hosts.size)) as readonly (typeof parts.runbooks)[number][],
         /** May force-release host locks. */

@@ -15,6 +15,8 @@ const triggerFields = {
   for: duration.optional(),
   unit: z.enum(UNITS),
   advice: z.string().optional(),
+  /** Whether growth means something for this trigger: its trend is forecast (core/forecast.ts). */
+  forecast: z.boolean().optional(),
 };
 const requiredTriggerFields = ['name', 'severity', 'query', 'op', 'threshold', 'unit'] as const;
 
@@ -38,6 +40,7 @@ export const triggersSection = z
           forSeconds: entry.for === undefined ? 0 : parseDuration(entry.for),
           unit: entry.unit,
           ...(entry.advice ? { advice: entry.advice } : {}),
+          forecast: entry.forecast ?? false,
         }),
       ),
   )

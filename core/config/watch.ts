@@ -13,6 +13,7 @@ const watchFields = <Repeat extends z.ZodType>(repeat: Repeat) => ({
   repeat,
   responders: z.array(slackId),
   snooze_options: z.array(duration).min(1).max(5),
+  forecasts: z.boolean(),
 });
 
 export const watchFile = z
@@ -38,5 +39,7 @@ export const watchSection = z
     /** Slack user and user group ids allowed to acknowledge and snooze; empty: anyone. */
     responders: watch.responders as readonly string[],
     snoozeOptionsSeconds: watch.snooze_options.map((option) => parseDuration(option)) as readonly number[],
+    /** Post an ok trigger forecast to cross within forecast.warn_within, once per trigger per week. */
+    forecasts: watch.forecasts,
   }))
   .readonly();

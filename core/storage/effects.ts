@@ -17,6 +17,19 @@ export interface DecisionInput {
 export interface MessagePayload {
   readonly text: string;
   readonly blocks?: unknown[];
+  /**
+   * A file to upload instead of a message (a chart): the outbox runs Slack's three-call upload flow and shares it
+   * with `text` as its comment, in the channel or the parent's thread. Never edited once sent.
+   */
+  readonly file?: FilePayload;
+}
+
+export interface FilePayload {
+  readonly filename: string;
+  readonly title: string;
+  readonly altText: string;
+  /** The bytes, base64. */
+  readonly base64: string;
 }
 
 export type MessageWrite =

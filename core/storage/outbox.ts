@@ -20,6 +20,8 @@ export interface OutboxMessage {
   readonly sentAt: Date | null;
   readonly notBefore: Date | null;
   readonly lastError: string | null;
+  /** A file upload under way: the id files.getUploadURLExternal gave, kept before completing it (its share is looked up by it). */
+  readonly fileId: string | null;
 }
 
 /**
@@ -59,6 +61,11 @@ export interface OutboxStore {
   markUpdated(id: number, payloadSent: MessagePayload): Promise<void>;
   /** Slack said no for sure (not posted): back to pending, optionally not before a time; `failed` for good. */
   markNotSent(id: number, error: string, notBefore: Date | null, failed?: boolean): Promise<void>;
+  /**
+   * A file's bytes are uploaded as `fileId` and it is about to be completed: the row is "sending" with this id,
+   * so after a crash its share is looked up by file id before it is completed again. null: start over.
+   */
+  markUploading(id: number, fileId: string | null): Promise<void>;
   /** Leaves the status as it is and has the message wait (a rate limit, a failed look-up). */
   defer(id: number, error: string, notBefore: Date | null): Promise<void>;
 }

@@ -37,6 +37,10 @@ export function createPgOutboxStore(db: PgDb, fenceToken: FenceTokenOf | undefin
         return true;
       }),
     edit: (message) => write((tx) => applyPgEffects(tx, { messages: [message] })),
+    markUploading: (id, fileId) =>
+      write(async (tx) => {
+        await tx.update(slackOutbox).set({ fileId }).where(eq(slackOutbox.id, id));
+      }),
     markSending: (id) =>
       write(async (tx) => {
         await tx

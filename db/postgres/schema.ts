@@ -90,6 +90,8 @@ export const slackOutbox = pgTable(
     sentAt: timestamp('sent_at', { withTimezone: true, mode: 'date', precision: 3 }),
     notBefore: timestamp('not_before', { withTimezone: true, mode: 'date', precision: 3 }),
     lastError: text('last_error'),
+    /** A file upload under way: the id files.getUploadURLExternal gave, stored before it is completed. */
+    fileId: text('file_id'),
   },
   (table) => [index('slack_outbox_status').on(table.status, table.id)],
 );

@@ -1,6 +1,6 @@
 import type { OutboxStore } from '../../core/storage/outbox.ts';
 import { inTransaction, type Db } from '../client.ts';
-import { deferMessage, getMessage, getMessageByKey, listDeliverable, markNotSent, markSending, markSent, markUpdated } from '../outbox.ts';
+import { deferMessage, getMessage, getMessageByKey, listDeliverable, markNotSent, markSending, markSent, markUpdated, markUploading } from '../outbox.ts';
 import { applyEffects } from './effects.ts';
 
 /**
@@ -23,6 +23,7 @@ export function createSqliteOutboxStore(db: Db): OutboxStore {
     markSent: async (id, ts, at, payloadSent) => inTransaction(db, () => markSent(db, id, ts, at, payloadSent)),
     markUpdated: async (id, payloadSent) => inTransaction(db, () => markUpdated(db, id, payloadSent)),
     markNotSent: async (id, error, notBefore, failed) => inTransaction(db, () => markNotSent(db, id, error, notBefore, failed)),
+    markUploading: async (id, fileId) => inTransaction(db, () => markUploading(db, id, fileId)),
     defer: async (id, error, notBefore) => inTransaction(db, () => deferMessage(db, id, error, notBefore)),
   };
 }

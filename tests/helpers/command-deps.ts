@@ -11,6 +11,7 @@ import { createSsh } from '../../integrations/ssh.ts';
 import { createOutboxDeliverer } from '../../services/outbox.ts';
 import { createRunbooksAndChecklists } from '../../services/wiring.ts';
 import { refusingLoopbackUrl } from '../../devkit/ports.ts';
+import { slackSender } from '../../integrations/slack-upload.ts';
 
 export interface TestCommandDepsOptions {
   readonly config?: Config;
@@ -50,7 +51,7 @@ export async function createTestCommandDeps(options: TestCommandDepsOptions = {}
     // Its warnings (a refused post when no Slack is given) go to the silent logger, not the test's output.
     logger: toBoltLogger(logger, 'outbox-client'),
   });
-  const deliver = createOutboxDeliverer(storage, slack, clock, logger);
+  const deliver = createOutboxDeliverer(storage, slackSender(slack, { timeoutMs: 10_000 }), clock, logger);
   const { runbooks, checklists, checklistCompletedAt } = createRunbooksAndChecklists({
     storage,
     config,

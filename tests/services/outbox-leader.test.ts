@@ -7,6 +7,7 @@ import { openDatabase } from '../../db/client.ts';
 import { createLeadership } from '../../services/leadership.ts';
 import { createOutboxDeliverer, deliverOutbox, editMessage, postMessage, replyInThread } from '../../services/outbox.ts';
 import { startFakeSlack, type FakeSlack } from '../helpers/slack/index.ts';
+import { slackSender } from '../../integrations/slack-upload.ts';
 
 // Issue 15: "before each outside call (a Slack post …) the leader checks that its lease still has more time left
 // than that call's timeout … So a leader that stalled and lost its lease posts, edits … nothing once a new
@@ -21,7 +22,10 @@ beforeAll(async () => {
 });
 afterAll(() => fake?.close());
 
-const client = () => new WebClient('xoxb-test-outbox-leader', { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 }, logLevel: LogLevel.ERROR });
+const client = () =>
+  slackSender(new WebClient('xoxb-test-outbox-leader', { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 }, logLevel: LogLevel.ERROR }), {
+    timeoutMs: 10_000,
+  });
 const fresh = (): SqliteStorage => createSqliteStorage(openDatabase(':memory:'));
 
 describe('the outbox under a leader whose lease runs short', () => {

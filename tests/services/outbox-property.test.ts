@@ -7,6 +7,8 @@ import { openDatabase } from '../../db/client.ts';
 import { createSqliteStorage } from '../../db/storage.ts';
 import { enqueueMessage, getMessage, type OutboxRow } from '../../db/outbox.ts';
 import { startFakeSlack, type FakeSlack, type InjectedFailure } from '../helpers/slack/index.ts';
+import { slackSender } from '../../integrations/slack-upload.ts';
+import type { SlackSender } from '../../core/ports.ts';
 
 const LONG = process.env.SCALEBOT_LONG === '1';
 const CHANNEL = 'C0OUTBOX1';
@@ -38,16 +40,17 @@ const lookupOutcomes: Record<string, InjectedFailure> = {
 const outcome = (table: Record<string, InjectedFailure>) => fc.constantFrom(...Object.keys(table));
 
 let fake: FakeSlack;
-let client: WebClient;
+let client: SlackSender;
 beforeAll(async () => {
   fake = await startFakeSlack();
-  client = new WebClient('xoxb-test-outbox-property', {
+  const web = new WebClient('xoxb-test-outbox-property', {
     slackApiUrl: fake.apiUrl,
     retryConfig: { retries: 0 },
     rejectRateLimitedCalls: true,
     timeout: CLIENT_TIMEOUT_MS,
     logLevel: LogLevel.ERROR,
   });
+  client = slackSender(web, { timeoutMs: CLIENT_TIMEOUT_MS });
 });
 afterAll(async () => fake?.close());
 

@@ -7,6 +7,7 @@ import { createSqliteStorage, type SqliteStorage } from '../../db/storage.ts';
 import { enqueueMessage, getMessage, markSending, setMessagePayload } from '../../db/outbox.ts';
 import { registerSecrets } from '../../core/redact.ts';
 import { startFakeSlack, type FakeSlack } from '../helpers/slack/index.ts';
+import { slackSender } from '../../integrations/slack-upload.ts';
 
 const CHANNEL = 'C0ALERTS';
 const logger = pino({ level: 'silent' });
@@ -15,13 +16,14 @@ let database: DatabaseHandle;
 let storage: SqliteStorage;
 
 function client(timeoutMs = 10_000) {
-  return new WebClient('xoxb-test-outbox', {
+  const web = new WebClient('xoxb-test-outbox', {
     slackApiUrl: fake.apiUrl,
     retryConfig: { retries: 0 },
     rejectRateLimitedCalls: true,
     timeout: timeoutMs,
     logLevel: LogLevel.ERROR,
   });
+  return slackSender(web, { timeoutMs });
 }
 const posted = () => fake.messages(CHANNEL).filter((message) => !message.thread_ts || message.thread_ts === message.ts);
 

@@ -14,6 +14,7 @@ import type { RunbookRunner } from '../../../services/runbooks/index.ts';
 import { createRunbooksAndChecklists } from '../../../services/wiring.ts';
 import { startTestBot, type TestBot } from '../../helpers/bot.ts';
 import { startFakeSlack, type FakeSlack } from '../../helpers/slack/index.ts';
+import { slackSender } from '../../../integrations/slack-upload.ts';
 
 // Issue 15: "A runbook approved on a follower is run by the leader." "A Stop, Confirm or Approve clicked on a
 // follower reaches the leader's run within a second." The leader is the real bot; the follower is a second
@@ -74,7 +75,10 @@ beforeAll(async () => {
   await followerLeadership.start();
   expect(followerLeadership.role()).toBe('follower');
   const slack = new WebClient('xoxb-follower', { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 } });
-  const deliver = createOutboxDeliverer(followerStorage, slack, clock, logger, () => {}, { leader: followerLeadership, callTimeoutMs: 5000 });
+  const deliver = createOutboxDeliverer(followerStorage, slackSender(slack, { timeoutMs: 5000 }), clock, logger, () => {}, {
+    leader: followerLeadership,
+    callTimeoutMs: 5000,
+  });
   const services = createRunbooksAndChecklists({
     storage: followerStorage,
     config: leader.bot.config,

@@ -1,0 +1,1 @@
+ALTER TABLE `slack_outbox` ADD `file_id` text;

@@ -1,0 +1,1 @@
+ALTER TABLE "slack_outbox" ADD COLUMN "file_id" text;
