@@ -64,9 +64,8 @@ try {
   for (let round = 0; round < multiplesRounds; round += 1) multiples = await renderer.renderSmallMultiples(week, { title: 'Capacity this week', columns: 3 });
 
   console.log(`Charts (${rounds} drawings after a warm-up; CPU is the process' while the worker draws)`);
-  console.log(
-    `${'model: 100 series × 240 points → 5 lines'.padEnd(44)} CPU p50 ${round1(percentile(buildCpu, 50)).padStart(6)} ms  p99 ${round1(percentile(buildCpu, 99)).padStart(6)} ms`,
-  );
+  const buildFigures = `CPU p50 ${round1(percentile(buildCpu, 50)).padStart(6)} ms  p99 ${round1(percentile(buildCpu, 99)).padStart(6)} ms`;
+  console.log(`${'model: 100 series × 240 points → 5 lines'.padEnd(44)} ${buildFigures}`);
   console.log(figures('chart 800 × 400, 100 series × 240 points', chartCpu, chartWall));
   console.log(figures(`small multiples, 12 triggers (${multiples.width} × ${multiples.height})`, cpuOfDrawing, wallOfDrawing));
   console.log(`first chart of a process (bundle, worker start, JIT): ${Math.round(firstChartMs)} ms wall`);
