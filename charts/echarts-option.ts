@@ -309,7 +309,8 @@ export function echartsOption(model: ChartModel): EChartsOption {
               value: [forecastEnd![0] * 1000, forecastEnd![1]],
               label: {
                 show: !compact,
-                position: forecastEnd![1] >= model.threshold === below ? 'top' : 'bottom',
+                // On the side away from the threshold, where the current value's label is not.
+                position: below ? 'top' : 'bottom',
                 align: 'right',
                 distance: 10,
                 formatter: model.forecast.label,
