@@ -65,23 +65,26 @@ export function createChartPoster(deps: ChartPosterDeps) {
   const enabled = config.charts.enabled && renderer !== null;
   const triggerOf = (id: string): Trigger | undefined => config.triggers.find((trigger) => trigger.id === id);
 
-  /** The picture of `trigger` over the `windowSeconds` up to `at`, `first` (a breach's own series) as its first line. */
+  /** The picture of `trigger` over the `windowSeconds` up to `at`: of its series `only` (a breach's own), or all of them. */
   async function draw(
     trigger: Trigger,
     at: Date,
     windowSeconds: number,
-    options: { readonly first?: Readonly<Record<string, string>>; readonly breachSpan?: { start: number; end: number }; readonly title?: string },
+    options: { readonly only?: Readonly<Record<string, string>>; readonly breachSpan?: { start: number; end: number }; readonly title?: string },
     filename: string,
   ): Promise<FilePayload> {
     const end = Math.floor(at.getTime() / 1000);
     const stepSeconds = Math.max(1, Math.ceil(windowSeconds / POINTS_PER_SERIES));
     const series: Series[] = await prometheus.queryRange(trigger.query, end - windowSeconds, end, stepSeconds);
     if (series.length === 0) throw new Error(`Prometheus has no data for ${trigger.id} in that window`);
-    const wanted = options.first;
-    const ordered = wanted ? [...series.filter((s) => sameSeries(s.labels, wanted)), ...series.filter((s) => !sameSeries(s.labels, wanted))] : series;
+    // A breach's picture is its own series alone: the chart ranks lines by their last value, so beside others
+    // the breach's line (back under the threshold once resolved) would lose its place and its label. Without it
+    // in the window (a series that is gone), the trigger's series stand in.
+    const wanted = options.only;
+    const own = wanted ? series.filter((candidate) => sameSeries(candidate.labels, wanted)) : [];
     const model = buildChartModel({
       trigger,
-      series: ordered,
+      series: own.length > 0 ? own : series,
       at,
       windowSeconds,
       theme: config.charts.theme,
@@ -139,7 +142,7 @@ export function createChartPoster(deps: ChartPosterDeps) {
     const window = breachWindow(breach, trigger, breach.openedAt, moment === 'resolved');
     let file: FilePayload;
     try {
-      file = await draw(trigger, window.at, window.windowSeconds, { first: breach.labels, breachSpan: window.breachSpan, title: breachChartTitle(breach) }, `${trigger.id}-breach-${breach.id}-${moment}.png`);
+      file = await draw(trigger, window.at, window.windowSeconds, { only: breach.labels, breachSpan: window.breachSpan, title: breachChartTitle(breach) }, `${trigger.id}-breach-${breach.id}-${moment}.png`);
     } catch (error) {
       const reason = reasonOf(error);
       logger.warn({ breachId: breach.id, moment, reason }, 'could not draw a breach chart; saying so in its thread');
@@ -185,7 +188,7 @@ export function createChartPoster(deps: ChartPosterDeps) {
         trigger,
         window.at,
         window.windowSeconds,
-        { first: breach.labels, breachSpan: window.breachSpan, title: breachChartTitle(breach) },
+        { only: breach.labels, breachSpan: window.breachSpan, title: breachChartTitle(breach) },
         `${trigger.id}-breach-${breach.id}.png`,
       );
       const text = breachChartComment(breach, breach.status === 'resolved' ? 'resolved' : 'now', window.windowSeconds);
