@@ -142,7 +142,13 @@ export function createChartPoster(deps: ChartPosterDeps) {
     const window = breachWindow(breach, trigger, breach.openedAt, moment === 'resolved');
     let file: FilePayload;
     try {
-      file = await draw(trigger, window.at, window.windowSeconds, { only: breach.labels, breachSpan: window.breachSpan, title: breachChartTitle(breach) }, `${trigger.id}-breach-${breach.id}-${moment}.png`);
+      file = await draw(
+        trigger,
+        window.at,
+        window.windowSeconds,
+        { only: breach.labels, breachSpan: window.breachSpan, title: breachChartTitle(breach) },
+        `${trigger.id}-breach-${breach.id}-${moment}.png`,
+      );
     } catch (error) {
       const reason = reasonOf(error);
       logger.warn({ breachId: breach.id, moment, reason }, 'could not draw a breach chart; saying so in its thread');
@@ -162,7 +168,9 @@ export function createChartPoster(deps: ChartPosterDeps) {
     const since = new Date(clock().getTime() - CATCH_UP_SECONDS * 1000);
     let drawn = 0;
     const due: Array<[BreachRecord, BreachChartMoment]> = [
-      ...(await storage.breaches.listOpen()).filter((breach) => breach.openedAt >= since).map((breach): [BreachRecord, BreachChartMoment] => [breach, 'opened']),
+      ...(await storage.breaches.listOpen())
+        .filter((breach) => breach.openedAt >= since)
+        .map((breach): [BreachRecord, BreachChartMoment] => [breach, 'opened']),
       ...(await storage.breaches.listResolvedSince(since)).map((breach): [BreachRecord, BreachChartMoment] => [breach, 'resolved']),
     ];
     for (const [breach, moment] of due) {
@@ -176,7 +184,8 @@ export function createChartPoster(deps: ChartPosterDeps) {
   async function chartInBreachThread(breachId: number, now: Date): Promise<ChartOutcome> {
     const breach = await storage.breaches.get(breachId);
     if (!breach) return { kind: 'no_breach' };
-    if (enabled && breach.source !== 'watcher') return { kind: 'failed', reason: 'this alert came from Alertmanager, and the bot has no query of its own for it' };
+    if (enabled && breach.source !== 'watcher')
+      return { kind: 'failed', reason: 'this alert came from Alertmanager, and the bot has no query of its own for it' };
     const trigger = chartable(breach);
     if (!trigger || !channel) return { kind: 'off' };
     const parentKey = breachMessageKey(breach.id);
