@@ -149,6 +149,7 @@ export class FakeSlack {
   private readonly load: SlackLoad | undefined;
   private idCounter = 0;
   private address?: AddressInfo;
+  private publicBaseUrl: string | undefined;
 
   constructor(
     private readonly server: Server,
@@ -178,7 +179,7 @@ export class FakeSlack {
       openSocketUrl: () => this.socket.issueUrl(`ws://127.0.0.1:${this.port}`),
       nextId,
       files: this.fileStore,
-      baseUrl: () => this.baseUrl,
+      baseUrl: () => this.publicBaseUrl ?? this.baseUrl,
     };
     server.on('request', (req, res) => {
       this.onRequest(req, res).catch((error: unknown) => {
@@ -208,6 +209,15 @@ export class FakeSlack {
   /** For SLACK_API_URL / Bolt `clientOptions.slackApiUrl` / WebClient `slackApiUrl`. */
   get apiUrl(): string {
     return `${this.baseUrl}${API_PATH}`;
+  }
+
+  /**
+   * Where clients reach the fake when something stands in front of it (a crash-point proxy): the upload URLs
+   * and `url_private` it hands out from now on point there, so the bytes' POST passes that proxy too.
+   * undefined: its own `baseUrl`.
+   */
+  setPublicBaseUrl(url: string | undefined): void {
+    this.publicBaseUrl = url?.replace(/\/+$/, '');
   }
 
   /** What load mode has done so far (all zero when it is off). */
