@@ -8,7 +8,7 @@ import type { FilePayload } from '../core/storage/effects.ts';
 import type { PostWrite } from '../core/storage/outbox.ts';
 import type { Series, Trigger } from '../core/triggers.ts';
 import { breachMessageKey } from '../core/watch.ts';
-import { postMessage, replyInThread, type OutboxDeliverer } from './outbox.ts';
+import { postMessage, replyInThread, uploadFailureKey, type OutboxDeliverer } from './outbox.ts';
 
 export interface ChartPosterDeps {
   readonly storage: Storage;
@@ -42,7 +42,11 @@ const POINTS_PER_SERIES = 240;
 export function breachChartKey(breachId: number, moment: BreachChartMoment): string {
   return `${breachMessageKey(breachId)}:chart:${moment}`;
 }
-const failedKey = (breachId: number, moment: BreachChartMoment) => `${breachChartKey(breachId, moment)}:failed`;
+/**
+ * The key of the note that a breach's chart is not coming: the same key the outbox gives its notice of an upload
+ * Slack refused for good, so a chart that could not be drawn and one that could not be uploaded say so once between them.
+ */
+const failedKey = (breachId: number, moment: BreachChartMoment) => uploadFailureKey(breachChartKey(breachId, moment));
 
 function sameSeries(labels: Readonly<Record<string, string>>, wanted: Readonly<Record<string, string>>): boolean {
   const names = (record: Readonly<Record<string, string>>) => Object.keys(record).filter((name) => name !== '__name__');
