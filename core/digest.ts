@@ -421,7 +421,7 @@ export function buildDigest(inputs: DigestInputs): DigestReport {
   const forecasts: DigestForecast[] = [];
   for (const result of inputs.forecastResults) {
     const forecast = result.forecast;
-    if (!forecast || forecast.outcome !== 'crosses' || !forecast.crossesAt || forecast.days === null) continue;
+    if (forecast?.outcome !== 'crosses' || !forecast.crossesAt || forecast.days === null) continue;
     if (forecast.crossesAt.getTime() > horizonEnd) continue;
     forecasts.push({
       trigger: result.trigger,
