@@ -87,8 +87,11 @@ export function niceRange(values: readonly number[], unit: Unit): { min: number;
     low -= pad;
     high += pad;
   }
-  // Room above the highest value for the current value's label.
-  high += (high - low) * 0.12;
+  // Room above the highest value for the current value's label, and a little below the lowest, so that a
+  // threshold at the bottom (a `<` trigger's) is not drawn on the axis line.
+  const span = high - low;
+  high += span * 0.12;
+  low -= span * 0.04;
   // From zero when zero is near: usage and counts read best from their floor; a series far from zero (5,000
   // users growing by 50) would be a flat line on such an axis, so it is not forced there.
   if (low >= 0 && low <= high * 0.5) low = 0;
@@ -376,7 +379,7 @@ export function echartsOption(model: ChartModel): EChartsOption {
       subtext: compact ? '' : (model.subtitle ?? ''),
       left: compact ? 12 : 20,
       top: compact ? 8 : 14,
-      itemGap: 8,
+      itemGap: 12,
       textStyle: { ...text, fontSize: size.title, fontWeight: 'bold', width: width - 40, overflow: 'truncate' },
       subtextStyle: { fontFamily: FONT_FAMILY, color: palette.subtext, fontSize: size.subtitle, width: width - 40, overflow: 'truncate' },
     },
@@ -443,11 +446,18 @@ export function echartsOption(model: ChartModel): EChartsOption {
               type: 'text',
               right: 12,
               top: 12,
-              style: { text: `+${model.moreCount} more`, fill: palette.subtext, font: `${size.note}px "${FONT_FAMILY}"` },
+              style: { text: `+${model.moreCount} more`, fill: palette.subtext, fontSize: size.note, fontFamily: FONT_FAMILY },
             },
           ]
         : model.lines.length === 0
-          ? [{ type: 'text', left: 'center', top: 'middle', style: { text: 'no data', fill: palette.subtext, font: `${size.current}px "${FONT_FAMILY}"` } }]
+          ? [
+              {
+                type: 'text',
+                left: 'center',
+                top: 'middle',
+                style: { text: 'no data', fill: palette.subtext, fontSize: size.current, fontFamily: FONT_FAMILY },
+              },
+            ]
           : [],
   };
   return option as EChartsOption;
