@@ -22,7 +22,7 @@ import { formatValue } from './units.ts';
  *    answer is `flat_or_falling` (named by effect: for a `<` trigger that means flat or rising).
  * 6. The guard against weekly patterns and noise: a robust slope (Theil–Sen, the median of the slopes between
  *    every pair of peaks) must agree in direction and be at least half the least-squares slope, and the slope
- *    must stand out of the scatter of the peaks (t ≥ 3); otherwise `no_clear_trend`. A weekend dip at the end
+ *    must stand out of the scatter of the peaks (t ≥ 4); otherwise `no_clear_trend`. A weekend dip at the end
  *    of the window pulls least squares down and leaves the median slope near zero: no crossing is claimed.
  * 7. The crossing is where the fitted line reaches the threshold; one further out than a year is called flat.
  */
@@ -79,7 +79,7 @@ const MIN_GAP_SECONDS = HOUR;
 /** A crossing further out than this is no plan anyone makes from a week of data: flat, for planning. */
 export const FORECAST_HORIZON_SECONDS = 365 * DAY;
 /** How far out of the peaks' scatter the slope must stand (slope / its standard error). */
-const MIN_T_STATISTIC = 3;
+const MIN_T_STATISTIC = 4;
 /** Steps that divide a day, so that every daily bucket holds the same times of day. */
 const NICE_STEPS = [60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400] as const;
 /** Points per series a forecast query asks for at most: a week at 5 min. */
