@@ -4,7 +4,7 @@ export { buildOpenMetrics, type SeriesSpec, type SeriesType } from './build-open
 export { freeLoopbackPort, refusingLoopbackUrl as unusedLoopbackUrl } from '../ports.ts';
 export { serveMetrics, type MetricsEndpoint } from './metrics-endpoint.ts';
 export { parseSampleValue, type RangeSeries, type VectorSample } from './query.ts';
-export { p99Fractions, piecewise, scenario, Scenario, SCENARIO_DEFAULTS, step, type ScenarioOptions, type ValueAt } from './scenario.ts';
+export { p99Fractions, piecewise, scenario, Scenario, SCENARIO_DEFAULTS, step, type Gaps, type ScenarioOptions, type ValueAt } from './scenario.ts';
 export { startExporter, type Exporter } from './start-exporter.ts';
 export { startPrometheus, type PrometheusFixture, type StartPrometheusOptions } from './start-prometheus.ts';
 export { startSlowProxy, type SlowProxy } from './start-slow-proxy.ts';

@@ -80,7 +80,15 @@ export interface ScenarioOptions {
   stepSeconds?: number;
   /** Unix seconds; default now − 26 h. */
   start?: number;
+  /**
+   * History length instead of `start`: `scenario({ now, hours: 24 * 8, stepSeconds: 300 })` for the forecasts'
+   * week. Backfill time grows with hours × file size: keep long scenarios coarse (5-minute steps).
+   */
+  hours?: number;
 }
+
+/** Stretches with no samples at all, `[from, to)` in Unix seconds: a scrape target that was down. */
+export type Gaps = ReadonlyArray<readonly [number, number]>;
 
 export function scenario(options: ScenarioOptions = {}): Scenario {
   return new Scenario(options);
@@ -113,7 +121,8 @@ export class Scenario {
   constructor(options: ScenarioOptions = {}) {
     this.now = options.now ?? Math.floor(Date.now() / 1000);
     this.stepSeconds = options.stepSeconds ?? SCENARIO_DEFAULTS.stepSeconds;
-    this.start = options.start ?? this.now - SCENARIO_DEFAULTS.historySeconds;
+    if (options.start !== undefined && options.hours !== undefined) throw new Error('give start or hours, not both');
+    this.start = options.start ?? (options.hours !== undefined ? this.now - options.hours * 3600 : this.now - SCENARIO_DEFAULTS.historySeconds);
     if (!(this.stepSeconds > 0)) throw new Error('stepSeconds must be positive');
     if (!(this.start < this.now)) throw new Error('start must be before now');
     const timestamps: number[] = [];
@@ -129,10 +138,12 @@ export class Scenario {
     return this;
   }
 
-  /** A gauge sampled on the grid. */
-  gauge(name: string, labels: Record<string, string>, valueAt: ValueAt, help?: string): this {
+  /** A gauge sampled on the grid, with no samples inside `gaps`. */
+  gauge(name: string, labels: Record<string, string>, valueAt: ValueAt, help?: string, options: { gaps?: Gaps } = {}): this {
     const f = fn(valueAt);
-    this.emitters.push(() => [{ name, help, type: 'gauge', labels, samples: this.timestamps.map((t) => [t, f(t)]) }]);
+    const gaps = options.gaps ?? [];
+    const present = (t: number) => !gaps.some(([from, to]) => t >= from && t < to);
+    this.emitters.push(() => [{ name, help, type: 'gauge', labels, samples: this.timestamps.filter(present).map((t) => [t, f(t)]) }]);
     return this;
   }
 
@@ -290,8 +301,8 @@ export class Scenario {
   // --- the application's own gauges: concurrent_users, daily_active_users --------------------------------------
 
   /** concurrent_users trigger: `sum(app_concurrent_users)`; one series per instance, the query adds them. */
-  concurrentUsers(instance: string, users: ValueAt): this {
-    return this.gauge('app_concurrent_users', { instance, job: 'app' }, users, 'Users with an open session.');
+  concurrentUsers(instance: string, users: ValueAt, options: { gaps?: Gaps } = {}): this {
+    return this.gauge('app_concurrent_users', { instance, job: 'app' }, users, 'Users with an open session.', options);
   }
 
   /** daily_active_users trigger: `max(app_daily_active_users)`; one series per instance, the query takes the largest. */
