@@ -1,5 +1,14 @@
 import type { Button } from '@slack/types';
-import { isQuestionId, type Answer, type EvidenceLine, type QuestionId, type Recommendation, type Step, type Walk } from '../core/advisor.ts';
+import {
+  isQuestionId,
+  type Answer,
+  type EvidenceLine,
+  type ForecastCitation,
+  type QuestionId,
+  type Recommendation,
+  type Step,
+  type Walk,
+} from '../core/advisor.ts';
 import type { Price } from '../core/capacity.ts';
 import { formatDuration } from '../core/duration.ts';
 import { formatValue } from '../core/units.ts';
@@ -189,6 +198,26 @@ export interface AdviceBlocksInput {
   readonly startTarget?: string;
   /** The decision log row of this advice. */
   readonly adviceId?: number;
+  /** Triggers forecast to cross within warn_within, soonest first (the evidence's forecasts). */
+  readonly forecasts?: readonly ForecastCitation[];
+}
+
+/** Forecasts cited under the recommendation, before the list is counted instead. */
+const MAX_FORECAST_LINES = 4;
+
+/**
+ * "Soon: Concurrent users crosses 500 in ~19 days (Dec 23)": what the trend adds to any answer, and the
+ * reason a "don't scale yet" is a "not yet" and not a "never".
+ */
+export function forecastText(forecasts: readonly ForecastCitation[], recommendation: Recommendation): string | null {
+  if (forecasts.length === 0) return null;
+  const heading = recommendation === 'dont_scale' ? '*Not yet, but soon:* the trend says' : '*Soon, too:* the trend says';
+  const lines = forecasts.slice(0, MAX_FORECAST_LINES).map((citation) => {
+    const labels = describeLabels(citation.labels);
+    return `• ${escapeMrkdwn(citation.name)}${labels ? ` \`${escapeMrkdwn(labels)}\`` : ''}: ${escapeMrkdwn(citation.summary)}`;
+  });
+  if (forecasts.length > MAX_FORECAST_LINES) lines.push(`• … and ${forecasts.length - MAX_FORECAST_LINES} more triggers`);
+  return `:chart_with_upwards_trend: ${heading}\n${lines.join('\n')}`;
 }
 
 /** The `/scale advise` message: the path step by step with evidence, then the question or the recommendation and its price. */
@@ -242,6 +271,8 @@ export function buildAdviceBlocks(input: AdviceBlocksInput): Message {
         },
       },
     );
+    const soon = forecastText(input.forecasts ?? [], recommendation);
+    if (soon) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncateText(soon, SLACK_LIMITS.sectionText) } });
     const cost = costText(recommendation, input);
     if (cost) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncateText(cost, SLACK_LIMITS.sectionText) } });
   }

@@ -1,4 +1,5 @@
 import { formatDuration } from '../core/duration.ts';
+import { describeForecast, forecastWarns, type ForecastSettings } from '../core/forecast.ts';
 import type { StatusReport } from '../core/status.ts';
 import { rankResults, type Trigger, type TriggerResult, type TriggerState, type Verdict } from '../core/triggers.ts';
 import { formatValue } from '../core/units.ts';
@@ -16,6 +17,8 @@ const STATE_ICONS: Record<TriggerState, string> = {
   no_data: ':grey_question:',
   ok: ':white_check_mark:',
 };
+/** An ok trigger whose forecast crosses within `forecast.warn_within`: ok now, not for long. */
+const FORECAST_WARN_ICON = ':hourglass_flowing_sand:';
 /** Series listed under one trigger before the rest are summed up, so 100 instances still fit one section. */
 const MAX_SERIES_LINES = 8;
 
@@ -51,15 +54,31 @@ function worstState(results: readonly TriggerResult[]): TriggerState {
   return rankResults(results)[0]?.state ?? 'no_data';
 }
 
-function triggerSection(trigger: Trigger, results: readonly TriggerResult[]): Block {
+/** "14 days": warn_within as people say it. */
+function describeWithin(seconds: number): string {
+  const days = seconds / 86_400;
+  return Number.isInteger(days) ? `${days} day${days === 1 ? '' : 's'}` : formatDuration(seconds);
+}
+
+/** The ok results whose forecast crosses within warn_within. */
+function warningResults(results: readonly TriggerResult[], settings: ForecastSettings | undefined): TriggerResult[] {
+  if (!settings) return [];
+  return results.filter((result) => result.state === 'ok' && forecastWarns(result.forecast, settings));
+}
+
+function triggerSection(trigger: Trigger, results: readonly TriggerResult[], settings?: ForecastSettings): Block {
   const ranked = rankResults(results);
   const state = worstState(ranked);
-  const title = `${STATE_ICONS[state]} *${escapeMrkdwn(trigger.name)}*  (${escapeMrkdwn(describeThreshold(trigger))})`;
+  const warnings = warningResults(ranked, settings);
+  const icon = state === 'ok' && warnings.length > 0 ? FORECAST_WARN_ICON : STATE_ICONS[state];
+  const title = `${icon} *${escapeMrkdwn(trigger.name)}*  (${escapeMrkdwn(describeThreshold(trigger))})`;
   const lines: string[] = [title];
+  const within = settings ? describeWithin(settings.warnWithinSeconds) : '';
   if (ranked.length === 1) {
     const only = ranked[0]!;
     const labels = describeLabels(only.labels);
-    lines.push(`${formatValue(only.value, trigger.unit)} · ${escapeMrkdwn(describeState(only))}${labels ? `  \`${escapeMrkdwn(labels)}\`` : ''}`);
+    const described = warnings.length > 0 ? `ok — crosses within ${within}` : describeState(only);
+    lines.push(`${formatValue(only.value, trigger.unit)} · ${escapeMrkdwn(described)}${labels ? `  \`${escapeMrkdwn(labels)}\`` : ''}`);
   } else {
     const notOk = ranked.filter((result) => result.state !== 'ok');
     for (const result of notOk.slice(0, MAX_SERIES_LINES)) {
@@ -73,10 +92,43 @@ function triggerSection(trigger: Trigger, results: readonly TriggerResult[]): Bl
     if (okCount > 0) {
       const worstOk = ranked.find((result) => result.state === 'ok')!;
       const summary = okCount === 1 ? formatValue(worstOk.value, trigger.unit) : `worst ${formatValue(worstOk.value, trigger.unit)}`;
-      lines.push(`${notOk.length > 0 ? '• ' : ''}${okCount} series ok (${summary})`);
+      const soon = warnings.length > 0 ? `; ${warnings.length} forecast to cross within ${within}` : '';
+      lines.push(`${notOk.length > 0 ? '• ' : ''}${okCount} series ok (${summary}${soon})`);
     }
   }
   return { type: 'section', text: { type: 'mrkdwn', text: truncateText(lines.join('\n'), SLACK_LIMITS.sectionText) } };
+}
+
+/**
+ * The forecast under a trigger: "📈 crosses 500 in ~19 days (Dec 23)". With many series, the soonest crossing
+ * and how many cross; with none crossing, what the forecasts say, most common first.
+ */
+function forecastContext(trigger: Trigger, results: readonly TriggerResult[], evaluatedAt: Date): Block | null {
+  const forecasts = results.filter((result) => result.forecast).map((result) => ({ labels: result.labels, forecast: result.forecast! }));
+  if (forecasts.length === 0) return null;
+  const crossing = forecasts.filter(({ forecast }) => forecast.outcome === 'crosses').sort((a, b) => a.forecast.days! - b.forecast.days!);
+  let text: string;
+  if (forecasts.length === 1) {
+    text = escapeMrkdwn(describeForecast(forecasts[0]!.forecast, trigger, evaluatedAt));
+  } else if (crossing.length > 0) {
+    const soonest = crossing[0]!;
+    const labels = describeLabels(soonest.labels) || 'no labels';
+    const said = escapeMrkdwn(describeForecast(soonest.forecast, trigger, evaluatedAt));
+    text = `\`${escapeMrkdwn(labels)}\` ${said} · ${crossing.length} of ${forecasts.length} series forecast to cross`;
+  } else {
+    const counts = new Map<string, number>();
+    for (const { forecast } of forecasts) {
+      const said = describeForecast(forecast, trigger, evaluatedAt);
+      counts.set(said, (counts.get(said) ?? 0) + 1);
+    }
+    text = [...counts]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([said, count]) => `${escapeMrkdwn(said)} (${count} series)`)
+      .join(', ');
+  }
+  const icon = crossing.length > 0 ? ':chart_with_upwards_trend:' : ':crystal_ball:';
+  return { type: 'context', elements: [{ type: 'mrkdwn', text: truncateText(`${icon} ${text}`, SLACK_LIMITS.sectionText) }] };
 }
 
 export interface StatusBlocksOptions {
@@ -93,7 +145,17 @@ export function buildStatusBlocks(report: StatusReport, options: StatusBlocksOpt
   }
   const groups = [...byTrigger.values()];
   const noDataCount = groups.filter((group) => group.results.some((result) => result.state === 'no_data')).length;
-  const title = report.failure ? 'Cannot tell: no metrics' : VERDICT_TITLES[report.verdict];
+  const settings = report.forecastSettings;
+  const warningCount = groups.filter((group) => warningResults(group.results, settings).length > 0).length;
+  const forecastWarning =
+    settings && warningCount > 0 && report.verdict === 'ok' && !report.failure
+      ? `${warningCount} trigger${warningCount === 1 ? ' is' : 's are'} forecast to cross within ${describeWithin(settings.warnWithinSeconds)}`
+      : null;
+  const title = report.failure
+    ? 'Cannot tell: no metrics'
+    : forecastWarning
+      ? truncateText(`${VERDICT_TITLES.ok} now; ${forecastWarning}`, SLACK_LIMITS.headerText)
+      : VERDICT_TITLES[report.verdict];
   const icon = report.failure ? ':warning:' : VERDICT_ICONS[report.verdict];
   const context: string[] = [
     `Evaluated <!date^${Math.floor(report.evaluatedAt.getTime() / 1000)}^{date_short_pretty} {time_secs}|${report.evaluatedAt.toISOString()}>`,
@@ -124,7 +186,11 @@ export function buildStatusBlocks(report: StatusReport, options: StatusBlocksOpt
     const inGroup = groups.filter((group) => group.trigger.severity === severity);
     if (inGroup.length === 0) continue;
     blocks.push({ type: 'divider' }, { type: 'section', text: { type: 'mrkdwn', text: heading } });
-    for (const group of inGroup) blocks.push(triggerSection(group.trigger, group.results));
+    for (const group of inGroup) {
+      blocks.push(triggerSection(group.trigger, group.results, settings));
+      const forecast = forecastContext(group.trigger, group.results, report.evaluatedAt);
+      if (forecast) blocks.push(forecast);
+    }
   }
   const fallback = `${title}: ${summarizeCounts(report.results)}`;
   return { text: fallback, blocks: fitBlockCount(blocks) };

@@ -61,7 +61,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       if (Number.isNaN(at.getTime())) throw new UsageProblem(`--at "${options.at}" is not a time: write it like 2026-11-28T14:00:00Z`);
       registerSecrets(urlSecrets(config.prometheus.url));
       const prometheus = createPrometheus({ url: config.prometheus.url, timeoutMs: config.prometheus.timeoutMs });
-      const report = await collectStatus(config.triggers, prometheus, at, config.prometheus.lookbackSeconds);
+      const report = await collectStatus(config.triggers, prometheus, at, config.prometheus.lookbackSeconds, { forecast: config.forecast });
       io.stdout(options.json ? `${JSON.stringify(statusReportToJson(report), null, 2)}\n` : formatStatusTable(report));
       if (report.failure) {
         io.stderr(`scalebot: nothing could be evaluated: ${redactSecrets(report.failure)}\n`);

@@ -40,6 +40,7 @@ export async function giveAdvice(deps: CommandDeps, request: AdviceRequest): Pro
     { prometheus: deps.prometheus, advice: deps.storage.advice },
     now,
     config.prometheus.lookbackSeconds,
+    { settings: config.forecast, triggers: config.triggers },
   );
   const completedAt = await deps.checklistCompletedAt(config.advisor.optimizationChecklist);
   const walk = walkDecisionTree(evidence, answers, {
@@ -63,6 +64,7 @@ export async function giveAdvice(deps: CommandDeps, request: AdviceRequest): Pro
       pending_question: walk.pendingQuestion ?? null,
       evaluated_at: evidence.evaluatedAt.toISOString(),
       ...(evidence.failure ? { failure: evidence.failure } : {}),
+      forecasts: (evidence.forecasts ?? []).map((citation) => ({ ...citation, crossesAt: citation.crossesAt.toISOString() })),
       path: walk.path.map((step) => ({
         question: step.question,
         answer: step.answer,
@@ -89,6 +91,7 @@ export async function giveAdvice(deps: CommandDeps, request: AdviceRequest): Pro
     optimizationChecklist: config.advisor.optimizationChecklist,
     ...(startTarget ? { startTarget } : {}),
     adviceId,
+    forecasts: evidence.forecasts ?? [],
   });
   return { message, walk, price, adviceId };
 }

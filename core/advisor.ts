@@ -1,3 +1,4 @@
+import { describeForecast, forecastWarns, type ForecastSettings } from './forecast.ts';
 import type { Operator, Trigger, TriggerResult, TriggerState } from './triggers.ts';
 import type { Unit } from './units.ts';
 
@@ -89,6 +90,39 @@ export interface Evidence {
   readonly database: MetricFinding;
   /** Prometheus could not answer at all. */
   readonly failure?: string;
+  /** Triggers forecast to cross within `forecast.warn_within`, soonest first: what a "not yet" answer cites. */
+  readonly forecasts?: readonly ForecastCitation[];
+}
+
+/** One trigger forecast to cross soon (its soonest series): "Concurrent users: crosses 500 in ~19 days (Dec 23)". */
+export interface ForecastCitation {
+  readonly trigger: string;
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly crossesAt: Date;
+  readonly days: number;
+  /** describeForecast's line: "crosses 500 in ~19 days (Dec 23)". */
+  readonly summary: string;
+}
+
+/** The triggers whose ok series are forecast to cross within warn_within, one citation each, soonest first. */
+export function citeForecasts(results: readonly TriggerResult[], settings: Pick<ForecastSettings, 'warnWithinSeconds'>, now: Date): ForecastCitation[] {
+  const soonest = new Map<string, ForecastCitation>();
+  for (const result of results) {
+    const { forecast, trigger } = result;
+    if (result.state !== 'ok' || !forecast || !forecastWarns(forecast, settings) || !forecast.crossesAt || forecast.days === null) continue;
+    const known = soonest.get(trigger.id);
+    if (known && known.days <= forecast.days) continue;
+    soonest.set(trigger.id, {
+      trigger: trigger.id,
+      name: trigger.name,
+      labels: result.labels,
+      crossesAt: forecast.crossesAt,
+      days: forecast.days,
+      summary: describeForecast(forecast, trigger, now),
+    });
+  }
+  return [...soonest.values()].sort((a, b) => a.days - b.days);
 }
 
 export interface RememberedAnswer {

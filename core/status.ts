@@ -1,5 +1,7 @@
-import type { PrometheusPort } from './ports.ts';
-import { decideVerdict, evaluateTrigger, evaluationWindow, noData, type Trigger, type TriggerResult, type Verdict } from './triggers.ts';
+import { describeForecast, type Forecast, forecastFailed, forecastQueryWindow, forecastSeries, type ForecastSettings } from './forecast.ts';
+import type { JudgeOptions, PrometheusPort } from './ports.ts';
+import { decideVerdict, evaluateTrigger, evaluationWindow, noData, type Series, type Trigger, type TriggerResult, type Verdict } from './triggers.ts';
+import { breachKey } from './watch.ts';
 
 export interface StatusReport {
   readonly verdict: Verdict;
@@ -7,6 +9,8 @@ export interface StatusReport {
   readonly results: readonly TriggerResult[];
   /** Set when not one trigger could be evaluated: Prometheus down, every query failing. */
   readonly failure?: string;
+  /** The forecast settings the results were forecast with; absent when no forecast was asked for. */
+  readonly forecastSettings?: ForecastSettings;
 }
 
 /**
@@ -21,28 +25,42 @@ export function collectStatus(
   prometheus: Pick<PrometheusPort, 'judgeTriggers'>,
   at: Date,
   lookbackSeconds?: number,
+  options?: JudgeOptions,
 ): Promise<StatusReport> {
-  return prometheus.judgeTriggers(triggers, at, lookbackSeconds);
+  return prometheus.judgeTriggers(triggers, at, lookbackSeconds, options);
 }
 
-/** collectStatus on this thread: the queries, the reading of their answers and the judging. */
+/**
+ * collectStatus on this thread: the queries, the reading of their answers and the judging. With
+ * `options.forecast`, each trigger with `forecast: true` also gets one range query over the forecast window,
+ * sent with its evaluation query, and each of its results the forecast of the series with the same labels
+ * (core/forecast.ts). A failed forecast query costs the forecast only, never the trigger's state.
+ */
 export async function judgeTriggers(
   triggers: readonly Trigger[],
   prometheus: Pick<PrometheusPort, 'queryRange'>,
   at: Date,
   lookbackSeconds?: number,
+  options: JudgeOptions = {},
 ): Promise<StatusReport> {
   // Milliseconds kept: a value scraped a moment ago must not be missed by rounding `now` down.
   const atSeconds = at.getTime() / 1000;
+  const settings = options.forecast;
   const perTrigger = await Promise.all(
     triggers.map(async (trigger): Promise<{ results: TriggerResult[]; failed: boolean }> => {
       const { windowSeconds, stepSeconds } = evaluationWindow(trigger, lookbackSeconds);
+      const history = settings && trigger.forecast ? forecastHistory(trigger, prometheus, atSeconds, settings) : null;
+      let judged: { results: TriggerResult[]; failed: boolean };
       try {
         const series = await prometheus.queryRange(trigger.query, atSeconds - windowSeconds, atSeconds, stepSeconds);
-        return { results: evaluateTrigger(trigger, series, atSeconds, stepSeconds, windowSeconds), failed: false };
+        judged = { results: evaluateTrigger(trigger, series, atSeconds, stepSeconds, windowSeconds), failed: false };
       } catch (error) {
-        return { results: [noData(trigger, {}, error instanceof Error ? error.message : String(error))], failed: true };
+        judged = { results: [noData(trigger, {}, error instanceof Error ? error.message : String(error))], failed: true };
       }
+      if (!settings) return judged;
+      if (!history) return { ...judged, results: judged.results.map((result) => ({ ...result, forecast: null })) };
+      const forecastOf = await history;
+      return { ...judged, results: judged.results.map((result) => ({ ...result, forecast: forecastOf(result.labels) })) };
     }),
   );
   const results = perTrigger.flatMap((entry) => entry.results);
@@ -52,6 +70,41 @@ export async function judgeTriggers(
     evaluatedAt: at,
     results,
     ...(allFailed ? { failure: results[0]?.reason ?? 'no trigger could be evaluated' } : {}),
+    ...(settings ? { forecastSettings: settings } : {}),
+  };
+}
+
+/**
+ * The trigger's history over the forecast window, as a lookup from a result's labels to its forecast (series
+ * matched as the watcher matches breaches: by breachKey). Never rejects: a failed query is every series'
+ * forecast, said as such.
+ */
+async function forecastHistory(
+  trigger: Trigger,
+  prometheus: Pick<PrometheusPort, 'queryRange'>,
+  atSeconds: number,
+  settings: ForecastSettings,
+): Promise<(labels: Readonly<Record<string, string>>) => Forecast> {
+  const { startOffset, step } = forecastQueryWindow(settings);
+  let series: Series[];
+  try {
+    series = await prometheus.queryRange(trigger.query, atSeconds - startOffset, atSeconds, step);
+  } catch (error) {
+    const failed = forecastFailed(error instanceof Error ? error.message : String(error));
+    return () => failed;
+  }
+  const byKey = new Map(series.map((entry) => [breachKey(trigger.id, entry.labels), entry.points]));
+  const forecasts = new Map<string, Forecast>();
+  const none = forecastSeries(trigger, [], atSeconds, settings);
+  return (labels) => {
+    const key = breachKey(trigger.id, labels);
+    let forecast = forecasts.get(key);
+    if (!forecast) {
+      const points = byKey.get(key);
+      forecast = points ? forecastSeries(trigger, points, atSeconds, settings) : none;
+      forecasts.set(key, forecast);
+    }
+    return forecast;
   };
 }
 
@@ -73,7 +126,20 @@ export function statusReportToJson(report: StatusReport) {
       unit: result.trigger.unit,
       held_seconds: result.heldSeconds,
       ...(result.reason ? { reason: result.reason } : {}),
+      forecast: result.forecast ? forecastToJson(result.forecast, result.trigger, report.evaluatedAt) : null,
     })),
     ...(report.failure ? { failure: report.failure } : {}),
+  };
+}
+
+/** The issue's `forecast: { crosses_at, days, slope_per_day, basis }`, with the outcome and the one-line summary. */
+export function forecastToJson(forecast: Forecast, trigger: Trigger, evaluatedAt: Date) {
+  return {
+    crosses_at: forecast.crossesAt ? forecast.crossesAt.toISOString() : null,
+    days: forecast.days === null ? null : Math.round(forecast.days * 10) / 10,
+    slope_per_day: forecast.slopePerDay === null || !Number.isFinite(forecast.slopePerDay) ? null : Number(forecast.slopePerDay.toPrecision(6)),
+    basis: forecast.basis,
+    outcome: forecast.outcome,
+    summary: describeForecast(forecast, trigger, evaluatedAt),
   };
 }

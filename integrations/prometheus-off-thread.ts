@@ -2,7 +2,9 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { build, stop as stopEsbuild } from 'esbuild';
 import { redactSecrets } from '../core/redact.ts';
+import type { ForecastSettings } from '../core/forecast.ts';
 import { judgeTriggers, type StatusReport } from '../core/status.ts';
+import type { JudgeOptions } from '../core/ports.ts';
 import type { Trigger, TriggerResult, Verdict } from '../core/triggers.ts';
 import { createPrometheus, type PrometheusOptions, type PrometheusPort } from './prometheus.ts';
 
@@ -12,6 +14,8 @@ export interface JudgeRequest {
   readonly triggers: readonly Trigger[];
   readonly atMs: number;
   readonly lookbackSeconds: number | undefined;
+  /** Forecast the triggers that have `forecast: true` too, in the worker (a Forecast's Date survives the structured clone). */
+  readonly forecast?: ForecastSettings;
 }
 
 export type ThreadRequest = JudgeRequest | { readonly kind: 'memory'; readonly id: number };
@@ -41,6 +45,11 @@ export interface OffThreadOptions {
   readonly threadEntry?: URL;
   /** Told when a worker dies (its error, or its exit code); its work is judged on this thread meanwhile. */
   readonly onWorkerDied?: (reason: Error | number) => void;
+}
+
+/** The judge options a request carries, as judgeTriggers takes them. */
+function judgeOptionsOf(request: JudgeRequest): JudgeOptions {
+  return request.forecast ? { forecast: request.forecast } : {};
 }
 
 interface Pending {
@@ -118,7 +127,7 @@ export function createOffThreadPrometheus(
 
   function judgeHere(entry: Pending): void {
     const { triggers, request } = entry;
-    judgeTriggers(triggers, here, new Date(request.atMs), request.lookbackSeconds).then(entry.resolve, entry.reject);
+    judgeTriggers(triggers, here, new Date(request.atMs), request.lookbackSeconds, judgeOptionsOf(request)).then(entry.resolve, entry.reject);
   }
 
   function startWorker(): Promise<Worker> {
@@ -144,6 +153,7 @@ export function createOffThreadPrometheus(
           evaluatedAt: new Date(entry.request.atMs),
           results: reply.results.map(({ triggerIndex, ...rest }): TriggerResult => ({ ...rest, trigger: entry.triggers[triggerIndex]! })),
           ...(reply.failure ? { failure: redactSecrets(reply.failure) } : {}),
+          ...(entry.request.forecast ? { forecastSettings: entry.request.forecast } : {}),
         });
       });
       thread.on('error', (error) => takeOver(starting, error));
@@ -176,9 +186,16 @@ export function createOffThreadPrometheus(
     url: here.url,
     queryRange: here.queryRange,
     queryInstant: here.queryInstant,
-    judgeTriggers(triggers, at, lookbackSeconds) {
+    judgeTriggers(triggers, at, lookbackSeconds, options) {
       return new Promise<StatusReport>((resolve, reject) => {
-        const request: JudgeRequest = { kind: 'judge', id: nextId++, triggers, atMs: at.getTime(), lookbackSeconds };
+        const request: JudgeRequest = {
+          kind: 'judge',
+          id: nextId++,
+          triggers,
+          atMs: at.getTime(),
+          lookbackSeconds,
+          ...(options?.forecast ? { forecast: options.forecast } : {}),
+        };
         const entry: Pending = { request, triggers, resolve, reject };
         if (closed || (!worker && Date.now() < pausedUntil)) {
           judgeHere(entry);

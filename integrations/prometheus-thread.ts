@@ -5,6 +5,7 @@ import { redactSecrets } from '../core/redact.ts';
 import { judgeTriggers } from '../core/status.ts';
 import type { Trigger } from '../core/triggers.ts';
 import { createPrometheus, type PrometheusOptions } from './prometheus.ts';
+// Types only: the off-thread module (esbuild, Worker) must not end up in this worker's bundle.
 import type { JudgeReply, JudgeRequest, MemoryReply, ThreadRequest, WireResult } from './prometheus-off-thread.ts';
 
 // The worker side of integrations/prometheus-off-thread.ts: one Prometheus client, and the judging of
@@ -36,9 +37,11 @@ function memory(id: number): MemoryReply {
   return { id, heapUsedBytes: getHeapStatistics().used_heap_size };
 }
 
-async function judge({ id, triggers, atMs, lookbackSeconds }: JudgeRequest): Promise<JudgeReply> {
+async function judge(request: JudgeRequest): Promise<JudgeReply> {
+  const { id, triggers, atMs, lookbackSeconds } = request;
   try {
-    const report = await judgeTriggers(triggers, prometheus, new Date(atMs), lookbackSeconds);
+    const options = request.forecast ? { forecast: request.forecast } : {};
+    const report = await judgeTriggers(triggers, prometheus, new Date(atMs), lookbackSeconds, options);
     const index = new Map<Trigger, number>(triggers.map((trigger, position) => [trigger, position]));
     const results: WireResult[] = report.results.map(({ trigger, ...rest }) => ({ ...rest, triggerIndex: index.get(trigger)! }));
     return { id, verdict: report.verdict, results, ...(report.failure ? { failure: report.failure } : {}) };

@@ -107,7 +107,7 @@ export function createPrometheus({ url, timeoutMs }: PrometheusOptions): Prometh
   const port: PrometheusPort = {
     url,
     // On this thread: the bot's own client judges in a worker (prometheus-off-thread.ts); the CLI and tests use this one.
-    judgeTriggers: (triggers, at, lookbackSeconds) => judgeTriggers(triggers, port, at, lookbackSeconds),
+    judgeTriggers: (triggers, at, lookbackSeconds, options) => judgeTriggers(triggers, port, at, lookbackSeconds, options),
     async queryRange(query, start, end, stepSeconds) {
       const body = await get('/api/v1/query_range', { query, start, end, step: stepSeconds });
       const series = readMatrix(body);
