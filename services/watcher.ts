@@ -11,6 +11,7 @@ import type { Severity, Trigger } from '../core/triggers.ts';
 import { blindMessageKey, breachKey, breachMessageKey, judgeBreachClick, planWatchCycle, type BreachClick, type OpenBreach } from '../core/watch.ts';
 import type { AlertmanagerAlert } from '../core/alerts.ts';
 import { editMessage, payloadOf, postMessage, replyInThread, type OutboxDeliverer } from './outbox.ts';
+import { createForecastPoster } from './forecast-posts.ts';
 
 /** The counters the watcher keeps; bot/metrics.ts serves them at /metrics. */
 export interface WatcherMetrics {
@@ -220,10 +221,13 @@ export function createWatcher(deps: WatcherDeps) {
       }));
     }
     await deliver();
+    // Forecast heads-ups (watch.forecasts): their own messages, at most hourly asks; never a failed cycle.
+    await forecasts.postDue(now).catch((error: unknown) => logger.warn({ err: error }, 'forecast posts failed; the next cycle tries again'));
     return { blind: plan.blind, opened, resolved: plan.resolve.length, reminded: plan.remind.length, open: (await storage.breaches.listOpen()).length };
   }
 
   const deliver = deps.deliver;
+  const forecasts = createForecastPoster(deps);
 
   function scheduleNext(delayMs: number) {
     if (stopped) return;
