@@ -12,6 +12,7 @@ import { blindMessageKey, breachKey, breachMessageKey, judgeBreachClick, planWat
 import type { AlertmanagerAlert } from '../core/alerts.ts';
 import type { BreachChartMoment, ChartPoster } from './charts.ts';
 import { editMessage, payloadOf, postMessage, replyInThread, type OutboxDeliverer } from './outbox.ts';
+import { createForecastPoster } from './forecast-posts.ts';
 
 /** The counters the watcher keeps; bot/metrics.ts serves them at /metrics. */
 export interface WatcherMetrics {
@@ -229,10 +230,13 @@ export function createWatcher(deps: WatcherDeps) {
     }
     await deliver();
     await drawCharts(chartsDue);
+    // Forecast heads-ups (watch.forecasts): their own messages, at most hourly asks; never a failed cycle.
+    await forecasts.postDue(now).catch((error: unknown) => logger.warn({ err: error }, 'forecast posts failed; the next cycle tries again'));
     return { blind: plan.blind, opened, resolved: plan.resolve.length, reminded: plan.remind.length, open: (await storage.breaches.listOpen()).length };
   }
 
   const deliver = deps.deliver;
+  const forecasts = createForecastPoster(deps);
 
   /**
    * The charts of what this cycle opened and resolved, then whatever a restart left undrawn; after the texts are
