@@ -42,6 +42,8 @@ export async function judgeTriggers(
   at: Date,
   lookbackSeconds?: number,
   options: JudgeOptions = {},
+  /** Where the client keeps forecasts between evaluations (one per Prometheus client); none: each asks anew. */
+  memo?: ForecastMemo,
 ): Promise<StatusReport> {
   // Milliseconds kept: a value scraped a moment ago must not be missed by rounding `now` down.
   const atSeconds = at.getTime() / 1000;
@@ -49,7 +51,7 @@ export async function judgeTriggers(
   const perTrigger = await Promise.all(
     triggers.map(async (trigger): Promise<{ results: TriggerResult[]; failed: boolean }> => {
       const { windowSeconds, stepSeconds } = evaluationWindow(trigger, lookbackSeconds);
-      const history = settings && trigger.forecast ? forecastHistory(trigger, prometheus, atSeconds, settings) : null;
+      const history = settings && trigger.forecast ? forecastHistory(trigger, prometheus, atSeconds, settings, memo) : null;
       let judged: { results: TriggerResult[]; failed: boolean };
       try {
         const series = await prometheus.queryRange(trigger.query, atSeconds - windowSeconds, atSeconds, stepSeconds);
@@ -75,36 +77,69 @@ export async function judgeTriggers(
 }
 
 /**
+ * Forecasts computed once per step of the forecast query (5 min at a 7-day window), shared by every status,
+ * advice and digest asked for meanwhile. The query's end is aligned to that step, so within one step it would
+ * answer the same points: asking again costs Prometheus a week of points per series (about 270 ms of its CPU at
+ * 100 series, bench/forecast.ts) and says nothing new. Only the fitted forecasts are kept, never the points.
+ */
+export interface ForecastMemo {
+  /** The forecasts of `trigger` at the aligned `end`, computed by `compute` unless they are known (or being computed). */
+  forecasts(trigger: Trigger, settings: ForecastSettings, end: number, compute: () => Promise<ForecastsByKey>): Promise<ForecastsByKey>;
+}
+
+export type ForecastsByKey = { readonly byKey: ReadonlyMap<string, Forecast>; readonly none: Forecast; readonly failed?: boolean };
+
+export function createForecastMemo(): ForecastMemo {
+  const entries = new Map<string, { end: number; forecasts: Promise<ForecastsByKey> }>();
+  return {
+    forecasts(trigger, settings, end, compute) {
+      const key = JSON.stringify([trigger.id, trigger.query, trigger.op, trigger.threshold, trigger.unit, settings]);
+      const known = entries.get(key);
+      if (known && known.end === end) return known.forecasts;
+      const forecasts = compute();
+      entries.set(key, { end, forecasts });
+      // A failed query is not remembered: the next status asks again.
+      void forecasts.then(
+        (entry) => {
+          if (entry.failed && entries.get(key)?.forecasts === forecasts) entries.delete(key);
+        },
+        () => entries.delete(key),
+      );
+      return forecasts;
+    },
+  };
+}
+
+/**
  * The trigger's history over the forecast window, as a lookup from a result's labels to its forecast (series
  * matched as the watcher matches breaches: by breachKey). Never rejects: a failed query is every series'
- * forecast, said as such.
+ * forecast, said as such. The query ends at `at` rounded down to its step, so that a memo can share it.
  */
 async function forecastHistory(
   trigger: Trigger,
   prometheus: Pick<PrometheusPort, 'queryRange'>,
   atSeconds: number,
   settings: ForecastSettings,
+  memo: ForecastMemo | undefined,
 ): Promise<(labels: Readonly<Record<string, string>>) => Forecast> {
   const { startOffset, step } = forecastQueryWindow(settings);
-  let series: Series[];
-  try {
-    series = await prometheus.queryRange(trigger.query, atSeconds - startOffset, atSeconds, step);
-  } catch (error) {
-    const failed = forecastFailed(error instanceof Error ? error.message : String(error));
-    return () => failed;
-  }
-  const byKey = new Map(series.map((entry) => [breachKey(trigger.id, entry.labels), entry.points]));
-  const forecasts = new Map<string, Forecast>();
-  const none = forecastSeries(trigger, [], atSeconds, settings);
-  return (labels) => {
-    const key = breachKey(trigger.id, labels);
-    let forecast = forecasts.get(key);
-    if (!forecast) {
-      const points = byKey.get(key);
-      forecast = points ? forecastSeries(trigger, points, atSeconds, settings) : none;
-      forecasts.set(key, forecast);
+  const end = Math.floor(atSeconds / step) * step;
+  const compute = async (): Promise<ForecastsByKey> => {
+    let series: Series[];
+    try {
+      series = await prometheus.queryRange(trigger.query, end - startOffset, end, step);
+    } catch (error) {
+      return { byKey: new Map(), none: forecastFailed(error instanceof Error ? error.message : String(error)), failed: true };
     }
-    return forecast;
+    const byKey = new Map(series.map((entry) => [breachKey(trigger.id, entry.labels), forecastSeries(trigger, entry.points, end, settings)]));
+    return { byKey, none: forecastSeries(trigger, [], end, settings) };
+  };
+  const { byKey, none } = await (memo ? memo.forecasts(trigger, settings, end, compute) : compute());
+  return (labels) => {
+    const forecast = byKey.get(breachKey(trigger.id, labels)) ?? none;
+    // Fitted at the step's end: the days are counted from the evaluation itself.
+    if (!forecast.crossesAt) return forecast;
+    return { ...forecast, days: Math.max(0, (forecast.crossesAt.getTime() / 1000 - atSeconds) / 86_400) };
   };
 }
 

@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { build, stop as stopEsbuild } from 'esbuild';
 import { redactSecrets } from '../core/redact.ts';
 import type { ForecastSettings } from '../core/forecast.ts';
-import { judgeTriggers, type StatusReport } from '../core/status.ts';
+import type { StatusReport } from '../core/status.ts';
 import type { JudgeOptions } from '../core/ports.ts';
 import type { Trigger, TriggerResult, Verdict } from '../core/triggers.ts';
 import { createPrometheus, type PrometheusOptions, type PrometheusPort } from './prometheus.ts';
@@ -127,7 +127,7 @@ export function createOffThreadPrometheus(
 
   function judgeHere(entry: Pending): void {
     const { triggers, request } = entry;
-    judgeTriggers(triggers, here, new Date(request.atMs), request.lookbackSeconds, judgeOptionsOf(request)).then(entry.resolve, entry.reject);
+    here.judgeTriggers(triggers, new Date(request.atMs), request.lookbackSeconds, judgeOptionsOf(request)).then(entry.resolve, entry.reject);
   }
 
   function startWorker(): Promise<Worker> {

@@ -2,7 +2,7 @@ import { getPriority, setPriority } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { redactSecrets } from '../core/redact.ts';
-import { judgeTriggers } from '../core/status.ts';
+import { createForecastMemo, judgeTriggers } from '../core/status.ts';
 import type { Trigger } from '../core/triggers.ts';
 import { createPrometheus, type PrometheusOptions } from './prometheus.ts';
 // Types only: the off-thread module (esbuild, Worker) must not end up in this worker's bundle.
@@ -11,6 +11,8 @@ import type { JudgeReply, JudgeRequest, MemoryReply, ThreadRequest, WireResult }
 // The worker side of integrations/prometheus-off-thread.ts: one Prometheus client, and the judging of
 // every trigger the main thread asks about. Only the verdicts go back, never the answers' points.
 const prometheus = createPrometheus(workerData as PrometheusOptions);
+// Forecasts are fitted once per step of their query, whoever asks (core/status.ts ForecastMemo).
+const forecastMemo = createForecastMemo();
 
 // On Linux a nice value belongs to a thread: this lowers this worker's alone, 10 below the bot's. When the
 // CPUs are busy (an incident, Prometheus answering a burst of status queries) the main thread's acks go first, and Slack's
@@ -41,7 +43,7 @@ async function judge(request: JudgeRequest): Promise<JudgeReply> {
   const { id, triggers, atMs, lookbackSeconds } = request;
   try {
     const options = request.forecast ? { forecast: request.forecast } : {};
-    const report = await judgeTriggers(triggers, prometheus, new Date(atMs), lookbackSeconds, options);
+    const report = await judgeTriggers(triggers, prometheus, new Date(atMs), lookbackSeconds, options, forecastMemo);
     const index = new Map<Trigger, number>(triggers.map((trigger, position) => [trigger, position]));
     const results: WireResult[] = report.results.map(({ trigger, ...rest }) => ({ ...rest, triggerIndex: index.get(trigger)! }));
     return { id, verdict: report.verdict, results, ...(report.failure ? { failure: report.failure } : {}) };

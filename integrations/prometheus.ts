@@ -2,7 +2,7 @@ import axios, { AxiosError, type AxiosInstance, type AxiosResponse } from 'axios
 import { z } from 'zod';
 import { displayUrl, redactSecrets } from '../core/redact.ts';
 import type { PrometheusPort } from '../core/ports.ts';
-import { judgeTriggers } from '../core/status.ts';
+import { createForecastMemo, judgeTriggers } from '../core/status.ts';
 import type { Series } from '../core/triggers.ts';
 
 export type { PrometheusPort } from '../core/ports.ts';
@@ -104,10 +104,12 @@ export function createPrometheus({ url, timeoutMs }: PrometheusOptions): Prometh
     return body;
   }
 
+  // Forecasts are fitted once per step of their query, whoever asks (core/status.ts ForecastMemo).
+  const forecastMemo = createForecastMemo();
   const port: PrometheusPort = {
     url,
     // On this thread: the bot's own client judges in a worker (prometheus-off-thread.ts); the CLI and tests use this one.
-    judgeTriggers: (triggers, at, lookbackSeconds, options) => judgeTriggers(triggers, port, at, lookbackSeconds, options),
+    judgeTriggers: (triggers, at, lookbackSeconds, options) => judgeTriggers(triggers, port, at, lookbackSeconds, options, forecastMemo),
     async queryRange(query, start, end, stepSeconds) {
       const body = await get('/api/v1/query_range', { query, start, end, step: stepSeconds });
       const series = readMatrix(body);

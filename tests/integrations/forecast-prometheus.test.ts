@@ -165,4 +165,30 @@ describe('forecasts from a real Prometheus', () => {
       await offThread.close();
     }
   });
+  it('a forecast is fitted once per step of its query: within one step a second status asks Prometheus for no week of points', async () => {
+    // Prometheus' own count of range queries, read from its /metrics: the real traffic, not a counting stand-in.
+    const rangeQueries = async () => {
+      const text = await (await fetch(`${prom.url}/metrics`)).text();
+      const line = text.split('\n').find((entry) => entry.startsWith('prometheus_http_requests_total{') && entry.includes('handler="/api/v1/query_range"'));
+      return Number(line?.split(' ').pop() ?? 0);
+    };
+    const client = createPrometheus({ url: prom.url, timeoutMs: 10_000 });
+    const forecastTriggers = triggers.filter((trigger) => trigger.forecast).length;
+    const before = await rangeQueries();
+    const first = await client.judgeTriggers(triggers, at, undefined, { forecast: settings });
+    const afterFirst = await rangeQueries();
+    expect(afterFirst - before).toBe(triggers.length + forecastTriggers);
+    // A minute later, in the same 5-minute step: the evaluations again, the forecasts from the memo.
+    const later = await client.judgeTriggers(triggers, new Date(at.getTime() + 60_000), undefined, { forecast: settings });
+    const afterSecond = await rangeQueries();
+    expect(afterSecond - afterFirst).toBe(triggers.length);
+    const linearFirst = first.results.find((result) => result.trigger.id === 'linear')!.forecast!;
+    const linearLater = later.results.find((result) => result.trigger.id === 'linear')!.forecast!;
+    expect(linearLater.crossesAt).toEqual(linearFirst.crossesAt);
+    // The days are counted from each evaluation, not from when the forecast was fitted.
+    expect(linearFirst.days! - linearLater.days!).toBeCloseTo(60 / DAY, 6);
+    // The next step: fitted again.
+    await client.judgeTriggers(triggers, new Date(at.getTime() + 300_000), undefined, { forecast: settings });
+    expect((await rangeQueries()) - afterSecond).toBe(triggers.length + forecastTriggers);
+  });
 });
