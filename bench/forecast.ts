@@ -47,15 +47,41 @@ const trigger: Trigger = {
 };
 const client = createPrometheus({ url: prom.url, timeoutMs: 30_000 });
 
-async function measure(withForecast: boolean): Promise<{ botMs: number; prometheusMs: number; wallMs: number }> {
+type Mode = 'plain' | 'forecast' | 'memo';
+
+/** plain: no forecast; forecast: fitted afresh (the first status of a step); memo: the client's memo already has it. */
+async function measure(mode: Mode | boolean): Promise<{ botMs: number; prometheusMs: number; wallMs: number }> {
+  const kind: Mode = mode === true ? 'forecast' : mode === false ? 'plain' : mode;
+  const withForecast = kind !== 'plain';
+  if (kind === 'memo') await client.judgeTriggers([trigger], at, undefined, { forecast: settings });
   const botBefore = process.cpuUsage();
   const promBefore = cpuMsOf(prom.pid);
   const wallBefore = performance.now();
-  const report = await judgeTriggers([trigger], client, at, undefined, withForecast ? { forecast: settings } : {});
+  const report =
+    kind === 'memo'
+      ? await client.judgeTriggers([trigger], at, undefined, { forecast: settings })
+      : await judgeTriggers([trigger], client, at, undefined, withForecast ? { forecast: settings } : {});
   const wallMs = performance.now() - wallBefore;
   const bot = process.cpuUsage(botBefore);
   if (report.results.length !== instances) throw new Error(`expected ${instances} results, got ${report.results.length}`);
   if (withForecast && report.results.some((result) => !result.forecast)) throw new Error('a result has no forecast');
+  return { botMs: (bot.user + bot.system) / 1000, prometheusMs: cpuMsOf(prom.pid) - promBefore, wallMs };
+}
+
+/**
+ * The same slope computed in Prometheus: deriv() (least squares, as predict_linear) over the daily peaks of the
+ * window, as one instant query. What it cannot say (the gaps, the history length, the robust check) is why the bot
+ * fits; this row says what that costs against it.
+ */
+async function measureInPrometheus(): Promise<{ botMs: number; prometheusMs: number; wallMs: number }> {
+  const query = `deriv((max_over_time((${trigger.query})[1d:5m]))[7d:1d])`;
+  const botBefore = process.cpuUsage();
+  const promBefore = cpuMsOf(prom.pid);
+  const wallBefore = performance.now();
+  const answer = await client.queryInstant(query, now);
+  const wallMs = performance.now() - wallBefore;
+  const bot = process.cpuUsage(botBefore);
+  if (answer.length !== instances) throw new Error(`expected ${instances} slopes, got ${answer.length}`);
   return { botMs: (bot.user + bot.system) / 1000, prometheusMs: cpuMsOf(prom.pid) - promBefore, wallMs };
 }
 
@@ -65,9 +91,13 @@ try {
   await measure(true);
   const plain: Array<Awaited<ReturnType<typeof measure>>> = [];
   const forecast: Array<Awaited<ReturnType<typeof measure>>> = [];
+  const memo: Array<Awaited<ReturnType<typeof measure>>> = [];
+  const inPrometheus: Array<Awaited<ReturnType<typeof measure>>> = [];
   for (let round = 0; round < rounds; round += 1) {
     plain.push(await measure(false));
     forecast.push(await measure(true));
+    memo.push(await measure('memo'));
+    inPrometheus.push(await measureInPrometheus());
   }
   const row = (label: string, list: typeof plain) =>
     `${label.padEnd(18)} bot CPU ${median(list.map((m) => m.botMs))
@@ -80,6 +110,12 @@ try {
   console.log(`\nOne trigger over ${instances} instances, medians of ${rounds} alternating rounds:`);
   console.log(row('without forecast', plain));
   console.log(row('with forecast', forecast));
+  console.log(row('forecast memo warm', memo));
+  console.log(row('slope in Prometheus', inPrometheus));
+  console.log(
+    '  (the last row: deriv() over daily peaks as a subquery, one instant query; it gives a slope per series but no gap,\n' +
+      '   no history length and no robust check, and costs Prometheus as much as the range query it replaces)',
+  );
 
   // The fit alone, on the same answer: what the bot adds beyond fetching and parsing the history.
   const { startOffset, step } = forecastQueryWindow(settings);
