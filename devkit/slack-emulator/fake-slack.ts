@@ -6,14 +6,17 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FAKE_SLACK_DEFAULTS } from './defaults.ts';
+import { FileStore, fileKind, type UploadedFile } from './file-store.ts';
 import { createTsClock, MessageStore, type EphemeralMessage, type MessageMetadata, type StoredMessage } from './message-store.ts';
 import { ResponseUrls, type ResponseUrlContext, type ResponseUrlOptions } from './response-urls.ts';
 import { FakeSocketMode } from './socket-mode.ts';
 import { SlackLoad, type LoadCounts, type SlackLoadOptions } from './load.ts';
 import {
   callWebApiMethod,
+  FILES_PATH,
   isKnownMethod,
   JSON_ARGUMENTS,
+  UPLOAD_PATH,
   tokenKindFor,
   withSlackIds,
   type FakeUser,
@@ -52,10 +55,12 @@ export interface FakeSlackOptions {
 }
 
 /**
- * What to do to the next call(s) of a method (or `response_url`). Fields combine:
+ * What to do to the next call(s) of a method (or `response_url`, or `upload_url`: the POST of a file's bytes).
+ * Fields combine:
  * - `status` answers with that HTTP status: 429 adds `Retry-After: retryAfter` (default 1) and
  *   `{ok:false,error:'ratelimited'}`, as Slack does; others an error body.
- * - `error` answers HTTP 200 `{ ok: false, error }` (for `response_url`: HTTP 404 with that text).
+ * - `error` answers HTTP 200 `{ ok: false, error }` (for `response_url`: HTTP 404 with that text; for
+ *   `upload_url`: HTTP 500 with that text).
  * - `dropConnection` destroys the socket without an answer.
  * - `delayMs` answers late. Alone, the call is carried out only after the delay, and not at all if the
  *   client has given up by then (the request "never reached Slack"). With `thenSucceed`, the call is carried
@@ -97,6 +102,18 @@ export interface RecordedResponse {
   answer: string;
 }
 
+/** One POST to an upload URL, whatever became of it. */
+export interface RecordedUpload {
+  fileId: string;
+  /** The bytes the fake read (the multipart field `file`, or the raw body). */
+  size: number;
+  at: Date;
+  /** What the fake answered (0: connection dropped); absent while a delayed answer is pending. */
+  status?: number;
+  /** True once the bytes were kept, whatever the client was told. */
+  applied?: boolean;
+}
+
 export interface WaitForOptions {
   timeoutMs?: number;
   intervalMs?: number;
@@ -120,7 +137,9 @@ export class FakeSlack {
   readonly socket: FakeSocketMode;
   private readonly callList: RecordedCall[] = [];
   private readonly responseList: RecordedResponse[] = [];
+  private readonly uploadList: RecordedUpload[] = [];
   private readonly store: MessageStore;
+  private readonly fileStore = new FileStore();
   private readonly responseUrls: ResponseUrls;
   private readonly failures = new Map<string, Array<{ failure: InjectedFailure; remaining: number }>>();
   private readonly listeners = { call: new Set<Listener<RecordedCall>>(), response: new Set<Listener<RecordedResponse>>() };
@@ -130,6 +149,7 @@ export class FakeSlack {
   private readonly load: SlackLoad | undefined;
   private idCounter = 0;
   private address?: AddressInfo;
+  private publicBaseUrl: string | undefined;
 
   constructor(
     private readonly server: Server,
@@ -158,6 +178,8 @@ export class FakeSlack {
       ...(options.userGroupHandles && { userGroupHandles: options.userGroupHandles }),
       openSocketUrl: () => this.socket.issueUrl(`ws://127.0.0.1:${this.port}`),
       nextId,
+      files: this.fileStore,
+      baseUrl: () => this.publicBaseUrl ?? this.baseUrl,
     };
     server.on('request', (req, res) => {
       this.onRequest(req, res).catch((error: unknown) => {
@@ -189,6 +211,15 @@ export class FakeSlack {
     return `${this.baseUrl}${API_PATH}`;
   }
 
+  /**
+   * Where clients reach the fake when something stands in front of it (a crash-point proxy): the upload URLs
+   * and `url_private` it hands out from now on point there, so the bytes' POST passes that proxy too.
+   * undefined: its own `baseUrl`.
+   */
+  setPublicBaseUrl(url: string | undefined): void {
+    this.publicBaseUrl = url?.replace(/\/+$/, '');
+  }
+
   /** What load mode has done so far (all zero when it is off). */
   get loadCounts(): LoadCounts {
     return { ...(this.load?.counts ?? { rateLimited: 0, errors: 0, timeouts: 0, drops: 0, notInChannel: 0 }) };
@@ -201,6 +232,31 @@ export class FakeSlack {
 
   callsTo(method: string): RecordedCall[] {
     return this.callList.filter((call) => call.method === method);
+  }
+
+  /** Every POST of a file's bytes to an upload URL, accepted or not. */
+  get uploads(): RecordedUpload[] {
+    return this.uploadList;
+  }
+
+  /** A file files.getUploadURLExternal reserved, with the bytes uploaded for it (a copy). */
+  file(id: string): UploadedFile | undefined {
+    const found = this.fileStore.get(id);
+    return found && { ...found, ...(found.bytes && { bytes: Buffer.from(found.bytes) }) };
+  }
+
+  /** Every reserved file, oldest first (copies). */
+  files(): UploadedFile[] {
+    return this.fileStore.all().map((file) => this.file(file.id)!);
+  }
+
+  /**
+   * Forgets an upload that is not completed yet, as Slack discards one left too long: completing it then answers
+   * `file_not_found` and its upload URL 404. A completed file stays.
+   */
+  expireUpload(id: string): void {
+    const file = this.fileStore.get(id);
+    if (file && !file.completed) file.expired = true;
   }
 
   /** Every post to a response_url, accepted or not. */
@@ -306,6 +362,10 @@ export class FakeSlack {
     lines.push('response_url posts:');
     if (this.responseList.length === 0) lines.push('  (none)');
     for (const r of this.responseList) lines.push(`  ${r.status} ${r.answer} ${truncate(JSON.stringify(r.body), 160)}`);
+    if (this.uploadList.length > 0) {
+      lines.push('upload POSTs:');
+      for (const u of this.uploadList) lines.push(`  ${u.fileId} ${u.size} bytes → ${u.status === undefined ? 'pending' : u.status === 0 ? 'connection dropped' : `HTTP ${u.status}`}`);
+    }
     if (this.socket.envelopes.length > 0) {
       lines.push('Socket Mode envelopes:');
       for (const e of this.socket.envelopes) {
@@ -315,11 +375,13 @@ export class FakeSlack {
     return lines.join('\n');
   }
 
-  /** Forgets calls, responses, messages, envelopes and pending failures; connections stay open. */
+  /** Forgets calls, responses, uploads, files, messages, envelopes and pending failures; connections stay open. */
   reset(): void {
     this.callList.length = 0;
     this.responseList.length = 0;
+    this.uploadList.length = 0;
     this.store.clear();
+    this.fileStore.clear();
     this.failures.clear();
     this.socket.reset();
   }
@@ -349,7 +411,26 @@ export class FakeSlack {
     res.on('close', () => {
       if (!res.writableFinished) clientGone = true;
     });
-    const raw = await readBody(req);
+    const body = await readBody(req);
+    const raw = body.toString('utf8');
+
+    if (url.pathname.startsWith(UPLOAD_PATH) && req.method === 'POST') {
+      await this.onUpload(decodeURIComponent(url.pathname.slice(UPLOAD_PATH.length)), req, body, res, () => clientGone);
+      return;
+    }
+
+    if (url.pathname.startsWith(FILES_PATH) && (req.method === 'GET' || req.method === 'HEAD')) {
+      const file = this.fileStore.get(decodeURIComponent(url.pathname.slice(FILES_PATH.length)));
+      if (!file?.completed || !file.bytes) {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('file_not_found');
+        return;
+      }
+      const download = url.searchParams.has('download') ? { 'content-disposition': `attachment; filename="${file.filename.replace(/"/g, '')}"` } : {};
+      res
+        .writeHead(200, { 'content-type': fileKind(file.filename, file.bytes).mimetype, 'content-length': String(file.bytes.length), ...download })
+        .end(req.method === 'HEAD' ? undefined : file.bytes);
+      return;
+    }
 
     if (url.pathname.startsWith(API_PATH)) {
       const method = decodeURIComponent(url.pathname.slice(API_PATH.length));
@@ -403,6 +484,49 @@ export class FakeSlack {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
   }
 
+  /**
+   * The POST of a file's bytes to the URL files.getUploadURLExternal answered. Slack takes the raw bytes or a
+   * multipart form (the field `file`) and answers HTTP 200 "OK - <bytes>"; an id it never issued (or forgot) is
+   * 404. The length is checked at completion, as Slack processes the upload after answering.
+   */
+  private async onUpload(fileId: string, req: IncomingMessage, body: Buffer, res: ServerResponse, clientGone: () => boolean): Promise<void> {
+    const record: RecordedUpload = { fileId, size: 0, at: this.now() };
+    this.uploadList.push(record);
+    let bytes: Buffer | undefined;
+    let unreadable = false;
+    const contentType = req.headers['content-type'] ?? '';
+    if (contentType.toLowerCase().startsWith('multipart/form-data')) {
+      try {
+        const form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
+        const field = form.get('file');
+        if (field !== null && typeof field !== 'string') bytes = Buffer.from(await field.arrayBuffer());
+        else if (typeof field === 'string') bytes = Buffer.from(field, 'utf8');
+        else unreadable = true;
+      } catch {
+        unreadable = true;
+      }
+    } else {
+      bytes = body;
+    }
+    record.size = bytes?.length ?? 0;
+    const failure = this.takeFailure('upload_url') ?? this.load?.pushback('upload_url', {});
+    await this.answer(failure, res, clientGone, {
+      handle: () => {
+        const file = this.fileStore.get(fileId);
+        if (!file || file.expired || file.completed) return { status: 404, body: 'file_not_found' };
+        if (unreadable || !bytes) return { status: 400, body: 'no_file_data: send the bytes as the body or as the multipart field "file"' };
+        file.bytes = bytes;
+        record.applied = true;
+        return { status: 200, body: `OK - ${bytes.length}` };
+      },
+      failureBody: (failure) => failure.error ?? (failure.status === 429 ? 'ratelimited' : 'internal_error'),
+      errorStatus: 500,
+      record: (status) => {
+        record.status = status;
+      },
+    });
+  }
+
   /** Answers one request, applying `failure` (queued by failNext, or load mode's) if there is one. */
   private async answer(
     failure: InjectedFailure | undefined,
@@ -411,7 +535,7 @@ export class FakeSlack {
     how: {
       handle: () => { status: number; body: unknown };
       failureBody: (failure: InjectedFailure) => unknown;
-      /** The HTTP status of an `error` failure: 200 for the Web API (ok:false), 404 for a response_url. */
+      /** The HTTP status of an `error` failure: 200 for the Web API (ok:false), 404 for a response_url, 500 for an upload. */
       errorStatus: number;
       record: (status: number, body: unknown) => void;
     },
@@ -469,7 +593,7 @@ export class FakeSlack {
     if (!isKnownMethod(method)) return { ok: false, error: 'unknown_method' };
     const authError = this.checkToken(tokenKindFor(method), decoded.token);
     if (authError) return { ok: false, error: authError };
-    if (this.load?.notInChannel(method, decoded.args.channel)) return { ok: false, error: 'not_in_channel' };
+    if (this.load?.notInChannel(method, decoded.args.channel ?? decoded.args.channel_id)) return { ok: false, error: 'not_in_channel' };
     return callWebApiMethod(this.context, method, decoded.args);
   }
 
@@ -531,10 +655,10 @@ function decodeApiRequest(req: IncomingMessage, raw: string, query: URLSearchPar
   return { args, token, ...(error && { error }) };
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 function truncate(text: string | undefined, max: number): string {

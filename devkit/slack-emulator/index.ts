@@ -11,8 +11,10 @@ export {
   type InjectedFailure,
   type RecordedCall,
   type RecordedResponse,
+  type RecordedUpload,
   type WaitForOptions,
 } from './fake-slack.ts';
+export { fileKind, pngDimensions, type SharedFile, type UploadedFile } from './file-store.ts';
 export { SLACK_RATE_LIMITS, SlackLoad, type LoadCounts, type RateLimit, type SlackLoadOptions } from './load.ts';
 export {
   compareTs,

@@ -32,8 +32,9 @@ export interface SlackLoadOptions {
   /** Share of calls whose connection is reset at once (half carried out). Default 0. */
   dropRate?: number;
   /**
-   * Channels the bot was invited to. When set, chat.postMessage, chat.update, chat.delete and
-   * conversations.history/replies in any other channel answer `not_in_channel`.
+   * Channels the bot was invited to. When set, chat.postMessage, chat.update, chat.delete,
+   * conversations.history/replies and files.completeUploadExternal (its channel_id) in any other channel
+   * answer `not_in_channel`.
    */
   members?: readonly string[];
   /** Methods load mode leaves alone (e.g. `auth.test`, which Bolt needs to start). Default: auth.test, apps.connections.open. */
@@ -61,11 +62,20 @@ export const SLACK_RATE_LIMITS: Readonly<Record<string, RateLimit>> = {
   'usergroups.list': TIER_2,
   'usergroups.users.list': TIER_2,
   'views.open': TIER_4,
+  'files.getUploadURLExternal': TIER_4,
+  'files.completeUploadExternal': TIER_4,
   'auth.test': TIER_4,
   'apps.connections.open': TIER_1,
 };
 
-const CHANNEL_METHODS = new Set(['chat.postMessage', 'chat.update', 'chat.delete', 'conversations.history', 'conversations.replies']);
+const CHANNEL_METHODS = new Set([
+  'chat.postMessage',
+  'chat.update',
+  'chat.delete',
+  'conversations.history',
+  'conversations.replies',
+  'files.completeUploadExternal',
+]);
 
 /** mulberry32: small, fast, and the same numbers for the same seed on every platform. */
 function generator(seed: number): () => number {

@@ -1,4 +1,5 @@
 // The fake workspace's messages: what a channel would show after every post, update, reply and delete.
+import type { SharedFile } from './file-store.ts';
 
 /** Slack's `metadata` message argument: https://docs.slack.dev/messaging/message-metadata */
 export interface MessageMetadata {
@@ -26,6 +27,10 @@ export interface StoredMessage {
   latest_reply?: string;
   metadata?: MessageMetadata;
   edited?: { user: string; ts: string };
+  /** A file share (files.completeUploadExternal): the files, as history lists them. */
+  files?: SharedFile[];
+  /** Set on a file share, as Slack does. */
+  upload?: boolean;
 }
 
 /** An ephemeral message: seen by one user, never in history, and not updatable by `chat.update`. */

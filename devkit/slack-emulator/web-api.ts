@@ -2,6 +2,7 @@
 // (https://docs.slack.dev/reference/methods/<method>). Transport, tokens, recording and failure injection
 // live in fake-slack.ts; these functions only see decoded arguments.
 import { checkBlockKitLimits, type BlockKitSurface } from './block-kit-limits.ts';
+import { sharedFile, type FileStore } from './file-store.ts';
 import { compareTs, type MessageMetadata, type MessageStore, type StoredMessage } from './message-store.ts';
 
 export interface FakeWorkspaceIdentity {
@@ -39,6 +40,10 @@ export interface WebApiContext {
   openSocketUrl(): string;
   /** A fresh id with Slack's one-letter prefix ("V" for views). */
   nextId(prefix: string): string;
+  /** Uploads under way and done (files.getUploadURLExternal, the upload POST, files.completeUploadExternal). */
+  files: FileStore;
+  /** The fake's own `http://127.0.0.1:PORT`, where upload URLs and files live. */
+  baseUrl(): string;
 }
 
 export type WebApiResult = { ok: boolean; error?: string } & Record<string, unknown>;
@@ -50,7 +55,15 @@ type Handler = (ctx: WebApiContext, args: Args) => WebApiResult;
 export const MAX_MESSAGE_TEXT = 40_000;
 
 /** Arguments @slack/web-api sends JSON-encoded inside a form body (it stringifies every non-primitive). */
-export const JSON_ARGUMENTS = ['blocks', 'attachments', 'metadata', 'view', 'unfurls', 'user_auth_blocks'] as const;
+export const JSON_ARGUMENTS = ['blocks', 'attachments', 'metadata', 'view', 'unfurls', 'user_auth_blocks', 'files'] as const;
+
+/** files.getUploadURLExternal: "Description for the image is longer than the limit of 1000 character" (alt_txt_too_large). */
+export const MAX_ALT_TEXT = 1000;
+
+/** Where the fake takes the bytes of an upload: `<base>/upload/<file id>`. */
+export const UPLOAD_PATH = '/upload/';
+/** Where the fake serves a completed file's bytes (`url_private`). */
+export const FILES_PATH = '/files/';
 
 /** `apps.connections.open` wants an app-level token (xapp-); everything else here a bot token (xoxb-). */
 export function tokenKindFor(method: string): TokenKind {
@@ -390,6 +403,85 @@ const HANDLERS: Record<string, Handler> = {
   },
 
   'apps.connections.open': (ctx) => ({ ok: true, url: ctx.openSocketUrl() }),
+
+  // https://docs.slack.dev/reference/methods/files.getUploadURLExternal: filename and length are required
+  // (invalid_arguments without them); "missing_argument … typically only occurs when the length provided is 0".
+  // The documented name of the alt text is `alt_txt`; @slack/web-api's filesUploadV2 sends `alt_text`: both are read.
+  'files.getUploadURLExternal': (ctx, args) => {
+    const filename = str(args, 'filename');
+    const lengthText = str(args, 'length');
+    if (filename === undefined || lengthText === undefined) return fail('invalid_arguments');
+    if (!/^\d+$/.test(lengthText.trim())) return fail('invalid_arguments');
+    const length = Number(lengthText);
+    if (length === 0) return fail('missing_argument');
+    const altTxt = str(args, 'alt_txt') ?? str(args, 'alt_text');
+    if (altTxt !== undefined && altTxt.length > MAX_ALT_TEXT) return fail('alt_txt_too_large');
+    const id = ctx.nextId('F');
+    ctx.files.reserve({ id, filename, length, ...(altTxt !== undefined && { altTxt }) });
+    return { ok: true, upload_url: `${ctx.baseUrl()}${UPLOAD_PATH}${id}`, file_id: id };
+  },
+
+  // https://docs.slack.dev/reference/methods/files.completeUploadExternal: `file_not_found` "Could not find the
+  // file from the upload ticket"; "This method can only be called once". Not documented, chosen here: a file
+  // whose bytes never arrived, or arrived in another length than getUploadURLExternal was told, is
+  // `file_not_found` (the ticket holds no file); a second completion is `file_update_failed`.
+  'files.completeUploadExternal': (ctx, args) => {
+    const listed = args.files;
+    if (!Array.isArray(listed) || listed.length === 0) return fail('invalid_arguments');
+    const wanted: Array<{ id: string; title?: string }> = [];
+    for (const entry of listed) {
+      if (typeof entry !== 'object' || entry === null || typeof (entry as { id?: unknown }).id !== 'string') return fail('invalid_arguments');
+      const { id, title } = entry as { id: string; title?: unknown };
+      wanted.push({ id, ...(typeof title === 'string' && title !== '' && { title }) });
+    }
+    const named = [str(args, 'channel_id'), ...(str(args, 'channels') ?? '').split(',')].map((c) => c?.trim()).filter((c): c is string => !!c);
+    const channels: string[] = [];
+    for (const name of new Set(named)) {
+      const channel = resolveChannel(ctx, name);
+      if (channel === undefined) return fail(str(args, 'channel_id') === name ? 'channel_not_found' : 'invalid_channel');
+      channels.push(channel);
+    }
+    if (channels.length > 100) return fail('channels_limit_exceeded');
+    const threadTs = str(args, 'thread_ts');
+    if (threadTs !== undefined && channels.length !== 1) return fail('invalid_arguments');
+    const comment = str(args, 'initial_comment');
+    if (comment !== undefined && comment.length > MAX_MESSAGE_TEXT) return fail('msg_too_long');
+    let blocks: unknown[] | undefined;
+    if (comment === undefined && args.blocks !== undefined) {
+      if (!Array.isArray(args.blocks)) return fail('invalid_blocks');
+      const violations = checkBlockKitLimits(args.blocks);
+      if (violations.length > 0) return invalidBlocks(violations);
+      blocks = args.blocks;
+    }
+    const files = [];
+    for (const { id } of wanted) {
+      const file = ctx.files.get(id);
+      if (!file || file.expired || file.bytes === undefined || file.bytes.length !== file.length) return fail('file_not_found');
+      if (file.completed) return fail('file_update_failed');
+      files.push(file);
+    }
+    for (const [index, file] of files.entries()) {
+      file.completed = true;
+      file.title = wanted[index]!.title ?? file.filename;
+    }
+    const shared = files.map((file) => sharedFile(file, ctx.baseUrl()));
+    const { identity } = ctx;
+    for (const channel of channels) {
+      ctx.store.add({
+        channel,
+        user: identity.botUserId,
+        bot_id: identity.botId,
+        app_id: identity.appId,
+        team: identity.teamId,
+        text: comment ?? '',
+        ...(blocks && { blocks: withSlackIds(blocks, ctx.nextId) }),
+        files: structuredClone(shared),
+        upload: true,
+        ...(threadTs !== undefined && { thread_ts: threadTs }),
+      });
+    }
+    return { ok: true, files: shared.map(({ id, title }) => ({ id, title })) };
+  },
 
   'views.open': (ctx, args) => {
     if (str(args, 'trigger_id') === undefined) return fail('invalid_arguments');
