@@ -9,6 +9,7 @@ import { escapeMrkdwn, SLACK_LIMITS, truncateText, type Block, type Message } fr
 /** The ids of a breach message's buttons: written by buildBreachMessage, read back by parseAlertAction. */
 const ACK_ACTION = 'alert_ack';
 const STATUS_ACTION = 'alert_status';
+const CHART_ACTION = 'alert_chart';
 const SNOOZE_ACTION_PREFIX = 'alert_snooze_';
 
 export const SEVERITY_TITLES: Record<Severity, string> = { immediate: 'Scale now', soon: 'Scale soon' };
@@ -58,10 +59,12 @@ function mention(user: string): string {
 export interface BreachMessageOptions {
   readonly now: Date;
   readonly snoozeOptionsSeconds: readonly number[];
+  /** Offer a Chart button (charts on; a watcher breach, whose trigger has a query to draw). */
+  readonly charts?: boolean;
 }
 
 /** The one message of a breach, re-rendered from the database on every change. */
-export function buildBreachMessage(breach: BreachRecord, { now, snoozeOptionsSeconds }: BreachMessageOptions): Message {
+export function buildBreachMessage(breach: BreachRecord, { now, snoozeOptionsSeconds, charts = false }: BreachMessageOptions): Message {
   const detail = breach.detail as BreachDetail;
   const labels = describeLabels(breach.labels);
   const title = breach.status === 'resolved' ? `Resolved: ${breach.name}` : `${SEVERITY_TITLES[breach.severity]}: ${breach.name}`;
@@ -117,6 +120,9 @@ export function buildBreachMessage(breach: BreachRecord, { now, snoozeOptionsSec
           value: `${breach.id}:${seconds}`,
         })),
         { type: 'button' as const, action_id: STATUS_ACTION, text: { type: 'plain_text' as const, text: 'Status' }, value: String(breach.id) },
+        ...(charts && breach.source === 'watcher'
+          ? [{ type: 'button' as const, action_id: CHART_ACTION, text: { type: 'plain_text' as const, text: 'Chart' }, value: String(breach.id) }]
+          : []),
       ],
     });
   }
@@ -158,7 +164,7 @@ export function buildBlindMessage(period: BlindPeriodRecord, now: Date): Message
 // The buttons on a breach's message, and what a click on them is told.
 
 /** A click on a breach message's button, as parseAlertAction reads it. */
-export type AlertAction = { kind: 'ack' | 'status'; breachId: number } | { kind: 'snooze'; breachId: number; seconds: number };
+export type AlertAction = { kind: 'ack' | 'status' | 'chart'; breachId: number } | { kind: 'snooze'; breachId: number; seconds: number };
 
 /** Reads a button's action id and value (as buildBreachMessage writes them); anything else is refused with null. */
 export function parseAlertAction(actionId: string, value: string | undefined): AlertAction | null {
@@ -167,6 +173,7 @@ export function parseAlertAction(actionId: string, value: string | undefined): A
   const breachId = Number(idText);
   if (actionId === ACK_ACTION && secondsText === undefined) return { kind: 'ack', breachId };
   if (actionId === STATUS_ACTION && secondsText === undefined) return { kind: 'status', breachId };
+  if (actionId === CHART_ACTION && secondsText === undefined) return { kind: 'chart', breachId };
   const snooze = new RegExp(`^${SNOOZE_ACTION_PREFIX}(\\d+)$`).exec(actionId);
   if (snooze && secondsText === snooze[1]) return { kind: 'snooze', breachId, seconds: Number(secondsText) };
   return null;

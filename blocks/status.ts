@@ -81,6 +81,35 @@ function triggerSection(trigger: Trigger, results: readonly TriggerResult[]): Bl
 
 export interface StatusBlocksOptions {
   readonly dashboardUrl?: string | null;
+  /** Offer the "Chart…" menu of the triggers (charts on). */
+  readonly chartMenu?: boolean;
+}
+
+/** The status message's "Chart…" menu: its action id, read back by parseChartMenuChoice. */
+export const CHART_MENU_ACTION = 'chart_trigger';
+
+/** The "Chart…" menu: one option per trigger (Slack shows at most 100), its value the trigger id. */
+function chartMenu(triggers: readonly Trigger[]): Block {
+  return {
+    type: 'actions',
+    block_id: 'status_chart',
+    elements: [
+      {
+        type: 'static_select',
+        action_id: CHART_MENU_ACTION,
+        placeholder: { type: 'plain_text', text: 'Chart…' },
+        options: triggers.slice(0, 100).map((trigger) => ({
+          text: { type: 'plain_text' as const, text: truncateText(trigger.name, SLACK_LIMITS.buttonText) },
+          value: trigger.id,
+        })),
+      },
+    ],
+  };
+}
+
+/** The trigger id a choice in the "Chart…" menu names; null for any other action or a value that is no trigger id. */
+export function parseChartMenuChoice(actionId: string, value: string | undefined): string | null {
+  return actionId === CHART_MENU_ACTION && value && /^[a-z0-9][a-z0-9_-]{0,63}$/.test(value) ? value : null;
 }
 
 /** The `/scale status` answer: verdict header, then every trigger grouped by severity. */
@@ -127,7 +156,9 @@ export function buildStatusBlocks(report: StatusReport, options: StatusBlocksOpt
     for (const group of inGroup) blocks.push(triggerSection(group.trigger, group.results));
   }
   const fallback = `${title}: ${summarizeCounts(report.results)}`;
-  return { text: fallback, blocks: fitBlockCount(blocks) };
+  if (!options.chartMenu || groups.length === 0) return { text: fallback, blocks: fitBlockCount(blocks) };
+  // The menu comes last and is never the block cut to fit.
+  return { text: fallback, blocks: [...fitBlockCount(blocks, SLACK_LIMITS.blocksPerMessage - 1), chartMenu(groups.map((group) => group.trigger))] };
 }
 
 function summarizeCounts(results: readonly TriggerResult[]): string {
@@ -140,9 +171,9 @@ function summarizeCounts(results: readonly TriggerResult[]): string {
 }
 
 /** A config with very many triggers would pass Slack's 50-block limit: say so instead of failing to post. */
-function fitBlockCount(blocks: Block[]): Block[] {
-  if (blocks.length <= SLACK_LIMITS.blocksPerMessage) return blocks;
-  const kept = blocks.slice(0, SLACK_LIMITS.blocksPerMessage - 1);
+function fitBlockCount(blocks: Block[], limit: number = SLACK_LIMITS.blocksPerMessage): Block[] {
+  if (blocks.length <= limit) return blocks;
+  const kept = blocks.slice(0, limit - 1);
   kept.push({
     type: 'context',
     elements: [{ type: 'mrkdwn', text: `… ${blocks.length - kept.length} more blocks cut to fit Slack; \`npx scalebot status\` shows all.` }],

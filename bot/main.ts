@@ -16,6 +16,8 @@ import { createRunbooksAndChecklists } from '../services/wiring.ts';
 import { createOutboxDeliverer } from '../services/outbox.ts';
 import { createResponderCheck } from '../integrations/slack-responders.ts';
 import { slackSender } from '../integrations/slack-upload.ts';
+import { createChartRenderer } from '../charts/off-thread.ts';
+import { createChartPoster } from '../services/charts.ts';
 import { createWatcher, type Watcher } from '../services/watcher.ts';
 import { createAlertmanagerRoute, openDoorProblem } from './alertmanager-route.ts';
 import { displayUrl, registerSecrets, urlSecrets } from '../core/redact.ts';
@@ -132,7 +134,10 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
       settled: () => stepsSettled(),
     },
   );
-  const watcher: Watcher = createWatcher({ storage, config, prometheus, deliver, clock, logger, metrics: metrics.watcher });
+  // Charts are drawn in a worker of their own (charts/off-thread.ts), never on the loop that acks Slack.
+  const renderer = config.charts.enabled ? createChartRenderer() : null;
+  const charts = createChartPoster({ storage, config, prometheus, renderer, deliver, clock, logger });
+  const watcher: Watcher = createWatcher({ storage, config, prometheus, deliver, clock, logger, metrics: metrics.watcher, charts });
   const isAllowed = createResponderCheck(watcherClient, clock);
   const {
     runbooks,
@@ -173,7 +178,7 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
   ];
   // The advisor counts a completed optimization checklist as "optimized first: yes".
   const completedAt = async (checklistId: string) => (checklistCompletedAt ? checklistCompletedAt(checklistId) : completedInStorage(checklistId));
-  const deps: CommandDeps = { config, prometheus, storage, logger, clock, runbooks, checklists, checklistCompletedAt: completedAt };
+  const deps: CommandDeps = { config, prometheus, storage, logger, clock, runbooks, checklists, checklistCompletedAt: completedAt, charts };
   const { app, receiver } = createApp({ settings, deps, metrics, watcher, isAllowed });
 
   let server: Server | null = null;
@@ -211,6 +216,7 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     await gate.stop();
     deliver.stop();
     await prometheus.close();
+    await renderer?.close();
     await storage.close();
     throw error;
   }
@@ -246,6 +252,7 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
       await runbooks.shutdown();
       deliver.stop();
       await prometheus.close();
+      await renderer?.close();
       if (settings.mode === 'socket') {
         await app.stop().catch(() => {});
         // Bolt's app.stop() resolves before the Socket Mode socket has closed: wait for the close itself.

@@ -1,5 +1,6 @@
 import { advise } from './advise.ts';
 import { alerts } from './alerts.ts';
+import { chart } from './chart.ts';
 import { checklist } from './checklist.ts';
 import { cost } from './cost.ts';
 import { createHelp } from './help.ts';
@@ -17,6 +18,7 @@ import type { Subcommand } from './types.ts';
  */
 export const SUBCOMMANDS: readonly Subcommand[] = [
   status,
+  chart,
   advise,
   plan,
   cost,

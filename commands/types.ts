@@ -4,6 +4,7 @@ import type { Reply } from '../blocks/types.ts';
 import type { ChecklistRuns } from '../services/checklists/runs.ts';
 import type { Config } from '../core/config/index.ts';
 import type { Clock, PrometheusPort, Storage } from '../core/ports.ts';
+import type { ChartPoster } from '../services/charts.ts';
 import type { RunbookRunner } from '../services/runbooks/index.ts';
 
 /** What every subcommand may use. Built once in bot/main.ts; tests build theirs with tests/helpers/command-deps.ts. */
@@ -22,6 +23,8 @@ export interface CommandDeps {
   readonly checklistCompletedAt: (checklistId: string) => Promise<Date | null>;
   /** Checklist runs: start, clicks, what a runbook's success ticks (services/checklists/runs.ts). */
   readonly checklists: ChecklistRuns;
+  /** Charts posted to Slack (`/scale chart`, the Chart buttons); none: charts are off. */
+  readonly charts?: ChartPoster;
 }
 
 export interface CommandContext {

@@ -1,4 +1,4 @@
-import { and, asc, eq, isNull } from 'drizzle-orm';
+import { and, asc, eq, gte, isNull } from 'drizzle-orm';
 import type { Db } from './client.ts';
 import { blindPeriods, breaches } from './schema.ts';
 
@@ -8,6 +8,15 @@ export type BlindPeriodRow = typeof blindPeriods.$inferSelect;
 
 export function listOpenBreaches(db: Db): BreachRow[] {
   return db.select().from(breaches).where(eq(breaches.status, 'open')).orderBy(asc(breaches.id)).all();
+}
+
+export function listBreachesResolvedSince(db: Db, at: Date): BreachRow[] {
+  return db
+    .select()
+    .from(breaches)
+    .where(and(eq(breaches.status, 'resolved'), gte(breaches.resolvedAt, at)))
+    .orderBy(asc(breaches.id))
+    .all();
 }
 
 export function getBreach(db: Db, id: number): BreachRow | undefined {

@@ -10,6 +10,7 @@ import { collectStatus } from '../core/status.ts';
 import type { Severity, Trigger } from '../core/triggers.ts';
 import { blindMessageKey, breachKey, breachMessageKey, judgeBreachClick, planWatchCycle, type BreachClick, type OpenBreach } from '../core/watch.ts';
 import type { AlertmanagerAlert } from '../core/alerts.ts';
+import type { BreachChartMoment, ChartPoster } from './charts.ts';
 import { editMessage, payloadOf, postMessage, replyInThread, type OutboxDeliverer } from './outbox.ts';
 
 /** The counters the watcher keeps; bot/metrics.ts serves them at /metrics. */
@@ -35,6 +36,8 @@ export interface WatcherDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics: WatcherMetrics;
+  /** Charts in breach threads (services/charts.ts); none without. */
+  readonly charts?: ChartPoster;
 }
 
 export interface ClickOutcome {
@@ -91,7 +94,9 @@ export function createWatcher(deps: WatcherDeps) {
   function renderBreach(breach: BreachRecord, now: Date): MessageWrite[] {
     if (!channel) return [];
     const key = breachMessageKey(breach.id);
-    const payload = payloadOf(buildBreachMessage(breach, { now, snoozeOptionsSeconds: config.watch.snoozeOptionsSeconds }));
+    const payload = payloadOf(
+      buildBreachMessage(breach, { now, snoozeOptionsSeconds: config.watch.snoozeOptionsSeconds, charts: Boolean(deps.charts?.enabled) }),
+    );
     return [breach.messageId ? editMessage(key, payload) : postMessage(key, channel, payload, now)];
   }
 
@@ -162,6 +167,7 @@ export function createWatcher(deps: WatcherDeps) {
       (breach) => openRows.find((row) => row.id === breach.id)?.source === 'watcher',
     );
     let opened = 0;
+    const chartsDue: Array<[BreachRecord, BreachChartMoment]> = [];
     for (const { key, result, breachedSince } of plan.open) {
       const created = await storage.breaches.open(
         {
@@ -194,6 +200,7 @@ export function createWatcher(deps: WatcherDeps) {
       );
       if (!created) continue;
       opened += 1;
+      chartsDue.push([created, 'opened']);
       metrics.breachesOpened.inc({ severity: created.severity });
     }
     for (const { breach, result } of plan.holding) {
@@ -213,6 +220,7 @@ export function createWatcher(deps: WatcherDeps) {
         resolvedEffects(now, result ? 'back within the threshold' : 'the series is gone'),
       );
       if (resolved) metrics.breachesResolved.inc({ severity: resolved.severity });
+      if (resolved) chartsDue.push([resolved, 'resolved']);
     }
     for (const breach of plan.remind) {
       await storage.breaches.remind(breach.id, now, (row) => ({
@@ -220,10 +228,25 @@ export function createWatcher(deps: WatcherDeps) {
       }));
     }
     await deliver();
+    await drawCharts(chartsDue);
     return { blind: plan.blind, opened, resolved: plan.resolve.length, reminded: plan.remind.length, open: (await storage.breaches.listOpen()).length };
   }
 
   const deliver = deps.deliver;
+
+  /**
+   * The charts of what this cycle opened and resolved, then whatever a restart left undrawn; after the texts are
+   * delivered, so a slow or failing chart never holds up or fails a breach's message (or the cycle).
+   */
+  async function drawCharts(due: ReadonlyArray<[BreachRecord, BreachChartMoment]>): Promise<void> {
+    if (!deps.charts?.enabled) return;
+    try {
+      for (const [breach, moment] of due) await deps.charts.chartForBreach(breach, moment);
+      await deps.charts.catchUp();
+    } catch (error) {
+      logger.error({ err: error }, 'drawing breach charts failed; the breaches themselves are posted');
+    }
+  }
 
   function scheduleNext(delayMs: number) {
     if (stopped) return;
@@ -391,7 +414,7 @@ export function createWatcher(deps: WatcherDeps) {
       const [status] = reply(
         breach,
         `status:${Math.floor(now.getTime() / 30_000)}`,
-        payloadOf(buildStatusBlocks(report, { dashboardUrl: config.grafana.dashboardUrl })),
+        payloadOf(buildStatusBlocks(report, { dashboardUrl: config.grafana.dashboardUrl, chartMenu: Boolean(deps.charts?.enabled) })),
         now,
       );
       const queued = status ? await storage.outbox.post(status) : true;

@@ -4,6 +4,8 @@ import { notAResponder, parseAlertAction, STATUS_ALREADY_POSTED, type AlertActio
 import type { Config } from '../../core/config/index.ts';
 import type { Clock, Storage } from '../../core/ports.ts';
 import { describeAllowed } from '../../blocks/replies.ts';
+import { CHART_ALREADY_POSTED, CHARTS_OFF, chartFailedReply } from '../../blocks/chart-replies.ts';
+import type { ChartPoster } from '../../services/charts.ts';
 import type { Watcher } from '../../services/watcher.ts';
 import { onAction, type Click } from './on-action.ts';
 
@@ -14,12 +16,33 @@ export interface AlertActionDeps {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly isAllowed: (user: string, allowed: readonly string[]) => Promise<boolean>;
+  /** The Chart button's poster; none: charts are off. */
+  readonly charts?: ChartPoster;
 }
 
-/** Acknowledge, Snooze and Status on breach messages. */
+/** A Chart click: the chart as it is now in the breach's thread; whatever else happened is said to the clicker. */
+async function chartClick(charts: ChartPoster | undefined, breachId: number, now: Date): Promise<string> {
+  if (!charts?.enabled) return CHARTS_OFF;
+  const outcome = await charts.chartInBreachThread(breachId, now);
+  switch (outcome.kind) {
+    case 'queued':
+      return `:chart_with_upwards_trend: The chart of breach #${breachId} is on its way to its thread.`;
+    case 'already':
+      return CHART_ALREADY_POSTED;
+    case 'no_breach':
+      return `Breach #${breachId} does not exist.`;
+    case 'off':
+      return CHARTS_OFF;
+    case 'failed':
+      return chartFailedReply(outcome.reason);
+  }
+}
+
+/** Acknowledge, Snooze, Status and Chart on breach messages. */
 export function registerAlertActions(app: App, deps: AlertActionDeps): void {
   const handle = async ({ action, user, channel }: Click<AlertAction>): Promise<string | undefined> => {
     const now = deps.clock();
+    if (action.kind === 'chart') return chartClick(deps.charts, action.breachId, now);
     if (action.kind !== 'status' && !(await deps.isAllowed(user, deps.config.watch.responders))) {
       await deps.storage.decisions.append({
         at: now,

@@ -43,7 +43,10 @@ export function onAction<T>(
     const tell = (text: string) => respond({ response_type: 'ephemeral', replace_original: false, text });
     const user = body.user.id;
     const channel = body.channel?.id ?? body.container?.channel_id;
-    const parsed = parse(action.action_id, action.value);
+    // A menu (the status message's "Chart…") sends its choice as selected_option, a button as value.
+    const value = action.value ?? (action as { selected_option?: { value?: unknown } }).selected_option?.value;
+    const chosen = typeof value === 'string' ? value : undefined;
+    const parsed = parse(action.action_id, chosen);
     if (parsed === null) {
       deps.logger.warn({ actionId: action.action_id, user }, 'refused a malformed button click');
       await tell(UNKNOWN_BUTTON);
@@ -55,7 +58,7 @@ export function onAction<T>(
       channel,
       messageTs: body.message?.ts ?? body.container?.message_ts,
       actionId: action.action_id,
-      value: action.value,
+      value: chosen,
       respond,
     };
     try {
@@ -76,7 +79,7 @@ export function onAction<T>(
           channel: channel ?? null,
           subject: action.action_id,
           outcome: 'error',
-          detail: { ref, value: action.value ?? null, error: (error as Error)?.message ?? String(error) },
+          detail: { ref, value: chosen ?? null, error: (error as Error)?.message ?? String(error) },
         })
         .catch((recordError: unknown) => deps.logger.error({ err: recordError, ref }, 'could not record a failed click'));
       await tell(somethingWentWrong(ref)).catch(() => {});

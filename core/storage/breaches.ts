@@ -78,6 +78,8 @@ export interface BreachStore {
   findOpen(key: string): Promise<BreachRecord | undefined>;
   /** Oldest first. */
   listOpen(): Promise<BreachRecord[]>;
+  /** Breaches resolved at or after `at`, oldest first (the watcher's catch-up of their resolved charts). */
+  listResolvedSince(at: Date): Promise<BreachRecord[]>;
   /** Opens a breach; undefined (and no effects) when one is open for its key already. */
   open(breach: NewBreach, effects: EffectsOf<BreachRecord>): Promise<BreachRecord | undefined>;
   /** A new reading of an open breach. */

@@ -1,4 +1,4 @@
-import { and, asc, eq, isNull } from 'drizzle-orm';
+import { and, asc, eq, gte, isNull } from 'drizzle-orm';
 import type { AlertOutcome, BreachStore, NewBreach } from '../../core/storage/breaches.ts';
 import type { Effects } from '../../core/storage/effects.ts';
 import type { FenceTokenOf } from '../../core/storage/leases.ts';
@@ -77,6 +77,12 @@ export function createPgBreachStore(db: PgDb, fenceToken: FenceTokenOf | undefin
     get: async (id) => (await db.select().from(breaches).where(eq(breaches.id, id)))[0],
     findOpen: (key) => findOpen(db, key),
     listOpen: () => db.select().from(breaches).where(eq(breaches.status, 'open')).orderBy(asc(breaches.id)),
+    listResolvedSince: (at) =>
+      db
+        .select()
+        .from(breaches)
+        .where(and(eq(breaches.status, 'resolved'), gte(breaches.resolvedAt, at)))
+        .orderBy(asc(breaches.id)),
     open: (breach, effects) => write((tx) => insertOpen(tx, breach), effects),
     refresh: (id, reading, effects) => write((tx) => updateOpen(tx, id, readingPatch(reading)), effects),
     resolve: (id, { at, lastValue }, effects) => write((tx) => updateOpen(tx, id, resolvedPatch(at, lastValue)), effects),

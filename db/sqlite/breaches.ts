@@ -6,6 +6,7 @@ import {
   findOpenBreach,
   getBreach,
   getOpenBlindPeriod,
+  listBreachesResolvedSince,
   listOpenBreaches,
   openBlindPeriod,
   openBreach,
@@ -52,6 +53,7 @@ export function createSqliteBreachStore(db: Db): BreachStore {
     get: async (id) => getBreach(db, id),
     findOpen: async (key) => findOpenBreach(db, key),
     listOpen: async () => listOpenBreaches(db),
+    listResolvedSince: async (at) => listBreachesResolvedSince(db, at),
     open: async (breach, effects) =>
       write(() => {
         const { breach: row, created } = openBreach(db, newBreachValues(breach));

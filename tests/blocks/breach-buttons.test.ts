@@ -36,25 +36,29 @@ interface RenderedButton {
   value?: string;
 }
 
-function buttonsOf(record: BreachRecord, snoozeOptionsSeconds: readonly number[]): RenderedButton[] {
-  const message = buildBreachMessage(record, { now: NOW, snoozeOptionsSeconds });
+function buttonsOf(record: BreachRecord, snoozeOptionsSeconds: readonly number[], charts = false): RenderedButton[] {
+  const message = buildBreachMessage(record, { now: NOW, snoozeOptionsSeconds, charts });
   return (message.blocks ?? []).flatMap((block) => (block.type === 'actions' ? (block.elements as RenderedButton[]) : []));
 }
 
 describe('the breach message buttons', () => {
-  it('parses every button it renders back to what it does, for any breach id and snooze lengths', () => {
+  it('parses every button it renders back to what it does, for any breach id, snooze lengths, source and charts on or off', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 999_999_999_999 }),
         fc.uniqueArray(fc.integer({ min: 1, max: 999_999_999 }), { maxLength: 5 }),
         fc.boolean(),
-        (id, snoozes, acked) => {
-          const buttons = buttonsOf(breach(id, acked ? NOW : null), snoozes);
+        fc.boolean(),
+        fc.constantFrom('watcher' as const, 'alertmanager' as const),
+        (id, snoozes, acked, charts, source) => {
+          const buttons = buttonsOf({ ...breach(id, acked ? NOW : null), source }, snoozes, charts);
           const parsed = buttons.map((button) => parseAlertAction(button.action_id, button.value));
           const expected: AlertAction[] = [
             ...(acked ? [] : [{ kind: 'ack' as const, breachId: id }]),
             ...snoozes.map((seconds) => ({ kind: 'snooze' as const, breachId: id, seconds })),
             { kind: 'status', breachId: id },
+            // Alertmanager's breaches have no query of ours to draw.
+            ...(charts && source === 'watcher' ? [{ kind: 'chart' as const, breachId: id }] : []),
           ];
           expect(parsed).toEqual(expected);
         },
@@ -63,7 +67,7 @@ describe('the breach message buttons', () => {
   });
 
   it('renders no buttons on a resolved breach', () => {
-    expect(buttonsOf({ ...breach(3), status: 'resolved', resolvedAt: NOW }, [3600])).toEqual([]);
+    expect(buttonsOf({ ...breach(3), status: 'resolved', resolvedAt: NOW }, [3600], true)).toEqual([]);
   });
 
   it('refuses ids and values it did not write', () => {
@@ -76,6 +80,8 @@ describe('the breach message buttons', () => {
       ['alert_ack', '0x7'],
       ['alert_ack', '1234567890123'],
       ['alert_status', '7:60'],
+      ['alert_chart', '7:60'],
+      ['alert_chart', ''],
       ['alert_snooze_3600', '7'],
       ['alert_snooze_3600', '7:60'],
       ['alert_snooze_', '7:'],

@@ -78,6 +78,20 @@ describe.each(DIALECTS)('the breach store on %s', (dialect) => {
     expect((await storage.breaches.listOpen()).map((breach) => breach.id)).toEqual([opened.id]);
   });
 
+  it('lists the breaches resolved since a moment, oldest first, and neither open ones nor ones resolved before it', async () => {
+    const minute = (n: number) => new Date(AT.getTime() + n * 60_000);
+    const early = (await storage.breaches.open(newBreach('early'), announce))!;
+    const edge = (await storage.breaches.open(newBreach('edge'), announce))!;
+    const late = (await storage.breaches.open(newBreach('late'), announce))!;
+    await storage.breaches.open(newBreach('still-open'), announce);
+    await storage.breaches.resolve(early.id, { at: minute(4) }, () => ({}));
+    await storage.breaches.resolve(late.id, { at: minute(9) }, () => ({}));
+    await storage.breaches.resolve(edge.id, { at: minute(5) }, () => ({}));
+    expect((await storage.breaches.listResolvedSince(minute(5))).map((breach) => breach.key)).toEqual(['edge', 'late']);
+    expect(await storage.breaches.listResolvedSince(minute(10))).toEqual([]);
+    expect((await storage.breaches.listResolvedSince(minute(0)))[0]).toMatchObject({ key: 'early', status: 'resolved', resolvedAt: minute(4) });
+  });
+
   it('applies a whole Alertmanager request or none of it', async () => {
     const firing = (key: string) => ({
       status: 'firing' as const,
