@@ -183,7 +183,7 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
     cleanups.push(() => page?.close());
 
     // The page's status line follows the demo's story, and each new chapter is told in #ops. The story
-    // starts once Prometheus holds a full rate window (15 s) of samples, so the first numbers are right.
+    // starts once Prometheus holds a few live samples: the demo's irate needs two, the rest is margin.
     let lastPhase = exporter?.moment().phase;
     if (exporter) emulator.notify(ALERTS_CHANNEL.id, demoNarration(lastPhase!));
     let ticks = 0;
@@ -219,13 +219,13 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
   }
 }
 
-/** Scrapes (one a second) before the story starts: the demo's 15 s rate windows, and a little more. */
-const DEMO_WARM_UP_SCRAPES = 17;
+/** Scrapes (one a second) before the story starts: two for the demo's irate, and a little more. */
+const DEMO_WARM_UP_SCRAPES = 4;
 
 function demoNarration(phase: string): string {
   switch (phase) {
     case 'warming up':
-      return 'Demo: Prometheus is collecting its first samples (about 20 seconds); the story starts once its 15-second rate windows are full.';
+      return 'Demo: Prometheus has the week before the demo and is collecting its first live samples; the story starts in a few seconds.';
     case 'calm':
       return 'Demo: a calm single server (CPU about 32 %, 140 users online). In about 10 seconds traffic starts to grow.';
     case 'traffic grows':
