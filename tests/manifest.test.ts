@@ -27,6 +27,14 @@ describe('manifest.yml', () => {
   it('runs in Socket Mode with interactivity on and asks for the least scopes', () => {
     expect(manifest.settings.socket_mode_enabled).toBe(true);
     expect(manifest.settings.interactivity.is_enabled).toBe(true);
-    expect(manifest.oauth_config.scopes.bot).toEqual(['commands', 'chat:write', 'channels:history', 'groups:history', 'im:history', 'usergroups:read']);
+    expect(manifest.oauth_config.scopes.bot).toEqual([
+      'commands',
+      'chat:write',
+      'channels:history',
+      'groups:history',
+      'im:history',
+      'usergroups:read',
+      'files:write',
+    ]);
   });
 });

@@ -364,7 +364,10 @@ export class FakeSlack {
     for (const r of this.responseList) lines.push(`  ${r.status} ${r.answer} ${truncate(JSON.stringify(r.body), 160)}`);
     if (this.uploadList.length > 0) {
       lines.push('upload POSTs:');
-      for (const u of this.uploadList) lines.push(`  ${u.fileId} ${u.size} bytes → ${u.status === undefined ? 'pending' : u.status === 0 ? 'connection dropped' : `HTTP ${u.status}`}`);
+      for (const upload of this.uploadList) {
+        const answer = upload.status === undefined ? 'pending' : upload.status === 0 ? 'connection dropped' : `HTTP ${upload.status}`;
+        lines.push(`  ${upload.fileId} ${upload.size} bytes → ${answer}`);
+      }
     }
     if (this.socket.envelopes.length > 0) {
       lines.push('Socket Mode envelopes:');
