@@ -443,11 +443,18 @@ export function echartsOption(model: ChartModel): EChartsOption {
               type: 'text',
               right: 12,
               top: 12,
-              style: { text: `+${model.moreCount} more`, fill: palette.subtext, font: `${size.note}px "${FONT_FAMILY}"` },
+              style: { text: `+${model.moreCount} more`, fill: palette.subtext, fontSize: size.note, fontFamily: FONT_FAMILY },
             },
           ]
         : model.lines.length === 0
-          ? [{ type: 'text', left: 'center', top: 'middle', style: { text: 'no data', fill: palette.subtext, font: `${size.current}px "${FONT_FAMILY}"` } }]
+          ? [
+              {
+                type: 'text',
+                left: 'center',
+                top: 'middle',
+                style: { text: 'no data', fill: palette.subtext, fontSize: size.current, fontFamily: FONT_FAMILY },
+              },
+            ]
           : [],
   };
   return option as EChartsOption;
