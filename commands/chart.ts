@@ -14,7 +14,10 @@ function listTriggers(triggers: readonly Trigger[]): string {
 }
 
 /** The trigger and window `/scale chart` was asked for; a UsageError saying what to type when either is wrong. */
-export function parseChartArguments(args: readonly string[], triggers: readonly Trigger[]): { trigger: Trigger; rangeName: string; windowSeconds: number | null } {
+export function parseChartArguments(
+  args: readonly string[],
+  triggers: readonly Trigger[],
+): { trigger: Trigger; rangeName: string; windowSeconds: number | null } {
   const [triggerId, range, ...rest] = args;
   if (!triggerId) throw new UsageError(`${USAGE} needs a trigger: one of ${listTriggers(triggers)}.`);
   if (rest.length > 0) throw new UsageError(`${USAGE} takes a trigger and at most a range.`);
@@ -22,7 +25,12 @@ export function parseChartArguments(args: readonly string[], triggers: readonly 
   if (!trigger) throw new UsageError(`\`${triggerId}\` is not a trigger. The triggers are ${listTriggers(triggers)}.`);
   if (range === undefined) return { trigger, rangeName: 'default', windowSeconds: null };
   const seconds = CHART_RANGES[range.toLowerCase()];
-  if (seconds === undefined) throw new UsageError(`\`${range}\` is not a range I draw: use ${Object.keys(CHART_RANGES).map((name) => `\`${name}\``).join(', ')}, or none for the trigger's own window.`);
+  if (seconds === undefined)
+    throw new UsageError(
+      `\`${range}\` is not a range I draw: use ${Object.keys(CHART_RANGES)
+        .map((name) => `\`${name}\``)
+        .join(', ')}, or none for the trigger's own window.`,
+    );
   return { trigger, rangeName: range.toLowerCase(), windowSeconds: seconds };
 }
 
@@ -35,7 +43,14 @@ export type ChannelChartAnswer = { readonly ok: boolean; readonly text: string; 
 export async function postChannelChart(
   charts: ChartPoster | undefined,
   deps: Pick<CommandDeps, 'storage' | 'clock'>,
-  request: { readonly trigger: Trigger; readonly channel: string; readonly rangeName: string; readonly windowSeconds: number | null; readonly user: string; readonly slotMs: number },
+  request: {
+    readonly trigger: Trigger;
+    readonly channel: string;
+    readonly rangeName: string;
+    readonly windowSeconds: number | null;
+    readonly user: string;
+    readonly slotMs: number;
+  },
 ): Promise<ChannelChartAnswer> {
   if (!charts?.enabled) return { ok: false, text: CHARTS_OFF, outcome: 'charts_off' };
   const { trigger, channel } = request;

@@ -18,7 +18,10 @@ function evaluate(deps: CommandDeps): Promise<{ report: StatusReport; message: M
     // The blocks are built once too: at 100 instances that is a few ms of the event loop per answer, and all
     // the answers of a burst are sent in the same moment, while the next acks wait.
     evaluation = collectStatus(deps.config.triggers, deps.prometheus, deps.clock(), deps.config.prometheus.lookbackSeconds)
-      .then((report) => ({ report, message: buildStatusBlocks(report, { dashboardUrl: deps.config.grafana.dashboardUrl, chartMenu: Boolean(deps.charts?.enabled) }) }))
+      .then((report) => ({
+        report,
+        message: buildStatusBlocks(report, { dashboardUrl: deps.config.grafana.dashboardUrl, chartMenu: Boolean(deps.charts?.enabled) }),
+      }))
       .finally(() => running.delete(deps.prometheus));
     running.set(deps.prometheus, evaluation);
   }

@@ -8,7 +8,7 @@ import type { FilePayload } from '../core/storage/effects.ts';
 import type { PostWrite } from '../core/storage/outbox.ts';
 import type { Series, Trigger } from '../core/triggers.ts';
 import { breachMessageKey } from '../core/watch.ts';
-import { postMessage, replyInThread, type OutboxDeliverer } from './outbox.ts';
+import { postMessage, replyInThread, uploadFailureKey, type OutboxDeliverer } from './outbox.ts';
 
 export interface ChartPosterDeps {
   readonly storage: Storage;
@@ -42,7 +42,11 @@ const POINTS_PER_SERIES = 240;
 export function breachChartKey(breachId: number, moment: BreachChartMoment): string {
   return `${breachMessageKey(breachId)}:chart:${moment}`;
 }
-const failedKey = (breachId: number, moment: BreachChartMoment) => `${breachChartKey(breachId, moment)}:failed`;
+/**
+ * The key of the note that a breach's chart is not coming: the same key the outbox gives its notice of an upload
+ * Slack refused for good, so a chart that could not be drawn and one that could not be uploaded say so once between them.
+ */
+const failedKey = (breachId: number, moment: BreachChartMoment) => uploadFailureKey(breachChartKey(breachId, moment));
 
 function sameSeries(labels: Readonly<Record<string, string>>, wanted: Readonly<Record<string, string>>): boolean {
   const names = (record: Readonly<Record<string, string>>) => Object.keys(record).filter((name) => name !== '__name__');
@@ -142,7 +146,13 @@ export function createChartPoster(deps: ChartPosterDeps) {
     const window = breachWindow(breach, trigger, breach.openedAt, moment === 'resolved');
     let file: FilePayload;
     try {
-      file = await draw(trigger, window.at, window.windowSeconds, { only: breach.labels, breachSpan: window.breachSpan, title: breachChartTitle(breach) }, `${trigger.id}-breach-${breach.id}-${moment}.png`);
+      file = await draw(
+        trigger,
+        window.at,
+        window.windowSeconds,
+        { only: breach.labels, breachSpan: window.breachSpan, title: breachChartTitle(breach) },
+        `${trigger.id}-breach-${breach.id}-${moment}.png`,
+      );
     } catch (error) {
       const reason = reasonOf(error);
       logger.warn({ breachId: breach.id, moment, reason }, 'could not draw a breach chart; saying so in its thread');
@@ -162,7 +172,9 @@ export function createChartPoster(deps: ChartPosterDeps) {
     const since = new Date(clock().getTime() - CATCH_UP_SECONDS * 1000);
     let drawn = 0;
     const due: Array<[BreachRecord, BreachChartMoment]> = [
-      ...(await storage.breaches.listOpen()).filter((breach) => breach.openedAt >= since).map((breach): [BreachRecord, BreachChartMoment] => [breach, 'opened']),
+      ...(await storage.breaches.listOpen())
+        .filter((breach) => breach.openedAt >= since)
+        .map((breach): [BreachRecord, BreachChartMoment] => [breach, 'opened']),
       ...(await storage.breaches.listResolvedSince(since)).map((breach): [BreachRecord, BreachChartMoment] => [breach, 'resolved']),
     ];
     for (const [breach, moment] of due) {
@@ -176,7 +188,8 @@ export function createChartPoster(deps: ChartPosterDeps) {
   async function chartInBreachThread(breachId: number, now: Date): Promise<ChartOutcome> {
     const breach = await storage.breaches.get(breachId);
     if (!breach) return { kind: 'no_breach' };
-    if (enabled && breach.source !== 'watcher') return { kind: 'failed', reason: 'this alert came from Alertmanager, and the bot has no query of its own for it' };
+    if (enabled && breach.source !== 'watcher')
+      return { kind: 'failed', reason: 'this alert came from Alertmanager, and the bot has no query of its own for it' };
     const trigger = chartable(breach);
     if (!trigger || !channel) return { kind: 'off' };
     const parentKey = breachMessageKey(breach.id);

@@ -13,27 +13,19 @@ import type { ChartRenderer, Storage } from '../../core/ports.ts';
 import type { BreachRecord } from '../../core/storage/breaches.ts';
 import { breachMessageKey } from '../../core/watch.ts';
 import { openSqliteStorage } from '../../db/storage.ts';
-import { piecewise, scenario, startPrometheus, unusedLoopbackUrl, type PrometheusFixture } from '../../devkit/prometheus/index.ts';
+import { unusedLoopbackUrl, type PrometheusFixture } from '../../devkit/prometheus/index.ts';
 import { createPrometheus } from '../../integrations/prometheus.ts';
 import { slackSender } from '../../integrations/slack-upload.ts';
 import { breachChartKey, createChartPoster, type ChartPoster } from '../../services/charts.ts';
 import { createOutboxDeliverer } from '../../services/outbox.ts';
 import { createWatcher, UNCOUNTED } from '../../services/watcher.ts';
 import { startFakeSlack, type FakeSlack, type StoredMessage } from '../helpers/slack/index.ts';
-import { WITHOUT_DEFAULT_TRIGGERS } from '../helpers/watch-config.ts';
+import { ALERTS_CHANNEL, at, BREACH_END, BREACH_START, chartScenarioConfig, CYCLES, SCENARIO_END, startChartPrometheus } from '../helpers/chart-scenario.ts';
 
-const CHANNEL = 'C0ALERTS';
-const MINUTE = 60_000;
+const CHANNEL = ALERTS_CHANNEL;
+const NOW = SCENARIO_END;
 const logger = pino({ level: 'silent' });
 const dir = mkdtempSync(join(tmpdir(), 'scalebot-charts-'));
-
-/** The scenario's last sample; every clock of these tests is before it, so Prometheus answers from backfilled history. */
-const NOW = Math.floor(Date.now() / 1000 / 60) * 60;
-/** web-1 is over the threshold from here… */
-const BREACH_START = NOW - 120 * 60;
-/** …to here: a 20-minute breach, an hour and a half before NOW. */
-const BREACH_END = NOW - 100 * 60;
-const at = (unixSeconds: number) => new Date(unixSeconds * 1000);
 
 function configFrom(yaml: string): Config {
   const file = join(mkdtempSync(join(dir, 'config-')), 'scalebot.yaml');
@@ -41,41 +33,14 @@ function configFrom(yaml: string): Config {
   return loadConfig({ file });
 }
 
-const CONFIG = configFrom(`prometheus:
-  lookback: 10m
-  timeout: 3s
-slack:
-  alerts_channel: ${CHANNEL}
-watch:
-  enabled: false
-  resolve_after: 60s
-charts:
-  enabled: true
-triggers:
-${WITHOUT_DEFAULT_TRIGGERS}
-  - { id: load, name: Load, severity: immediate, query: "max by (instance) (test_load)", op: ">", threshold: 0.7, for: 2m, unit: percent }
-  - { id: users, name: Users online, severity: soon, query: "sum(test_users)", op: ">", threshold: 500, unit: count }
-`);
+const CONFIG = configFrom(chartScenarioConfig());
 
 let prometheus: PrometheusFixture;
 let fake: FakeSlack;
 let renderer: ChartRenderer;
 
 beforeAll(async () => {
-  const history = scenario({ now: NOW, start: NOW - 3 * 3600, stepSeconds: 15 })
-    .gauge(
-      'test_load',
-      { instance: 'web-1' },
-      piecewise([
-        [-Infinity, 0.3],
-        [BREACH_START, 0.9],
-        [BREACH_END, 0.3],
-      ]),
-    )
-    .gauge('test_load', { instance: 'web-2' }, 0.5)
-    .gauge('test_load', { instance: 'web-3' }, (t) => 0.4 + 0.1 * Math.sin(t / 600))
-    .gauge('test_users', {}, 120);
-  prometheus = await startPrometheus({ openMetrics: history.toOpenMetrics() });
+  prometheus = await startChartPrometheus();
   fake = await startFakeSlack({ channels: { [CHANNEL]: 'alerts', C0OPS: 'ops' } });
   renderer = createChartRenderer();
 }, 120_000);
@@ -135,9 +100,6 @@ async function threadOf(storage: Storage, breach: BreachRecord): Promise<StoredM
 }
 const chartsIn = (thread: readonly StoredMessage[]) => thread.filter((message) => (message.files ?? []).length > 0);
 const failuresIn = (thread: readonly StoredMessage[]) => thread.filter((message) => message.text.includes("Couldn't draw the chart"));
-
-/** The minutes of the scenario the watcher runs a cycle at: before, through and after the breach. */
-const CYCLES = Array.from({ length: 28 }, (_, index) => BREACH_START - 3 * 60 + index * 60);
 
 async function onlyBreach(storage: Storage): Promise<BreachRecord> {
   const [breach] = await storage.breaches.listResolvedSince(at(NOW - 3 * 3600));
