@@ -21,7 +21,8 @@ function formatIn(date: Date, timeZone: string, options: Intl.DateTimeFormatOpti
   return new Intl.DateTimeFormat('en-GB', { timeZone, ...options }).format(date);
 }
 const dayOf = (date: Date, zone: string) => formatIn(date, zone, { weekday: 'short', day: 'numeric', month: 'short' });
-const momentOf = (date: Date, zone: string) => formatIn(date, zone, { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+const momentOf = (date: Date, zone: string) =>
+  formatIn(date, zone, { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
 
 /** "23 Nov – 30 Nov 2026". */
 export function describeDigestWeek(report: Pick<DigestReport, 'since' | 'until' | 'timezone'>): string {
@@ -53,7 +54,8 @@ function peakLine(entry: TriggerPeak, report: DigestReport, style: Style, icons:
 function forecastLines(report: DigestReport, style: Style): string[] {
   return report.forecasts.map((forecast) => {
     const where = describeLabels(forecast.labels);
-    const slope = forecast.slopePerDay === null ? '' : ` · ${forecast.slopePerDay >= 0 ? '+' : ''}${formatValue(forecast.slopePerDay, forecast.trigger.unit)}/day`;
+    const slope =
+      forecast.slopePerDay === null ? '' : ` · ${forecast.slopePerDay >= 0 ? '+' : ''}${formatValue(forecast.slopePerDay, forecast.trigger.unit)}/day`;
     return (
       `${style.bold(style.text(forecast.trigger.name))}${where ? ` (${style.text(where)})` : ''} crosses ` +
       `${style.text(formatValue(forecast.trigger.threshold, forecast.trigger.unit))} in ~${Math.max(0, Math.round(forecast.days))} days ` +
@@ -93,9 +95,12 @@ function decisionLines(report: DigestReport, style: Style): string[] {
       .filter((run) => run.outcome !== 'succeeded')
       .map((run) => `Run #${run.runId} of ${style.bold(style.text(run.runbookId))}: ${outcomeWord(run.outcome)} (${momentOf(run.at, report.timezone)})`),
     ...decisions.checklistsCompleted.map(
-      (entry) => `Checklist ${style.bold(style.text(entry.title ?? entry.subject ?? '?'))} completed by ${style.user(entry.actor)} (${dayOf(entry.at, report.timezone)})`,
+      (entry) =>
+        `Checklist ${style.bold(style.text(entry.title ?? entry.subject ?? '?'))} completed by ${style.user(entry.actor)} (${dayOf(entry.at, report.timezone)})`,
     ),
-    ...decisions.advice.map((entry) => `Advice: ${style.bold(style.text(outcomeWord(entry.title ?? '?')))} for ${style.user(entry.actor)} (${dayOf(entry.at, report.timezone)})`),
+    ...decisions.advice.map(
+      (entry) => `Advice: ${style.bold(style.text(outcomeWord(entry.title ?? '?')))} for ${style.user(entry.actor)} (${dayOf(entry.at, report.timezone)})`,
+    ),
   ];
   return [...lines, ...limited(notable, '', (count) => `… and ${count} more (\`scalebot history\` lists them)`).filter(Boolean)];
 }
@@ -188,9 +193,14 @@ export function formatDigestText(report: DigestReport): string {
   const part = (title: string, body: readonly string[]) => lines.push('', title, ...body.map((line) => `  ${line}`));
   part(
     'Peaks of the week',
-    report.peaks.length === 0 ? ['No triggers are configured.'] : report.peaks.map((entry) => `${entry.peak === null ? '?   ' : entry.over ? 'OVER' : 'ok  '} ${peakLine(entry, report, PLAIN, false)}`),
+    report.peaks.length === 0
+      ? ['No triggers are configured.']
+      : report.peaks.map((entry) => `${entry.peak === null ? '?   ' : entry.over ? 'OVER' : 'ok  '} ${peakLine(entry, report, PLAIN, false)}`),
   );
-  part(`Forecasts (next ${horizonWeeks(report)} weeks)`, report.forecasts.length ? forecastLines(report, PLAIN) : ['No trigger is forecast to cross its threshold.']);
+  part(
+    `Forecasts (next ${horizonWeeks(report)} weeks)`,
+    report.forecasts.length ? forecastLines(report, PLAIN) : ['No trigger is forecast to cross its threshold.'],
+  );
   part(`Open breaches (${report.openBreaches.length})`, report.openBreaches.length ? breachLines(report, PLAIN) : ['None.']);
   part("The week's decisions", decisionLines(report, PLAIN));
   part('Costs', costLines(report, PLAIN));

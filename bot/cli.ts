@@ -13,6 +13,10 @@ import { ConfigError, configWarnings, SettingsError } from '../core/config/index
 import { loadConfig } from './config.ts';
 import { startBot } from './main.ts';
 import { formatStatusTable } from '../blocks/status-table.ts';
+import { formatDigestText } from '../blocks/digest.ts';
+import { digestReportToJson } from '../core/digest.ts';
+import { parseDuration } from '../core/duration.ts';
+import { collectDigest } from '../services/digest.ts';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -106,6 +110,37 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
               `${row.at.toISOString()}  #${row.id}  ${row.kind}  ${row.actor}  ${row.subject ?? ''}  ${row.outcome ?? ''}  ${JSON.stringify(row.detail)}\n`,
             );
           }
+        }
+      } finally {
+        await storage.close();
+      }
+    });
+
+  program
+    .command('digest')
+    .description('the weekly capacity digest, printed: peaks against thresholds, forecasts, open breaches, decisions, costs')
+    .option('-c, --config <file>', 'YAML config file')
+    .option('--since <duration>', 'how far back from now (1h to 90d)', '7d')
+    .option('--json', 'print JSON instead of text')
+    .action(async (options: { config?: string; since: string; json?: boolean }) => {
+      const config = loadConfig({ file: configFileFrom(options, io.env), env: io.env });
+      let seconds: number;
+      try {
+        seconds = parseDuration(options.since);
+      } catch {
+        throw new UsageProblem(`--since "${options.since}" is not a duration: write it like 7d, 36h or 2w`);
+      }
+      if (seconds < 3600 || seconds > 90 * 86_400) throw new UsageProblem(`--since ${options.since}: give a duration from 1h to 90d (the default is 7d)`);
+      registerSecrets(urlSecrets(config.prometheus.url));
+      const prometheus = createPrometheus({ url: config.prometheus.url, timeoutMs: config.prometheus.timeoutMs });
+      const storage = await openReader(io.env);
+      try {
+        const now = new Date();
+        const report = await collectDigest({ storage, config, prometheus }, { since: new Date(now.getTime() - seconds * 1000), until: now, now, late: false });
+        io.stdout(options.json ? `${JSON.stringify(digestReportToJson(report), null, 2)}\n` : formatDigestText(report));
+        if (report.failure) {
+          io.stderr(`scalebot: Prometheus answered no query: ${redactSecrets(report.failure)}\n`);
+          exitCode = EXIT.failure;
         }
       } finally {
         await storage.close();

@@ -19,6 +19,7 @@ import { slackSender } from '../integrations/slack-upload.ts';
 import { createChartRenderer } from '../charts/off-thread.ts';
 import { createChartPoster } from '../services/charts.ts';
 import { createWatcher, type Watcher } from '../services/watcher.ts';
+import { createDigestScheduler } from '../services/digest.ts';
 import { createAlertmanagerRoute, openDoorProblem } from './alertmanager-route.ts';
 import { displayUrl, registerSecrets, urlSecrets } from '../core/redact.ts';
 import { createApp, toBoltLogger } from './app.ts';
@@ -176,6 +177,8 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
       stop: () => watcher.stop(),
     },
   ];
+  // The weekly capacity digest (services/digest.ts): the leader's, once per period by its outbox key.
+  leaderJobs.push(createDigestScheduler({ storage, config, prometheus, renderer: null, deliver, clock, logger, leader: gate }).leaderJob);
   // The advisor counts a completed optimization checklist as "optimized first: yes".
   const completedAt = async (checklistId: string) => (checklistCompletedAt ? checklistCompletedAt(checklistId) : completedInStorage(checklistId));
   const deps: CommandDeps = { config, prometheus, storage, logger, clock, runbooks, checklists, checklistCompletedAt: completedAt, charts };

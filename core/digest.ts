@@ -5,7 +5,7 @@
  * services/digest.ts, which hands their answers in.
  */
 import { priceRecommendation, resolveCurrent, type CapacityTables, type PlanRule, type Price, type ScalingStep } from './capacity.ts';
-import type { ChartModel, ChartTheme } from './chart.ts';
+import { buildChartModel, type ChartModel, type ChartTheme } from './chart.ts';
 import type { BreachRecord } from './storage/breaches.ts';
 import type { DecisionRecord } from './storage/decisions.ts';
 import type { Series, Trigger, TriggerResult } from './triggers.ts';
@@ -234,29 +234,24 @@ export function summarizePeaks(trigger: Trigger, series: readonly Series[], fail
   };
 }
 
-function seriesLabel(trigger: Trigger, labels: Readonly<Record<string, string>>): string {
-  const entries = Object.entries(labels).filter(([name]) => name !== '__name__');
-  if (entries.length === 0) return trigger.name;
-  return labels.instance ?? entries.map(([name, value]) => `${name}=${value}`).join(', ');
-}
-
-/** One small chart per trigger with data: its top series over the window and the threshold line. */
+/**
+ * One small chart per trigger with data (buildChartModel, as every chart of the bot): its series with the highest
+ * peaks over the window, the threshold line. No `for` window: a quarter of an hour does not show on a week.
+ */
 export function digestChartModels(peaks: readonly TriggerPeak[], window: { since: Date; until: Date }, theme: ChartTheme): ChartModel[] {
   return peaks
     .filter((entry) => entry.peak !== null)
     .map((entry) => ({
-      title: entry.trigger.name,
-      unit: entry.trigger.unit,
-      op: entry.trigger.op,
-      threshold: entry.trigger.threshold,
-      start: window.since.getTime() / 1000,
-      end: window.until.getTime() / 1000,
-      lines: entry.top.map((series) => ({ label: seriesLabel(entry.trigger, series.labels), points: series.points })),
-      moreCount: Math.max(0, entry.seriesCount - entry.top.length),
+      ...buildChartModel({
+        trigger: entry.trigger,
+        series: entry.top,
+        at: window.until,
+        windowSeconds: (window.until.getTime() - window.since.getTime()) / 1000,
+        theme,
+        title: entry.trigger.name,
+      }),
       forWindow: null,
-      forecast: null,
-      current: null,
-      theme,
+      moreCount: Math.max(0, entry.seriesCount - entry.top.length),
     }));
 }
 
