@@ -178,7 +178,7 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     },
   ];
   // The weekly capacity digest (services/digest.ts): the leader's, once per period by its outbox key.
-  leaderJobs.push(createDigestScheduler({ storage, config, prometheus, renderer: null, deliver, clock, logger, leader: gate }).leaderJob);
+  leaderJobs.push(createDigestScheduler({ storage, config, prometheus, renderer, deliver, clock, logger, leader: gate }).leaderJob);
   // The advisor counts a completed optimization checklist as "optimized first: yes".
   const completedAt = async (checklistId: string) => (checklistCompletedAt ? checklistCompletedAt(checklistId) : completedInStorage(checklistId));
   const deps: CommandDeps = { config, prometheus, storage, logger, clock, runbooks, checklists, checklistCompletedAt: completedAt, charts };
