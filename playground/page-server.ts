@@ -84,7 +84,7 @@ export async function startPageServer(options: PageServerOptions): Promise<PageS
         return sendJson(response, 200, { version, me: as, workspace: options.emulator.view(as), status: options.status(), commandHints: options.commandHints });
       }
       if (url.pathname.startsWith('/api/files/')) {
-        const id = decodeURIComponent(url.pathname.slice('/api/files/'.length));
+        const id = url.pathname.slice('/api/files/'.length);
         const file = FILE_ID.test(id) ? await options.emulator.fileContent(id) : null;
         if (!file) {
           response.writeHead(404, { 'content-type': 'text/plain' }).end(`no file ${id} is shared in this workspace`);

@@ -199,7 +199,8 @@ describe('the backfilled week and the live exporter, in one real Prometheus', ()
       (v) => (v ?? 0) >= 3,
       40_000,
     );
-    expect(await at('cpu', Math.floor(Date.now() / 1000))).toBeCloseTo(CALM.cpu, 2);
+    // irate reads two scrapes 1 s apart: a busy machine's scrape jitter moves it by a few hundredths.
+    expect(await at('cpu', Math.floor(Date.now() / 1000))).toBeCloseTo(CALM.cpu, 1);
     expect(await at('error_rate', Math.floor(Date.now() / 1000))).toBeCloseTo(CALM.errorRatio, 3);
     const resets = await queryInstant(prometheus.url, 'sum(resets(node_cpu_seconds_total[1h]))');
     expect(resets[0]?.value).toBe(0);
