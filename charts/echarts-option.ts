@@ -87,8 +87,11 @@ export function niceRange(values: readonly number[], unit: Unit): { min: number;
     low -= pad;
     high += pad;
   }
-  // Room above the highest value for the current value's label.
-  high += (high - low) * 0.12;
+  // Room above the highest value for the current value's label, and a little below the lowest, so that a
+  // threshold at the bottom (a `<` trigger's) is not drawn on the axis line.
+  const span = high - low;
+  high += span * 0.12;
+  low -= span * 0.04;
   // From zero when zero is near: usage and counts read best from their floor; a series far from zero (5,000
   // users growing by 50) would be a flat line on such an axis, so it is not forced there.
   if (low >= 0 && low <= high * 0.5) low = 0;
@@ -306,7 +309,8 @@ export function echartsOption(model: ChartModel): EChartsOption {
               value: [forecastEnd![0] * 1000, forecastEnd![1]],
               label: {
                 show: !compact,
-                position: forecastEnd![1] >= model.threshold === below ? 'top' : 'bottom',
+                // On the side away from the threshold, where the current value's label is not.
+                position: below ? 'top' : 'bottom',
                 align: 'right',
                 distance: 10,
                 formatter: model.forecast.label,
@@ -376,7 +380,7 @@ export function echartsOption(model: ChartModel): EChartsOption {
       subtext: compact ? '' : (model.subtitle ?? ''),
       left: compact ? 12 : 20,
       top: compact ? 8 : 14,
-      itemGap: 8,
+      itemGap: 12,
       textStyle: { ...text, fontSize: size.title, fontWeight: 'bold', width: width - 40, overflow: 'truncate' },
       subtextStyle: { fontFamily: FONT_FAMILY, color: palette.subtext, fontSize: size.subtitle, width: width - 40, overflow: 'truncate' },
     },

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { Resvg } from '@resvg/resvg-js';
 import * as echarts from 'echarts';
 import type { ChartModel, RenderedChart } from '../core/chart.ts';
+import { measureTextWith } from './font-metrics.ts';
 import { DEFAULT_HEIGHT, DEFAULT_WIDTH, echartsOption, FONT_FAMILY, PALETTES } from './echarts-option.ts';
 
 /** The TTF files text is drawn with; loaded by resvg instead of the machine's fonts. */
@@ -42,8 +43,19 @@ export function expandFontShorthand(svg: string): string {
   );
 }
 
+let measuringWith: string | null = null;
+
+/** ECharts measures text (label boxes, truncation) with the fonts resvg will draw it with. */
+function measureWith(fonts: ChartFonts): void {
+  const [regular, bold] = fonts.fontFiles;
+  if (!regular || measuringWith === fonts.fontFiles.join('\n')) return;
+  echarts.setPlatformAPI({ measureText: measureTextWith(regular, bold ?? regular) });
+  measuringWith = fonts.fontFiles.join('\n');
+}
+
 /** The chart as SVG text, at the model's size. */
-export function chartSvg(model: ChartModel): string {
+export function chartSvg(model: ChartModel, fonts: ChartFonts = chartFonts()): string {
+  measureWith(fonts);
   const width = model.width ?? DEFAULT_WIDTH;
   const height = model.height ?? DEFAULT_HEIGHT;
   const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width, height });
@@ -64,7 +76,7 @@ function rasterise(svg: string, fonts: ChartFonts): { png: Uint8Array; width: nu
 }
 
 export function renderChart(model: ChartModel, fonts: ChartFonts = chartFonts()): RenderedChart {
-  const { png, width, height } = rasterise(chartSvg(model), fonts);
+  const { png, width, height } = rasterise(chartSvg(model, fonts), fonts);
   return { png, width, height, altText: model.altText ?? model.title };
 }
 
@@ -96,7 +108,7 @@ export function renderSmallMultiples(models: readonly ChartModel[], options: Sma
     const x = (index % columns) * cellWidth;
     const y = titleHeight + Math.floor(index / columns) * cellHeight;
     // ECharts names its classes and clip paths per instance (zr0-…, zr1-…), so nested charts do not collide.
-    const svg = chartSvg({ ...model, width: cellWidth, height: cellHeight });
+    const svg = chartSvg({ ...model, width: cellWidth, height: cellHeight }, fonts);
     return svg.replace(/^<svg /, `<svg x="${x}" y="${y}" `);
   });
   const empty = models.length === 0 ? `<text x="20" y="${titleHeight + 40}" font-size="20" fill="${palette.subtext}">no triggers to show</text>` : '';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createChartRenderer, type OffThreadChartRenderer } from '../../charts/off-thread.ts';
-import { cpuChart } from './sample-models.ts';
+import { cpuChart } from '../../devkit/chart-samples.ts';
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const renderers: OffThreadChartRenderer[] = [];

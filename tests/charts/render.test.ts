@@ -3,8 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { buildChartModel, type ChartModel, type ChartTheme } from '../../core/chart.ts';
 import type { Trigger } from '../../core/triggers.ts';
 import { echartsOption, PALETTES } from '../../charts/echarts-option.ts';
-import { chartSvg, renderChart, renderSmallMultiples } from '../../charts/render.ts';
-import { AT, cpuChart } from './sample-models.ts';
+import { measureTextWith } from '../../charts/font-metrics.ts';
+import { chartFonts, chartSvg, renderChart, renderSmallMultiples } from '../../charts/render.ts';
+import { AT, cpuChart } from '../../devkit/chart-samples.ts';
 
 interface Picture {
   readonly width: number;
@@ -152,5 +153,12 @@ describe('a chart as a PNG', () => {
       expect(hits / (right - left)).toBeGreaterThan(0.8);
     }
     expect(chart.altText).toMatch(/^Capacity this week: 12 charts/);
+  });
+
+  it('measures text with the fonts it draws with (DejaVu Sans advance widths, 2048 units an em)', () => {
+    const [regular, bold] = chartFonts().fontFiles;
+    const measure = measureTextWith(regular!, bold!);
+    expect(['0', ' ', 'm', 'é'].map((char) => measure(char, '2048px DejaVu Sans').width)).toEqual([1303, 651, 1995, 1260]);
+    expect(measure('80 %', 'bold 20px DejaVu Sans').width).toBeCloseTo((20 * (2 * 1425 + 713 + 2052)) / 2048, 0);
   });
 });
