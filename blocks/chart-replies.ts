@@ -19,10 +19,8 @@ export function breachChartComment(breach: BreachRecord, moment: 'opened' | 'res
   const subject = escapeMrkdwn(breachChartTitle(breach));
   if (moment === 'resolved' && breach.resolvedAt) {
     const lasted = formatDuration((breach.resolvedAt.getTime() - breach.breachedSince.getTime()) / 1000);
-    return truncateText(
-      `:chart_with_downwards_trend: The whole breach: ${subject}, breached from ${slackTime(breach.breachedSince)} to ${slackTime(breach.resolvedAt)} (${lasted}), shaded.`,
-      SLACK_LIMITS.sectionText,
-    );
+    const span = `from ${slackTime(breach.breachedSince)} to ${slackTime(breach.resolvedAt)} (${lasted})`;
+    return truncateText(`:chart_with_downwards_trend: The whole breach: ${subject}, breached ${span}, shaded.`, SLACK_LIMITS.sectionText);
   }
   const when = moment === 'opened' ? 'as the breach opened' : 'now';
   return truncateText(`:chart_with_upwards_trend: ${subject}: the last ${formatDuration(windowSeconds)}, ${when}.`, SLACK_LIMITS.sectionText);

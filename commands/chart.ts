@@ -70,7 +70,9 @@ export async function postChannelChart(
       if (row?.status === 'failed') {
         return {
           ok: false,
-          text: `:warning: I could not post ${what} in <#${channel}>: Slack said \`${escapeMrkdwn(row.lastError ?? 'unknown error')}\`. Invite me to the channel (\`/invite @scalebot\`) or ask in one I am in.`,
+          text:
+            `:warning: I could not post ${what} in <#${channel}>: Slack said \`${escapeMrkdwn(row.lastError ?? 'unknown error')}\`. ` +
+            'Invite me to the channel (`/invite @scalebot`) or ask in one I am in.',
           outcome: 'post_failed',
         };
       }

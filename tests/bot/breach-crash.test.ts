@@ -52,6 +52,8 @@ const configFor = (instance: string) => {
   timeout: 2s
 slack:
   alerts_channel: ${CHANNEL}
+charts:
+  enabled: false
 watch:
   interval: 1s
   resolve_after: 1s

@@ -32,6 +32,8 @@ function config(): string {
   const host = sshd.host;
   return `slack:
   alerts_channel: ${ALERTS}
+charts:
+  enabled: false
 watch:
   enabled: true
   interval: 1s

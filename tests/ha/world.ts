@@ -75,6 +75,8 @@ export function configFor(sshd: SshdFixture, name: string, marker: string, sleep
   timeout: 2s
 slack:
   alerts_channel: ${CHANNEL}
+charts:
+  enabled: false
 watch:
   interval: 1s
   resolve_after: 1s

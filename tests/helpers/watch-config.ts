@@ -6,7 +6,7 @@ const DEFAULT_TRIGGER_IDS = loadConfig().triggers.map((trigger) => trigger.id);
 /** YAML switching off the guide's triggers, for tests that bring their own few. */
 export const WITHOUT_DEFAULT_TRIGGERS = DEFAULT_TRIGGER_IDS.map((id) => `  - { id: ${id}, enabled: false }`).join('\n');
 
-/** Two quick triggers over test gauges (`test_load`, `test_users`) and the watcher's settings made short. */
+/** Two quick triggers over test gauges (`test_load`, `test_users`), the watcher's settings made short, no charts. */
 export function watcherTestConfig(watch: string): string {
   const loadQuery = 'max by (instance) (test_load)';
   return `prometheus:
@@ -14,6 +14,9 @@ export function watcherTestConfig(watch: string): string {
   timeout: 3s
 slack:
   alerts_channel: C0ALERTS
+# These tests count the messages of a breach's life; its charts are tested in tests/services/charts.test.ts.
+charts:
+  enabled: false
 watch:
 ${watch}
 triggers:
