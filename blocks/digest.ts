@@ -96,7 +96,8 @@ function decisionLines(report: DigestReport, style: Style): string[] {
       .map((run) => `Run #${run.runId} of ${style.bold(style.text(run.runbookId))}: ${outcomeWord(run.outcome)} (${momentOf(run.at, report.timezone)})`),
     ...decisions.checklistsCompleted.map(
       (entry) =>
-        `Checklist ${style.bold(style.text(entry.title ?? entry.subject ?? '?'))} completed by ${style.user(entry.actor)} (${dayOf(entry.at, report.timezone)})`,
+        `Checklist ${style.bold(style.text(entry.title ?? entry.subject ?? '?'))} completed by ${style.user(entry.actor)} ` +
+        `(${dayOf(entry.at, report.timezone)})`,
     ),
     ...decisions.advice.map(
       (entry) => `Advice: ${style.bold(style.text(outcomeWord(entry.title ?? '?')))} for ${style.user(entry.actor)} (${dayOf(entry.at, report.timezone)})`,
@@ -111,7 +112,8 @@ function priceLine(price: Price, style: Style): string {
       return `cannot be priced: ${style.text(price.reason)}`;
     case 'tier': {
       const moves = price.upgrades.map((upgrade) => `${upgrade.servers} ${style.text(upgrade.from.name)} → ${style.text(upgrade.to.name)}`).join(', ');
-      return `${moves}: ${formatDollars(price.newMonthly)}/month (${formatDelta(price.delta)}), ${style.bold(`${formatDollars(price.newTotalWithApis)}/month`)} with the APIs`;
+      const total = style.bold(`${formatDollars(price.newTotalWithApis)}/month`);
+      return `${moves}: ${formatDollars(price.newMonthly)}/month (${formatDelta(price.delta)}), ${total} with the APIs`;
     }
     case 'stage':
       return (
@@ -132,7 +134,8 @@ function costLines(report: DigestReport, style: Style): string[] {
 }
 
 function lateNote(report: DigestReport): string {
-  return `late: the bot was not running at ${momentOf(report.until, report.timezone)} (${report.timezone}); posted ${momentOf(report.generatedAt, report.timezone)}`;
+  const missed = `${momentOf(report.until, report.timezone)} (${report.timezone})`;
+  return `late: the bot was not running at ${missed}; posted ${momentOf(report.generatedAt, report.timezone)}`;
 }
 
 function horizonWeeks(report: DigestReport): number {
@@ -155,7 +158,9 @@ export function buildDigestMessage(report: DigestReport): Message {
       elements: [
         {
           type: 'mrkdwn',
-          text: `${report.late ? `:hourglass: ${escapeMrkdwn(lateNote(report))}` : `Week ending ${momentOf(report.until, report.timezone)} (${escapeMrkdwn(report.timezone)})`}`,
+          text: report.late
+            ? `:hourglass: ${escapeMrkdwn(lateNote(report))}`
+            : `Week ending ${momentOf(report.until, report.timezone)} (${escapeMrkdwn(report.timezone)})`,
         },
       ],
     },
@@ -175,7 +180,9 @@ export function buildDigestMessage(report: DigestReport): Message {
     section('Costs', costLines(report, SLACK)),
     { type: 'context', elements: [{ type: 'mrkdwn', text: '`npx scalebot digest` prints this for any week; `/scale cost` and `/scale plan` say more.' }] },
   );
-  const text = `${title}: ${overCount} of ${report.peaks.length} triggers over their threshold, ${report.forecasts.length} forecast to cross, ${report.openBreaches.length} open breaches.`;
+  const text =
+    `${title}: ${overCount} of ${report.peaks.length} triggers over their threshold, ` +
+    `${report.forecasts.length} forecast to cross, ${report.openBreaches.length} open breaches.`;
   return { text, blocks };
 }
 
