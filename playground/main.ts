@@ -79,8 +79,15 @@ async function main(argv: string[]): Promise<number> {
 function describe(url: string, status: PlaygroundStatus): string {
   const lines = ['', `  scalebot playground: open ${url}`, '', `  the bot (unchanged, HTTP mode)  ${status.botUrl}`];
   const prometheus = status.prometheus;
-  if (prometheus.mode === 'demo') lines.push(`  Prometheus (demo)               ${prometheus.url}, scraping the demo exporter every second`);
-  else if (prometheus.mode === 'missing') lines.push(`  Prometheus                      not installed: ${prometheus.installHint}, then run with --demo again`);
+  if (prometheus.mode === 'demo') {
+    const { days, samples, buildMs, backfillMs } = prometheus.history;
+    lines.push(`  Prometheus (demo)               ${prometheus.url}, scraping the demo exporter every second`);
+    lines.push(
+      `                                  with ${days} days of history (${samples.toLocaleString('en-US')} samples: ` +
+        `built in ${(buildMs / 1000).toFixed(1)} s, backfilled in ${(backfillMs / 1000).toFixed(1)} s)`,
+    );
+  } else if (prometheus.mode === 'missing')
+    lines.push(`  Prometheus                      not installed: ${prometheus.installHint}, then run with --demo again`);
   else {
     const answer = prometheus.answers ? 'answers' : 'does not answer: the bot will say "no data" (try: npm run playground -- --demo)';
     lines.push(`  Prometheus                      ${prometheus.url} ${answer}`);

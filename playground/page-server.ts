@@ -1,12 +1,13 @@
 // The page a person uses: a channel view served on 127.0.0.1, with plain HTML, CSS and JavaScript from web/
-// (no build step), the workspace as JSON, live updates as Server-Sent Events, and two things a Slack client
-// does: submit a line from the message box, and click an element of a message.
+// (no build step), the workspace as JSON, live updates as Server-Sent Events, the files messages share (the
+// bot's charts, proxied from the emulator), and two things a Slack client does: submit a line from the message
+// box, and click an element of a message.
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ActionInput, Outcome, PlaygroundEmulator } from './person-side.ts';
+import { FILE_ID, type ActionInput, type Outcome, type PlaygroundEmulator } from './person-side.ts';
 import { findUser, PLAYGROUND_USERS } from './workspace.ts';
 
 const WEB_DIR = join(dirname(fileURLToPath(import.meta.url)), 'web');
@@ -23,6 +24,7 @@ const CONTENT_TYPES: Record<string, string> = {
   css: 'text/css; charset=utf-8',
 };
 const MAX_BODY_BYTES = 64 * 1024;
+const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
 
 export interface PageServerOptions {
   readonly emulator: PlaygroundEmulator;
@@ -80,6 +82,25 @@ export async function startPageServer(options: PageServerOptions): Promise<PageS
         const as = url.searchParams.get('as') || PLAYGROUND_USERS[0]!.id;
         if (!findUser(as)) return sendJson(response, 400, { ok: false, message: `no such user ${as}` });
         return sendJson(response, 200, { version, me: as, workspace: options.emulator.view(as), status: options.status(), commandHints: options.commandHints });
+      }
+      if (url.pathname.startsWith('/api/files/')) {
+        const id = url.pathname.slice('/api/files/'.length);
+        const file = FILE_ID.test(id) ? await options.emulator.fileContent(id) : null;
+        if (!file) {
+          response.writeHead(404, { 'content-type': 'text/plain' }).end(`no file ${id} is shared in this workspace`);
+          return;
+        }
+        // Images show inline; anything else downloads, and nothing is sniffed into something runnable.
+        const inline = IMAGE_TYPES.has(file.mimetype);
+        response.writeHead(200, {
+          'content-type': inline ? file.mimetype : 'application/octet-stream',
+          'content-length': file.bytes.length,
+          'x-content-type-options': 'nosniff',
+          'cache-control': 'private, max-age=3600',
+          ...(inline ? {} : { 'content-disposition': 'attachment' }),
+        });
+        response.end(file.bytes);
+        return;
       }
       if (url.pathname === '/api/events') {
         response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });

@@ -58,7 +58,35 @@ export interface ViewMessage {
   readonly replies?: ViewMessage[];
   readonly via?: string;
   readonly level?: 'error' | 'info';
+  /** Files shared with the message (a chart the bot uploaded), as the page loads them: through `/api/files/<id>`. */
+  readonly files?: ViewFile[];
 }
+
+/** A file shared in a message, as the page shows it. */
+export interface ViewFile {
+  readonly id: string;
+  readonly name: string;
+  readonly title: string;
+  readonly mimetype: string;
+  /** What the image shows, in words (Slack's `alt_txt`); the title when the uploader gave none. */
+  readonly altText: string;
+  /** The page server's proxy for the file's `url_private`, which wants the bot's token. */
+  readonly url: string;
+}
+
+/** A file as Slack (and the emulator) lists it on a message: the fields the page uses. */
+interface SlackFile {
+  readonly id?: unknown;
+  readonly name?: unknown;
+  readonly title?: unknown;
+  readonly mimetype?: unknown;
+  readonly alt_txt?: unknown;
+  readonly alt_text?: unknown;
+  readonly url_private?: unknown;
+}
+
+/** Slack's file ids: F and capitals or digits. Only these reach the proxy. */
+export const FILE_ID = /^F[A-Z0-9]{2,40}$/;
 
 export interface ActivityEntry {
   readonly at: string;
@@ -124,7 +152,10 @@ export class PlaygroundEmulator {
   private flushTimer: NodeJS.Timeout | null = null;
   private counter = 0;
 
-  private constructor(readonly slack: FakeSlack) {
+  private constructor(
+    readonly slack: FakeSlack,
+    private readonly botToken: string,
+  ) {
     slack.on('call', (call) => {
       this.pendingCalls.add(call);
       this.scheduleChange();
@@ -142,7 +173,7 @@ export class PlaygroundEmulator {
       userGroups: emulatorUserGroups(),
       userGroupHandles: { [OPS_GROUP.id]: OPS_GROUP.handle },
     });
-    return new PlaygroundEmulator(slack);
+    return new PlaygroundEmulator(slack, botToken);
   }
 
   /** Where the bot's Web API client points: SLACK_API_URL. */
@@ -293,6 +324,24 @@ export class PlaygroundEmulator {
     };
   }
 
+  /**
+   * A file's bytes, for the page: fetched from its `url_private` on the emulator with the bot's token, as a
+   * Slack client fetches with the person's. Only files that a message in the workspace shares; null otherwise.
+   */
+  async fileContent(fileId: string): Promise<{ bytes: Buffer; mimetype: string } | null> {
+    if (!FILE_ID.test(fileId)) return null;
+    const file = PLAYGROUND_CHANNELS.flatMap((channel) => this.slack.messages(channel.id))
+      .flatMap((message) => filesOf(message))
+      .find((candidate) => candidate.id === fileId);
+    if (!file || typeof file.url_private !== 'string') return null;
+    const location = new URL(file.url_private);
+    // The token goes to the emulator only, never to whatever a message might name.
+    if (location.origin !== new URL(this.slack.apiUrl).origin) return null;
+    const response = await fetch(location, { headers: { authorization: `Bearer ${this.botToken}` }, signal: AbortSignal.timeout(5000) });
+    if (!response.ok) return null;
+    return { bytes: Buffer.from(await response.arrayBuffer()), mimetype: typeof file.mimetype === 'string' ? file.mimetype : 'application/octet-stream' };
+  }
+
   async close(): Promise<void> {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.changeListeners.clear();
@@ -370,6 +419,7 @@ export class PlaygroundEmulator {
       text: message.text,
       ...(message.blocks ? { blocks: message.blocks } : {}),
       ...(message.attachments ? { attachments: message.attachments } : {}),
+      ...(filesOf(message).length > 0 ? { files: filesOf(message).map(toViewFile) } : {}),
       edits: edits.get(`${message.channel}:${message.ts}`) ?? 0,
       ...(message.thread_ts !== undefined && message.thread_ts !== message.ts ? { threadTs: message.thread_ts } : {}),
     };
@@ -527,6 +577,26 @@ export class PlaygroundEmulator {
   private nowTs(): string {
     return dateTs(new Date());
   }
+}
+
+function filesOf(message: StoredMessage): SlackFile[] {
+  const files = (message as { files?: unknown }).files;
+  return Array.isArray(files) ? files.filter((file): file is SlackFile => !!file && typeof file === 'object' && typeof file.id === 'string') : [];
+}
+
+function toViewFile(file: SlackFile): ViewFile {
+  const text = (value: unknown) => (typeof value === 'string' && value.trim() !== '' ? value : undefined);
+  const id = String(file.id);
+  const name = text(file.name) ?? id;
+  const title = text(file.title) ?? name;
+  return {
+    id,
+    name,
+    title,
+    mimetype: text(file.mimetype) ?? 'application/octet-stream',
+    altText: text(file.alt_txt) ?? text(file.alt_text) ?? title,
+    url: `/api/files/${encodeURIComponent(id)}`,
+  };
 }
 
 /** A Slack-shaped ts for ordering the playground's own lines among the messages. */

@@ -11,6 +11,7 @@ import { startBot, type RunningBot } from '../bot/main.ts';
 import { SUBCOMMANDS } from '../commands/registry.ts';
 import { buildPlaygroundConfig } from './config.ts';
 import { startDemoExporter, type DemoExporter } from './demo/exporter.ts';
+import { buildDemoHistory } from './demo/history.ts';
 import { findPrometheus, PROMETHEUS_INSTALL_HINT, startDemoPrometheus, type DemoPrometheus } from './demo/prometheus.ts';
 import { PlaygroundEmulator } from './person-side.ts';
 import { freeLoopbackPort } from '../devkit/ports.ts';
@@ -34,9 +35,19 @@ export interface PlaygroundOptions {
 }
 
 export type PrometheusStatus =
-  | { readonly mode: 'demo'; readonly url: string }
+  | { readonly mode: 'demo'; readonly url: string; readonly history: DemoHistoryStatus }
   | { readonly mode: 'missing'; readonly installHint: string }
   | { readonly mode: 'external'; readonly url: string; readonly answers: boolean | null };
+
+/** The backfilled week the demo starts with, and what it cost at start. */
+export interface DemoHistoryStatus {
+  readonly days: number;
+  readonly samples: number;
+  /** Building the samples, promtool writing their blocks, Prometheus starting on them. */
+  readonly buildMs: number;
+  readonly backfillMs: number;
+  readonly startMs: number;
+}
 
 export interface PlaygroundStatus {
   readonly prometheus: PrometheusStatus;
@@ -75,12 +86,22 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
     if (options.demo) {
       const binary = findPrometheus(env);
       if (binary) {
-        exporter = await startDemoExporter();
+        // A week of history first, so forecasts, charts and the digest have something to say from the start.
+        const began = performance.now();
+        const history = buildDemoHistory({ end: Math.floor(Date.now() / 1000) });
+        const buildMs = Math.round(performance.now() - began);
+        exporter = await startDemoExporter({ continueFrom: history });
         cleanups.push(() => exporter?.stop());
-        const server: DemoPrometheus = await startDemoPrometheus({ binary, scrapeTarget: exporter.target });
+        const server: DemoPrometheus = await startDemoPrometheus({ binary, scrapeTarget: exporter.target, history });
         cleanups.push(() => server.stop());
         prometheusUrl = server.url;
-        prometheus = { mode: 'demo', url: server.url };
+        const { backfillMs, startMs } = server.timings;
+        const days = (history.end - history.start) / 86_400;
+        prometheus = {
+          mode: 'demo',
+          url: server.url,
+          history: { days, samples: history.samples, buildMs, backfillMs: Math.round(backfillMs), startMs: Math.round(startMs) },
+        };
       } else {
         // Honest "no data": a loopback port where nothing listens.
         prometheusUrl = `http://127.0.0.1:${await freeLoopbackPort()}`;
@@ -162,7 +183,7 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
     cleanups.push(() => page?.close());
 
     // The page's status line follows the demo's story, and each new chapter is told in #ops. The story
-    // starts once Prometheus holds a full rate window (15 s) of samples, so the first numbers are right.
+    // starts once Prometheus holds a few live samples: the demo's irate needs two, the rest is margin.
     let lastPhase = exporter?.moment().phase;
     if (exporter) emulator.notify(ALERTS_CHANNEL.id, demoNarration(lastPhase!));
     let ticks = 0;
@@ -198,13 +219,13 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
   }
 }
 
-/** Scrapes (one a second) before the story starts: the demo's 15 s rate windows, and a little more. */
-const DEMO_WARM_UP_SCRAPES = 17;
+/** Scrapes (one a second) before the story starts: two for the demo's irate, and a little more. */
+const DEMO_WARM_UP_SCRAPES = 4;
 
 function demoNarration(phase: string): string {
   switch (phase) {
     case 'warming up':
-      return 'Demo: Prometheus is collecting its first samples (about 20 seconds); the story starts once its 15-second rate windows are full.';
+      return 'Demo: Prometheus has the week before the demo and is collecting its first live samples; the story starts in a few seconds.';
     case 'calm':
       return 'Demo: a calm single server (CPU about 32 %, 140 users online). In about 10 seconds traffic starts to grow.';
     case 'traffic grows':

@@ -29,8 +29,14 @@ export const PLAYGROUND_USERS: readonly PlaygroundUser[] = [
 ];
 
 export const ALERTS_CHANNEL: PlaygroundChannel = { id: 'C0PLAYOPS', name: 'ops', topic: 'The watcher posts breaches here; try /scale status' };
+export const CAPACITY_CHANNEL: PlaygroundChannel = {
+  id: 'C0PLAYCAP',
+  name: 'capacity',
+  topic: 'The weekly capacity digest lands here (with --demo, a minute after start)',
+};
 export const PLAYGROUND_CHANNELS: readonly PlaygroundChannel[] = [
   ALERTS_CHANNEL,
+  CAPACITY_CHANNEL,
   { id: 'C0PLAYGEN', name: 'general', topic: 'A second channel: answers to /scale commands land where they were typed' },
 ];
 

@@ -2,12 +2,17 @@
 // 127.0.0.1 port, scraping the demo exporter every second; started like the tests' and the bench's
 // (devkit/prometheus), so it is killed when the playground stops, and by a watchdog shell if the playground
 // itself is killed outright.
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { startPrometheus } from '../../devkit/prometheus/index.ts';
+import type { DemoHistory } from './history.ts';
+import { HISTORY_DAYS } from './scenario.ts';
 
 export interface DemoPrometheus {
   readonly url: string;
+  /** Milliseconds promtool took to write the history's blocks (0 without history), and the server to start. */
+  readonly timings: { readonly backfillMs: number; readonly startMs: number };
   stop(): Promise<void>;
 }
 
@@ -35,15 +40,34 @@ export function findPrometheus(env: Readonly<Record<string, string | undefined>>
 
 export const PROMETHEUS_INSTALL_HINT = 'sudo apt-get install prometheus';
 
-export async function startDemoPrometheus({ binary, scrapeTarget }: { binary: string; scrapeTarget: string }): Promise<DemoPrometheus> {
-  // honor_labels keeps the exporter's own `instance` labels (app-1:9100, db-1:9187, …).
-  const server = await startPrometheus({
-    binary,
-    scrapeTargets: [scrapeTarget],
-    scrapeJob: 'demo',
-    scrapeIntervalSeconds: 1,
-    retention: '1d',
-    tempDirPrefix: 'scalebot-playground-prom-',
-  });
-  return { url: server.url, stop: server.stop };
+export interface DemoPrometheusOptions {
+  readonly binary: string;
+  readonly scrapeTarget: string;
+  /** The week before the demo (history.ts), backfilled before the server starts. */
+  readonly history?: DemoHistory;
+}
+
+export async function startDemoPrometheus({ binary, scrapeTarget, history }: DemoPrometheusOptions): Promise<DemoPrometheus> {
+  const chunksDir = history ? mkdtempSync(join(tmpdir(), 'scalebot-playground-history-')) : null;
+  try {
+    const backfillFiles = (history?.chunks ?? []).map((text, index) => {
+      const file = join(chunksDir!, `history-${String(index).padStart(2, '0')}.om`);
+      writeFileSync(file, text);
+      return file;
+    });
+    // honor_labels keeps the exporter's own `instance` labels (app-1:9100, db-1:9187, …).
+    const server = await startPrometheus({
+      binary,
+      scrapeTargets: [scrapeTarget],
+      scrapeJob: 'demo',
+      scrapeIntervalSeconds: 1,
+      backfillFiles,
+      // The backfilled week must outlive Prometheus' retention check.
+      retention: `${HISTORY_DAYS + 2}d`,
+      tempDirPrefix: 'scalebot-playground-prom-',
+    });
+    return { url: server.url, timings: server.timings, stop: server.stop };
+  } finally {
+    if (chunksDir) rmSync(chunksDir, { recursive: true, force: true });
+  }
 }

@@ -132,3 +132,55 @@ export function latencyFractionAtOrBelow(seconds: number, mean: number, p99: num
   }
   return 1;
 }
+
+// ---- the week before the demo ------------------------------------------------------------------------------
+
+/** Days of backfilled history the demo starts with: a week for forecasts and the digest, and a day to spare. */
+export const HISTORY_DAYS = 8;
+/** The last stretch of history bends onto the live story's calm start, so no line jumps where the two meet. */
+export const HISTORY_BLEND_SECONDS = 2 * 3600;
+/** Busiest hour of the daily cycle, in UTC. */
+export const HISTORY_BUSIEST_HOUR_UTC = 14;
+
+/**
+ * How each value moved over the week: `grewBy` is how much lower it was HISTORY_DAYS ago (a fraction of its calm
+ * value), `daily` the amplitude of its daily cycle (same unit). Memory grows fastest, so the forecast has a
+ * "crosses 85 % in about two weeks" to tell; users and traffic grow by a third; the database grows slowly.
+ */
+export const HISTORY_SHAPE: { readonly [K in keyof DemoValues]: { readonly grewBy: number; readonly daily: number } } = {
+  cpu: { grewBy: 0.3, daily: 0.3 },
+  iowait: { grewBy: 0.2, daily: 0.2 },
+  memory: { grewBy: 0.28, daily: 0.1 },
+  concurrentUsers: { grewBy: 0.35, daily: 0.4 },
+  dailyActiveUsers: { grewBy: 0.35, daily: 0.02 },
+  requestsPerSecond: { grewBy: 0.35, daily: 0.4 },
+  errorRatio: { grewBy: 0, daily: 0.2 },
+  meanLatencySeconds: { grewBy: 0.1, daily: 0.1 },
+  p99LatencySeconds: { grewBy: 0.1, daily: 0.15 },
+  dbConnections: { grewBy: 0.3, daily: 0.25 },
+  dbSizeBytes: { grewBy: 0.1, daily: 0 },
+  redisMemory: { grewBy: 0.3, daily: 0.1 },
+  cacheHitRate: { grewBy: 0, daily: 0.01 },
+};
+
+/**
+ * The server's values at Unix second `at`, `secondsBefore` the live story's start: steady growth towards the
+ * calm start, a daily cycle busiest at HISTORY_BUSIEST_HOUR_UTC, and over the last HISTORY_BLEND_SECONDS a
+ * blend onto CALM, so history meets the live exporter without a step. Never near a threshold: the only breach
+ * is the live one.
+ */
+export function historyValues(at: number, secondsBefore: number): DemoValues {
+  const age = Math.min(1, Math.max(0, secondsBefore / (HISTORY_DAYS * 86_400)));
+  const hour = (((at % 86_400) + 86_400) % 86_400) / 3600;
+  const cycle = Math.cos((2 * Math.PI * (hour - HISTORY_BUSIEST_HOUR_UTC)) / 24);
+  const blend = Math.min(1, Math.max(0, secondsBefore / HISTORY_BLEND_SECONDS));
+  const values = {} as Numeric;
+  for (const key of Object.keys(CALM) as Array<keyof DemoValues>) {
+    const { grewBy, daily } = HISTORY_SHAPE[key];
+    const then = CALM[key] * (1 - grewBy * age) * (1 + daily * cycle);
+    values[key] = CALM[key] + (then - CALM[key]) * blend;
+  }
+  values.concurrentUsers = Math.round(values.concurrentUsers);
+  values.dailyActiveUsers = Math.round(values.dailyActiveUsers);
+  return values;
+}

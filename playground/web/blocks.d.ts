@@ -5,4 +5,12 @@ export interface RenderContext extends MrkdwnContext {
 }
 export function renderElement(element: unknown, blockId: string | undefined, ctx: RenderContext): string;
 export function renderBlock(block: unknown, ctx: RenderContext): string;
-export function renderMessageBody(message: { text?: string; blocks?: unknown[]; attachments?: unknown[] }, ctx: RenderContext): string;
+export interface PageFile {
+  id: string;
+  name?: string;
+  title?: string;
+  mimetype?: string;
+  altText?: string;
+}
+export function renderFiles(files: PageFile[] | undefined): string;
+export function renderMessageBody(message: { text?: string; blocks?: unknown[]; attachments?: unknown[]; files?: PageFile[] }, ctx: RenderContext): string;

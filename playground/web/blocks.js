@@ -210,8 +210,12 @@ export function renderBlock(block, ctx) {
   }
 }
 
-/** A message's blocks, or its text when it has none (as Slack shows it). */
+/** A message's blocks, or its text when it has none (as Slack shows it), then the files it shares. */
 export function renderMessageBody(message, ctx) {
+  return renderContent(message, ctx) + renderFiles(message.files);
+}
+
+function renderContent(message, ctx) {
   if (Array.isArray(message.blocks) && message.blocks.length > 0) {
     return message.blocks.map((block) => renderBlock(block, ctx)).join('');
   }
@@ -222,7 +226,32 @@ export function renderMessageBody(message, ctx) {
         `${mrkdwnToHtml(attachment.text ?? attachment.fallback ?? '', ctx)}</div>`,
     )
     .join('');
-  return `<div class="message-text">${mrkdwnToHtml(message.text ?? '', ctx)}</div>${attachments}`;
+  const text = message.text ? `<div class="message-text">${mrkdwnToHtml(message.text, ctx)}</div>` : '';
+  return `${text}${attachments}`;
+}
+
+const INLINE_IMAGES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
+
+/**
+ * Files shared in a message, as Slack's client shows them: an image at thumbnail size under its title, which
+ * opens full size when clicked; any other file as a chip to download. The page loads them from its own server
+ * (`/api/files/<id>`), which fetches them from the emulator with the bot's token.
+ */
+export function renderFiles(files) {
+  if (!Array.isArray(files) || files.length === 0) return '';
+  const items = files.map((file) => {
+    const url = `/api/files/${encodeURIComponent(String(file.id ?? ''))}`;
+    const title = escapeHtml(file.title ?? file.name ?? 'file');
+    if (INLINE_IMAGES.has(file.mimetype)) {
+      return (
+        `<figure class="file file-image" data-file-id="${escapeHtml(String(file.id ?? ''))}"><figcaption class="file-title">${title}</figcaption>` +
+        `<a href="${url}" target="_blank" rel="noopener" title="Open full size">` +
+        `<img src="${url}" alt="${escapeHtml(file.altText ?? file.title ?? '')}" loading="lazy"></a></figure>`
+      );
+    }
+    return `<a class="file file-other" href="${url}" download="${escapeHtml(file.name ?? 'file')}">📎 ${title}</a>`;
+  });
+  return `<div class="files">${items.join('')}</div>`;
 }
 
 const NAMED_COLORS = { good: '#2eb67d', warning: '#ecb22e', danger: '#e01e5a' };

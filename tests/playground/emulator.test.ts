@@ -6,6 +6,7 @@ import { LogLevel, WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../bot/config.ts';
 import { buildPlaygroundConfig } from '../../playground/config.ts';
+import { startPageServer } from '../../playground/page-server.ts';
 import { PlaygroundEmulator, type ViewMessage } from '../../playground/person-side.ts';
 import type { RunningPlayground } from '../../playground/start-playground.ts';
 import { ALERTS_CHANNEL, OPS_GROUP } from '../../playground/workspace.ts';
@@ -49,6 +50,40 @@ describe('the emulator lets a response_url change the ephemeral message a click 
       expect(fake.ephemerals('C1').map((m) => m.text)).toEqual(['another']);
     } finally {
       await fake.close();
+    }
+  });
+});
+
+describe('files the bot shares, on the page', () => {
+  it("lists an uploaded chart on its message and serves its bytes through the page's own server, and nothing else", async () => {
+    const botToken = 'xoxb-playground-files-test';
+    const emulator = await PlaygroundEmulator.start({ botToken });
+    const page = await startPageServer({ emulator, status: () => ({ alertsChannel: OPS }), commandHints: [] });
+    try {
+      const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from('not really the rest of a png')]);
+      const web = new WebClient(botToken, { slackApiUrl: emulator.apiUrl, logLevel: LogLevel.ERROR });
+      const ticket = (await web.files.getUploadURLExternal({ filename: 'cpu.png', length: png.length, alt_text: 'CPU at 86 %' })) as {
+        upload_url: string;
+        file_id: string;
+      };
+      expect((await fetch(ticket.upload_url, { method: 'POST', body: png })).status).toBe(200);
+      await web.files.completeUploadExternal({ files: [{ id: ticket.file_id, title: 'CPU usage' }], channel_id: OPS, initial_comment: 'the chart' });
+
+      const shared = await waitFor(() => messagesOf(emulator, ANA, OPS).find((m) => m.files?.length));
+      expect(shared.files).toEqual([
+        { id: ticket.file_id, name: 'cpu.png', title: 'CPU usage', mimetype: 'image/png', altText: 'CPU at 86 %', url: `/api/files/${ticket.file_id}` },
+      ]);
+      const served = await fetch(new URL(shared.files![0]!.url, page.url));
+      expect(served.status).toBe(200);
+      expect(served.headers.get('content-type')).toBe('image/png');
+      expect(served.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(Buffer.from(await served.arrayBuffer()).equals(png)).toBe(true);
+      // Only files a message shares, by a Slack file id: not a path, not a guess.
+      expect((await fetch(new URL('/api/files/F0NOSUCHFILE', page.url))).status).toBe(404);
+      expect((await fetch(new URL('/api/files/..%2F..%2Fetc%2Fpasswd', page.url))).status).toBe(404);
+    } finally {
+      await page.close();
+      await emulator.close();
     }
   });
 });
@@ -208,7 +243,7 @@ describe('the config the playground gives the bot', () => {
     const config = load(buildPlaygroundConfig({ demo: true, userConfig }));
     const cpu = config.triggers.find((trigger) => trigger.id === 'cpu')!;
     expect(cpu).toMatchObject({ threshold: 0.75, forSeconds: 30, op: '>' });
-    expect(cpu.query).toContain('[15s]');
+    expect(cpu.query).toContain('irate(node_cpu_seconds_total{mode="idle"}[10m])');
     expect(config.triggers.find((trigger) => trigger.id === 'db_size')).toBeUndefined();
     expect(config.watch).toMatchObject({ intervalSeconds: 5, resolveAfterSeconds: 30, responders: ['U0SOMEONE'] });
     expect(config.prometheus.lookbackSeconds).toBe(120);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildBreachMessage } from '../../blocks/breach.ts';
 import type { BreachRow } from '../../db/breaches.ts';
-import { renderBlock, renderMessageBody, type RenderContext } from '../../playground/web/blocks.js';
+import { renderBlock, renderFiles, renderMessageBody, type RenderContext } from '../../playground/web/blocks.js';
 import { formatSlackDate, mrkdwnToHtml, plainToHtml } from '../../playground/web/mrkdwn.js';
 
 const ctx = { users: { U0PLAYANA: 'Ana Ops' }, groups: { S0PLAYOPS: 'ops' }, channels: { C0PLAYOPS: 'ops' } };
@@ -167,5 +167,23 @@ describe('Block Kit on the page', () => {
   it('shows a message without blocks by its text, and keeps attachment colours to colours', () => {
     const html = renderMessageBody({ text: 'plain *text*', attachments: [{ text: 'x', color: 'red;background:url(https://evil.example)' }] }, renderContext());
     expect(html).toBe('<div class="message-text">plain <b>text</b></div><div class="attachment" style="border-color:#dddddd">x</div>');
+  });
+
+  it("shows a shared image at thumbnail size from the page's own server, under its title, with its alt text, opening full size", () => {
+    const chart = { id: 'F0CHART1', name: 'cpu.png', title: 'CPU usage, last hour', mimetype: 'image/png', altText: 'CPU at 86 %, over 70 % for 2 minutes' };
+    const html = renderMessageBody({ text: 'CPU usage', files: [chart] }, renderContext());
+    expect(html).toBe(
+      '<div class="message-text">CPU usage</div><div class="files"><figure class="file file-image" data-file-id="F0CHART1">' +
+        '<figcaption class="file-title">CPU usage, last hour</figcaption><a href="/api/files/F0CHART1" target="_blank" rel="noopener" title="Open full size">' +
+        '<img src="/api/files/F0CHART1" alt="CPU at 86 %, over 70 % for 2 minutes" loading="lazy"></a></figure></div>',
+    );
+    // A file with no text of its own (an upload's reply) shows the file alone.
+    expect(renderMessageBody({ text: '', files: [chart] }, renderContext())).toMatch(/^<div class="files">/);
+  });
+
+  it('offers any other file as a download, and escapes what a file is called', () => {
+    const html = renderFiles([{ id: 'F0LOG/../x', name: 'a"b.txt', title: '<script>', mimetype: 'text/html' }]);
+    expect(html).toBe('<div class="files"><a class="file file-other" href="/api/files/F0LOG%2F..%2Fx" download="a&quot;b.txt">📎 &lt;script&gt;</a></div>');
+    expect(renderFiles(undefined)).toBe('');
   });
 });
