@@ -77,7 +77,7 @@ function rasterise(svg: string, fonts: ChartFonts): { png: Uint8Array; width: nu
 
 export function renderChart(model: ChartModel, fonts: ChartFonts = chartFonts()): RenderedChart {
   const { png, width, height } = rasterise(chartSvg(model, fonts), fonts);
-  return { png, width, height, altText: model.altText ?? model.title };
+  return { png, width, height, altText: fitAltText(model.altText ?? model.title) };
 }
 
 const escapeXml = (text: string) => text.replace(/[<>&"']/g, (char) => `&#${char.charCodeAt(0)};`);
@@ -121,6 +121,18 @@ export function renderSmallMultiples(models: readonly ChartModel[], options: Sma
     '</svg>',
   ].join('\n');
   const rendered = rasterise(svg, fonts);
-  const altText = `${options.title}: ${models.length} charts, ${models.map((model) => model.altText ?? model.title).join(' ')}`;
+  // Each chart's title, not its whole description: Slack refuses alt text over 1,000 characters (alt_txt_too_large).
+  const altText = fitAltText(`${options.title}: ${models.length} charts: ${models.map((model) => model.title).join('; ')}.`);
   return { ...rendered, altText };
+}
+
+/** Slack's limit on a file's alt text (files.getUploadURLExternal refuses longer with alt_txt_too_large). */
+export const MAX_ALT_TEXT = 1_000;
+
+/** The alt text cut to Slack's limit at a word, with an ellipsis. */
+export function fitAltText(text: string): string {
+  if (text.length <= MAX_ALT_TEXT) return text;
+  const cut = text.slice(0, MAX_ALT_TEXT - 1);
+  const atWord = cut.lastIndexOf(' ');
+  return `${atWord > MAX_ALT_TEXT / 2 ? cut.slice(0, atWord) : cut}…`;
 }

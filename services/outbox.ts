@@ -341,7 +341,7 @@ async function deliverFile(
       const bytes = Buffer.from(file.base64, 'base64');
       step = 'files.getUploadURLExternal';
       if (!(await mayCall())) return 'stop';
-      const reserved = await slack.files.getUploadURLExternal({ filename: file.filename, length: bytes.length, alt_text: file.altText });
+      const reserved = await slack.files.getUploadURLExternal({ filename: file.filename, length: bytes.length, alt_text: altTextWithinLimit(file.altText) });
       if (!reserved.upload_url || !reserved.file_id) throw new Error('files.getUploadURLExternal answered no upload_url or file_id');
       step = 'upload';
       if (!(await mayCall())) return 'stop';
@@ -580,3 +580,8 @@ export function createOutboxDeliverer(
 
 /** What the features call to have the outbox delivered (the loop itself also has stop(), for shutdown). */
 export type OutboxDeliverer = () => Promise<DeliveryReport>;
+
+/** Slack refuses alt text over 1,000 characters (alt_txt_too_large): a longer one is cut, never the upload refused. */
+function altTextWithinLimit(text: string): string {
+  return text.length <= 1_000 ? text : `${text.slice(0, 999)}…`;
+}

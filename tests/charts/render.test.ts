@@ -4,7 +4,7 @@ import { buildChartModel, type ChartModel, type ChartTheme } from '../../core/ch
 import type { Trigger } from '../../core/triggers.ts';
 import { echartsOption, PALETTES } from '../../charts/echarts-option.ts';
 import { measureTextWith } from '../../charts/font-metrics.ts';
-import { chartFonts, chartSvg, renderChart, renderSmallMultiples } from '../../charts/render.ts';
+import { chartFonts, chartSvg, fitAltText, MAX_ALT_TEXT, renderChart, renderSmallMultiples } from '../../charts/render.ts';
 import { AT, cpuChart } from '../../devkit/chart-samples.ts';
 
 interface Picture {
@@ -153,6 +153,14 @@ describe('a chart as a PNG', () => {
       expect(hits / (right - left)).toBeGreaterThan(0.8);
     }
     expect(chart.altText).toMatch(/^Capacity this week: 12 charts/);
+    expect(chart.altText.length).toBeLessThanOrEqual(MAX_ALT_TEXT);
+  });
+
+  it('keeps the alt text within Slack’s 1,000 characters however many charts a picture holds', () => {
+    const many = `${'CPU usage against its threshold over the week, '.repeat(40)}end`;
+    expect(fitAltText(many).length).toBeLessThanOrEqual(MAX_ALT_TEXT);
+    expect(fitAltText(many).endsWith('…')).toBe(true);
+    expect(fitAltText('short')).toBe('short');
   });
 
   it('measures text with the fonts it draws with (DejaVu Sans advance widths, 2048 units an em)', () => {

@@ -237,6 +237,17 @@ describe('file uploads through the outbox (sqlite)', () => {
     expect(count('files.getUploadURLExternal')).toBe(1);
   });
 
+  it('alt text over Slack’s 1,000 characters is cut, never the upload refused for it', async () => {
+    const storage = await fixture.open();
+    const at = new Date();
+    const bytes = chart(46);
+    const long = { ...chartPayload('many charts', bytes) };
+    await storage.outbox.post(postMessage('chart:long-alt', CHANNEL, { ...long, file: { ...long.file!, altText: 'a chart of growth; '.repeat(200) } }, at));
+    await deliverOutbox(storage, client(), () => at, logger);
+    expect(sharesOf(bytes)).toHaveLength(1);
+    expect((await storage.outbox.getByKey('chart:long-alt'))!.status).toBe('sent');
+  });
+
   it('an upload Slack forgot before it was completed (a long outage) is uploaded again, under a new file id', async () => {
     const storage = await fixture.open();
     const at = new Date();
