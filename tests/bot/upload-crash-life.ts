@@ -65,6 +65,11 @@ export interface UploadLifeOptions {
   points?: readonly CrashPoint[];
   /** Slack answers these first: `[method or 'upload_url', failure]` (a 429 with Retry-After). */
   failures?: ReadonlyArray<readonly [string, InjectedFailure]>;
+  /**
+   * Kill the bot this long after Slack saw the parent's post (the upload flow follows at once), wherever it is:
+   * between two calls, in a write to the database. Reaches the awaits that are not on a socket.
+   */
+  killAfterParentPostMs?: number;
 }
 
 export interface UploadLife {
@@ -85,7 +90,7 @@ export interface UploadLife {
 }
 
 /** A life from a fresh database: the bot starts with the rows queued and is done when the outbox is drained. */
-export async function liveAnUpload({ points = [], failures = [] }: UploadLifeOptions = {}): Promise<UploadLife> {
+export async function liveAnUpload({ points = [], failures = [], killAfterParentPostMs }: UploadLifeOptions = {}): Promise<UploadLife> {
   const dir = mkdtempSync(join(tmpdir(), 'scalebot-upload-crash-'));
   const dbFile = join(dir, 'scalebot.db');
   await queueCharts(dbFile);
@@ -104,9 +109,19 @@ export async function liveAnUpload({ points = [], failures = [] }: UploadLifeOpt
   });
   for (const point of points) slack.at(point, () => bot.crash());
   let database: DatabaseHandle | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let done = false;
   const startedAt = Date.now();
   const detail = () => `calls:\n${describeCalls(slack.calls, startedAt)}\n${fake.summary()}\n${bot.logs()}`;
   try {
+    if (killAfterParentPostMs !== undefined) {
+      const parentPosted = () => done || slack.calls.some((call) => call.label === `chat.postMessage ${PARENT_KEY}`);
+      void until('the parent to be posted', parentPosted, { timeoutMs: STEP_TIMEOUT_MS, intervalMs: 5 })
+        .then(() => {
+          if (!done) timer = setTimeout(() => void bot.crash().catch(() => undefined), killAfterParentPostMs);
+        })
+        .catch(() => undefined);
+    }
     await bot.start();
     database = openDatabase(dbFile);
     const db = database.db;
@@ -120,6 +135,8 @@ export async function liveAnUpload({ points = [], failures = [] }: UploadLifeOpt
       },
       { timeoutMs: STEP_TIMEOUT_MS, detail },
     );
+    done = true;
+    clearTimeout(timer);
     const problems: string[] = [];
     for (const generation of bot.unexpectedExits) problems.push(`bot process #${generation.index} died by itself`);
     problems.push(...exactlyOnceProblems(fake, outbox(), [CHANNEL]));
@@ -143,6 +160,8 @@ export async function liveAnUpload({ points = [], failures = [] }: UploadLifeOpt
         .join('\n'),
     };
   } finally {
+    done = true;
+    clearTimeout(timer);
     await bot.stop();
     database?.close();
     await slack.stop();
