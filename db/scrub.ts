@@ -9,8 +9,17 @@ import type { DecisionInput, MessagePayload } from '../core/storage/effects.ts';
  */
 const IDENTIFIER_KEYS = new Set(['type', 'action_id', 'block_id', 'value', 'style', 'callback_id']);
 
+/**
+ * Fields that are bytes, not text: a chart's PNG as base64 (`file.base64`) reads to the patterns as a run of
+ * credential-shaped characters here and there (`AKIA` and 16 capitals, a registered secret's characters), and
+ * cutting one would break the image. Its name, title and alt text are text, and are scrubbed.
+ */
+const BYTES_KEYS = new Set(['base64']);
+
+const keptAsIs = (key: string | null) => key !== null && (IDENTIFIER_KEYS.has(key) || BYTES_KEYS.has(key));
+
 function scrubValue(value: unknown, key: string | null): unknown {
-  if (typeof value === 'string') return key !== null && IDENTIFIER_KEYS.has(key) ? value : redactSecrets(value);
+  if (typeof value === 'string') return keptAsIs(key) ? value : redactSecrets(value);
   if (Array.isArray(value)) return value.map((item) => scrubValue(item, null));
   if (value === null || typeof value !== 'object') return value;
   return Object.fromEntries(Object.entries(value).map(([name, inner]) => [name, scrubValue(inner, name)]));
