@@ -270,10 +270,13 @@ async function main(): Promise<void> {
   const markdown = renderResults(results);
   process.stdout.write(`\n${markdown}\n`);
   if (outFile) {
-    // The failover section is bench/failover.ts's (npm run bench:failover): kept as it was.
+    // The failover and foresight sections are bench/failover.ts's and bench/foresight.ts's (npm run
+    // bench:failover, bench:foresight): kept as they were.
     const previous = existsSync(outFile) ? readFileSync(outFile, 'utf8') : '';
-    const failover = /<!-- failover:begin[\s\S]*?<!-- failover:end -->/.exec(previous)?.[0];
-    writeFileSync(outFile, failover ? `${markdown.trimEnd()}\n\n${failover}\n` : markdown);
+    const kept = ['failover', 'foresight']
+      .map((name) => new RegExp(`<!-- ${name}:begin[\\s\\S]*?<!-- ${name}:end -->`).exec(previous)?.[0])
+      .filter((section): section is string => Boolean(section));
+    writeFileSync(outFile, kept.length > 0 ? `${markdown.trimEnd()}\n\n${kept.join('\n\n')}\n` : markdown);
     log(`written to ${outFile}`);
   }
 }

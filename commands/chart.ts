@@ -24,7 +24,8 @@ export function parseChartArguments(
   const trigger = triggers.find((candidate) => candidate.id === triggerId.toLowerCase());
   if (!trigger) throw new UsageError(`\`${triggerId}\` is not a trigger. The triggers are ${listTriggers(triggers)}.`);
   if (range === undefined) return { trigger, rangeName: 'default', windowSeconds: null };
-  const seconds = CHART_RANGES[range.toLowerCase()];
+  // Own keys only: "constructor" is not a range.
+  const seconds = Object.hasOwn(CHART_RANGES, range.toLowerCase()) ? CHART_RANGES[range.toLowerCase()] : undefined;
   if (seconds === undefined)
     throw new UsageError(
       `\`${range}\` is not a range I draw: use ${Object.keys(CHART_RANGES)

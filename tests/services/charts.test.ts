@@ -9,7 +9,7 @@ import { toBoltLogger } from '../../bot/app.ts';
 import { loadConfig } from '../../bot/config.ts';
 import { createChartRenderer } from '../../charts/off-thread.ts';
 import type { Config } from '../../core/config/index.ts';
-import type { ChartRenderer, Storage } from '../../core/ports.ts';
+import type { ChartRenderer, LeaderGate, Storage } from '../../core/ports.ts';
 import type { BreachRecord } from '../../core/storage/breaches.ts';
 import { breachMessageKey } from '../../core/watch.ts';
 import { openSqliteStorage } from '../../db/storage.ts';
@@ -63,11 +63,12 @@ interface Process {
 function startProcess(
   file: string,
   clock: () => Date,
-  { charts = true, config = CONFIG, chartRenderer = renderer as ChartRenderer | null, prometheusUrl = prometheus.url } = {},
+  { charts = true, config = CONFIG, chartRenderer = renderer as ChartRenderer | null, prometheusUrl = prometheus.url, leads = true } = {},
 ): Process {
   const storage = openSqliteStorage(file);
   const slack = new WebClient('xoxb-test', { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 }, logger: toBoltLogger(logger, 'outbox-client') });
-  const deliver = createOutboxDeliverer(storage, slackSender(slack, { timeoutMs: 10_000 }), clock, logger);
+  // Two processes over one database are replicas: only the leader's outbox sends (services/leadership.ts).
+  const deliver = createOutboxDeliverer(storage, slackSender(slack, { timeoutMs: 10_000 }), clock, logger, () => {}, leads ? {} : { leader: FOLLOWER });
   const judge = createPrometheus({ url: prometheus.url, timeoutMs: 5000 });
   const poster = createChartPoster({
     storage,
@@ -89,6 +90,8 @@ function startProcess(
     },
   };
 }
+
+const FOLLOWER: LeaderGate = { isLeader: () => false, asLeader: () => undefined, mayCallOut: () => false, token: () => undefined };
 
 let files = 0;
 const newDatabase = () => join(dir, `scalebot-${(files += 1)}.db`);
@@ -176,7 +179,7 @@ describe('charts in a breach thread', () => {
     const file = newDatabase();
     let now = at(CYCLES[0]!);
     const first = startProcess(file, () => now, { charts: false });
-    const second = startProcess(file, () => now);
+    const second = startProcess(file, () => now, { leads: false });
     try {
       for (const minute of CYCLES.slice(0, 8)) {
         now = at(minute);
