@@ -113,8 +113,9 @@ try {
   console.log(row('forecast memo warm', memo));
   console.log(row('slope in Prometheus', inPrometheus));
   console.log(
-    '  (the last row: deriv() over daily peaks as a subquery, one instant query; it gives a slope per series but no gap,\n' +
-      '   no history length and no robust check, and costs Prometheus as much as the range query it replaces)',
+    '  (the last row: deriv() over daily peaks as a subquery, one instant query: cheaper than the range query and the\n' +
+      "   bot's fit, but it cannot see gaps, the history's length or whether a robust slope agrees; the memo row is what\n" +
+      '   every status pays within one step of the forecast query, so a fresh fit is paid once per step per trigger)',
   );
 
   // The fit alone, on the same answer: what the bot adds beyond fetching and parsing the history.
