@@ -85,8 +85,11 @@ export interface ChartModelInput {
   /** The right edge of the window: now, or a breach's end. */
   readonly at: Date;
   readonly windowSeconds: number;
-  /** The first line's forecast (core/forecast.ts): drawn dashed when it has a trend. */
-  readonly forecast?: Forecast | null;
+  /**
+   * The first line's forecast (core/forecast.ts), drawn dashed when it has a trend; or each series' forecast by
+   * its labels, of which the first line's is drawn (the caller does not know which series ranks first).
+   */
+  readonly forecast?: Forecast | null | ((labels: Readonly<Record<string, string>>) => Forecast | null | undefined);
   readonly breachSpan?: { readonly start: number; readonly end: number } | null;
   readonly theme: ChartTheme;
   /** Defaults to the trigger's name (with the series' label when there is only one). */
@@ -204,7 +207,8 @@ export function buildChartModel(input: ChartModelInput): ChartModel {
   const first = shown[0];
   const current = first?.last ? { value: first.last[1], label: formatValue(first.last[1], trigger.unit) } : null;
   const forWindow = trigger.forSeconds > 0 ? { start: end - trigger.forSeconds, end } : null;
-  const forecast = forecastLine(input.forecast, first?.last ?? null, {
+  const firstForecast = typeof input.forecast === 'function' ? (first ? input.forecast(first.series.labels) : null) : input.forecast;
+  const forecast = forecastLine(firstForecast, first?.last ?? null, {
     threshold: trigger.threshold,
     unit: trigger.unit,
     end,

@@ -6,14 +6,15 @@ import type { ChartRenderer, Clock, PrometheusPort, Storage } from '../core/port
 import type { BreachRecord } from '../core/storage/breaches.ts';
 import type { FilePayload } from '../core/storage/effects.ts';
 import type { PostWrite } from '../core/storage/outbox.ts';
+import type { Forecast } from '../core/forecast.ts';
 import type { Series, Trigger } from '../core/triggers.ts';
-import { breachMessageKey } from '../core/watch.ts';
+import { breachKey, breachMessageKey } from '../core/watch.ts';
 import { postMessage, replyInThread, uploadFailureKey, type OutboxDeliverer } from './outbox.ts';
 
 export interface ChartPosterDeps {
   readonly storage: Storage;
   readonly config: Config;
-  readonly prometheus: Pick<PrometheusPort, 'queryRange'>;
+  readonly prometheus: Pick<PrometheusPort, 'queryRange' | 'judgeTriggers'>;
   /** null: this process draws no charts (charts off, or no renderer); every call then posts nothing. */
   readonly renderer: ChartRenderer | null;
   readonly deliver: OutboxDeliverer;
@@ -74,12 +75,21 @@ export function createChartPoster(deps: ChartPosterDeps) {
     trigger: Trigger,
     at: Date,
     windowSeconds: number,
-    options: { readonly only?: Readonly<Record<string, string>>; readonly breachSpan?: { start: number; end: number }; readonly title?: string },
+    options: {
+      readonly only?: Readonly<Record<string, string>>;
+      readonly breachSpan?: { start: number; end: number };
+      readonly title?: string;
+      /** Continue the first line with its trend (a trigger's chart on request; a breach is past its threshold already). */
+      readonly withForecast?: boolean;
+    },
     filename: string,
   ): Promise<FilePayload> {
     const end = Math.floor(at.getTime() / 1000);
     const stepSeconds = Math.max(1, Math.ceil(windowSeconds / POINTS_PER_SERIES));
-    const series: Series[] = await prometheus.queryRange(trigger.query, end - windowSeconds, end, stepSeconds);
+    const [series, forecasts] = await Promise.all([
+      prometheus.queryRange(trigger.query, end - windowSeconds, end, stepSeconds) as Promise<Series[]>,
+      options.withForecast && trigger.forecast ? forecastsOf(trigger, at) : Promise.resolve(null),
+    ]);
     if (series.length === 0) throw new Error(`Prometheus has no data for ${trigger.id} in that window`);
     // A breach's picture is its own series alone: the chart ranks lines by their last value, so beside others
     // the breach's line (back under the threshold once resolved) would lose its place and its label. Without it
@@ -92,11 +102,26 @@ export function createChartPoster(deps: ChartPosterDeps) {
       at,
       windowSeconds,
       theme: config.charts.theme,
+      ...(forecasts ? { forecast: (labels: Readonly<Record<string, string>>) => forecasts.get(breachKey(trigger.id, labels)) } : {}),
       ...(options.breachSpan ? { breachSpan: options.breachSpan } : {}),
       ...(options.title ? { title: options.title } : {}),
     });
     const rendered = await renderer!.render(model);
     return { filename, title: model.title, altText: rendered.altText, base64: Buffer.from(rendered.png).toString('base64') };
+  }
+
+  /**
+   * Each series' forecast, by its key, from the same evaluation `/scale status` makes (the client's memo fits each
+   * trigger once per step). A forecast that cannot be had leaves the chart without its dashed line, never without the chart.
+   */
+  async function forecastsOf(trigger: Trigger, at: Date): Promise<Map<string, Forecast> | null> {
+    try {
+      const report = await prometheus.judgeTriggers([trigger], at, config.prometheus.lookbackSeconds, { forecast: config.forecast });
+      return new Map(report.results.flatMap((result) => (result.forecast ? [[breachKey(trigger.id, result.labels), result.forecast] as const] : [])));
+    } catch (error) {
+      logger.warn({ trigger: trigger.id, err: error }, 'no forecast for the chart: it is drawn without its trend');
+      return null;
+    }
   }
 
   /** The window and shading of a breach's chart: up to now while open; the whole breach, with a margin before it, once resolved. */
@@ -230,7 +255,7 @@ export function createChartPoster(deps: ChartPosterDeps) {
     if (await storage.outbox.getByKey(key)) return { kind: 'already', key };
     let file: FilePayload;
     try {
-      file = await draw(trigger, now, request.windowSeconds, {}, `${trigger.id}-${request.rangeName}.png`);
+      file = await draw(trigger, now, request.windowSeconds, { withForecast: true }, `${trigger.id}-${request.rangeName}.png`);
     } catch (error) {
       return { kind: 'failed', reason: reasonOf(error) };
     }

@@ -36,7 +36,8 @@ function configFrom(yaml: string): Config {
   writeFileSync(file, yaml);
   return loadConfig({ file });
 }
-const CONFIG = configFrom(chartScenarioConfig());
+// Users online grows a user a minute over the scenario's three hours: forecast over that window, its chart shows the trend.
+const CONFIG = configFrom(chartScenarioConfig('forecast:\n  window: 3h\n  min_history: 1h\n').replace('unit: count }', 'unit: count, forecast: true }'));
 
 let prometheus: PrometheusFixture;
 let fake: FakeSlack;
@@ -91,6 +92,18 @@ describe('/scale chart', () => {
     const [posted] = fileMessages(OPS);
     expect(posted!.text).toContain(`asked for by <@${USER}>`);
     expect(fake.file(posted!.files![0]!.id)!.bytes!.subarray(1, 4).toString('latin1')).toBe('PNG');
+  }, 60_000);
+
+  it('continues a growing trigger with its trend, dashed, and says so in the picture’s alt text', async () => {
+    const { outcome } = await chart('users 6h');
+    expect(outcome).toBe('posted');
+    const posted = fileMessages(OPS).find((message) => message.files![0]!.title?.startsWith('Users online'));
+    // 181 users now, a user a minute more: 500 in about 5 h 20 min.
+    expect((posted!.files![0] as { alt_txt?: string }).alt_txt).toMatch(/trend: crosses 500 in ~5 h/);
+    // A trigger not forecast has no trend line.
+    await chart('load 6h');
+    const load = fileMessages(OPS).find((message) => message.files![0]!.title?.startsWith('Load'));
+    expect((load!.files![0] as { alt_txt?: string }).alt_txt).not.toMatch(/trend/);
   }, 60_000);
 
   it('posts one chart for a double submit within the minute, and another in the next minute', async () => {

@@ -98,6 +98,16 @@ describe('buildChartModel', () => {
     });
   });
 
+  it('takes the forecast of the series that ranks first when given each series’ forecast by its labels', () => {
+    const soon = crossing(new Date((END + 6 * 3600) * 1000), 200);
+    const forApp = (name: string) => (labels: Readonly<Record<string, string>>) => (labels.instance === name ? soon : null);
+    const twoSeries = [series('app-b', 300), series('app-a', 450)];
+    const drawn = model({ trigger: USERS, series: twoSeries, windowSeconds: 86400, forecast: forApp('app-a') });
+    expect(drawn.forecast?.label).toBe('crosses 500 in ~6 h');
+    // Only the second-ranked series has a trend: the first line is not continued with another series' trend.
+    expect(model({ trigger: USERS, series: twoSeries, windowSeconds: 86400, forecast: forApp('app-b') }).forecast).toBeNull();
+  });
+
   it('stops a farther crossing at a third of a window past the end, on the way to it', () => {
     const built = model({ trigger: USERS, series: [series('app', 400)], windowSeconds: 86400, forecast: crossing(new Date((END + 10 * 86400) * 1000), 10) });
     const [from, to] = built.forecast!.points;
