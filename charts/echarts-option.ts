@@ -231,15 +231,26 @@ export function echartsOption(model: ChartModel): EChartsOption {
       { yAxis: below ? model.threshold : geometry.yMax },
     ],
   ];
-  if (model.breachSpan)
+  if (model.breachSpan) {
+    // A breach that ends near the right edge gets its label inside its right end: from its left end the word
+    // would run off the picture (a breach of a few minutes in an hour's chart is a few pixels wide).
+    const nearRightEdge = model.end - model.breachSpan.end < (model.end - model.start) * 0.2;
     shaded.push([
       {
         xAxis: model.breachSpan.start * 1000,
         itemStyle: { color: palette.threshold, opacity: 0.12 },
-        label: { show: !compact, position: 'insideTopLeft', formatter: 'breach', color: palette.threshold, fontSize: size.note, fontWeight: 'bold' },
+        label: {
+          show: !compact,
+          position: nearRightEdge ? 'insideTopRight' : 'insideTopLeft',
+          formatter: 'breach',
+          color: palette.threshold,
+          fontSize: size.note,
+          fontWeight: 'bold',
+        },
       },
       { xAxis: model.breachSpan.end * 1000 },
     ]);
+  }
   if (model.forWindow)
     shaded.push([
       {
