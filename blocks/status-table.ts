@@ -1,12 +1,14 @@
 import { formatDuration } from '../core/duration.ts';
+import { describeForecast, forecastWarns } from '../core/forecast.ts';
 import type { StatusReport } from '../core/status.ts';
 import { formatValue } from '../core/units.ts';
-import { describeLabels, describeThreshold, VERDICT_TITLES } from './status.ts';
+import { describeLabels, describeThreshold, describeWithin, VERDICT_TITLES } from './status.ts';
 
 const STATE_WORDS = { ok: 'ok', pending: 'PENDING', breached: 'BREACHED', no_data: 'NO DATA' } as const;
 
-/** The `scalebot status` table for a terminal: one row per trigger and series. */
+/** The `scalebot status` table for a terminal: one row per trigger and series; a FORECAST column when forecasts were asked for. */
 export function formatStatusTable(report: StatusReport): string {
+  const settings = report.forecastSettings;
   const rows = report.results.map((result) => {
     const labels = describeLabels(result.labels);
     let state: string = STATE_WORDS[result.state];
@@ -14,7 +16,10 @@ export function formatStatusTable(report: StatusReport): string {
     if (result.state === 'breached' && result.heldSeconds > 0) {
       state += ` ${result.heldWholeWindow ? '≥' : ''}${formatDuration(result.heldSeconds)}`;
     }
-    return [
+    // An ok series forecast to cross within forecast.warn_within says so in its state, as /scale status does.
+    if (settings && result.state === 'ok' && forecastWarns(result.forecast, settings))
+      state += `, crosses within ${describeWithin(settings.warnWithinSeconds)}`;
+    const row = [
       result.trigger.severity === 'immediate' ? 'now' : 'soon',
       result.trigger.id,
       labels || '-',
@@ -22,8 +27,10 @@ export function formatStatusTable(report: StatusReport): string {
       describeThreshold(result.trigger),
       state,
     ];
+    if (settings) row.push(result.forecast ? describeForecast(result.forecast, result.trigger, report.evaluatedAt) : '-');
+    return row;
   });
-  const header = ['SCALE', 'TRIGGER', 'SERIES', 'VALUE', 'THRESHOLD', 'STATE'];
+  const header = ['SCALE', 'TRIGGER', 'SERIES', 'VALUE', 'THRESHOLD', 'STATE', ...(settings ? ['FORECAST'] : [])];
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
   const line = (cells: string[]) =>
     cells

@@ -55,7 +55,7 @@ function worstState(results: readonly TriggerResult[]): TriggerState {
 }
 
 /** "14 days": warn_within as people say it. */
-function describeWithin(seconds: number): string {
+export function describeWithin(seconds: number): string {
   const days = seconds / 86_400;
   return Number.isInteger(days) ? `${days} day${days === 1 ? '' : 's'}` : formatDuration(seconds);
 }

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildAdviceBlocks } from '../../blocks/advice.ts';
 import { buildStatusBlocks } from '../../blocks/status.ts';
+import { formatStatusTable } from '../../blocks/status-table.ts';
 import type { Block } from '../../blocks/types.ts';
 import { loadConfig } from '../../bot/config.ts';
 import { citeForecasts } from '../../core/advisor.ts';
@@ -183,5 +184,27 @@ describe('the advice cites forecasts', () => {
     expect(text).toContain('• Concurrent users: crosses 500 in ~19 days (Dec 23)');
     expect(text).toContain('• Daily active users: crosses 2,000 in ~5 days (Dec 9)');
     expect(checkBlockKitLimits([...message.blocks!])).toEqual([]);
+  });
+});
+
+describe('the scalebot status table with forecasts', () => {
+  it('has a FORECAST column, and an ok series crossing within warn_within says so in its state', () => {
+    const report: StatusReport = {
+      verdict: 'ok',
+      evaluatedAt: NOW,
+      forecastSettings: settings,
+      results: [ok(byId('concurrent_users'), 420, crossing(9)), ok(byId('daily_active_users'), 900, flat), ok(byId('api_p99'), 0.2, null)],
+    };
+    const lines = formatStatusTable(report).split('\n');
+    expect(lines[2]).toMatch(/STATE\s+FORECAST$/);
+    const users = lines.find((line) => line.includes('concurrent_users'))!;
+    expect(users).toMatch(/ok, crosses within 14 days\s+crosses 500 in ~9 days \(Dec 13\)/);
+    expect(lines.find((line) => line.includes('daily_active_users'))).toMatch(/flat or falling/);
+    expect(lines.find((line) => line.includes('api_p99'))).toMatch(/ok\s+-$/);
+  });
+
+  it('has no FORECAST column when none was asked for', () => {
+    const report: StatusReport = { verdict: 'ok', evaluatedAt: NOW, results: [ok(byId('concurrent_users'), 420, undefined)] };
+    expect(formatStatusTable(report)).not.toContain('FORECAST');
   });
 });
