@@ -11,10 +11,10 @@ describe('the forecast heads-up message', () => {
   it('stays within Block Kit limits for any name, advice, series labels and basis', () => {
     fc.assert(
       fc.property(
-        fc.string({ minLength: 1, maxLength: 4000 }),
-        fc.option(fc.string({ maxLength: 6000 }), { nil: undefined }),
+        fc.oneof(fc.string({ minLength: 1, maxLength: 40 }), fc.string({ minLength: 3000, maxLength: 4000 })),
+        fc.option(fc.oneof(fc.string({ maxLength: 200 }), fc.string({ minLength: 3000, maxLength: 6000 })), { nil: undefined }),
         fc.dictionary(fc.string({ minLength: 1, maxLength: 200 }), fc.string({ maxLength: 2000 }), { maxKeys: 8 }),
-        fc.string({ maxLength: 3000 }),
+        fc.oneof(fc.string({ maxLength: 60 }), fc.string({ minLength: 2500, maxLength: 3500 })),
         fc.double({ min: 0.5, max: 3650, noNaN: true }),
         (name, advice, labels, basis, days) => {
           const forecast: Forecast = {
