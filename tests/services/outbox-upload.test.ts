@@ -367,7 +367,8 @@ describe('file uploads under any schedule of faults and restarts (sqlite)', () =
           await fixture.closeAll();
         }
       }),
-      { numRuns: LONG ? 300 : 20 },
+      // 10 schedules in every npm test, 300 in npm run test:long.
+      { numRuns: LONG ? 300 : 10 },
     );
   }, 300_000);
 });
