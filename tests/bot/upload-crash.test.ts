@@ -96,8 +96,13 @@ describe('the crash checker on file shares (exactlyOnceProblems)', () => {
   });
 });
 
-// Every recorded point, before and after, and kills at random moments: upload-crash.long.test.ts (npm run test:long).
-describe('chart uploads with the bot killed (SIGKILL) during the upload flow', () => {
+// The real bot's lives (a chain of six kills, a 429 on each call then a kill) run in `npm run test:long`, with
+// every recorded point, before and after, and kills at random moments (upload-crash.long.test.ts): a minute of
+// bot restarts that `npm test` leaves to the long run (it keeps the checker's own tests above, and the outbox's
+// crash-and-restart tests of every call in tests/services/outbox-upload.test.ts).
+const LONG = process.env.SCALEBOT_LONG === '1';
+
+describe.skipIf(!LONG)('chart uploads with the bot killed (SIGKILL) during the upload flow', () => {
   let points: CrashPoint[];
 
   it('records the points of a life without a crash, and that life shares each chart once', async () => {
