@@ -6,4 +6,6 @@ cd "$(dirname "$0")/.."
 mapfile -t files < <(grep -rl --include='*.test.ts' 'SCALEBOT_LONG' tests | sort)
 if [ "${#files[@]}" -eq 0 ]; then echo "no long test files found" >&2; exit 1; fi
 echo "long runs: ${files[*]}"
-SCALEBOT_LONG=1 exec npx vitest run "$@" "${files[@]}"
+# One file at a time: the long sweeps each run real bot processes with deadlines sized for Slack's (a plan posted
+# within 15 s, a restart within 10 s); two sweeps side by side on 2 cores starve each other's bots past them.
+SCALEBOT_LONG=1 exec npx vitest run --no-file-parallelism "$@" "${files[@]}"

@@ -367,8 +367,8 @@ describe('file uploads under any schedule of faults and restarts (sqlite)', () =
           await fixture.closeAll();
         }
       }),
-      // 10 schedules in every npm test, 300 in npm run test:long.
-      { numRuns: LONG ? 300 : 10 },
+      // 10 schedules in every npm test, 100 in npm run test:long.
+      { numRuns: LONG ? 100 : 10 },
     );
   }, 300_000);
 });
