@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { build, type Plugin, stop as stopEsbuild } from 'esbuild';
+import type { Plugin } from 'esbuild';
+import { bundleWorker } from '../integrations/worker-bundle.ts';
 import type { ChartModel, RenderedChart } from '../core/chart.ts';
 import type { ChartRenderer } from '../core/ports.ts';
 import { chartFonts, type SmallMultiplesOptions } from './render.ts';
@@ -49,40 +49,6 @@ const externalPackages: Plugin = {
   },
 };
 
-const bundles = new Map<string, Promise<string>>();
-let bundling = 0;
-
-/**
- * The worker's code, bundled once per process into one CommonJS script by esbuild, which tsx already brings,
- * as integrations/prometheus-off-thread.ts does (a worker inherits neither tsx's hooks nor vitest's, and Node
- * 20 refuses a .ts entry). esbuild's process is stopped when no bundle is being built.
- */
-function bundleOnce(entry: URL): Promise<string> {
-  let bundle = bundles.get(entry.href);
-  if (!bundle) {
-    bundling += 1;
-    bundle = build({
-      entryPoints: [fileURLToPath(entry)],
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      target: 'node20',
-      write: false,
-      logLevel: 'silent',
-      plugins: [externalPackages],
-    })
-      .then((result) => result.outputFiles[0]!.text)
-      .finally(async () => {
-        bundling -= 1;
-        if (bundling === 0) await stopEsbuild();
-      });
-    // A failed bundle is not kept: the next worker tries again.
-    bundle.catch(() => bundles.delete(entry.href));
-    bundles.set(entry.href, bundle);
-  }
-  return bundle;
-}
-
 /**
  * The bot's chart renderer: ECharts and resvg in a worker thread, one drawing at a time (requests wait their
  * turn here), so that the event loop that acks Slack never draws. The worker starts on first use. If it dies
@@ -104,7 +70,7 @@ export function createChartRenderer({
 
   function startWorker(): Promise<Worker> {
     started += 1;
-    const starting = bundleOnce(threadEntry).then((code) => {
+    const starting = bundleWorker(threadEntry, [externalPackages]).then((code) => {
       const thread = new Worker(code, { eval: true, workerData: { fonts: chartFonts() } });
       thread.on('message', (reply: ChartReply) => finish(reply));
       thread.on('error', (error) => died(starting, error));

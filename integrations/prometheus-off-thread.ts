@@ -1,12 +1,11 @@
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { build, stop as stopEsbuild } from 'esbuild';
 import { redactSecrets } from '../core/redact.ts';
 import type { ForecastSettings } from '../core/forecast.ts';
 import type { StatusReport } from '../core/status.ts';
 import type { JudgeOptions } from '../core/ports.ts';
 import type { Trigger, TriggerResult, Verdict } from '../core/triggers.ts';
 import { createPrometheus, type PrometheusOptions, type PrometheusPort } from './prometheus.ts';
+import { bundleWorker } from './worker-bundle.ts';
 
 export interface JudgeRequest {
   readonly kind: 'judge';
@@ -62,42 +61,6 @@ interface Pending {
 /** How long no worker is started after two died in a row without answering. */
 export const WORKER_PAUSE_MS = 60_000;
 
-const bundles = new Map<string, Promise<string>>();
-let bundling = 0;
-
-/**
- * The worker's code, bundled once per process into one CommonJS script (its imports, zod and axios
- * included) by esbuild, which tsx already brings. A worker inherits neither tsx's hooks nor vitest's and
- * Node 20 refuses a .ts entry; registering tsx in the worker worked, but cost a hooks thread and 56 MB of
- * RSS, against 38 MB for the bundle (README, "Benchmarks"). esbuild's async API runs in its own process:
- * the event loop is not held while it bundles. That process holds 54 MB once it has bundled, so it is
- * stopped when no bundle is being built (tsx's own esbuild, in its hooks thread, is another instance).
- */
-function bundleOnce(entry: URL): Promise<string> {
-  let bundle = bundles.get(entry.href);
-  if (!bundle) {
-    bundling += 1;
-    bundle = build({
-      entryPoints: [fileURLToPath(entry)],
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      target: 'node20',
-      write: false,
-      logLevel: 'silent',
-    })
-      .then((result) => result.outputFiles[0]!.text)
-      .finally(async () => {
-        bundling -= 1;
-        if (bundling === 0) await stopEsbuild();
-      });
-    // A failed bundle is not kept: the next worker tries again.
-    bundle.catch(() => bundles.delete(entry.href));
-    bundles.set(entry.href, bundle);
-  }
-  return bundle;
-}
-
 /**
  * The bot's Prometheus client. Status, the watcher, the advisor's evidence and the checks of checklists and
  * runbooks all come down to judging triggers, and that is done in a worker thread: the range answers of a
@@ -132,7 +95,7 @@ export function createOffThreadPrometheus(
 
   function startWorker(): Promise<Worker> {
     started += 1;
-    const starting = bundleOnce(threadEntry).then((code) => {
+    const starting = bundleWorker(threadEntry).then((code) => {
       const thread = new Worker(code, { eval: true, workerData: { url: options.url, timeoutMs: options.timeoutMs } });
       thread.on('message', (reply: JudgeReply | MemoryReply) => {
         if ('heapUsedBytes' in reply) {
