@@ -334,7 +334,8 @@ export class FakeSlack {
    */
   async waitFor<T>(
     predicate: (fake: FakeSlack) => T | undefined | null | false | 0 | '',
-    { timeoutMs = 5000, intervalMs = 10 }: WaitForOptions = {},
+    // Generous: a condition that holds returns at once, and a full suite on 2 cores can take seconds to get there.
+    { timeoutMs = 15_000, intervalMs = 10 }: WaitForOptions = {},
   ): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     let lastError: unknown;

@@ -47,7 +47,7 @@ describe('placeholders against hostile values, executed with bash and dash', () 
     rmSync(sentinel);
   });
 
-  it('every context × every type × a sample of hostile values: refused, or inert when run', { timeout: LONG ? 600_000 : 60_000 }, () => {
+  it('every context × every type × a sample of hostile values: refused, or inert when run', { timeout: LONG ? 600_000 : 180_000 }, () => {
     const attempts: Attempt[] = [];
     const values = fc.sample(hostileValue(sentinel), { numRuns: LONG ? 200 : 16, seed: 12 });
     for (const context of CONTEXTS) for (const type of TYPES) for (const value of values) attempts.push(plan(context, type, value, sentinel));
@@ -87,7 +87,7 @@ describe('placeholders against hostile values, executed with bash and dash', () 
     );
   });
 
-  it('generated batches of (context, type, value) never run as code', { timeout: LONG ? 600_000 : 60_000 }, () => {
+  it('generated batches of (context, type, value) never run as code', { timeout: LONG ? 600_000 : 180_000 }, () => {
     const attempt = fc
       .tuple(fc.constantFrom(...CONTEXTS), fc.constantFrom(...TYPES), hostileValue(sentinel))
       .map(([context, type, value]) => plan(context, type, value, sentinel));

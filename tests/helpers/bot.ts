@@ -120,8 +120,8 @@ export async function slash(test: TestBot, text: string, { user = 'U0ALICE01', c
   const responseUrl = fake.newResponseUrl({ channel, user });
   const answer = await sendSlashCommand(test.url, test.secret, { text, user_id: user, channel_id: channel, response_url: responseUrl });
   if (answer.status !== 200) throw new Error(`the bot answered ${answer.status} to /scale ${text}`);
-  const response = await fake.waitFor((f) => f.responses.find((r) => r.url === responseUrl), { timeoutMs: 10_000 });
-  await fake.waitFor(() => lastCommandId(test) > commandsBefore, { timeoutMs: 10_000 });
+  const response = await fake.waitFor((f) => f.responses.find((r) => r.url === responseUrl), { timeoutMs: 20_000 });
+  await fake.waitFor(() => lastCommandId(test) > commandsBefore, { timeoutMs: 20_000 });
   const message = fake.messages(channel).find((candidate) => !before.has(candidate.ts));
   return { response, ...(message ? { message } : {}) };
 }
@@ -144,7 +144,7 @@ export async function click(
   });
   const answer = await sendInteraction(test.url, test.secret, payload);
   if (answer.status !== 200) throw new Error(`the bot answered ${answer.status} to a click on ${actionId}`);
-  const response = await fake.waitFor((f) => f.responses.find((r) => r.url === responseUrl), { timeoutMs: 10_000 });
+  const response = await fake.waitFor((f) => f.responses.find((r) => r.url === responseUrl), { timeoutMs: 20_000 });
   const after = fake.message(message.channel, message.ts);
   return { response, ...(after ? { message: after } : {}) };
 }

@@ -25,7 +25,7 @@ export async function scale(tb: TestBot, text: string, user = 'U0ANA', channel =
 }
 
 /** The first answer posted to a response_url. */
-export function responseTo(fake: FakeSlack, url: string, timeoutMs = 5000): Promise<RecordedResponse> {
+export function responseTo(fake: FakeSlack, url: string, timeoutMs = 15_000): Promise<RecordedResponse> {
   return fake.waitFor((f) => f.responses.find((response) => response.url === url && response.status === 200), { timeoutMs });
 }
 
