@@ -31,6 +31,8 @@ export interface StepDef {
   readonly confirm: boolean;
   /** hidden: the step's output stays out of Slack (the thread says only how it ended). */
   readonly output: 'shown' | 'hidden';
+  /** Programs the command runs with `sudo -n`: checked before it starts, so a missing sudoers rule is named, not guessed at. */
+  readonly sudo?: readonly string[];
 }
 
 export interface ApprovalPolicy {
@@ -164,7 +166,7 @@ export function planRun(runbook: RunbookDef, given: Readonly<Record<string, stri
     id: step.id,
     title: step.title,
     host: hostFor(step, params, hosts),
-    command: renderCommand(step.run, params, types),
+    command: sudoPreflight(step.sudo ?? []) + renderCommand(step.run, params, types),
     timeoutSeconds: step.timeoutSeconds,
     confirm: step.confirm,
     output: step.output,
@@ -172,6 +174,26 @@ export function planRun(runbook: RunbookDef, given: Readonly<Record<string, stri
   const steps = runbook.steps.map(plan);
   const rollback = runbook.rollback.map(plan);
   return { runbookId: runbook.id, params, steps, rollback, hosts: [...new Set([...steps, ...rollback].map((step) => step.host))].sort() };
+}
+
+/** What a step's `sudo:` may name: a program's plain name, looked up on the host's PATH. */
+export const SUDO_PROGRAM = /^[a-z0-9][a-z0-9._+-]*$/;
+
+/**
+ * Shell text that checks, before the step's command, that the SSH user may run each program with `sudo -n`
+ * (no password: nobody could type one), and otherwise stops with the sudoers line to add. `sudo -n -l PROGRAM`
+ * asks sudo's policy without running anything. Program names are checked against SUDO_PROGRAM by the config.
+ */
+export function sudoPreflight(programs: readonly string[]): string {
+  if (programs.length === 0) return '';
+  for (const program of programs) if (!SUDO_PROGRAM.test(program)) throw new TypeError(`sudo: "${program}" is not a program name`);
+  return (
+    `for scalebot_program in ${programs.join(' ')}; do ` +
+    'scalebot_path=$(command -v "$scalebot_program") || { echo "scalebot: $scalebot_program is not installed on $(hostname)" >&2; exit 127; }; ' +
+    'sudo -n -l "$scalebot_path" >/dev/null 2>&1 || { echo "scalebot: $(id -un) may not run $scalebot_program with sudo -n on $(hostname). ' +
+    'As root, install sudo if it is missing, run visudo -f /etc/sudoers.d/scalebot and add: $(id -un) ALL=(root) NOPASSWD: $scalebot_path" >&2; ' +
+    'exit 126; }; done; '
+  );
 }
 
 /** Each parameter's type, as renderCommand judges where a value may go. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../duration.ts';
 import { parseHostKey } from '../host-key.ts';
-import { paramTypes, type HostDef, type RunbookDef, type StepDef } from '../runbooks.ts';
+import { paramTypes, SUDO_PROGRAM, type HostDef, type RunbookDef, type StepDef } from '../runbooks.ts';
 import { PARAM_TYPES, renderCommand, TemplateError, templatePlaceholders } from '../shell-quote.ts';
 import { duration, id, mergeListsById, slackId, type Locate } from './shared.ts';
 
@@ -72,6 +72,10 @@ const stepEntry = z
     timeout: duration.optional(),
     confirm: z.boolean().optional(),
     output: z.enum(['shown', 'hidden'], { error: 'output is shown (the default) or hidden (kept out of Slack)' }).optional(),
+    sudo: z
+      .array(z.string().regex(SUDO_PROGRAM, 'a program name as sudoers names it, found on PATH (rsync, not /usr/bin/rsync or "rsync -a")'))
+      .min(1)
+      .optional(),
   })
   .strict();
 const step = stepEntry.transform(
@@ -83,6 +87,7 @@ const step = stepEntry.transform(
     timeoutSeconds: parseDuration(entry.timeout ?? '10m'),
     confirm: entry.confirm ?? false,
     output: entry.output ?? 'shown',
+    ...(entry.sudo ? { sudo: entry.sudo } : {}),
   }),
 );
 

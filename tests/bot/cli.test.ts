@@ -127,7 +127,17 @@ describe('npx scalebot check-config', () => {
     expect(refused.stderr).toMatch(new RegExp(`${open}:4:\\d+: runbooks\\[0\\]: runbook "mine" can run on the configured hosts but names no approvers`));
     expect(refused.stderr).toMatch(/config\/runbooks\.yaml:\d+:\d+: runbooks\[4\]: runbook "db-failover"/);
     const named = join(dir, 'named.yaml');
-    const ids = ['backup', 'test-restore', 'vertical-migration', 'add-read-replica', 'db-failover', 'statelessness-check', 'emergency-quick-fixes'];
+    const ids = [
+      'backup',
+      'test-restore',
+      'vertical-migration',
+      'add-read-replica',
+      'db-failover',
+      'statelessness-check',
+      'emergency-quick-fixes',
+      'vertical-migration-restore',
+      'load-balancer-backends',
+    ];
     const approvals = ids.map((id) => `  - id: ${id}\n    approval: { approvers: [U0LEAD, "@ops-leads"] }\n`).join('');
     writeFileSync(
       named,

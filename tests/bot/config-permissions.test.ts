@@ -62,7 +62,16 @@ describe('runbooks without approvers', () => {
   it('run once the team names approvers by id (other approval fields of a built-in are kept) or says anyone', async () => {
     const file = writeConfig(
       `${HOSTS}runbooks:\n` +
-        ['backup', 'test-restore', 'vertical-migration', 'add-read-replica', 'db-failover', 'statelessness-check']
+        [
+          'backup',
+          'test-restore',
+          'vertical-migration',
+          'add-read-replica',
+          'db-failover',
+          'statelessness-check',
+          'vertical-migration-restore',
+          'load-balancer-backends',
+        ]
           .map((id) => `  - id: ${id}\n    approval: { approvers: [U0LEAD, S0OPS, "@ops-leads"] }\n`)
           .join('') +
         '  - id: emergency-quick-fixes\n    requesters: [S0ONCALL]\n    approval: { approvers: anyone }\n',

@@ -13,9 +13,11 @@ import { createEmptyCluster, startPostgresCluster, type PostgresCluster } from '
 import { buildBlockActionsPayload, sendInteraction, sendSlashCommand, startFakeSlack, type FakeSlack } from '../../helpers/slack/index.ts';
 import { startSshd, type SshdFixture } from '../../../devkit/sshd/index.ts';
 
-// End to end on real databases (issue 5): the guide's replica setup and failover runbooks, with pg_ctl/psql on
-// two throwaway clusters in place of `docker compose`, run by the real bot over a real sshd (as `postgres`),
-// requested by one person and approved (and confirmed) by another, through the Slack harness.
+// End to end on real databases (issues 5 and 18): the default replica setup and failover runbooks, their commands
+// taken from config/runbooks.yaml and passed through DOCKER_COMPOSE_TO_LOCAL_CLUSTERS (below) so that pg_ctl/psql on
+// two throwaway clusters stand in for `docker compose`, run by the real bot over a real sshd (as `postgres`),
+// requested by one person and approved (and confirmed) by another, through the Slack harness. The replica runbook
+// runs twice (every step idempotent), then its rollback takes apart what it built.
 
 const CHANNEL = 'C0DBOPS';
 const REQUESTER = 'U0REQ';
@@ -54,116 +56,75 @@ function requirePasswordForReplication(cluster: PostgresCluster): void {
   writeFileSync(file, lines.filter((line) => !/^\s*host\s+replication\s+all\s+127\.0\.0\.1\/32\s+trust\b/.test(line)).join('\n'));
 }
 
+interface StepEntry {
+  id: string;
+  host: string;
+  run: string;
+  confirm?: boolean;
+  [key: string]: unknown;
+}
+interface RunbookEntry {
+  id: string;
+  steps: StepEntry[];
+  rollback?: StepEntry[];
+  [key: string]: unknown;
+}
+
+/** The shipped runbooks as written in config/runbooks.yaml, before any merging. */
+function defaultEntries(): RunbookEntry[] {
+  return (parse(readFileSync(join(import.meta.dirname, '../../../config/runbooks.yaml'), 'utf8')) as { runbooks: RunbookEntry[] }).runbooks;
+}
+
+/**
+ * The translation of the default runbooks' commands for this test: the app dir becomes a temp dir, and each
+ * `docker compose` form the replica and failover runbooks use becomes what it does to the cluster on the step's
+ * host: `exec -T postgres psql` is psql on its port, `exec -T postgres sh -c` and `run … --entrypoint sh postgres -c`
+ * are a shell as postgres (the sshd user) with PGDATA set (and PGPORT, the primary's, for pg_basebackup), and
+ * restart/stop/up -d are pg_ctl. Everything else in the commands (SQL, pg_hba.conf edits, markers) runs as written.
+ */
+function DOCKER_COMPOSE_TO_LOCAL_CLUSTERS(cluster: PostgresCluster): Array<[RegExp, string]> {
+  const bin = primary.binDir;
+  const pgCtl = `${bin}/pg_ctl -D ${cluster.dataDir}`;
+  return [
+    [/cd \/home\/deploy\/galion\b/g, `cd ${appDir}`],
+    [/docker compose exec -T postgres psql -U postgres/g, `${bin}/psql -h 127.0.0.1 -p ${cluster.port} -U postgres`],
+    [/docker compose exec -T postgres sh -c/g, 'sh -c'],
+    [
+      /docker compose run --rm --no-deps -T --user postgres (-e PGPASSWORD )?--entrypoint sh postgres -c/g,
+      `env PATH=${bin}:$PATH PGDATA=${cluster.dataDir} PGPORT=${primary.port} sh -c`,
+    ],
+    [/docker compose restart postgres/g, `${pgCtl} -l ${cluster.logFile} -m fast -w -t 60 restart`],
+    [/docker compose stop postgres/g, `{ ! ${pgCtl} status > /dev/null || ${pgCtl} -m fast -w stop; }`],
+    // -l: without a log file the server would hold the channel's output open (fixture README).
+    [
+      /docker compose up -d postgres/g,
+      `{ ${pgCtl} status > /dev/null || ${pgCtl} -l ${cluster.logFile} -o "-p ${cluster.port} -k ${cluster.socketDir}" -w -t 60 start; }`,
+    ],
+  ];
+}
+
+function translate(step: StepEntry): StepEntry {
+  const cluster = step.host === '{{primary}}' ? primary : replica;
+  const run = DOCKER_COMPOSE_TO_LOCAL_CLUSTERS(cluster).reduce((text, [from, to]) => text.replace(from, to), step.run);
+  if (/docker|\/home\/deploy/.test(run)) throw new Error(`step ${step.id}: no translation for\n${run}`);
+  return { ...step, run };
+}
+
 function config(): string {
   const host = { address: '127.0.0.1', port: sshd.host.port, user: sshd.host.user, private_key_file: sshd.host.privateKeyFile, host_key: sshd.host.hostKey };
-  const bin = primary.binDir;
-  const psqlPrimary = `${bin}/psql -X -h 127.0.0.1 -p ${primary.port} -U postgres`;
-  const psqlReplica = `${bin}/psql -X -h 127.0.0.1 -p ${replica.port} -U postgres`;
+  const approval = { approvers: [LEAD], required: 1, allow_self: false, expires: '30m' };
+  const defaults = defaultEntries();
+  const translated = (id: string): RunbookEntry => {
+    const entry = defaults.find((runbook) => runbook.id === id)!;
+    return { ...entry, steps: entry.steps.map(translate), ...(entry.rollback ? { rollback: entry.rollback.map(translate) } : {}) };
+  };
   return stringify(
     {
       hosts: { 'db-primary': host, 'db-replica': host },
       runbooks: [
-        {
-          // The default's ids, order, confirm flags and rollback; pg_ctl/psql on the local clusters for docker compose.
-          id: 'add-read-replica',
-          // Not waiting for the default's `before` checklist here (tests/bot/checklist-runbooks.test.ts covers that gate).
-          requires_checklist: null,
-          approval: { approvers: [LEAD], required: 1, allow_self: false, expires: '30m' },
-          steps: [
-            {
-              id: 'create-user',
-              title: 'Create the replication user on the primary',
-              host: '{{primary}}',
-              run:
-                `cd ${appDir} && printf '%s\\n' "CREATE ROLE replicator WITH REPLICATION LOGIN PASSWORD :'pw';" | ` +
-                `${psqlPrimary} -v ON_ERROR_STOP=1 -v pw="$(cat secrets/replicator.password)"`,
-              timeout: '2m',
-            },
-            {
-              id: 'allow-replication',
-              title: 'Allow replication connections (pg_hba.conf)',
-              host: '{{primary}}',
-              run: `echo host replication replicator {{replica_ip}}/32 md5 >> ${primary.dataDir}/pg_hba.conf`,
-              timeout: '1m',
-            },
-            {
-              id: 'restart-primary',
-              title: 'Restart PostgreSQL on the primary',
-              host: '{{primary}}',
-              run: `${bin}/pg_ctl -D ${primary.dataDir} -l ${primary.logFile} -m fast -w -t 60 restart`,
-              timeout: '5m',
-              confirm: true,
-            },
-            {
-              id: 'stop-replica',
-              title: 'Stop PostgreSQL on the replica',
-              host: '{{replica}}',
-              run:
-                `if [ -f ${replica.dataDir}/postmaster.pid ]; then ${bin}/pg_ctl -D ${replica.dataDir} -m fast -w stop; ` +
-                'else echo the replica is not running; fi',
-              timeout: '5m',
-            },
-            { id: 'clear-replica', title: "Remove the replica's data", host: '{{replica}}', run: `rm -rf ${replica.dataDir}`, timeout: '5m', confirm: true },
-            {
-              id: 'basebackup',
-              title: 'Base backup from the primary',
-              host: '{{replica}}',
-              run:
-                `cd ${appDir} && PGPASSWORD="$(cat secrets/replicator.password)" ` +
-                `${bin}/pg_basebackup -h {{primary_ip}} -p ${primary.port} -U replicator -D ${replica.dataDir} -P -R --checkpoint=fast`,
-              timeout: '30m',
-            },
-            {
-              // -l: without a log file the server would hold the channel's output open (fixture README).
-              id: 'start-replica',
-              title: 'Start PostgreSQL on the replica',
-              host: '{{replica}}',
-              run: `${bin}/pg_ctl -D ${replica.dataDir} -l ${replica.logFile} -o "-p ${replica.port} -k ${replica.socketDir}" -w -t 60 start`,
-              timeout: '5m',
-            },
-            {
-              // The walreceiver connects a moment after the standby accepts connections: ask for up to 20 s.
-              id: 'verify-primary',
-              title: 'The primary streams to the replica',
-              host: '{{primary}}',
-              run:
-                `for i in $(seq 1 100); do ${psqlPrimary} -Atc 'SELECT client_addr, state FROM pg_stat_replication' | grep streaming && exit 0; ` +
-                'sleep 0.2; done; exit 1',
-              timeout: '2m',
-            },
-            {
-              id: 'verify-replica',
-              title: 'The replica is in recovery',
-              host: '{{replica}}',
-              run: `${psqlReplica} -Atc 'SELECT pg_is_in_recovery()' | grep -x t`,
-              timeout: '2m',
-            },
-          ],
-          rollback: [
-            { id: 'stop-replica', title: 'Stop the replica', host: '{{replica}}', run: `${bin}/pg_ctl -D ${replica.dataDir} -m fast -w stop`, timeout: '5m' },
-          ],
-        },
-        {
-          id: 'db-failover',
-          approval: { approvers: [LEAD], required: 1, allow_self: false, expires: '30m' },
-          steps: [
-            {
-              id: 'promote',
-              title: 'Promote the replica',
-              host: '{{replica}}',
-              run: `${psqlReplica} -Atc 'SELECT pg_promote()' | grep -x t`,
-              timeout: '2m',
-              confirm: true,
-            },
-            {
-              id: 'verify-writable',
-              title: 'The new primary accepts writes',
-              host: '{{replica}}',
-              run: `${psqlReplica} -Atc 'SELECT pg_is_in_recovery()' | grep -x f`,
-              timeout: '2m',
-            },
-          ],
-        },
+        // Not waiting for the default's `before` checklist here (tests/bot/checklist-runbooks.test.ts covers that gate).
+        { ...translated('add-read-replica'), requires_checklist: null, approval },
+        { ...translated('db-failover'), approval },
       ],
     },
     { lineWidth: 0 },
@@ -207,17 +168,18 @@ function describeSteps(runId: number): string {
  * Waits for the run to end; each time it stops at a confirm step, the lead clicks Confirm on the plan message
  * (once the message shows that step's button). Returns the step ids that were confirmed.
  */
-async function driveToEnd(runId: number, planTs: string, timeoutMs = 45_000): Promise<string[]> {
+async function driveToEnd(runId: number, planTs: string, timeoutMs = 45_000, until: { status?: string; stopAt?: string } = {}): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   const confirmed: string[] = [];
   for (;;) {
     const run = getRun(db(), runId)!;
-    if (['succeeded', 'failed', 'rollback_failed', 'stopped', 'interrupted', 'rejected', 'expired'].includes(run.status)) {
+    if (['succeeded', 'failed', 'rolled_back', 'rollback_failed', 'stopped', 'interrupted', 'rejected', 'expired'].includes(run.status)) {
       await harness.bot.runbooks.idle();
-      if (run.status !== 'succeeded') throw new Error(`run #${runId} ended ${run.status}:\n${describeSteps(runId)}`);
+      if (run.status !== (until.status ?? 'succeeded')) throw new Error(`run #${runId} ended ${run.status}:\n${describeSteps(runId)}`);
       return confirmed;
     }
     const key = `${run.phase}:${run.stepIndex}`;
+    if (run.status === 'awaiting_confirmation' && key === until.stopAt) return confirmed;
     if (run.status === 'awaiting_confirmation' && !confirmed.includes(key)) {
       const value = `${runId}:${run.phase}:${run.stepIndex}`;
       await fake.waitFor((f) => flat(f.message(CHANNEL, planTs)?.blocks).includes(`"value":"${value}"`), { timeoutMs: 10_000 });
@@ -253,17 +215,18 @@ afterAll(async () => {
 });
 
 describe("this file's runbooks", () => {
-  // The commands differ (local clusters, not docker compose); what four eyes and the test below rely on must not.
-  it("keep the defaults' step ids, order, confirm flags and rollback", () => {
-    const shape = (runbook: { steps: ReadonlyArray<{ id: string; confirm?: boolean }>; rollback?: ReadonlyArray<{ id: string }> }) => ({
-      steps: runbook.steps.map((step) => [step.id, step.confirm ?? false]),
-      rollback: (runbook.rollback ?? []).map((step) => step.id),
-    });
-    const ours = (parse(config()) as { runbooks: Array<{ id: string } & Parameters<typeof shape>[0]> }).runbooks;
-    const defaults = loadConfig().runbooks;
+  // Only `docker compose` and the app dir differ from what ships: the SQL, the pg_hba.conf edits and the markers are the defaults' own.
+  it("are the defaults' steps, confirm flags and rollback, with only DOCKER_COMPOSE_TO_LOCAL_CLUSTERS applied", () => {
+    const ours = (parse(config()) as { runbooks: RunbookEntry[] }).runbooks;
+    const defaults = defaultEntries();
     for (const id of ['add-read-replica', 'db-failover']) {
-      expect(shape(ours.find((runbook) => runbook.id === id)!), id).toEqual(shape(defaults.find((runbook) => runbook.id === id)!));
+      const mine = ours.find((runbook) => runbook.id === id)!;
+      const shipped = defaults.find((runbook) => runbook.id === id)!;
+      expect(mine.steps, id).toEqual(shipped.steps.map(translate));
+      expect(mine.rollback ?? [], id).toEqual((shipped.rollback ?? []).map(translate));
+      expect(shipped.steps.some((step) => step.run.includes('docker compose'))).toBe(true);
     }
+    expect(loadConfig().runbooks.find((runbook) => runbook.id === 'add-read-replica')!.steps[0]!.id).toBe('configure-primary');
   });
 });
 
@@ -281,8 +244,8 @@ describe('the replica-setup and failover runbooks on real PostgreSQL, through th
 
     await click(LEAD, plan.ts, 'run_approve');
     const confirmed = await driveToEnd(replicaRunId, plan.ts);
-    // restart-primary (3) and clear-replica (5): the default's confirm steps, kept here (checked above)
-    expect(confirmed).toEqual(['steps:2', 'steps:4']);
+    // restart-primary (4) and clear-replica (6): the default's confirm steps, kept here (checked above)
+    expect(confirmed).toEqual(['steps:3', 'steps:5']);
     expect(flat(fake.message(CHANNEL, plan.ts)?.blocks)).toContain('Succeeded');
     expect(await harness.bot.runbooks.getLock('db-primary')).toBeUndefined();
     expect(await harness.bot.runbooks.getLock('db-replica')).toBeUndefined();
@@ -300,9 +263,44 @@ describe('the replica-setup and failover runbooks on real PostgreSQL, through th
     await expect(replica.psql("INSERT INTO scalebot_e2e VALUES (2, 'on the standby')")).rejects.toThrow(/read-only transaction/);
   });
 
+  it('runs again on the same servers without harm: one role, one pg_hba.conf line, the replica not cloned again', async () => {
+    const hbaLines = () =>
+      readFileSync(join(primary.dataDir, 'pg_hba.conf'), 'utf8')
+        .split('\n')
+        .filter((line) => line.includes('added by scalebot'));
+    const before = {
+      lines: hbaLines(),
+      settings: readFileSync(join(appDir, '.scalebot/add-read-replica/primary-settings-before.sql'), 'utf8'),
+      started: await replica.psql('SELECT pg_postmaster_start_time()'),
+    };
+    expect(before.lines).toEqual(['host replication replicator 127.0.0.1/32 md5 # added by scalebot add-read-replica']);
+    // The fixture's wal_keep_size (64MB, from postgresql.conf) fell short of 1GB: the first run raised it and kept the way back.
+    expect(before.settings.trim()).toBe('ALTER SYSTEM RESET wal_keep_size;');
+    expect(await primary.psql('SHOW wal_keep_size')).toBe('1GB');
+
+    await command('run add-read-replica primary=db-primary replica=db-replica primary_ip=127.0.0.1 replica_ip=127.0.0.1', REQUESTER);
+    const plan = await planMessage(2);
+    const runId = listRuns(db(), { limit: 1 })[0]!.id;
+    expect(runId).not.toBe(replicaRunId);
+    await click(LEAD, plan.ts, 'run_approve');
+    expect(await driveToEnd(runId, plan.ts)).toEqual(['steps:3', 'steps:5']);
+
+    const output = Object.fromEntries(listSteps(db(), runId).map((step) => [step.stepId, step.output ?? '']));
+    expect(output['create-user']).toContain('role replicator exists');
+    expect(output['allow-replication']).toContain('pg_hba.conf has it already');
+    expect(output['restart-primary']).toContain('no setting waits for a restart');
+    expect(output['stop-replica']).toContain('already a streaming replica');
+    expect(output['basebackup']).toContain('no base backup');
+    expect(hbaLines()).toEqual(before.lines);
+    expect(readFileSync(join(appDir, '.scalebot/add-read-replica/primary-settings-before.sql'), 'utf8')).toBe(before.settings);
+    expect(await primary.psql("SELECT count(*) FROM pg_roles WHERE rolname = 'replicator'")).toBe('1');
+    expect(await replica.psql('SELECT pg_postmaster_start_time()')).toBe(before.started);
+    expect(await primary.psql('SELECT state FROM pg_stat_replication')).toBe('streaming');
+  }, 60_000);
+
   it('promotes the replica with the failover runbook: out of recovery, writes accepted', async () => {
     await command('run db-failover replica=db-replica', REQUESTER);
-    const plan = await planMessage(2);
+    const plan = await planMessage(3);
     const runId = listRuns(db(), { limit: 1 })[0]!.id;
     expect(runId).not.toBe(replicaRunId);
     await click(LEAD, plan.ts, 'run_approve');
@@ -323,6 +321,7 @@ describe('the replica-setup and failover runbooks on real PostgreSQL, through th
       [LEAD, 'clear-replica'],
     ]);
     const ids = [
+      'configure-primary',
       'create-user',
       'allow-replication',
       'restart-primary',
@@ -341,7 +340,7 @@ describe('the replica-setup and failover runbooks on real PostgreSQL, through th
     );
     expect(finished.every((row) => typeof (row.detail as { duration_ms?: unknown }).duration_ms === 'number')).toBe(true);
     expect((finished.find((row) => (row.detail as { step: string }).step === 'verify-primary')!.detail as { output_tail: string }).output_tail).toContain(
-      '127.0.0.1|streaming',
+      'replicator streaming',
     );
   });
 
@@ -370,4 +369,26 @@ describe('the replica-setup and failover runbooks on real PostgreSQL, through th
     // The password did reach PostgreSQL: the replica's recovery settings carry it (pg_basebackup -R).
     expect(readFileSync(join(replica.dataDir, 'postgresql.auto.conf'), 'utf8')).toContain('user=replicator');
   });
+
+  it('rolls back what the runbook built: the replica stopped, no role, no pg_hba.conf line, the settings as before', async () => {
+    await command('run add-read-replica primary=db-primary replica=db-replica primary_ip=127.0.0.1 replica_ip=127.0.0.1', REQUESTER);
+    const plan = await planMessage(4);
+    const runId = listRuns(db(), { limit: 1 })[0]!.id;
+    await click(LEAD, plan.ts, 'run_approve');
+    // Stopped at restart-primary's confirmation, after the steps that touch the role, the line and the settings ran again.
+    await driveToEnd(runId, plan.ts, 45_000, { stopAt: 'steps:3' });
+    await click(LEAD, plan.ts, 'run_stop');
+    await eventually('the run stopped', async () => getRun(db(), runId)!.status === 'stopped');
+    await fake.waitFor((f) => flat(f.message(CHANNEL, plan.ts)?.blocks).includes('run_rollback'), { timeoutMs: 10_000 });
+    await click(LEAD, plan.ts, 'run_rollback');
+    expect(await driveToEnd(runId, plan.ts, 60_000, { status: 'rolled_back' })).toEqual(['rollback:3']);
+
+    expect(await primary.psql("SELECT count(*) FROM pg_roles WHERE rolname = 'replicator'")).toBe('0');
+    expect(readFileSync(join(primary.dataDir, 'pg_hba.conf'), 'utf8')).not.toContain('replicator');
+    expect(await primary.psql("SELECT count(*) FROM pg_hba_file_rules WHERE 'replicator' = ANY(user_name)")).toBe('0');
+    expect(await primary.psql('SHOW wal_keep_size')).toBe('64MB');
+    expect(readFileSync(join(primary.dataDir, 'postgresql.auto.conf'), 'utf8')).not.toContain('wal_keep_size');
+    expect(existsSync(join(appDir, '.scalebot/add-read-replica/primary-settings-before.sql'))).toBe(false);
+    await expect(replica.psql('SELECT 1')).rejects.toThrow();
+  }, 90_000);
 });
