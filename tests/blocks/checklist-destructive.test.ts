@@ -63,6 +63,8 @@ const generatedRun = fc
     ),
   );
 
+const FAILOVER_TEXT = 'Database failover test on a SCRATCH replica: promote it, writes still work (cannot be undone)';
+
 describe('destructive items in the checklist message', () => {
   it('marks every destructive item, asks before its tick or runbook is sent, and asks about nothing else', () => {
     fc.assert(
@@ -103,7 +105,7 @@ describe('destructive items in the checklist message', () => {
       const blocks = blocksOf(viewOf(tests.items, ticked));
       const failover = blocks.find((block) => block.block_id === 'checklist_item_db_failover_test')!;
       expect(failover.text.text.split('\n').slice(0, 2)).toEqual([
-        `${ticked.size ? ':white_check_mark:' : ':white_large_square:'} Database failover test on a SCRATCH replica: promote it, writes still work (cannot be undone)`,
+        `${ticked.size ? ':white_check_mark:' : ':white_large_square:'} ${FAILOVER_TEXT}`,
         DESTRUCTIVE_WARNING,
       ]);
       const others = blocks.filter((block) => block.block_id?.startsWith('checklist_item_') && block !== failover);
