@@ -95,21 +95,62 @@ type Button = {
   };
 };
 
+/** What a destructive item shows under its text: the guide offered some of these as harmless tests. */
+export const DESTRUCTIVE_WARNING =
+  ':warning: *Destructive: cannot be undone.* Do it only on a scratch copy you can throw away (a scratch replica), never on what production uses.';
+
+/**
+ * Slack asks before sending the click. Ticking a destructive item says "done, on a scratch copy"; starting its
+ * runbook plans something that cannot be undone (it still waits for approval).
+ */
+function destructiveConfirm(kind: 'tick' | 'runbook', runbook?: string): NonNullable<Button['confirm']> {
+  if (kind === 'tick') {
+    return {
+      title: { type: 'plain_text', text: 'Tick a destructive item?' },
+      text: { type: 'mrkdwn', text: 'It cannot be undone. Tick it only once it was done on a scratch copy (a scratch replica), not on what production uses.' },
+      confirm: { type: 'plain_text', text: 'Done on a scratch copy' },
+      deny: { type: 'plain_text', text: 'Cancel' },
+      style: 'danger',
+    };
+  }
+  return {
+    title: { type: 'plain_text', text: 'Start a destructive runbook?' },
+    text: {
+      type: 'mrkdwn',
+      text: truncateText(
+        `\`${runbook}\` cannot be undone. Give it a scratch copy (a scratch replica), never what production uses; it still waits for approval.`,
+        300,
+      ),
+    },
+    confirm: { type: 'plain_text', text: 'Plan it' },
+    deny: { type: 'plain_text', text: 'Cancel' },
+    style: 'danger',
+  };
+}
+
 /** The button an item shows while the run is open: what a click on it means depends on what the clicker sees. */
 function itemButton(runId: number, state: ItemState, label?: string): Button {
   const { item } = state;
   if (state.ticked) {
     return { type: 'button', ...itemButtonIds('toggle', runId, item.id, 'untick'), text: { type: 'plain_text', text: label ?? 'Untick' } };
   }
+  const confirm = item.destructive ? { confirm: destructiveConfirm('tick') } : {};
   if (item.action?.kind === 'status_snapshot') {
     return {
       type: 'button',
       ...itemButtonIds('snapshot', runId, item.id, 'snapshot'),
       text: { type: 'plain_text', text: label ?? 'Attach status & tick' },
       style: 'primary',
+      ...confirm,
     };
   }
-  return { type: 'button', ...itemButtonIds('toggle', runId, item.id, 'tick'), text: { type: 'plain_text', text: label ?? 'Tick' }, style: 'primary' };
+  return {
+    type: 'button',
+    ...itemButtonIds('toggle', runId, item.id, 'tick'),
+    text: { type: 'plain_text', text: label ?? 'Tick' },
+    style: item.destructive ? 'danger' : 'primary',
+    ...confirm,
+  };
 }
 
 function runbookButton(runId: number, state: ItemState, runbook: string, label?: string): Button {
@@ -117,6 +158,7 @@ function runbookButton(runId: number, state: ItemState, runbook: string, label?:
     type: 'button',
     ...itemButtonIds('runbook', runId, state.item.id, 'runbook'),
     text: { type: 'plain_text', text: truncateText(label ?? `Start runbook ${runbook}`, SLACK_LIMITS.buttonText) },
+    ...(state.item.destructive ? { confirm: destructiveConfirm('runbook', runbook) } : {}),
   };
 }
 
@@ -151,6 +193,7 @@ function tickedBy(state: ItemState): string {
 
 function itemText(state: ItemState, withDetail: boolean): string {
   const lines = [`${state.ticked ? ICON_TICKED : ICON_OPEN} ${escapeMrkdwn(state.item.text)}`];
+  if (state.item.destructive) lines.push(DESTRUCTIVE_WARNING);
   // `detail` comes from the config and is mrkdwn on purpose (commands in backticks).
   if (withDetail && state.item.detail) lines.push(state.item.detail);
   if (state.ticked) lines.push(`_${tickedBy(state)}_`);
@@ -313,7 +356,8 @@ function compactLayout(view: ChecklistRunView, options: ChecklistMessageOptions,
     for (const state of group.states) {
       number += 1;
       const who = state.ticked ? ` — _${tickedBy(state)}_` : '';
-      lines.push(`\`${number}\` ${state.ticked ? ICON_TICKED : ICON_OPEN} ${escapeMrkdwn(shorten(state.item.text, COMPACT_ITEM_TEXT))}${who}`);
+      const mark = state.item.destructive ? ' :warning: _destructive_' : '';
+      lines.push(`\`${number}\` ${state.ticked ? ICON_TICKED : ICON_OPEN} ${escapeMrkdwn(shorten(state.item.text, COMPACT_ITEM_TEXT))}${mark}${who}`);
       if (!open) continue;
       const label = state.ticked ? `✓ ${number}` : state.item.action?.kind === 'status_snapshot' ? `${number}: status` : `${number}`;
       buttons.push(itemButton(view.id, state, label));

@@ -11,7 +11,7 @@ const MAX_NAME_LENGTH = 100;
 export const checklist = {
   name: 'checklist',
   usage: 'checklist [<id> ["operation"]]',
-  summary: 'The guide’s checklists and their open runs; with an id (before, during, after, optimize, tests) posts one to tick off in the channel',
+  summary: 'The guide’s checklists and their open runs; with an id (before, load-balancer, emergency, …) posts one to tick off in the channel',
   async run({ args, user, channel, deps, respond }) {
     const lists = deps.config.checklists;
     const runs = deps.checklists;

@@ -19,6 +19,11 @@ export interface ChecklistItem {
   /** A second line under the item: a command to run, a hint. Slack mrkdwn. */
   readonly detail?: string;
   readonly action?: ChecklistItemAction;
+  /**
+   * Doing this item cannot be undone (the guide's database failover "test" promotes a replica for good): the
+   * message marks it and asks before it is ticked or its runbook started. Absent: an ordinary item.
+   */
+  readonly destructive?: true;
 }
 
 export interface Checklist {
@@ -183,7 +188,14 @@ export interface ChecklistSnapshot {
   title: string;
   description?: string;
   responders?: string[];
-  items: Array<{ id: string; text: string; section?: string; detail?: string; action?: { kind: 'status_snapshot' } | { kind: 'runbook'; runbook: string } }>;
+  items: Array<{
+    id: string;
+    text: string;
+    section?: string;
+    detail?: string;
+    action?: { kind: 'status_snapshot' } | { kind: 'runbook'; runbook: string };
+    destructive?: true;
+  }>;
 }
 
 /** The outbox key of a run's message; its thread replies are keyed under it. */

@@ -17,6 +17,7 @@ export function snapshotChecklist(checklist: Checklist): ChecklistSnapshot {
       ...(item.section ? { section: item.section } : {}),
       ...(item.detail ? { detail: item.detail } : {}),
       ...(item.action ? { action: { ...item.action } } : {}),
+      ...(item.destructive ? { destructive: true as const } : {}),
     })),
   };
 }

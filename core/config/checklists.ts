@@ -27,6 +27,8 @@ const checklistItemEntry = z
         },
       )
       .optional(),
+    // Only `true` means anything; `false` is accepted so a user's copy of a list can say so out loud.
+    destructive: z.boolean({ error: 'destructive is true or false' }).optional(),
   })
   .strict();
 
@@ -59,6 +61,7 @@ export const checklistsSection = z
             : item.action
               ? { action: { kind: 'runbook' as const, runbook: item.action.runbook } }
               : {}),
+          ...(item.destructive ? { destructive: true as const } : {}),
         }));
         return {
           id: entry.id,

@@ -24,7 +24,7 @@ function problemsOf(text: string): readonly string[] {
 }
 
 describe('checklists in the config', () => {
-  it("defaults to the guide's five lists, with stable item ids, sections and actions", () => {
+  it("defaults to the guide's eight lists, with stable item ids, sections and actions", () => {
     const { checklists } = loadConfig();
     expect(checklists.map((checklist) => [checklist.id, checklist.items.length])).toEqual([
       ['before', 8],
@@ -32,6 +32,9 @@ describe('checklists in the config', () => {
       ['after', 6],
       ['optimize', 22],
       ['tests', 4],
+      ['load-balancer', 14],
+      ['stateless', 12],
+      ['emergency', 9],
     ]);
     const before = checklists.find((checklist) => checklist.id === 'before')!;
     expect(before.items[0]).toEqual({ id: 'review_metrics', text: 'Review current metrics (CPU, memory, latency)', action: { kind: 'status_snapshot' } });
@@ -65,7 +68,7 @@ checklists:
     enabled: false
 `);
     const { checklists } = loadConfig({ file });
-    expect(checklists.map((checklist) => checklist.id)).toEqual(['before', 'during', 'after', 'optimize', 'deploy']);
+    expect(checklists.map((checklist) => checklist.id)).toEqual(['before', 'during', 'after', 'optimize', 'load-balancer', 'stateless', 'emergency', 'deploy']);
     expect(checklists.find((checklist) => checklist.id === 'deploy')).toEqual({
       id: 'deploy',
       title: 'Release day',
@@ -135,7 +138,16 @@ checklists:
     const example = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => match[1]!).find((block) => block.startsWith('checklists:'));
     expect(example).toBeDefined();
     const { checklists } = loadConfig({ file: writeConfig(example!) });
-    expect(checklists.map((checklist) => checklist.id)).toEqual(['before', 'during', 'after', 'optimize', 'release']);
+    expect(checklists.map((checklist) => checklist.id)).toEqual([
+      'before',
+      'during',
+      'after',
+      'optimize',
+      'load-balancer',
+      'stateless',
+      'emergency',
+      'release',
+    ]);
     expect(checklists.find((checklist) => checklist.id === 'before')?.responders).toEqual(['U0123ABCD', 'S0456EFGH', '@ops-leads']);
     expect(checklists.find((checklist) => checklist.id === 'release')?.items.map((item) => item.action)).toEqual([
       undefined,
@@ -145,12 +157,13 @@ checklists:
   });
 
   it('refuses a runbook that requires a checklist that is not configured', () => {
+    const WITHOUT_BEFORE = 'during, after, optimize, tests, load-balancer, stateless, emergency';
     expect(problemsOf('runbooks:\n  - id: backup\n    requires_checklist: befor\nchecklists:\n  - id: tests\n    enabled: false\n')).toEqual([
-      'runbooks.backup.requires_checklist: no checklist "befor" is configured (before, during, after, optimize)',
+      'runbooks.backup.requires_checklist: no checklist "befor" is configured (before, during, after, optimize, load-balancer, stateless, emergency)',
     ]);
     expect(problemsOf('checklists:\n  - id: before\n    enabled: false\n')).toEqual([
-      'runbooks.vertical-migration.requires_checklist: no checklist "before" is configured (during, after, optimize, tests)',
-      'runbooks.add-read-replica.requires_checklist: no checklist "before" is configured (during, after, optimize, tests)',
+      `runbooks.vertical-migration.requires_checklist: no checklist "before" is configured (${WITHOUT_BEFORE})`,
+      `runbooks.add-read-replica.requires_checklist: no checklist "before" is configured (${WITHOUT_BEFORE})`,
     ]);
   });
 
@@ -166,7 +179,7 @@ checklists:
     const io = { stdout: (text: string) => out.push(text), stderr: (text: string) => err.push(text), env: {} };
     const good = writeConfig('checklists:\n  - id: tests\n    enabled: false\n');
     expect(await runCli(['check-config', good], io)).toBe(0);
-    expect(out.join('')).toMatch(/: 12 triggers, 4 checklists, \d+ server tiers, \d+ stages\n$/);
+    expect(out.join('')).toMatch(/: \d+ triggers, 7 checklists, \d+ server tiers, \d+ stages\n$/);
     const bad = writeConfig('checklists:\n  - id: before\n    items:\n      - { id: x, text: X, action: { runbook: "Not An Id" } }\n');
     expect(await runCli(['check-config', bad], io)).toBe(1);
     expect(err.join('')).toContain(`${bad}:4:46: checklists[0].items[0].action.runbook: a runbook id is lower-case letters, digits, "_" and "-", like backup`);

@@ -84,7 +84,7 @@ describe('/scale checklist', () => {
       '*Infrastructure optimization* · 0 of 5',
     ]);
     const started = listDecisions(tb.bot.database.db, { kinds: ['checklist_started'] });
-    expect(started.map((row) => row.subject).reverse()).toEqual(['before', 'during', 'after', 'optimize', 'tests']);
+    expect(started.map((row) => row.subject).reverse()).toEqual(defaults.map((checklist) => checklist.id));
   });
 
   it('names a run after its operation and lists the checklists and the open runs', async () => {
@@ -108,7 +108,9 @@ describe('/scale checklist', () => {
     const tb = await bot();
     const url = await scale(tb, 'checklist nonsense');
     const answer = await responseTo(tb.fake, url);
-    expect(answer.body?.text).toContain('There is no checklist `nonsense`. The checklists are: `before`, `during`, `after`, `optimize`, `tests`.');
+    expect(answer.body?.text).toContain(
+      'There is no checklist `nonsense`. The checklists are: `before`, `during`, `after`, `optimize`, `tests`, `load-balancer`, `stateless`, `emergency`.',
+    );
     expect(tb.fake.callsTo('chat.postMessage')).toEqual([]);
   });
 
