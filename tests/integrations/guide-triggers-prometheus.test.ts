@@ -113,7 +113,10 @@ describe('the bucket check (check-config)', () => {
     const quantile = await checkHistogramBuckets([quantileP99], prometheus, AT);
     expect(quantile.warnings).toEqual([
       expect.stringMatching(
-        /^trigger "api_p99" can never fire as it should: histogram_quantile answers at most 1 s, the highest finite bucket of http_request_duration_seconds \(0\.1, 0\.5, 1\)/,
+        new RegExp(
+          '^trigger "api_p99" can never fire as it should: histogram_quantile answers at most 1 s, ' +
+            'the highest finite bucket of http_request_duration_seconds \\(0\\.1, 0\\.5, 1\\)',
+        ),
       ),
     ]);
     expect(await checkHistogramBuckets(defaults.triggers, prometheus, AT)).toEqual({ warnings: [], notes: [] });
