@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { buildAlertingRules } from '../core/rules.ts';
+import { checkHistogramBuckets } from '../core/histogram-check.ts';
 import { buildDashboard, DATASOURCE_UID_PATTERN } from '../core/dashboard.ts';
 import { Command, CommanderError, Option } from 'commander';
 import { displayUrl, redactSecrets, registerSecrets, urlSecrets } from '../core/redact.ts';
@@ -214,16 +215,22 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .description('validate a config file: every problem with its file, line and path')
     .argument('[file]', 'the YAML file (default: --config, SCALEBOT_CONFIG, else only the built-in defaults)')
     .option('-c, --config <file>', 'YAML config file')
-    .action((file: string | undefined, options: { config?: string }) => {
+    .option('--no-prometheus', "skip asking Prometheus for the histograms' buckets")
+    .action(async (file: string | undefined, options: { config?: string; prometheus: boolean }) => {
       const path = file ?? configFileFrom(options, io.env);
       const config = loadConfig({ file: path, env: io.env });
       // The bot would start, but with these runbooks disabled: for a check, that is a failure to fix.
       const warnings = configWarnings(config);
       if (warnings.length > 0) throw new ConfigError(warnings);
+      // A quantile trigger above its histogram's last finite bucket never fires: also a failure to fix.
+      const histograms = options.prometheus ? await checkConfigHistograms(config) : { warnings: [], notes: [] };
+      for (const warning of histograms.warnings) io.stderr(`warning: ${redactSecrets(warning)}\n`);
+      for (const note of histograms.notes) io.stderr(`note: ${redactSecrets(note)}\n`);
       io.stdout(
-        `ok: ${config.sources.join(', ')}: ${config.triggers.length} triggers, ${config.checklists.length} checklists, ` +
-          `${config.capacity.tiers.length} server tiers, ${config.capacity.stages.length} stages\n`,
+        `${histograms.warnings.length > 0 ? 'not ok' : 'ok'}: ${config.sources.join(', ')}: ${config.triggers.length} triggers, ` +
+          `${config.checklists.length} checklists, ${config.capacity.tiers.length} server tiers, ${config.capacity.stages.length} stages\n`,
       );
+      if (histograms.warnings.length > 0) exitCode = EXIT.failure;
     });
 
   try {
@@ -241,6 +248,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 }
 
 class UsageProblem extends Error {}
+
+function checkConfigHistograms(config: ReturnType<typeof loadConfig>) {
+  registerSecrets(urlSecrets(config.prometheus.url));
+  const prometheus = createPrometheus({ url: config.prometheus.url, timeoutMs: config.prometheus.timeoutMs });
+  return checkHistogramBuckets(config.triggers, prometheus, new Date());
+}
 
 /**
  * The storage the CLI's readers (`history`) open: SCALEBOT_DB as the bot reads it. A SQLite file must exist

@@ -2,8 +2,13 @@ import { formatDuration } from './duration.ts';
 import type { Trigger } from './triggers.ts';
 import { formatValue } from './units.ts';
 
-function alertName(id: string): string {
-  return `Scalebot${id
+/**
+ * The trigger's `alert` (the guide's monitoring/alerts.yml name: HighCPUUsage, HighAPILatency, …) where it has one,
+ * so that this file and the guide's can replace each other; else Scalebot + the id in CamelCase.
+ */
+export function alertName(trigger: Pick<Trigger, 'id' | 'alert'>): string {
+  if (trigger.alert) return trigger.alert;
+  return `Scalebot${trigger.id
     .split(/[_-]/)
     .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
     .join('')}`;
@@ -25,7 +30,7 @@ export function buildAlertingRules(triggers: readonly Trigger[]) {
       {
         name: 'scalebot',
         rules: triggers.map((trigger) => ({
-          alert: alertName(trigger.id),
+          alert: alertName(trigger),
           expr: `(${trigger.query.trim()}) ${trigger.op} ${trigger.threshold}`,
           ...(trigger.forSeconds > 0 ? { for: promDuration(trigger.forSeconds) } : {}),
           labels: { severity: trigger.severity === 'immediate' ? 'critical' : 'warning', scalebot_trigger: trigger.id },

@@ -20,6 +20,10 @@ export interface Trigger {
   readonly advice?: string;
   /** Whether growth means something here (users, sizes, usage): its trend is forecast (core/forecast.ts). */
   readonly forecast?: boolean;
+  /** The Prometheus alert name `scalebot rules` gives it (the guide's monitoring/alerts.yml names where it has one). */
+  readonly alert?: string;
+  /** Hidden while its query returns no series (replica lag before there are replicas), rather than "no data". */
+  readonly whenPresent?: boolean;
 }
 
 export type TriggerState = 'ok' | 'pending' | 'breached' | 'no_data';
@@ -111,7 +115,7 @@ export function evaluateTrigger(trigger: Trigger, series: readonly Series[], at:
     if (holding) state = heldSeconds >= trigger.forSeconds || heldWholeWindow ? 'breached' : 'pending';
     results.push({ trigger, labels, state, value, heldSeconds, heldWholeWindow });
   }
-  if (results.length === 0) return [noData(trigger, {}, 'the query returned no series at this time')];
+  if (results.length === 0) return trigger.whenPresent ? [] : [noData(trigger, {}, 'the query returned no series at this time')];
   return results;
 }
 

@@ -23,7 +23,11 @@ const irate = (series: string) => `irate(${series}[${IRATE_WINDOW}])`;
 export const DEMO_TRIGGER_OVERRIDES: readonly Yaml[] = [
   { id: 'cpu', query: `1 - avg by (instance) (${irate('node_cpu_seconds_total{mode="idle"}')})`, for: '30s' },
   { id: 'memory', for: '20s' },
-  { id: 'api_p99', query: `histogram_quantile(0.99, sum by (le) (${irate('http_request_duration_seconds_bucket')}))`, for: '20s' },
+  {
+    id: 'api_p99',
+    query: `1 - sum(${irate('http_request_duration_seconds_bucket{le=~"1|1\\\\.0"}')}) / sum(${irate('http_request_duration_seconds_count')})`,
+    for: '20s',
+  },
   { id: 'disk_iowait', query: `avg by (instance) (${irate('node_cpu_seconds_total{mode="iowait"}')})` },
   {
     id: 'error_rate',

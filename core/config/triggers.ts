@@ -17,6 +17,13 @@ const triggerFields = {
   advice: z.string().optional(),
   /** Whether growth means something for this trigger: its trend is forecast (core/forecast.ts). */
   forecast: z.boolean().optional(),
+  /** The alert's name in `scalebot rules`: the guide's monitoring/alerts.yml name where it has one (HighCPUUsage). */
+  alert: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'is not an alert name: letters, digits and _, not starting with a digit (like HighCPUUsage)')
+    .optional(),
+  /** Hidden from status while its query returns no series (replica lag before any replica exists), not "no data". */
+  when_present: z.boolean().optional(),
 };
 const requiredTriggerFields = ['name', 'severity', 'query', 'op', 'threshold', 'unit'] as const;
 
@@ -41,6 +48,8 @@ export const triggersSection = z
           unit: entry.unit,
           ...(entry.advice ? { advice: entry.advice } : {}),
           forecast: entry.forecast ?? false,
+          ...(entry.alert ? { alert: entry.alert } : {}),
+          ...(entry.when_present ? { whenPresent: true } : {}),
         }),
       ),
   )

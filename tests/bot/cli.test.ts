@@ -103,7 +103,7 @@ describe('npx scalebot check-config', () => {
     writeFileSync(file, 'triggers:\n  - id: cpu\n    query: my_cpu\n');
     const result = await scalebot(['check-config', file]);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^ok: .*good\.yaml: 12 triggers/);
+    expect(result.stdout).toMatch(/^ok: .*good\.yaml: 13 triggers/);
     expect((await scalebot(['check-config'], { SCALEBOT_CONFIG: file })).stdout).toContain('good.yaml');
   });
 
@@ -144,27 +144,45 @@ describe('npx scalebot check-config', () => {
       `${hosts}runbooks:\n${approvals}  - id: mine\n    title: Mine\n    approval: { approvers: anyone }\n` +
         '    steps:\n      - { id: a, host: db-1, run: "true" }\n',
     );
-    const accepted = await scalebot(['check-config', named]);
+    const accepted = await scalebot(['check-config', '--no-prometheus', named]);
     expect(accepted.stderr).toBe('');
     expect(accepted.code).toBe(0);
   });
 });
 
 describe('npx scalebot rules', () => {
-  it('prints every trigger as a Prometheus alerting rule that promtool accepts', async () => {
+  it("prints every trigger as a Prometheus alerting rule that promtool accepts, named as the guide's monitoring/alerts.yml", async () => {
     const result = await scalebot(['rules']);
     expect(result.code).toBe(0);
     const rules = parse(result.stdout);
-    expect(rules.groups[0].rules).toHaveLength(12);
+    expect(rules.groups[0].rules).toHaveLength(13);
     expect(rules.groups[0].rules[0]).toMatchObject({
-      alert: 'ScalebotCpu',
+      alert: 'HighCPUUsage',
       expr: '(1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[5m]))) > 0.7',
       for: '15m',
       labels: { severity: 'critical', scalebot_trigger: 'cpu' },
     });
+    // The guide's five alerts under its names, so that either file can replace the other; ours keep Scalebot….
+    const names = Object.fromEntries(
+      rules.groups[0].rules.map((rule: { alert: string; labels: { scalebot_trigger: string } }) => [rule.labels.scalebot_trigger, rule.alert]),
+    );
+    expect(names).toMatchObject({
+      cpu: 'HighCPUUsage',
+      memory: 'HighMemoryUsage',
+      db_connections: 'DatabaseConnectionsHigh',
+      api_p99: 'HighAPILatency',
+      concurrent_users: 'HighConcurrentUsers',
+      error_rate: 'ScalebotErrorRate',
+      response_time_trend: 'ScalebotResponseTimeTrend',
+      replica_lag: 'ScalebotReplicaLag',
+    });
+    // Where a rule is ours, not the guide's, the rule says so.
+    const trend = rules.groups[0].rules.find((rule: { alert: string }) => rule.alert === 'ScalebotResponseTimeTrend');
+    expect(trend.annotations.summary).toContain("(our rule, not the guide's)");
+    expect(trend.annotations.description).toContain('The guide says only "trending upward"');
     const file = join(dir, 'rules.yml');
     writeFileSync(file, result.stdout);
     const check = await run('promtool', ['check', 'rules', file]);
-    expect(check.stdout).toContain('SUCCESS: 12 rules found');
+    expect(check.stdout).toContain('SUCCESS: 13 rules found');
   });
 });

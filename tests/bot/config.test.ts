@@ -22,7 +22,7 @@ function problemsOf(run: () => unknown): readonly string[] {
 }
 
 describe('loadConfig', () => {
-  it("defaults to the guide's twelve triggers", () => {
+  it("defaults to the guide's twelve triggers and replica lag", () => {
     const config = loadConfig();
     expect(config.triggers.map((trigger) => trigger.id)).toEqual([
       'cpu',
@@ -37,6 +37,7 @@ describe('loadConfig', () => {
       'db_size',
       'cache_hit_rate',
       'response_time_trend',
+      'replica_lag',
     ]);
     expect(config.triggers.find((trigger) => trigger.id === 'cpu')).toMatchObject({ threshold: 0.7, forSeconds: 900, op: '>' });
     expect(config.triggers.find((trigger) => trigger.id === 'cache_hit_rate')).toMatchObject({ op: '<', severity: 'soon' });

@@ -95,7 +95,7 @@ describe('/scale advise walks the decision tree on real metrics', () => {
     const message = await advise(bot, channel);
     expect(message.text).toBe("Advice: Don't scale yet: monitor");
     expect(stepAnswers(message)).toEqual(['degraded: *No*']);
-    expect(textOf(message)).toContain('API response time P99: 250 ms, not &gt; 1 s');
+    expect(textOf(message)).toContain('API response time P99 (share of requests over 1 s): 0 %, not &gt; 1 %');
     expect(textOf(message)).toContain('none of the 7 \\"scale immediately\\" triggers with data is breached');
     expect(textOf(message)).not.toContain('advise_start');
 
@@ -107,7 +107,7 @@ describe('/scale advise walks the decision tree on real metrics', () => {
       detail: { recommendation: 'dont_scale', trigger: 'command', price: null },
     });
     expect((advice!.detail.path as Array<{ evidence: unknown[] }>)[0]!.evidence).toContainEqual(
-      expect.objectContaining({ trigger: 'api_p99', state: 'ok', value: expect.closeTo(0.25, 3) }),
+      expect.objectContaining({ trigger: 'api_p99', state: 'ok', value: 0 }),
     );
     expect(listDecisions(bot.bot.database.db, { kinds: ['command'] })[0]).toMatchObject({ subject: 'advise', outcome: 'dont_scale' });
   });
@@ -231,7 +231,7 @@ describe('/scale advise walks the decision tree on real metrics', () => {
       'database: *No*',
       'global_traffic: _waiting for an answer_',
     ]);
-    expect(textOf(optimized)).toMatch(/API response time P99: 1\.7 s &gt; 1 s for 2\d min \(needs 5 min\)/);
+    expect(textOf(optimized)).toMatch(/API response time P99 \(share of requests over 1 s\): 1\.5 % &gt; 1 % for 2\d min \(needs 5 min\)/);
 
     const multiRegion = (await click(bot, optimized, 'advise_yes', { user: 'U0BOB0001' })).message!;
     expect(multiRegion.text).toBe('Advice: Multi-region deployment (stage 5)');

@@ -32,7 +32,7 @@ describe('the demo story', () => {
     expect(PEAK.cpu).toBeGreaterThan(threshold('cpu'));
     expect(PEAK.concurrentUsers).toBeGreaterThan(threshold('concurrent_users'));
     expect(PEAK.memory).toBeLessThan(threshold('memory'));
-    expect(PEAK.p99LatencySeconds).toBeLessThan(threshold('api_p99'));
+    expect(PEAK.p99LatencySeconds).toBeLessThan(1); // api_p99 reads "over 1 s" as its 1 s bucket: under 1 % beyond it
     expect(PEAK.dailyActiveUsers).toBeLessThan(threshold('daily_active_users'));
     expect(PEAK.dbConnections).toBeLessThan(threshold('db_connections'));
     expect(PEAK.errorRatio).toBeLessThan(threshold('error_rate'));
@@ -79,8 +79,7 @@ describe('the demo exporter scraped by a real Prometheus', () => {
     expect(await value('cpu')).toBeCloseTo(PEAK.cpu, 1);
     expect(await value('concurrent_users')).toBe(PEAK.concurrentUsers);
     expect(await value('memory')).toBeCloseTo(PEAK.memory, 2);
-    expect(await value('api_p99')).toBeLessThan(1);
-    expect(await value('api_p99')).toBeGreaterThan(0.5);
+    expect(await value('api_p99')).toBeLessThan(0.01); // the share of requests over 1 s: P99 under 1 s
     expect(await value('error_rate')).toBeCloseTo(PEAK.errorRatio, 3);
     expect(await value('db_connections')).toBeCloseTo(PEAK.dbConnections, 2);
     expect(await value('cache_hit_rate')).toBeCloseTo(PEAK.cacheHitRate, 2);
