@@ -9,7 +9,7 @@ import {
   type Step,
   type Walk,
 } from '../core/advisor.ts';
-import type { Price } from '../core/capacity.ts';
+import type { Price, Stage } from '../core/capacity.ts';
 import { formatDuration } from '../core/duration.ts';
 import { formatValue } from '../core/units.ts';
 import { describePrice } from './capacity.ts';
@@ -321,12 +321,16 @@ export function buildAdviceBlocks(input: AdviceBlocksInput): Message {
 
   const nextStep =
     input.price && input.price.kind !== 'unavailable'
-      ? ` (${input.price.kind === 'tier' ? input.price.upgrades.map((upgrade) => upgrade.to.name).join(', ') : `stage ${input.price.stage.number}`})`
+      ? ` (${input.price.kind === 'tier' ? input.price.upgrades.map((upgrade) => upgrade.to.name).join(', ') : stageBrief(input.price.stage)})`
       : '';
   const fallback = recommendation
     ? `Advice: ${RECOMMENDATION_TITLES[recommendation]}${nextStep}`
     : `Advice: one question first: ${questionText(pending!.question, input.cpuMemoryThreshold)}`;
   return { text: fallback, blocks };
+}
+
+function stageBrief(stage: Stage): string {
+  return stage.table === 'stages' ? `stage ${stage.number}` : stage.name;
 }
 
 function costText(recommendation: Recommendation, input: AdviceBlocksInput): string | null {

@@ -173,7 +173,9 @@ function scopeText(plan: Plan): string | null {
 /** Past the largest single-region architecture: what the guide still has to say. */
 function beyondText(plan: Plan, largest: Stage | undefined): string {
   const users = plan.users.toLocaleString('en-US');
-  const reach = largest?.capacity.max ? ` Its largest single-region architecture, ${escapeMrkdwn(largest.name)}, is sized for ${largest.capacity.max.toLocaleString('en-US')} users.` : '';
+  const reach = largest?.capacity.max
+    ? ` Its largest single-region architecture, ${escapeMrkdwn(largest.name)}, is sized for ${largest.capacity.max.toLocaleString('en-US')} users.`
+    : '';
   return (
     `*Horizontal:* nothing in the guide's tables carries ${users} users in one region.${reach} ` +
     'Past that the guide gives no architecture or price, only directions: a bigger database server (“good for up to 50K active users”), ' +
@@ -253,20 +255,17 @@ export function buildPlanBlocks(plan: Plan, options: PlanBlocksOptions = {}): Me
     : chosen
       ? `For ${users} users: *${plan.recommended}*, ${escapeMrkdwn(chosen)}.`
       : `Nothing in the tables carries ${users} users.`;
-  blocks.push(
-    section(`*The guide's rule:* vertical scaling until about ${limit} users, then horizontal (better availability and performance). ${verdict}`),
-    {
-      type: 'context',
-      elements: [
-        {
-          type: 'mrkdwn',
-          text:
-            `Now: ${describeNow(plan.current, plan.apiMonthly)}. Prices from the config's \`pricing\` (by default the guide's Cost Comparison table), ` +
-            'one list for every table: where the guide prints another figure, it is shown beside ours.',
-        },
-      ],
-    },
-  );
+  blocks.push(section(`*The guide's rule:* vertical scaling until about ${limit} users, then horizontal (better availability and performance). ${verdict}`), {
+    type: 'context',
+    elements: [
+      {
+        type: 'mrkdwn',
+        text:
+          `Now: ${describeNow(plan.current, plan.apiMonthly)}. Prices from the config's \`pricing\` (by default the guide's Cost Comparison table), ` +
+          'one list for every table: where the guide prints another figure, it is shown beside ours.',
+      },
+    ],
+  });
   const verticalBrief = tier ? `${tier.name} ${formatDollars(plan.vertical.totalWithApis!)}/month` : 'none';
   const horizontalBrief = stage ? `${architectureBrief(stage)} ${formatDollars(plan.horizontal.totalWithApis!)}/month` : 'none';
   const fallback = `Plan for ${load}: vertical ${verticalBrief}, horizontal ${horizontalBrief}; the guide's rule says ${plan.recommended}`;
@@ -309,7 +308,9 @@ export function formatProjectionTable(rows: readonly ProjectionRow[], total: num
 /** The guide's own year-one table, as it prints it (only the periods that carry its figures). */
 export function formatGuideProjectionTable(rows: readonly ProjectionRow[], total: number | null): string {
   const body = rows.flatMap((row) =>
-    row.guide ? [[row.months, row.users.toLocaleString('en-US'), row.guide.architecture, formatDollars(row.guide.monthly), formatDollars(row.guide.cumulative)]] : [],
+    row.guide
+      ? [[row.months, row.users.toLocaleString('en-US'), row.guide.architecture, formatDollars(row.guide.monthly), formatDollars(row.guide.cumulative)]]
+      : [],
   );
   const lines = fixedWidth(['Months', 'Users', 'Architecture', 'Monthly', 'Cumulative'], body, new Set([1, 3, 4]));
   if (total !== null) lines.push(`Year one: ${formatDollars(total)}`);
@@ -355,7 +356,9 @@ export function buildCostBlocks(input: CostBlocksInput): Message {
     );
     const whys = projection.rows.flatMap((row) =>
       row.guide && row.monthly !== row.guide.monthly
-        ? [`• ${row.months}: its ${escapeMrkdwn(row.guide.architecture)} at ${formatDollars(row.guide.monthly)}, ours ${row.monthly === null ? '-' : formatDollars(row.monthly)}: ${escapeMrkdwn(row.guide.why)}`]
+        ? [
+            `• ${row.months}: its ${escapeMrkdwn(row.guide.architecture)} at ${formatDollars(row.guide.monthly)}, ours ${row.monthly === null ? '-' : formatDollars(row.monthly)}: ${escapeMrkdwn(row.guide.why)}`,
+          ]
         : [],
     );
     if (whys.length > 0) blocks.push(section(`*Why they differ*\n${whys.join('\n')}`));

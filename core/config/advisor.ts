@@ -176,7 +176,8 @@ const horizontalEntry = z
       if (row.guide === undefined) context.addIssue({ code: 'custom', path: ['guide'], message: 'a row with `stage:` is there for its `guide:` figures' });
       return;
     }
-    if (row.servers === undefined) context.addIssue({ code: 'custom', path: ['servers'], message: 'a row names its servers, or the `stage:` whose servers it has' });
+    if (row.servers === undefined)
+      context.addIssue({ code: 'custom', path: ['servers'], message: 'a row names its servers, or the `stage:` whose servers it has' });
     if (row.capacity === undefined) context.addIssue({ code: 'custom', path: ['capacity'], message: 'a row of its own has a capacity: { min, max }' });
     if (row.adds?.includes('multi_region')) {
       context.addIssue({ code: 'custom', path: ['adds'], message: 'horizontal rows are single-region: multi-region is a stage (`stages`)' });
@@ -238,7 +239,10 @@ const projection = z
       .object({
         months: z.number().int().positive(),
         users,
-        guide: z.object({ architecture: z.string().min(1), monthly: money, why: z.string().min(1) }).strict().optional(),
+        guide: z
+          .object({ architecture: z.string().min(1), monthly: money, why: z.string().min(1) })
+          .strict()
+          .optional(),
       })
       .strict(),
   )
@@ -316,9 +320,7 @@ export interface Origin {
   locate(path: ReadonlyArray<PropertyKey>, message: string): string;
 }
 
-export type AdvisorOrigins = Partial<
-  Record<'pricing' | 'stages' | 'horizontal' | 'current' | 'advisor.database_triggers' | 'advisor.latency_trigger', Origin>
->;
+export type AdvisorOrigins = Partial<Record<'pricing' | 'stages' | 'horizontal' | 'current' | 'advisor.database_triggers' | 'advisor.latency_trigger', Origin>>;
 
 /** Records which file set which of the keys that other tables refer to. */
 export function noteOrigins(origins: AdvisorOrigins, data: AdvisorUserConfig, origin: Origin): void {
@@ -377,7 +379,9 @@ export function checkAdvisorReferences(merged: AdvisorUserConfig, triggerIds: Re
       );
     }
   };
-  (merged.stages ?? []).forEach((stage, stageIndex) => checkServers(stage, 'stages', stageIndex, 'stage'));
+  (merged.stages ?? []).forEach((stage, stageIndex) => {
+    checkServers(stage, 'stages', stageIndex, 'stage');
+  });
   const stageList = merged.stages ?? [];
   (merged.horizontal ?? []).forEach((row, rowIndex) => {
     checkServers(row, 'horizontal', rowIndex, 'horizontal row');
