@@ -151,7 +151,8 @@ function scopeText(plan: Plan): string | null {
     const price = floor ? `${guideAmount(floor)}/month in the guide` : `${formatDollars(stage.monthly + plan.apiMonthly)}/month`;
     const how =
       plan.scope.source === 'unknown'
-        ? ` If it is: answer *Are you serving global traffic?* in \`/scale advise\`, set \`advisor.global_traffic: true\`, or type \`/scale plan ${plan.users} --global\`.`
+        ? ' If it is: answer *Are you serving global traffic?* in `/scale advise`, set `advisor.global_traffic: true`, ' +
+          `or type \`/scale plan ${plan.users} --global\`.`
         : '';
     return (
       `:globe_with_meridians: *Multi-region (stage ${stage.number}, ${price}) is left out:* the guide sends a team there for global traffic ` +
@@ -357,7 +358,8 @@ export function buildCostBlocks(input: CostBlocksInput): Message {
     const whys = projection.rows.flatMap((row) =>
       row.guide && row.monthly !== row.guide.monthly
         ? [
-            `• ${row.months}: its ${escapeMrkdwn(row.guide.architecture)} at ${formatDollars(row.guide.monthly)}, ours ${row.monthly === null ? '-' : formatDollars(row.monthly)}: ${escapeMrkdwn(row.guide.why)}`,
+            `• ${row.months}: its ${escapeMrkdwn(row.guide.architecture)} at ${formatDollars(row.guide.monthly)}, ` +
+              `ours ${row.monthly === null ? '-' : formatDollars(row.monthly)}: ${escapeMrkdwn(row.guide.why)}`,
           ]
         : [],
     );

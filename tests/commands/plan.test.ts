@@ -82,7 +82,8 @@ describe('/scale plan through the bot', () => {
     const { response } = await slash(bot, `plan ${users}`);
     const shown = users.toLocaleString('en-US');
     expect(response.body?.text).toBe(
-      `Plan for ${shown} concurrent users: vertical CCX63 $590/month, horizontal 4× App (32GB) + 2× DB (64GB) + LB $596/month; the guide's rule says horizontal`,
+      `Plan for ${shown} concurrent users: vertical CCX63 $590/month, ` +
+        "horizontal 4× App (32GB) + 2× DB (64GB) + LB $596/month; the guide's rule says horizontal",
     );
     const blocks = JSON.stringify(response.body?.blocks);
     expect(blocks).toContain(
