@@ -9,7 +9,7 @@ import {
   type Step,
   type Walk,
 } from '../core/advisor.ts';
-import type { Price } from '../core/capacity.ts';
+import type { Price, Stage } from '../core/capacity.ts';
 import { formatDuration } from '../core/duration.ts';
 import { formatValue } from '../core/units.ts';
 import { describePrice } from './capacity.ts';
@@ -99,9 +99,8 @@ const RECOMMENDATION_TEXT: Record<Recommendation, string> = {
     'The guide: _“Optimization can often double your capacity for $0 cost. Always optimize before scaling!”_ Database (missing indexes, slow queries, ' +
     'PgBouncer), application (caching, pagination, N+1 queries), frontend (code splitting, CDN), infrastructure (Nginx workers, HTTP/2, ' +
     'compression). Then ask again. Overloaded right now? The guide’s quick fixes buy time: restart the services, prune Docker data, cache harder.',
-  vertical:
-    'The easiest step: no architecture changes, the same configuration, 5-10 minutes of downtime. Back up, restore on the bigger server, verify, ' +
-    'switch DNS, and keep the old server for 24 hours as the way back.',
+  // The downtime of each path is in verticalPaths: it depends on which migration runbooks are configured.
+  vertical: 'The easiest step: no architecture changes, the same configuration files. The app is down while it moves; how long depends on the path.',
   database:
     'The database is the bottleneck: give it a server of its own (PostgreSQL, Redis, PgBouncer), or, once it has one, add read replicas for the ' +
     'read queries.',
@@ -111,6 +110,28 @@ const RECOMMENDATION_TEXT: Record<Recommendation, string> = {
   multi_region:
     'Global low latency and geographic redundancy: a load balancer and app servers in each region, the primary database in one, replicas near ' + 'the users.',
 };
+
+/** The vertical migration's two runbooks (config/runbooks.yaml): copy with rsync, or back up and restore. */
+export const VERTICAL_RUNBOOKS = { rsync: 'vertical-migration', restore: 'vertical-migration-restore' } as const;
+
+/**
+ * The vertical advice's paths and what each costs in downtime, as the runbooks do them: both copy the bulk
+ * while the app still runs, and the app is down only for the last part. A runbook the config does not have
+ * is described without its command. Then the guide's own figures, and why they disagree.
+ */
+export function verticalPaths(runbooks: ReadonlySet<string>): string {
+  const command = (id: string) => (runbooks.has(id) ? ` (\`/scale run ${id}\`)` : '');
+  return [
+    `• *rsync*${command(VERTICAL_RUNBOOKS.rsync)}: copy the app and its data to the new server while it runs, stop it, then a final rsync ` +
+      'of what changed since: *down for the final rsync*, which grows with how much the data changed during the first copy.',
+    `• *backup and restore*${command(VERTICAL_RUNBOOKS.restore)}: back up while the app runs, stop it, take a final dump, copy the dump ` +
+      'and restore it on the new server: *down for the final dump, the copy and the restore together*, which grow with the size of the ' +
+      'database (a `/scale run test-restore` shows how long the restore takes).',
+    'Then start the app on the new server, check its health, point DNS at it, and keep the old server for 24 hours as the way back.',
+    '_The guide promises “minimal downtime (5-10 minutes)”, but its own steps stop the app first and then back up and copy everything ' +
+      '(“Migration (1-2 hours)”): in that order the app is down for the whole migration. Neither path here does that._',
+  ].join('\n');
+}
 
 /** "checklist:before" → the button's label and the command a person would type. */
 export function describeStartTarget(target: string): { label: string; command: string } {
@@ -162,11 +183,13 @@ function stepBlock(step: Step, index: number, options: AdviceBlocksInput): Block
     const when = step.at ? ` ${slackDate(step.at)}` : '';
     const until = step.expiresAt ? `; counts until ${slackDate(step.expiresAt)}` : '';
     if (step.source === 'checklist') lines.push(`The \`${escapeMrkdwn(options.optimizationChecklist)}\` checklist was completed${when}${until}.`);
+    else if (step.source === 'config') lines.push(`The config says so: \`advisor.global_traffic: ${step.answer === 'yes'}\`.`);
     else lines.push(`Answered by <@${step.by}>${when}${until}.`);
     if (step.note) lines.push(`_The metrics could not answer: ${escapeMrkdwn(step.note)}._`);
   }
   const text = truncateText(lines.join('\n'), SLACK_LIMITS.sectionText);
-  const changeable = step.answer !== 'pending' && step.source !== 'metrics';
+  // An answer from the config changes in the config, not with a button.
+  const changeable = step.answer !== 'pending' && step.source !== 'metrics' && step.source !== 'config';
   return {
     type: 'section',
     block_id: `advise_step_${step.question}`,
@@ -200,6 +223,8 @@ export interface AdviceBlocksInput {
   readonly adviceId?: number;
   /** Triggers forecast to cross within warn_within, soonest first (the evidence's forecasts). */
   readonly forecasts?: readonly ForecastCitation[];
+  /** The ids of the configured runbooks: the vertical advice names the migration runbooks that exist. */
+  readonly runbooks?: ReadonlySet<string>;
 }
 
 /** Forecasts cited under the recommendation, before the list is counted instead. */
@@ -267,7 +292,11 @@ export function buildAdviceBlocks(input: AdviceBlocksInput): Message {
         type: 'section',
         text: {
           type: 'mrkdwn',
-          text: truncateText(`:point_right: *${RECOMMENDATION_TITLES[recommendation]}*\n${RECOMMENDATION_TEXT[recommendation]}`, SLACK_LIMITS.sectionText),
+          text: truncateText(
+            `:point_right: *${RECOMMENDATION_TITLES[recommendation]}*\n${RECOMMENDATION_TEXT[recommendation]}` +
+              (recommendation === 'vertical' ? `\n${verticalPaths(input.runbooks ?? new Set())}` : ''),
+            SLACK_LIMITS.sectionText,
+          ),
         },
       },
     );
@@ -292,12 +321,16 @@ export function buildAdviceBlocks(input: AdviceBlocksInput): Message {
 
   const nextStep =
     input.price && input.price.kind !== 'unavailable'
-      ? ` (${input.price.kind === 'tier' ? input.price.upgrades.map((upgrade) => upgrade.to.name).join(', ') : `stage ${input.price.stage.number}`})`
+      ? ` (${input.price.kind === 'tier' ? input.price.upgrades.map((upgrade) => upgrade.to.name).join(', ') : stageBrief(input.price.stage)})`
       : '';
   const fallback = recommendation
     ? `Advice: ${RECOMMENDATION_TITLES[recommendation]}${nextStep}`
     : `Advice: one question first: ${questionText(pending!.question, input.cpuMemoryThreshold)}`;
   return { text: fallback, blocks };
+}
+
+function stageBrief(stage: Stage): string {
+  return stage.table === 'stages' ? `stage ${stage.number}` : stage.name;
 }
 
 function costText(recommendation: Recommendation, input: AdviceBlocksInput): string | null {

@@ -117,7 +117,7 @@ function priceLine(price: Price, style: Style): string {
     }
     case 'stage':
       return (
-        `stage ${price.stage.number}: ${style.text(price.stage.name)}: ${formatDollars(price.newMonthly)}/month (${formatDelta(price.delta)}), ` +
+        `${style.text(price.stage.label)}: ${formatDollars(price.newMonthly)}/month (${formatDelta(price.delta)}), ` +
         `${style.bold(`${formatDollars(price.newTotalWithApis)}/month`)} with the APIs`
       );
   }

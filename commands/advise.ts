@@ -47,6 +47,7 @@ export async function giveAdvice(deps: CommandDeps, request: AdviceRequest): Pro
     now,
     memory: config.advisor.memory,
     optimizationCompletedAt: completedAt,
+    globalTraffic: config.advisor.globalTraffic,
     ...(request.ask ? { ask: request.ask } : {}),
     ...(request.answered ? { answered: request.answered } : {}),
   });
@@ -92,6 +93,7 @@ export async function giveAdvice(deps: CommandDeps, request: AdviceRequest): Pro
     ...(startTarget ? { startTarget } : {}),
     adviceId,
     forecasts: evidence.forecasts ?? [],
+    runbooks: new Set(config.runbooks.map((runbook) => runbook.id)),
   });
   return { message, walk, price, adviceId };
 }

@@ -1,3 +1,4 @@
+import { NOT_KNOWN_GLOBAL, type TrafficScope } from './capacity.ts';
 import { describeForecast, forecastWarns, type ForecastSettings } from './forecast.ts';
 import type { Operator, Trigger, TriggerResult, TriggerState } from './triggers.ts';
 import type { Unit } from './units.ts';
@@ -19,7 +20,8 @@ import type { Unit } from './units.ts';
  *
  * Questions 1, 3 and 4 are answered from Prometheus. When Prometheus has no data for one of them, a person
  * is asked instead (their answer counts for a short while only). Questions 2 and 5 are asked with buttons;
- * "optimized" is also yes when the optimization checklist was completed. The latest answer wins.
+ * "optimized" is also yes when the optimization checklist was completed, and "global traffic" is answered by
+ * the config when it sets `advisor.global_traffic`. The latest answer wins.
  */
 
 export const QUESTIONS = ['degraded', 'optimized', 'cpu_memory', 'database', 'global_traffic'] as const;
@@ -146,8 +148,8 @@ export interface AnswerMemory {
 export interface Step {
   readonly question: QuestionId;
   readonly answer: Answer | 'pending';
-  /** Who answered: Prometheus, a person (button), or a completed checklist. */
-  readonly source: 'metrics' | 'person' | 'checklist';
+  /** Who answered: Prometheus, a person (button), a completed checklist, or the config (`advisor.global_traffic`). */
+  readonly source: 'metrics' | 'person' | 'checklist' | 'config';
   readonly evidence: readonly EvidenceLine[];
   /** For a metric answer: the one-line summary. For a pending or person-answered metric question: why the metrics could not say. */
   readonly note?: string;
@@ -173,6 +175,8 @@ export interface WalkOptions {
   readonly ask?: QuestionId;
   /** The question whose answer was just clicked: it decides this walk whatever `memory` says. */
   readonly answered?: QuestionId;
+  /** `advisor.global_traffic`: the team's standing answer to "global traffic?"; null or absent: ask. */
+  readonly globalTraffic?: boolean | null;
 }
 
 const YES_NO: Record<QuestionId, Record<Answer, Recommendation | null>> = {
@@ -242,6 +246,9 @@ function metricStep(question: MetricQuestion, evidence: Evidence, answers: Answe
 }
 
 function personStep(question: QuestionId, answers: Answers, options: WalkOptions): Step {
+  if (question === 'global_traffic' && typeof options.globalTraffic === 'boolean') {
+    return { question, answer: options.globalTraffic ? 'yes' : 'no', source: 'config', evidence: [] };
+  }
   let candidate = answers[question];
   if (question === 'optimized' && options.optimizationCompletedAt) {
     const checklist: RememberedAnswer = { answer: 'yes', by: 'checklist', at: options.optimizationCompletedAt, source: 'checklist' };
@@ -251,6 +258,18 @@ function personStep(question: QuestionId, answers: Answers, options: WalkOptions
   const remembered = freshAnswer(question, candidate, options);
   if (remembered) return personAnswered(question, remembered, [], undefined);
   return { question, answer: 'pending', source: 'person', evidence: [] };
+}
+
+/**
+ * What /scale plan and /scale cost know of "Are you serving global traffic?": the config's standing answer,
+ * else the latest answer given in /scale advise while it counts (`advisor.remember.global_traffic`), else
+ * nothing (not global: multi-region is offered only to a team that said so).
+ */
+export function knownTrafficScope(configured: boolean | null, answers: Answers, memory: AnswerMemory, now: Date): TrafficScope {
+  if (configured !== null) return { global: configured, source: 'config' };
+  const remembered = freshAnswer('global_traffic', answers.global_traffic, { now, memory });
+  if (!remembered) return NOT_KNOWN_GLOBAL;
+  return { global: remembered.answer.answer === 'yes', source: 'answer', by: remembered.answer.by, at: remembered.answer.at };
 }
 
 function personAnswered(

@@ -3,10 +3,14 @@ import { deriveThresholdTrigger, RECOMMENDATIONS, type AnswerMemory, type Eviden
 import {
   SERVER_ROLES,
   STAGE_FEATURES,
+  type ArchitectureTable,
+  type Capacity,
   type CapacityTables,
+  type GuideFigure,
   type PlanRule,
   type ProjectionPeriod,
   type Stage,
+  type StageFeature,
   type StageServer,
   type Tier,
 } from '../capacity.ts';
@@ -35,15 +39,19 @@ const capacity = z
   });
 type CapacityInput = z.infer<typeof capacity>;
 
-/** Tiers and stages go smallest first: each one's capacity starts above the one before and reaches further. */
-function checkOrder(entries: ReadonlyArray<{ capacity: CapacityInput }>, what: string, context: z.RefinementCtx): void {
-  entries.forEach((entry, index) => {
-    const before = entries[index - 1];
+/**
+ * Tiers and stages go smallest first: each one's capacity starts above the one before and reaches further.
+ * `at`: the entry's index in its list, when only some entries of the list have a capacity.
+ */
+function checkOrder(entries: ReadonlyArray<{ capacity: CapacityInput; at?: number }>, what: string, context: z.RefinementCtx): void {
+  entries.forEach((entry, position) => {
+    const before = entries[position - 1];
     if (!before) return;
+    const index = entry.at ?? position;
     if (before.capacity.max === null) {
       context.addIssue({
         code: 'custom',
-        path: [index - 1, 'capacity', 'max'],
+        path: [before.at ?? position - 1, 'capacity', 'max'],
         message: `only the last ${what} may have no capacity max (null): it is the largest`,
       });
       return;
@@ -104,20 +112,35 @@ const serverEntry = z
     }
   });
 
+/** The guide's own figure for a stage or a horizontal row, shown beside ours with why they differ. */
+const guideFigure = z
+  .object({
+    total_with_apis: money,
+    /** "$1200+": the guide gives a floor. */
+    or_more: z.boolean().optional(),
+    monthly: money.optional(),
+    users: users.optional(),
+    why: z.string().min(1, 'say why the guide’s figure differs from ours'),
+  })
+  .strict();
+
+const loadBalancer = z
+  .object({ name: z.string().min(1), monthly: money })
+  .strict()
+  .nullable()
+  .optional();
+
 const stageEntry = z
   .object({
     name: z.string().min(1),
     adds: z.array(z.enum(STAGE_FEATURES)).optional(),
     servers: z.array(serverEntry).min(1, 'a stage has at least one server'),
-    load_balancer: z
-      .object({ name: z.string().min(1), monthly: money })
-      .strict()
-      .nullable()
-      .optional(),
+    load_balancer: loadBalancer,
     /** Optional: more than the servers and load balancer add up to (what the parts leave out). */
     monthly: money.optional(),
     capacity,
     note: z.string().optional(),
+    guide: guideFigure.optional(),
   })
   .strict();
 
@@ -125,6 +148,49 @@ const stages = z
   .array(stageEntry)
   .min(1, 'the stages table needs at least one stage')
   .superRefine((list, context) => checkOrder(list, 'stage', context));
+
+/**
+ * A row of the guide's "Horizontal Scaling Costs": either the servers of a stage (`stage: 3`, its figures then
+ * shown beside that stage) or an architecture of its own, after the stages, in one region.
+ */
+const horizontalEntry = z
+  .object({
+    name: z.string().min(1),
+    stage: z.number().int().positive().optional(),
+    adds: z.array(z.enum(STAGE_FEATURES)).optional(),
+    servers: z.array(serverEntry).min(1, 'a horizontal row has at least one server').optional(),
+    load_balancer: loadBalancer,
+    monthly: money.optional(),
+    capacity: capacity.optional(),
+    note: z.string().optional(),
+    guide: guideFigure.optional(),
+  })
+  .strict()
+  .superRefine((row, context) => {
+    if (row.stage !== undefined) {
+      for (const key of ['servers', 'capacity', 'load_balancer', 'monthly', 'adds'] as const) {
+        if (row[key] !== undefined) {
+          context.addIssue({ code: 'custom', path: [key], message: `a row with \`stage: ${row.stage}\` has that stage's servers: leave out \`${key}\`` });
+        }
+      }
+      if (row.guide === undefined) context.addIssue({ code: 'custom', path: ['guide'], message: 'a row with `stage:` is there for its `guide:` figures' });
+      return;
+    }
+    if (row.servers === undefined)
+      context.addIssue({ code: 'custom', path: ['servers'], message: 'a row names its servers, or the `stage:` whose servers it has' });
+    if (row.capacity === undefined) context.addIssue({ code: 'custom', path: ['capacity'], message: 'a row of its own has a capacity: { min, max }' });
+    if (row.adds?.includes('multi_region')) {
+      context.addIssue({ code: 'custom', path: ['adds'], message: 'horizontal rows are single-region: multi-region is a stage (`stages`)' });
+    }
+  });
+
+const horizontal = z.array(horizontalEntry).superRefine((rows, context) =>
+  checkOrder(
+    rows.flatMap((row, index) => (row.capacity ? [{ capacity: row.capacity, at: index }] : [])),
+    'horizontal row',
+    context,
+  ),
+);
 
 const current = z
   .object({ tier: z.string().min(1).optional(), stage: z.number().int().positive().optional() })
@@ -159,6 +225,7 @@ const settingsFields = <Remember extends z.ZodType>(remember: Remember) => ({
     })
     .strict()
     .nullable(),
+  global_traffic: z.boolean().nullable(),
   remember,
   optimization_checklist: id,
   start: z.partialRecord(z.enum(RECOMMENDATIONS), startTarget.nullable()),
@@ -166,16 +233,32 @@ const settingsFields = <Remember extends z.ZodType>(remember: Remember) => ({
   dau_per_concurrent_user: z.number().positive(),
 });
 
-const projection = z.array(z.object({ months: z.number().int().positive(), users }).strict()).min(1);
+const projection = z
+  .array(
+    z
+      .object({
+        months: z.number().int().positive(),
+        users,
+        guide: z
+          .object({ architecture: z.string().min(1), monthly: money, why: z.string().min(1) })
+          .strict()
+          .optional(),
+      })
+      .strict(),
+  )
+  .min(1);
 const apiCosts = z.object({ monthly: money }).strict();
+const awsComparison = z.object({ year_one: money.nullable() }).strict();
 
 /** What one file may say: any of the tables, any of the settings. Spread into the file schema of index.ts. */
 export const advisorFileShape = {
   pricing: pricing.optional(),
   stages: stages.optional(),
+  horizontal: horizontal.optional(),
   api_costs: apiCosts.optional(),
   current: current.optional(),
   projection: projection.optional(),
+  aws_comparison: awsComparison.optional(),
   advisor: z
     .object(settingsFields(z.object(rememberFields).partial().strict()))
     .partial()
@@ -191,9 +274,11 @@ export const advisorSections = {
     ),
   ),
   stages,
+  horizontal,
   api_costs: apiCosts,
   current,
   projection,
+  aws_comparison: awsComparison,
   advisor: z.object(settingsFields(z.object(rememberFields).strict())).strict(),
 };
 
@@ -203,14 +288,19 @@ export type AdvisorUserConfig = {
   [K in keyof typeof advisorFileShape]?: z.infer<(typeof advisorFileShape)[K]>;
 };
 
-/** The tables replace each other whole (a team's own price list is one list); `advisor` merges key by key. */
+/**
+ * The tables replace each other whole (a team's own price list is one list); `advisor` merges key by key. The
+ * horizontal rows extend the stages they follow: a file with its own stages and no rows has none.
+ */
 export function mergeAdvisorConfigs(base: AdvisorUserConfig, override: AdvisorUserConfig): AdvisorUserConfig {
   return {
     pricing: override.pricing ?? base.pricing,
     stages: override.stages ?? base.stages,
+    horizontal: override.horizontal ?? (override.stages && base.horizontal ? [] : base.horizontal),
     api_costs: override.api_costs ?? base.api_costs,
     current: override.current ?? base.current,
     projection: override.projection ?? base.projection,
+    aws_comparison: override.aws_comparison ?? base.aws_comparison,
     advisor: {
       ...base.advisor,
       ...override.advisor,
@@ -230,12 +320,14 @@ export interface Origin {
   locate(path: ReadonlyArray<PropertyKey>, message: string): string;
 }
 
-export type AdvisorOrigins = Partial<Record<'pricing' | 'stages' | 'current' | 'advisor.database_triggers' | 'advisor.latency_trigger', Origin>>;
+export type AdvisorOrigins = Partial<Record<'pricing' | 'stages' | 'horizontal' | 'current' | 'advisor.database_triggers' | 'advisor.latency_trigger', Origin>>;
 
 /** Records which file set which of the keys that other tables refer to. */
 export function noteOrigins(origins: AdvisorOrigins, data: AdvisorUserConfig, origin: Origin): void {
   if (data.pricing) origins.pricing = origin;
   if (data.stages) origins.stages = origin;
+  // Replacing the stages replaces the rows that extend them (mergeAdvisorConfigs).
+  if (data.horizontal || data.stages) origins.horizontal = origin;
   if (data.current) origins.current = origin;
   if (data.advisor?.database_triggers) origins['advisor.database_triggers'] = origin;
   if (data.advisor?.latency_trigger !== undefined) origins['advisor.latency_trigger'] = origin;
@@ -262,29 +354,45 @@ function reportReference(
 export function checkAdvisorReferences(merged: AdvisorUserConfig, triggerIds: ReadonlySet<string>, origins: AdvisorOrigins, problems: string[]): void {
   const tierNames = new Set((merged.pricing ?? []).map((tier) => tier.name));
   const tierByName = new Map((merged.pricing ?? []).map((tier) => [tier.name, tier]));
-  (merged.stages ?? []).forEach((stage, stageIndex) => {
-    let parts = stage.load_balancer?.monthly ?? 0;
-    stage.servers.forEach((server, serverIndex) => {
+  type Priced = { name: string; servers?: z.infer<typeof serverEntry>[]; load_balancer?: { monthly: number } | null; monthly?: number };
+  const checkServers = (entry: Priced, table: 'stages' | 'horizontal', entryIndex: number, what: string) => {
+    let parts = entry.load_balancer?.monthly ?? 0;
+    (entry.servers ?? []).forEach((server, serverIndex) => {
       if (server.tier !== undefined && !tierNames.has(server.tier)) {
         reportReference(
           problems,
-          origins.stages,
-          ['stages', stageIndex, 'servers', serverIndex, 'tier'],
+          origins[table],
+          [table, entryIndex, 'servers', serverIndex, 'tier'],
           origins.pricing,
           ['pricing'],
-          `stage "${stage.name}" names tier "${server.tier}", which is not in the pricing table (${[...tierNames].join(', ')})`,
+          `${what} "${entry.name}" names tier "${server.tier}", which is not in the pricing table (${[...tierNames].join(', ')})`,
         );
       }
       parts += (server.count ?? 1) * (server.monthly ?? tierByName.get(server.tier ?? '')?.monthly ?? 0);
     });
-    if (stage.monthly !== undefined && stage.monthly < parts) {
+    if (entry.monthly !== undefined && entry.monthly < parts) {
       problems.push(
-        (origins.stages ?? origins.pricing)?.locate(
-          ['stages', stageIndex, 'monthly'],
-          `stage "${stage.name}" costs ${stage.monthly} a month, less than its servers and load balancer (${parts}): leave monthly out to use their sum`,
-        ) ?? `stages[${stageIndex}].monthly: less than its parts`,
+        (origins[table] ?? origins.pricing)?.locate(
+          [table, entryIndex, 'monthly'],
+          `${what} "${entry.name}" costs ${entry.monthly} a month, less than its servers and load balancer (${parts}): leave monthly out to use their sum`,
+        ) ?? `${table}[${entryIndex}].monthly: less than its parts`,
       );
     }
+  };
+  (merged.stages ?? []).forEach((stage, stageIndex) => {
+    checkServers(stage, 'stages', stageIndex, 'stage');
+  });
+  const stageList = merged.stages ?? [];
+  (merged.horizontal ?? []).forEach((row, rowIndex) => {
+    checkServers(row, 'horizontal', rowIndex, 'horizontal row');
+    if (row.stage === undefined) return;
+    const stage = stageList[row.stage - 1];
+    const message = !stage
+      ? `horizontal row "${row.name}" names stage ${row.stage}, but the stages table has ${stageList.length} (numbered from 1)`
+      : stageList.slice(0, row.stage).some((earlier) => earlier.adds?.includes('multi_region'))
+        ? `horizontal row "${row.name}" names stage ${row.stage}, a multi-region stage: horizontal rows are single-region`
+        : null;
+    if (message) reportReference(problems, origins.horizontal, ['horizontal', rowIndex, 'stage'], origins.stages, ['stages'], message);
   });
   const currentSetup = merged.current;
   if (currentSetup?.tier !== undefined && !tierNames.has(currentSetup.tier)) {
@@ -333,8 +441,8 @@ const seconds = (value: string | number | null): number | null => (value === nul
 export function buildAdvisorConfig(sections: AdvisorSections, triggers: readonly Trigger[]) {
   const tiers = sections.pricing;
   const tierByName = new Map(tiers.map((tier) => [tier.name, tier]));
-  const stageList: Stage[] = sections.stages.map((stage, index) => {
-    const servers: StageServer[] = stage.servers.map((server) => {
+  const buildServers = (list: readonly z.infer<typeof serverEntry>[]): StageServer[] =>
+    list.map((server) => {
       const tier = server.tier === undefined ? undefined : tierByName.get(server.tier);
       return {
         role: server.role,
@@ -345,19 +453,67 @@ export function buildAdvisorConfig(sections: AdvisorSections, triggers: readonly
         ...(server.note ? { note: server.note } : {}),
       };
     });
-    const loadBalancer = stage.load_balancer ?? null;
+  const figure = (input: z.infer<typeof guideFigure>, where: string): GuideFigure => ({
+    where,
+    totalWithApis: input.total_with_apis,
+    orMore: input.or_more ?? false,
+    monthly: input.monthly ?? null,
+    users: input.users ?? null,
+    why: input.why,
+  });
+  // A row with `stage:` adds its figures to that stage's.
+  const rowFigures = new Map<number, GuideFigure[]>();
+  for (const row of sections.horizontal) {
+    if (row.stage === undefined || !row.guide) continue;
+    rowFigures.set(row.stage, [...(rowFigures.get(row.stage) ?? []), figure(row.guide, 'its Horizontal Scaling Costs table')]);
+  }
+  const architecture = (
+    entry: {
+      name: string;
+      adds?: StageFeature[] | undefined;
+      servers: readonly z.infer<typeof serverEntry>[];
+      load_balancer?: { name: string; monthly: number } | null | undefined;
+      monthly?: number | undefined;
+      capacity: Capacity;
+      note?: string | undefined;
+    },
+    table: ArchitectureTable,
+    number: number,
+    label: string,
+    guide: GuideFigure[],
+  ): Stage => {
+    const servers = buildServers(entry.servers);
+    const loadBalancer = entry.load_balancer ?? null;
     const parts = servers.reduce((sum, server) => sum + server.count * server.monthly, loadBalancer?.monthly ?? 0);
     return {
-      number: index + 1,
-      name: stage.name,
-      adds: stage.adds ?? [],
+      table,
+      number,
+      name: entry.name,
+      label,
+      adds: entry.adds ?? [],
       servers,
       loadBalancer,
-      monthly: stage.monthly ?? parts,
-      capacity: stage.capacity,
-      ...(stage.note ? { note: stage.note } : {}),
+      monthly: entry.monthly ?? parts,
+      capacity: entry.capacity,
+      ...(entry.note ? { note: entry.note } : {}),
+      guide,
     };
-  });
+  };
+  const stageList: Stage[] = sections.stages.map((stage, index) =>
+    architecture(stage, 'stages', index + 1, `stage ${index + 1}: ${stage.name}`, [
+      ...(stage.guide ? [figure(stage.guide, `its stage ${index + 1} heading`)] : []),
+      ...(rowFigures.get(index + 1) ?? []),
+    ]),
+  );
+  const horizontalList: Stage[] = sections.horizontal.flatMap((row, index) =>
+    row.stage === undefined && row.servers && row.capacity
+      ? [
+          architecture({ ...row, servers: row.servers, capacity: row.capacity }, 'horizontal', index + 1, row.name, [
+            ...(row.guide ? [figure(row.guide, 'its Horizontal Scaling Costs table')] : []),
+          ]),
+        ]
+      : [],
+  );
   // The schema lets `current` name exactly one of the two.
   const currentSetup = sections.current.tier !== undefined ? { tier: sections.current.tier } : { stage: sections.current.stage! };
 
@@ -396,7 +552,7 @@ export function buildAdvisorConfig(sections: AdvisorSections, triggers: readonly
   for (const [recommendation, target] of Object.entries(settings.start)) {
     if (target) start[recommendation as Recommendation] = target;
   }
-  const capacity: CapacityTables = { tiers, stages: stageList, apiMonthly: sections.api_costs.monthly, current: currentSetup };
+  const capacity: CapacityTables = { tiers, stages: stageList, horizontal: horizontalList, apiMonthly: sections.api_costs.monthly, current: currentSetup };
   const evidence: EvidenceTriggers = {
     immediate: triggers.filter((trigger) => trigger.severity === 'immediate'),
     latencyTriggerId: latency && byId.has(latency) ? latency : null,
@@ -409,7 +565,11 @@ export function buildAdvisorConfig(sections: AdvisorSections, triggers: readonly
     metricQuestions: seconds(settings.remember.metric_questions),
   };
   const plan: PlanRule = { verticalUntilUsers: settings.vertical_until_users, dauPerConcurrentUser: settings.dau_per_concurrent_user };
-  const projection: readonly ProjectionPeriod[] = sections.projection;
+  const projection: readonly ProjectionPeriod[] = sections.projection.map((period) => ({
+    months: period.months,
+    users: period.users,
+    ...(period.guide ? { guide: period.guide } : {}),
+  }));
   return {
     capacity,
     advisor: {
@@ -423,6 +583,10 @@ export function buildAdvisorConfig(sections: AdvisorSections, triggers: readonly
       start: start as Readonly<Partial<Record<Recommendation, string>>>,
       plan,
       projection,
+      /** The team's standing answer to "Are you serving global traffic?" (null: ask, and use the latest answer). */
+      globalTraffic: settings.global_traffic,
+      /** The guide's estimate of its year one on AWS (null: not shown). */
+      awsYearOne: sections.aws_comparison.year_one,
     } as const,
   };
 }

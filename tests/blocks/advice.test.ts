@@ -3,7 +3,7 @@ import { buildAdviceBlocks, describeEvidence, RECOMMENDATION_TITLES, type Advice
 import { buildCostBlocks, buildPlanBlocks, formatProjectionTable } from '../../blocks/capacity.ts';
 import { loadConfig } from '../../bot/config.ts';
 import { RECOMMENDATIONS, type EvidenceLine, type Step, type Walk } from '../../core/advisor.ts';
-import { planFor, priceRecommendation, projectCosts, resolveCurrent, type ScalingStep } from '../../core/capacity.ts';
+import { compareWithAws, planFor, priceRecommendation, projectCosts, resolveCurrent, type ScalingStep } from '../../core/capacity.ts';
 import { checkBlockKitLimits } from '../helpers/slack/index.ts';
 
 const { capacity, advisor } = loadConfig();
@@ -87,6 +87,43 @@ describe('the advice message', () => {
     );
   });
 
+  // The guide: "Minimal downtime (5-10 minutes)" under Pros, "Migration (1-2 hours)" in its steps, which stop
+  // the app before the backup and the rsync. The runbooks copy the bulk while the app runs.
+  it('vertical: the downtime of each migration path as the runbooks do it, the guide’s two figures said for what they are', () => {
+    const path = [degraded, optimized, cpuYes];
+    const both = texts(
+      buildAdviceBlocks(input({ recommendation: 'vertical', path }, { runbooks: new Set(['vertical-migration', 'vertical-migration-restore', 'backup']) }))
+        .blocks,
+    );
+    expect(both).toContain(
+      '• *rsync* (`/scale run vertical-migration`): copy the app and its data to the new server while it runs, stop it, then a final rsync',
+    );
+    expect(both).toContain('*down for the final rsync*');
+    expect(both).toContain('• *backup and restore* (`/scale run vertical-migration-restore`): back up while the app runs, stop it, take a final dump');
+    expect(both).toContain('*down for the final dump, the copy and the restore together*');
+    expect(both).toContain('The guide promises “minimal downtime (5-10 minutes)”, but its own steps stop the app first');
+    expect(both).toContain('(“Migration (1-2 hours)”)');
+    expect(both).not.toContain('5-10 minutes of downtime');
+    // A runbook the config lacks is described, not offered as a command.
+    const rsyncOnly = texts(buildAdviceBlocks(input({ recommendation: 'vertical', path }, { runbooks: new Set(['vertical-migration']) })).blocks);
+    expect(rsyncOnly).toContain('`/scale run vertical-migration`');
+    expect(rsyncOnly).not.toContain('vertical-migration-restore');
+    expect(rsyncOnly).toContain('• *backup and restore*: back up while the app runs');
+  });
+
+  it('global traffic set in the config: said so, with no Change button', () => {
+    const path: Step[] = [
+      degraded,
+      optimized,
+      { question: 'cpu_memory', answer: 'no', source: 'metrics', evidence: [] },
+      { question: 'database', answer: 'no', source: 'metrics', evidence: [] },
+      { question: 'global_traffic', answer: 'no', source: 'config', evidence: [] },
+    ];
+    const message = buildAdviceBlocks(input({ recommendation: 'horizontal', path }));
+    expect(texts(message.blocks)).toContain('The config says so: `advisor.global_traffic: false`.');
+    expect(message.blocks!.find((block) => block.block_id === 'advise_step_global_traffic')).not.toHaveProperty('accessory');
+  });
+
   it('asks a pending question with Yes and No and no Start button', () => {
     const pending: Step = { question: 'optimized', answer: 'pending', source: 'person', evidence: [] };
     const message = buildAdviceBlocks(input({ path: [degraded, pending], pendingQuestion: 'optimized' }));
@@ -159,7 +196,11 @@ describe('the advice message', () => {
 });
 
 describe('the plan and cost messages', () => {
-  it.each([500, 1000, 1500, 3000, 5000, 8000, 20000])('plan for %i users fits Slack and names the tier, the stage and the rule', (users) => {
+  it.each([500, 1000, 1500, 3000, 5000, 8000, 12000, 15000, 20000])('plan for %i users fits Slack and names the tier, the stage and the rule', (users) => {
+    for (const global of [false, true]) {
+      const message = buildPlanBlocks(planFor({ users }, capacity, advisor.plan, { global, source: 'command' }));
+      expect(checkBlockKitLimits(message.blocks)).toEqual([]);
+    }
     const message = buildPlanBlocks(planFor({ users }, capacity, advisor.plan));
     expect(checkBlockKitLimits(message.blocks)).toEqual([]);
     expect(texts(message.blocks)).toContain("*The guide's rule:* vertical scaling until about 5,000 users");
@@ -170,13 +211,15 @@ describe('the plan and cost messages', () => {
   });
 
   it('cost shows now and the year-one table', () => {
+    const projection = projectCosts(advisor.projection, capacity, advisor.plan);
     const message = buildCostBlocks({
       current: resolveCurrent(capacity),
       apiMonthly: capacity.apiMonthly,
-      projection: projectCosts(advisor.projection, capacity, advisor.plan),
+      projection,
+      aws: compareWithAws(advisor.awsYearOne, projection),
     });
     expect(checkBlockKitLimits(message.blocks)).toEqual([]);
-    expect(message.text).toBe('Monthly cost now: $225 (CPX41 (one server)); year one $3,453');
+    expect(message.text).toBe("Monthly cost now: $225 (CPX41 (one server)); year one $3,453 (the guide's table: $4,380)");
     expect(formatProjectionTable(projectCosts(advisor.projection, capacity, advisor.plan).rows, 3453)).toBe(
       [
         'Months   Users  Architecture            Monthly  Cumulative',

@@ -150,6 +150,9 @@ describe('/scale advise walks the decision tree on real metrics', () => {
     expect(textOf(vertical)).toMatch(/CPU usage `instance=web-1:9100`: 90 % &gt; 80 % for ≥ 30 min \(needs 15 min\)/);
     expect(textOf(vertical)).toContain('*Next tier* for the server: CPX51: 32 GB RAM, 16 vCPU, 360 GB storage, $50/month, sized for 2,000-3,000 users');
     expect(textOf(vertical)).toContain('+$15 against CPX41 (one server) at $35; *$240/month* with the APIs ($190)');
+    // The migration runbooks the config has, each with the downtime it really costs.
+    expect(textOf(vertical)).toContain('• *rsync* (`/scale run vertical-migration`)');
+    expect(textOf(vertical)).toContain('(“Migration (1-2 hours)”)');
 
     // A new /scale advise remembers the answer and who gave it.
     const again = await advise(bot, channel, 'U0DAVE001');
@@ -235,6 +238,10 @@ describe('/scale advise walks the decision tree on real metrics', () => {
 
     const multiRegion = (await click(bot, optimized, 'advise_yes', { user: 'U0BOB0001' })).message!;
     expect(multiRegion.text).toBe('Advice: Multi-region deployment (stage 5)');
+    // /scale plan takes the same answer: Bob said the traffic is global, so 12,000 users get the multi-region stage.
+    const globalPlan = await slash(bot, 'plan 12000', { channel });
+    expect(String(globalPlan.response.body?.text)).toContain('horizontal stage 5 $1,200/month');
+    expect(JSON.stringify(globalPlan.response.body?.blocks)).toContain('<@U0BOB0001> answered in `/scale advise`');
     expect(textOf(multiRegion)).toContain('*Cost:* $1,010/month, +$975 against CPX41 (one server) at $35; *$1,200/month* with the APIs ($190).');
 
     const changing = (await click(bot, multiRegion, 'advise_change_global_traffic')).message!;
@@ -243,6 +250,9 @@ describe('/scale advise walks the decision tree on real metrics', () => {
     expect(stepAnswers(horizontal)).toEqual(['degraded: *Yes*', 'optimized: *Yes*', 'cpu_memory: *No*', 'database: *No*', 'global_traffic: *No*']);
     expect(textOf(horizontal)).toContain('• load balancer: Hetzner LB11, $6');
     expect(textOf(horizontal)).toContain('*Cost:* $126/month, +$91 against CPX41 (one server) at $35; *$316/month* with the APIs ($190).');
+    const onePlan = await slash(bot, 'plan 12000', { channel });
+    expect(String(onePlan.response.body?.text)).toContain('horizontal 4× App (32GB) + 2× DB (64GB) + LB $596/month');
+    expect(JSON.stringify(onePlan.response.body?.blocks)).toMatch(/<@U0\w+> answered in `\/scale advise` on \d{4}-\d\d-\d\d that the traffic is not global/);
 
     // "Walk the tree again" re-reads the metrics and the remembered answers.
     const again = (await click(bot, horizontal, 'advise_refresh', { user: 'U0CAROL01' })).message!;
@@ -252,6 +262,17 @@ describe('/scale advise walks the decision tree on real metrics', () => {
       outcome: 'horizontal',
       detail: { trigger: 'refresh' },
     });
+  });
+
+  it('advisor.global_traffic: false answers the last question for the team: horizontal, no button; from stage 4 the 4× app row', async () => {
+    const bot = await botFor('latency', { config: 'advisor: { global_traffic: false }\ncurrent: { stage: 4 }\n' });
+    const message = (await click(bot, await advise(bot, newChannel()), 'advise_yes')).message!;
+    expect(stepAnswers(message)).toEqual(['degraded: *Yes*', 'optimized: *Yes*', 'cpu_memory: *No*', 'database: *No*', 'global_traffic: *No*']);
+    expect(message.text).toBe('Advice: Horizontal scaling: load balancer + more app servers (4× App (32GB) + 2× DB (64GB) + LB)');
+    expect(textOf(message)).toContain('The config says so: `advisor.global_traffic: false`.');
+    expect(textOf(message)).not.toContain('advise_change_global_traffic');
+    expect(textOf(message)).toContain("*Next:* 4× App (32GB) + 2× DB (64GB) + LB (the guide's Horizontal Scaling Costs table, past its stages)");
+    expect(textOf(message)).toContain('*Cost:* $406/month, +$200 against stage 4: Read replicas at $206; *$596/month* with the APIs ($190).');
   });
 
   it('Prometheus down: every metric question is asked instead, and the price comes from a custom pricing table', async () => {

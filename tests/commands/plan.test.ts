@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePlanArguments, parseUserCount } from '../../commands/plan.ts';
+import { parsePlanArguments, parsePlanCommand, parseUserCount } from '../../commands/plan.ts';
 import { UsageError } from '../../commands/types.ts';
 import { listDecisions } from '../../db/decision-log.ts';
 import { slash, startTestBot, type TestBot } from '../helpers/bot.ts';
@@ -15,6 +15,15 @@ describe('/scale plan arguments', () => {
     expect(parsePlanArguments(['dau=12000'])).toEqual({ dau: 12000 });
     expect(parsePlanArguments(['DAU=20k'])).toEqual({ dau: 20000 });
     expect(parseUserCount('1,00')).toBeNull();
+  });
+
+  it('takes --global or --not-global anywhere among the words, once', () => {
+    expect(parsePlanCommand(['12000', '--global'])).toEqual({ load: { users: 12000 }, global: true });
+    expect(parsePlanCommand(['--NOT-GLOBAL', 'dau=48k'])).toEqual({ load: { dau: 48000 }, global: false });
+    expect(parsePlanCommand(['12000'])).toEqual({ load: { users: 12000 }, global: undefined });
+    expect(() => parsePlanCommand(['12000', '--global', '--not-global'])).toThrow(/Say `--global` or `--not-global` once/);
+    expect(() => parsePlanCommand(['12000', '--worldwide'])).toThrow(/“--worldwide” is not an option: `--global` and `--not-global` are/);
+    expect(() => parsePlanCommand(['--global'])).toThrow(/needs a number of users/);
   });
 
   const malformed: Array<[string[], RegExp]> = [
@@ -66,6 +75,66 @@ describe('/scale plan through the bot', () => {
       outcome: 'ok',
       detail: { users: 8000, tier: 'CPX61', stage: 4, recommended: 'horizontal' },
     });
+  });
+
+  // The guide's "Horizontal Scaling Costs": "4× App (32GB) + 2× DB (64GB) + LB | $456 | $646 | 15000 users".
+  it.each([12000, 15000])('%i users, nobody said the traffic is global: the 4× app row beside the guide’s figures, multi-region left out', async (users) => {
+    const { response } = await slash(bot, `plan ${users}`);
+    const shown = users.toLocaleString('en-US');
+    expect(response.body?.text).toBe(
+      `Plan for ${shown} concurrent users: vertical CCX63 $590/month, ` +
+        "horizontal 4× App (32GB) + 2× DB (64GB) + LB $596/month; the guide's rule says horizontal",
+    );
+    const blocks = JSON.stringify(response.body?.blocks);
+    expect(blocks).toContain(
+      ":point_right: *Horizontal (the guide's Horizontal Scaling Costs table):* 4× App (32GB) + 2× DB (64GB) + LB, sized for 10,000-15,000 users",
+    );
+    expect(blocks).toContain('• 4 × app: CPX51 (32 GB), $50 each');
+    expect(blocks).toContain('• database (primary): CPX61 (64 GB), $100');
+    expect(blocks).toContain('$406/month (+$371 against now), *$596/month* with the APIs');
+    expect(blocks).toContain(
+      "_The guide's figure, its Horizontal Scaling Costs table: $646/month with the APIs ($456 without them), for 15,000 users; " +
+        'priced from the `pricing` table: $596. Why: no price list of the guide gives $456',
+    );
+    expect(blocks).toContain(':globe_with_meridians: *Multi-region (stage 5, $1,200+/month in the guide) is left out:*');
+    expect(blocks).toContain('nobody has said the traffic is global');
+    expect(blocks).toContain(`type \`/scale plan ${users} --global\``);
+    expect(blocks).not.toContain('stage 5. Multi-region');
+    expect(listDecisions(bot.bot.database.db, { kinds: ['command'], limit: 1 })[0]).toMatchObject({
+      detail: { users, stage: null, horizontal: '4× App (32GB) + 2× DB (64GB) + LB', global: false, global_source: 'unknown', recommended: 'horizontal' },
+    });
+  });
+
+  it('12,000 users with --global: multi-region, stage 5', async () => {
+    const { response } = await slash(bot, 'plan 12000 --global');
+    expect(response.body?.text).toBe(
+      "Plan for 12,000 concurrent users: vertical CCX63 $590/month, horizontal stage 5 $1,200/month; the guide's rule says horizontal",
+    );
+    const blocks = JSON.stringify(response.body?.blocks);
+    expect(blocks).toContain(":point_right: *Horizontal (the guide's stages):* stage 5. Multi-region, sized for 10,000+ users");
+    expect(blocks).toContain('*Global traffic:* you said the traffic is global (`--global`), so multi-region stages are offered.');
+    expect(blocks).toContain("_The guide's figure, its stage 5 heading: $1,200+/month with the APIs");
+  });
+
+  it('past 15,000 users in one region: says what the guide offers, and that only the CCX63 carries it', async () => {
+    const { response } = await slash(bot, 'plan 20000');
+    expect(response.body?.text).toBe("Plan for 20,000 concurrent users: vertical CCX63 $590/month, horizontal none; the guide's rule says vertical");
+    const blocks = JSON.stringify(response.body?.blocks);
+    expect(blocks).toContain(
+      "*Horizontal:* nothing in the guide's tables carries 20,000 users in one region. Its largest single-region architecture, " +
+        '4× App (32GB) + 2× DB (64GB) + LB, is sized for 15,000 users.',
+    );
+    expect(blocks).toContain('sharding at 100K+ users');
+    expect(blocks).toContain('For 20,000 users the rule says horizontal, but nothing horizontal in the tables carries them in one region');
+    expect(blocks).toContain('*Multi-region (stage 5, $1,200+/month in the guide) is left out:*');
+  });
+
+  it('takes daily active users, and says the ratio is ours, not the guide’s', async () => {
+    const { response } = await slash(bot, 'plan dau=48000');
+    expect(String(response.body?.text)).toMatch(/^Plan for 48,000 daily active users \(≈ 12,000 concurrent\):/);
+    expect(JSON.stringify(response.body?.blocks)).toContain(
+      "≈ 12,000 concurrent at 4 daily active users per concurrent user: *our assumption, not the guide's*",
+    );
   });
 
   it('takes daily active users', async () => {

@@ -215,6 +215,42 @@ current: { stage: 1 }
     ]);
   });
 
+  it('horizontal rows: a stage that is not there or is multi-region, servers beside `stage:`, a row without servers, an unknown tier', () => {
+    const file = writeConfig(`horizontal:
+  - { name: A, stage: 9, guide: { total_with_apis: 1, why: x } }
+  - { name: B, stage: 5, guide: { total_with_apis: 1, why: x } }
+  - { name: C, stage: 3, servers: [{ role: app, tier: CPX41 }], guide: { total_with_apis: 1, why: x } }
+  - { name: D, capacity: { min: 10000, max: 20000 } }
+`);
+    expect(problemsOf(file)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(new RegExp(`^${file}:4:\\d+: horizontal\\[2\\]\\.servers: a row with \`stage: 3\` has that stage's servers`)),
+        expect.stringMatching(new RegExp(`^${file}:5:\\d+: horizontal\\[3\\]\\.servers: a row names its servers, or the \`stage:\``)),
+      ]),
+    );
+    const references = writeConfig(`horizontal:
+  - { name: A, stage: 9, guide: { total_with_apis: 1, why: x } }
+  - { name: B, stage: 5, guide: { total_with_apis: 1, why: x } }
+  - { name: E, servers: [{ role: app, tier: CPX99 }], capacity: { min: 10000, max: 20000 } }
+`);
+    expect(problemsOf(references)).toEqual([
+      expect.stringMatching(/:2:\d+: horizontal\[0\]\.stage: horizontal row "A" names stage 9, but the stages table has 5/),
+      expect.stringMatching(/:3:\d+: horizontal\[1\]\.stage: horizontal row "B" names stage 5, a multi-region stage/),
+      expect.stringMatching(/:4:\d+: horizontal\[2\]\.servers\[0\]\.tier: horizontal row "E" names tier "CPX99"/),
+    ]);
+  });
+
+  it('a file with its own stages and no horizontal rows has none; global_traffic and aws_comparison are settings like any', () => {
+    const { capacity, advisor } = loadConfig({ file: writeConfig(CUSTOM) });
+    expect(capacity.horizontal).toEqual([]);
+    expect(capacity.stages.flatMap((stage) => stage.guide)).toEqual([]);
+    const guide = loadConfig({ file: writeConfig('advisor: { global_traffic: true }\naws_comparison: { year_one: null }\n') });
+    expect(guide.advisor).toMatchObject({ globalTraffic: true, awsYearOne: null });
+    expect(guide.capacity.horizontal.map((row) => row.name)).toEqual(['4× App (32GB) + 2× DB (64GB) + LB']);
+    expect(advisor.globalTraffic).toBeNull();
+    expect(problemsOf(writeConfig('advisor: { global_traffic: yes-ish }\n'))).toEqual([expect.stringMatching(/advisor\.global_traffic/)]);
+  });
+
   it('scalebot check-config reports them and counts the tables when all is well', async () => {
     const out: string[] = [];
     const err: string[] = [];
