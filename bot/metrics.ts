@@ -46,7 +46,7 @@ export function createMetrics(prometheusWorker?: PrometheusWorkerStats, evaluati
   // core/evaluation-cache.ts: how often an evaluation was shared instead of asked of Prometheus again.
   const evaluationCache = new Counter({
     name: 'scalebot_evaluation_cache_requests_total',
-    help: 'Trigger evaluations asked for, by outcome: hit (a kept one younger than prometheus.max_age), shared (one in flight), miss, bypass (cache off, or a past moment)',
+    help: 'Trigger evaluations asked for, by outcome: hit (kept, younger than prometheus.max_age), shared (in flight), miss, bypass (off, or a past moment)',
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
