@@ -135,6 +135,18 @@ export interface StatusBlocksOptions {
   readonly dashboardUrl?: string | null;
   /** Offer the "Chart…" menu of the triggers (charts on). */
   readonly chartMenu?: boolean;
+  /**
+   * When the answer is sent: the context then says how old its figures are ("evaluated 6 s ago"), since an
+   * evaluation serves everyone who asks while it is younger than prometheus.max_age. Left out for messages
+   * that stay in a channel, where "6 s ago" would soon be wrong: they keep the date alone.
+   */
+  readonly now?: Date;
+}
+
+/** "just now", "6 s ago", "2 min ago": the age of an evaluation at `now`. */
+export function describeEvaluationAge(evaluatedAt: Date, now: Date): string {
+  const seconds = Math.floor((now.getTime() - evaluatedAt.getTime()) / 1000);
+  return seconds < 1 ? 'just now' : `${formatDuration(seconds)} ago`;
 }
 
 /** The status message's "Chart…" menu: its action id, read back by parseChartMenuChoice. */
@@ -173,7 +185,6 @@ export function buildStatusBlocks(report: StatusReport, options: StatusBlocksOpt
     byTrigger.set(result.trigger.id, entry);
   }
   const groups = [...byTrigger.values()];
-  const noDataCount = groups.filter((group) => group.results.some((result) => result.state === 'no_data')).length;
   const settings = report.forecastSettings;
   const warningCount = groups.filter((group) => warningResults(group.results, settings).length > 0).length;
   const forecastWarning =
@@ -185,17 +196,7 @@ export function buildStatusBlocks(report: StatusReport, options: StatusBlocksOpt
     : forecastWarning
       ? truncateText(`${VERDICT_TITLES.ok} now; ${forecastWarning}`, SLACK_LIMITS.headerText)
       : VERDICT_TITLES[report.verdict];
-  const icon = report.failure ? ':warning:' : VERDICT_ICONS[report.verdict];
-  const context: string[] = [
-    `Evaluated <!date^${Math.floor(report.evaluatedAt.getTime() / 1000)}^{date_short_pretty} {time_secs}|${report.evaluatedAt.toISOString()}>`,
-  ];
-  if (noDataCount > 0 && !report.failure) context.push(`${noDataCount} trigger${noDataCount === 1 ? ' has' : 's have'} no data`);
-  if (options.dashboardUrl) context.push(`<${options.dashboardUrl}|Open the Grafana dashboard>`);
-
-  const blocks: Block[] = [
-    { type: 'header', text: { type: 'plain_text', text: `${title}`, emoji: true } },
-    { type: 'context', elements: [{ type: 'mrkdwn', text: `${icon} ${context.join(' · ')}` }] },
-  ];
+  const blocks: Block[] = [{ type: 'header', text: { type: 'plain_text', text: `${title}`, emoji: true } }, statusContext(report, options)];
   if (report.failure) {
     blocks.push({
       type: 'section',
@@ -225,6 +226,33 @@ export function buildStatusBlocks(report: StatusReport, options: StatusBlocksOpt
   if (!options.chartMenu || groups.length === 0) return { text: fallback, blocks: fitBlockCount(blocks) };
   // The menu comes last and is never the block cut to fit.
   return { text: fallback, blocks: [...fitBlockCount(blocks, SLACK_LIMITS.blocksPerMessage - 1), chartMenu(groups.map((group) => group.trigger))] };
+}
+
+/** The line under the header: when evaluated (and how long ago), how many triggers have no data, the dashboard. */
+function statusContext(report: StatusReport, options: StatusBlocksOptions): Block {
+  const noDataCount = countNoData(report);
+  const icon = report.failure ? ':warning:' : VERDICT_ICONS[report.verdict];
+  const date = `<!date^${Math.floor(report.evaluatedAt.getTime() / 1000)}^{date_short_pretty} {time_secs}|${report.evaluatedAt.toISOString()}>`;
+  const context: string[] = [options.now ? `Evaluated ${describeEvaluationAge(report.evaluatedAt, options.now)} (${date})` : `Evaluated ${date}`];
+  if (noDataCount > 0 && !report.failure) context.push(`${noDataCount} trigger${noDataCount === 1 ? ' has' : 's have'} no data`);
+  if (options.dashboardUrl) context.push(`<${options.dashboardUrl}|Open the Grafana dashboard>`);
+  return { type: 'context', elements: [{ type: 'mrkdwn', text: `${icon} ${context.join(' · ')}` }] };
+}
+
+/**
+ * `message` (buildStatusBlocks of `report`, built once however many are served it) with its age as of `now`:
+ * only the context line is redone, so that each answer of a crowd costs no rebuilding of a fleet's sections.
+ */
+export function stampEvaluationAge(message: Message, report: StatusReport, options: StatusBlocksOptions & { readonly now: Date }): Message {
+  if (message.blocks?.[1]?.type !== 'context') return message;
+  const blocks = message.blocks.slice();
+  blocks[1] = statusContext(report, options);
+  return { ...message, blocks };
+}
+
+/** The triggers with at least one series without data. */
+function countNoData(report: StatusReport): number {
+  return new Set(report.results.filter((result) => result.state === 'no_data').map((result) => result.trigger.id)).size;
 }
 
 function summarizeCounts(results: readonly TriggerResult[]): string {

@@ -6,6 +6,8 @@ import type { DatabaseHandle } from '../db/client.ts';
 import { openStorage, type SqliteStorage, type StorageOptions } from '../db/storage.ts';
 import { WebClient } from '@slack/web-api';
 import { createOffThreadPrometheus } from '../integrations/prometheus-off-thread.ts';
+import { FALLBACK_SCRAPE_INTERVAL_SECONDS, watchScrapeInterval } from '../integrations/prometheus-config.ts';
+import { withEvaluationCache } from '../core/evaluation-cache.ts';
 import type { ChecklistRuns } from '../services/checklists/index.ts';
 import type { Storage } from '../core/ports.ts';
 import type { FenceTokenOf } from '../core/storage/leases.ts';
@@ -98,7 +100,7 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
   // Every outside call gets at most a third of the lease, so that a leader renewing on time (every fifth of the
   // lease) always has more time left than the call may take (`mayCallOut`): 5 s for the default 15 s lease.
   const callTimeoutMs = Math.min(10_000, Math.floor(settings.leaseMs / 3));
-  const prometheus = createOffThreadPrometheus(
+  const prometheusClient = createOffThreadPrometheus(
     { url: config.prometheus.url, timeoutMs: config.prometheus.timeoutMs },
     {
       onWorkerDied: (reason) =>
@@ -108,7 +110,28 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
         ),
     },
   );
-  const metrics = createMetrics(prometheus);
+  // Every evaluation of the bot (status, advisor, snapshot, watcher, charts, digest) goes through one cache
+  // (core/evaluation-cache.ts) kept by this process; `scalebot status` builds its own client and asks fresh.
+  const scrapeInterval =
+    config.prometheus.maxAge === 'auto'
+      ? watchScrapeInterval({
+          url: config.prometheus.url,
+          timeoutMs: config.prometheus.timeoutMs,
+          onRead: (seconds) => logger.info({ seconds }, 'prometheus.max_age is auto: an evaluation serves for the scrape interval Prometheus reports'),
+          onFailed: (error) =>
+            logger.warn(
+              { reason: error.message },
+              `prometheus.max_age is auto and the scrape interval could not be read: ${FALLBACK_SCRAPE_INTERVAL_SECONDS}s it is`,
+            ),
+        })
+      : null;
+  const maxAgeSeconds = () => (scrapeInterval ? scrapeInterval.seconds() : (config.prometheus.maxAge as number));
+  const prometheus = withEvaluationCache(prometheusClient, {
+    clock,
+    maxAgeMs: () => maxAgeSeconds() * 1000,
+    onOutcome: (outcome) => metrics.evaluationCache.inc({ outcome }),
+  });
+  const metrics = createMetrics(prometheus, { evaluationMaxAgeSeconds: maxAgeSeconds });
   leadership = createLeadership({ leases: storage.leases, leaseMs: settings.leaseMs, logger, onChange: (change) => metrics.leadership.record(change) });
   const gate = leadership;
   // The watcher posts with no retries of the client's own: a 429 comes back at once with Retry-After, and
@@ -218,6 +241,7 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
     server?.close();
     await gate.stop();
     deliver.stop();
+    scrapeInterval?.stop();
     await prometheus.close();
     await renderer?.close();
     await storage.close();
@@ -254,6 +278,7 @@ export async function startBot({ env, configFile, clock = () => new Date(), logD
       await gate.stop();
       await runbooks.shutdown();
       deliver.stop();
+      scrapeInterval?.stop();
       await prometheus.close();
       await renderer?.close();
       if (settings.mode === 'socket') {

@@ -8,7 +8,7 @@ export interface PrometheusWorkerStats {
 }
 
 /** The bot's own metrics, served at GET /metrics. One registry per process (tests build their own). */
-export function createMetrics(prometheusWorker?: PrometheusWorkerStats) {
+export function createMetrics(prometheusWorker?: PrometheusWorkerStats, evaluations?: { readonly evaluationMaxAgeSeconds: () => number }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'scalebot_' });
   if (prometheusWorker) {
@@ -43,7 +43,31 @@ export function createMetrics(prometheusWorker?: PrometheusWorkerStats) {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10],
     registers: [registry],
   });
-  return { registry, commandsTotal, commandDuration, watcher: createWatcherMetrics(registry), leadership: createLeadershipMetrics(registry) };
+  // core/evaluation-cache.ts: how often an evaluation was shared instead of asked of Prometheus again.
+  const evaluationCache = new Counter({
+    name: 'scalebot_evaluation_cache_requests_total',
+    help: 'Trigger evaluations asked for, by outcome: hit (kept, younger than prometheus.max_age), shared (in flight), miss, bypass (off, or a past moment)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  if (evaluations) {
+    new Gauge({
+      name: 'scalebot_evaluation_max_age_seconds',
+      help: 'How long an evaluation serves everyone who asks (prometheus.max_age; with auto, the scrape interval read from Prometheus)',
+      registers: [registry],
+      collect() {
+        this.set(evaluations.evaluationMaxAgeSeconds());
+      },
+    });
+  }
+  return {
+    registry,
+    commandsTotal,
+    commandDuration,
+    evaluationCache,
+    watcher: createWatcherMetrics(registry),
+    leadership: createLeadershipMetrics(registry),
+  };
 }
 
 /** Whether this replica leads, and how often that changed (services/leadership.ts reports each change). */

@@ -1,33 +1,34 @@
 import { takesNoArguments } from '../blocks/replies.ts';
-import { buildStatusBlocks } from '../blocks/status.ts';
+import { buildStatusBlocks, stampEvaluationAge } from '../blocks/status.ts';
 import type { Message } from '../blocks/types.ts';
 import { collectStatus, type StatusReport } from '../core/status.ts';
 import { UsageError, type CommandDeps, type Subcommand } from './types.ts';
 
 /**
- * Everyone who asks while an evaluation runs gets that evaluation. In an incident the whole team types
- * `/scale status` at once; each request used to cost Prometheus its own 12 range queries, and sixteen at once
- * on a 100-instance fleet took it past the 5 s timeout: every answer late and full of "no data" (README,
- * "Benchmarks"). An answer is never older than its question by more than one evaluation; nothing is cached.
+ * Everyone who asks while an evaluation is younger than prometheus.max_age, or still running, gets that
+ * evaluation: deps.prometheus is the bot's evaluation cache (core/evaluation-cache.ts). In an incident the whole
+ * team types `/scale status` at once; each request used to cost Prometheus its own 12 range queries, and
+ * sixteen at once on a 100-instance fleet took it past the 5 s timeout (README, "Benchmarks"). Each answer says
+ * how old its figures are.
  */
-const running = new WeakMap<CommandDeps['prometheus'], Promise<{ report: StatusReport; message: Message }>>();
-
-function evaluate(deps: CommandDeps): Promise<{ report: StatusReport; message: Message }> {
-  let evaluation = running.get(deps.prometheus);
-  if (!evaluation) {
-    // The blocks are built once too: at 100 instances that is a few ms of the event loop per answer, and all
-    // the answers of a burst are sent in the same moment, while the next acks wait.
-    evaluation = collectStatus(deps.config.triggers, deps.prometheus, deps.clock(), deps.config.prometheus.lookbackSeconds, {
-      forecast: deps.config.forecast,
-    })
-      .then((report) => ({
-        report,
-        message: buildStatusBlocks(report, { dashboardUrl: deps.config.grafana.dashboardUrl, chartMenu: Boolean(deps.charts?.enabled) }),
-      }))
-      .finally(() => running.delete(deps.prometheus));
-    running.set(deps.prometheus, evaluation);
+async function evaluate(deps: CommandDeps): Promise<{ report: StatusReport; message: Message }> {
+  const report = await collectStatus(deps.config.triggers, deps.prometheus, deps.clock(), deps.config.prometheus.lookbackSeconds, {
+    forecast: deps.config.forecast,
+  });
+  let message = messages.get(report);
+  if (!message) {
+    // The blocks are built once per evaluation: at 100 instances that is a few ms of the event loop per answer,
+    // and all the answers of a burst are sent in the same moment, while the next acks wait.
+    message = buildStatusBlocks(report, blockOptions(deps));
+    messages.set(report, message);
   }
-  return evaluation;
+  return { report, message };
+}
+
+const messages = new WeakMap<StatusReport, Message>();
+
+function blockOptions(deps: CommandDeps) {
+  return { dashboardUrl: deps.config.grafana.dashboardUrl, chartMenu: Boolean(deps.charts?.enabled) };
 }
 
 /**
@@ -51,7 +52,8 @@ export const status = {
     if (args.length > 0) throw new UsageError(takesNoArguments('status'));
     const { report, message } = await evaluate(deps);
     await ownTurn();
-    await respond({ ...message, ephemeral: true });
+    // The age as of the reply: a crowd's last answer may go out a moment after its first.
+    await respond({ ...stampEvaluationAge(message, report, { ...blockOptions(deps), now: deps.clock() }), ephemeral: true });
     return { outcome: report.failure ? 'no_data' : report.verdict, detail: { verdict: report.verdict } };
   },
 } as const satisfies Subcommand;

@@ -4,7 +4,20 @@ import { duration } from './shared.ts';
 
 /** `prometheus:` where the triggers are evaluated, and `grafana:` where a person looks at the same metrics. */
 
-const prometheusFields = { url: z.url(), timeout: duration, lookback: duration };
+/** `auto`, or a duration (0 turns the evaluation cache off). A boolean is taken in, to be refused with the others. */
+const maxAge = z.union([z.string(), z.number(), z.boolean()]).transform((value, context) => {
+  if (value === 'auto') return value;
+  try {
+    if (typeof value !== 'boolean') return parseDuration(value);
+  } catch {}
+  context.addIssue({
+    code: 'custom',
+    message: `"${value}" is not a max_age: write auto (the scrape interval Prometheus reports), 0 (off) or a duration like 15s`,
+  });
+  return z.NEVER;
+});
+
+const prometheusFields = { url: z.url(), timeout: duration, lookback: duration, max_age: maxAge };
 
 export const prometheusFile = z.object(prometheusFields).partial().strict();
 
@@ -15,6 +28,11 @@ export const prometheusSection = z
     url: prometheus.url,
     timeoutMs: parseDuration(prometheus.timeout) * 1000,
     lookbackSeconds: parseDuration(prometheus.lookback),
+    /**
+     * How long an evaluation serves every status, advice, snapshot and watcher cycle asked for meanwhile
+     * (core/evaluation-cache.ts): `auto` follows Prometheus's scrape interval; 0 asks Prometheus every time.
+     */
+    maxAge: prometheus.max_age,
   }))
   .readonly();
 

@@ -179,11 +179,7 @@ checklists:
     const io = { stdout: (text: string) => out.push(text), stderr: (text: string) => err.push(text), env: {} };
     const good = writeConfig('checklists:\n  - id: tests\n    enabled: false\n');
     expect(await runCli(['check-config', good], io)).toBe(0);
-<<<<<<< HEAD
-    expect(out.join('')).toMatch(/: \d+ triggers, 7 checklists, \d+ server tiers, \d+ stages\n$/);
-=======
-    expect(out.join('')).toMatch(/: 13 triggers, 4 checklists, \d+ server tiers, \d+ stages\n$/);
->>>>>>> h-triggers
+    expect(out.join('')).toMatch(/: 13 triggers, 7 checklists, \d+ server tiers, \d+ stages\n$/);
     const bad = writeConfig('checklists:\n  - id: before\n    items:\n      - { id: x, text: X, action: { runbook: "Not An Id" } }\n');
     expect(await runCli(['check-config', bad], io)).toBe(1);
     expect(err.join('')).toContain(`${bad}:4:46: checklists[0].items[0].action.runbook: a runbook id is lower-case letters, digits, "_" and "-", like backup`);

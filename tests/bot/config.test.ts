@@ -41,7 +41,7 @@ describe('loadConfig', () => {
     ]);
     expect(config.triggers.find((trigger) => trigger.id === 'cpu')).toMatchObject({ threshold: 0.7, forSeconds: 900, op: '>' });
     expect(config.triggers.find((trigger) => trigger.id === 'cache_hit_rate')).toMatchObject({ op: '<', severity: 'soon' });
-    expect(config.prometheus).toEqual({ url: 'http://127.0.0.1:9090', timeoutMs: 5000, lookbackSeconds: 1800 });
+    expect(config.prometheus).toEqual({ url: 'http://127.0.0.1:9090', timeoutMs: 5000, lookbackSeconds: 1800, maxAge: 'auto' });
   });
 
   it("overrides one default trigger's query by id, keeps the rest, adds new ones and drops disabled ones", () => {
@@ -67,7 +67,7 @@ triggers:
     expect(cpu).toMatchObject({ query: 'my_cpu_busy_ratio', threshold: 0.7, forSeconds: 900, name: 'CPU usage' });
     expect(config.triggers.some((trigger) => trigger.id === 'db_size')).toBe(false);
     expect(config.triggers.at(-1)).toMatchObject({ id: 'queue_depth', op: '>=', forSeconds: 600 });
-    expect(config.prometheus).toEqual({ url: 'http://10.0.0.5:9090', timeoutMs: 2000, lookbackSeconds: 1800 });
+    expect(config.prometheus).toEqual({ url: 'http://10.0.0.5:9090', timeoutMs: 2000, lookbackSeconds: 1800, maxAge: 'auto' });
     expect(config.grafana.dashboardUrl).toBe('https://grafana.example.com/d/abc/scaling');
     expect(Object.isFrozen(config.triggers)).toBe(true);
   });

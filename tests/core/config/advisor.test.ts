@@ -256,11 +256,7 @@ current: { stage: 1 }
     const err: string[] = [];
     const io = { stdout: (text: string) => out.push(text), stderr: (text: string) => err.push(text), env: {} };
     expect(await runCli(['check-config', writeConfig(CUSTOM)], io)).toBe(0);
-<<<<<<< HEAD
-    expect(out.join('')).toMatch(/12 triggers, 8 checklists, 3 server tiers, 3 stages/);
-=======
-    expect(out.join('')).toMatch(/13 triggers, 5 checklists, 3 server tiers, 3 stages/);
->>>>>>> h-triggers
+    expect(out.join('')).toMatch(/13 triggers, 8 checklists, 3 server tiers, 3 stages/);
     expect(await runCli(['check-config', writeConfig('current:\n  tier: CPX99\n')], io)).toBe(1);
     expect(err.join('')).toMatch(/:2:\d+: current\.tier: current names tier "CPX99"/);
   });
