@@ -29,16 +29,20 @@ import { ResponseWatch } from './watch-responses.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
+// `--skip decision-log,startup,status,footprint,fresh,ack,watcher,parts,largest`: leave phases out (a partial run).
+const skipIndex = args.indexOf('--skip');
+const skippedByRequest = new Set(skipIndex >= 0 ? (args[skipIndex + 1] ?? '').split(',') : []);
+const wanted = (phase: string) => !skippedByRequest.has(phase);
 const outIndex = args.indexOf('--out');
 const outFile = outIndex >= 0 ? args[outIndex + 1] : quick ? null : join(REPO_ROOT, 'bench', 'RESULTS.md');
 
 const PLAN = quick
   ? {
       startups: 2,
-      statusRounds: 3,
+      statusRounds: 2,
       ackRounds: 2,
       ackScale: 0.4,
-      footprint: 2_000,
+      footprint: 1_000,
       cycleRounds: 2,
       sizes: [10, 100, 300],
       decisionRounds: 2,
@@ -86,9 +90,10 @@ const ACK_MODES: AckMode[] = [
 ];
 
 /** A hard bound on the whole run: phases that would start after it are skipped and say so. */
-const DEADLINE = Date.now() + (quick ? 8 : 25) * 60_000;
+const DEADLINE = Date.now() + (quick ? 15 : 25) * 60_000;
 const skipped: string[] = [];
-function timeLeft(phase: string): boolean {
+function timeLeft(key: string, phase: string): boolean {
+  if (!wanted(key)) return false;
   if (Date.now() < DEADLINE) return true;
   skipped.push(phase);
   log(`skipping ${phase}: the run is past its time bound`);
@@ -248,6 +253,7 @@ async function main(): Promise<void> {
       rounds: PLAN.statusRounds,
       maxAge: noCache.maxAge,
       triggers: 12,
+      warm: !quick,
     });
     results.status.push({ label, series: fleet.series, ...first });
     log(`status answer when a fresh evaluation is needed, ${label}: ${PLAN.statusRounds} statuses of one bot`);
@@ -261,32 +267,36 @@ async function main(): Promise<void> {
 
   try {
     // 7. Decision-log writes, first: nothing else is running yet to share the disk with.
-    log(`decision log: recordDecision back to back, appendDecision at ${PLAN.appendRates.join(', ')} rows/s; synchronous=FULL`);
-    results.decisionLog = await ask<DecisionLogFigures>(decisions, {
-      type: 'decision-log',
-      job: { dir: work, rounds: PLAN.decisionRounds, roundMs: 1500, maxWrites: 100_000, appendRates: PLAN.appendRates },
-    });
+    if (wanted('decision-log')) {
+      log(`decision log: recordDecision back to back, appendDecision at ${PLAN.appendRates.join(', ')} rows/s; synchronous=FULL`);
+      results.decisionLog = await ask<DecisionLogFigures>(decisions, {
+        type: 'decision-log',
+        job: { dir: work, rounds: PLAN.decisionRounds, roundMs: quick ? 1000 : 1500, maxWrites: 100_000, appendRates: PLAN.appendRates },
+      });
+    }
 
     // The default 12 triggers, one instance each.
     const single = await startFleet(work, 1, 20 * 60);
     try {
       // 6. Start-up: spawn to "ready" (the line printed once it serves), bot and bare app alternating.
-      log(`start-up: ${PLAN.startups} starts each of the bot and the bare app`);
-      const startup: StartupFigures = { bot: [], bare: [] };
-      for (let i = 0; i < PLAN.startups; i++) {
-        for (const start of i % 2 === 0 ? [startBot, startBare] : [startBare, startBot]) {
-          const app = await start(appEnv(single.prometheus.url));
-          startup[app.name].push(app.startMs);
-          await app.stop();
+      if (wanted('startup')) {
+        log(`start-up: ${PLAN.startups} starts each of the bot and the bare app`);
+        const startup: StartupFigures = { bot: [], bare: [] };
+        for (let i = 0; i < PLAN.startups; i++) {
+          for (const start of i % 2 === 0 ? [startBot, startBare] : [startBare, startBot]) {
+            const app = await start(appEnv(single.prometheus.url));
+            startup[app.name].push(app.startMs);
+            await app.stop();
+          }
         }
+        results.startup = startup;
       }
-      results.startup = startup;
 
       // 3. Status answer when a fresh evaluation is needed, one instance per trigger.
-      await statusRows(single, '12 default triggers, 1 instance each');
+      if (wanted('status')) await statusRows(single, '12 default triggers, 1 instance each');
 
       // 6. Footprint on a fresh bot, as production starts it (the default config).
-      if (timeLeft('footprint')) {
+      if (timeLeft('footprint', 'footprint')) {
         const bot = await startBot(appEnv(single.prometheus.url));
         try {
           log(`footprint: RSS at rest, then ${PLAN.footprint} commands (1 in 33 a status)`);
@@ -302,10 +312,10 @@ async function main(): Promise<void> {
     // 100 instances per trigger: status answers, ack latency, and the watcher at 100.
     const hundred = await startFleet(work, 100, 20 * 60);
     try {
-      if (timeLeft('status answer at 100 instances')) await statusRows(hundred, '12 default triggers, 100 instances each');
+      if (timeLeft('status', 'status answer at 100 instances')) await statusRows(hundred, '12 default triggers, 100 instances each');
 
       // 2. Status while an evaluation is fresh.
-      if (timeLeft('status while an evaluation is fresh')) {
+      if (timeLeft('fresh', 'status while an evaluation is fresh')) {
         const bot = await startBot(appEnv(hundred.prometheus.url, fresh.file));
         try {
           log(
@@ -319,7 +329,7 @@ async function main(): Promise<void> {
       }
 
       // 1. Ack latency, the bot with its default config (production's max_age).
-      if (timeLeft('ack latency')) {
+      if (timeLeft('ack', 'ack latency')) {
         const bot = await startBot(appEnv(hundred.prometheus.url));
         const bare = await startBare(appEnv(hundred.prometheus.url));
         try {
@@ -345,7 +355,7 @@ async function main(): Promise<void> {
 
     // 4. The watcher at the other sizes.
     for (const size of PLAN.sizes.filter((size) => size !== 100)) {
-      if (!timeLeft(`watcher cycles at ${size}`)) continue;
+      if (!timeLeft('watcher', `watcher cycles at ${size}`) && !timeLeft('parts', `watcher cycle taken apart at ${size}`)) continue;
       const fleet = await startFleet(work, size, 10 * 60);
       try {
         await watcherAt(cycle, size, fleet);
@@ -356,7 +366,9 @@ async function main(): Promise<void> {
 
     // 5. The largest fleet: the watcher's cycles only (no parts, no statuses), with a history just long enough
     // for the 30 min window and its 5 min rates, to bound the backfill.
-    if (DEADLINE - Date.now() < LARGEST_NEEDS_MS) {
+    if (!wanted('largest')) {
+      // Left out on request.
+    } else if (DEADLINE - Date.now() < LARGEST_NEEDS_MS) {
       skipped.push(`watcher cycles at ${PLAN.largest} (needs ${LARGEST_NEEDS_MS / 60_000} min of the time bound)`);
       log(`skipping the ${PLAN.largest}-instance fleet: less than ${LARGEST_NEEDS_MS / 60_000} min left of the time bound`);
     } else if (!PLAN.sizes.includes(PLAN.largest)) {
@@ -393,8 +405,8 @@ async function main(): Promise<void> {
 
 /** The watcher at one size: its cycles with time advancing, then (sizes up to 1,000) one full evaluation taken apart. */
 async function watcherAt(cycle: ReturnType<typeof spawnTs>, size: number, fleet: Fleet): Promise<void> {
-  if (timeLeft(`watcher cycles at ${size}`)) resultsSoFar().watcher.push(await watcherCycles(size, fleet, PLAN.watcherCycles));
-  if (timeLeft(`watcher cycle taken apart at ${size}`)) {
+  if (timeLeft('watcher', `watcher cycles at ${size}`)) resultsSoFar().watcher.push(await watcherCycles(size, fleet, PLAN.watcherCycles));
+  if (timeLeft('parts', `watcher cycle taken apart at ${size}`)) {
     log(`watcher cycle taken apart at ${size} series per trigger`);
     resultsSoFar().cycle.push(await cycleAt(cycle, size, fleet.series, fleet.prometheus));
   }
