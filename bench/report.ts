@@ -584,7 +584,8 @@ function targetRows(results: BenchResults): string[][] {
     rows.push([
       `status, fresh evaluation needed (${status.kind}), ${status.label.replace('12 default triggers, ', '')}: answer / its queries all at once`,
       `≤ ${TARGETS.statusRatio}×`,
-      `${formatRatio(status.ratio)} (${formatMs(status.answerMs)} / ${formatMs(status.allAtOnceMs)}, ${status.queries} queries, ${status.forecastQueries} of them forecasts)`,
+      `${formatRatio(status.ratio)} (${formatMs(status.answerMs)} / ${formatMs(status.allAtOnceMs)}, ` +
+        `${status.queries} queries, ${status.forecastQueries} of them forecasts)`,
       verdict(status.ratio <= TARGETS.statusRatio && status.noData === 0),
     ]);
   }
@@ -605,7 +606,8 @@ function targetRows(results: BenchResults): string[][] {
     rows.push([
       `watcher cycle at ${largest.size.toLocaleString('en')} series per trigger, the slowest of ${largest.cycles.length} (the first a full read)`,
       `within the ${largest.intervalSeconds} s interval`,
-      `${formatMs(summary.slowestWallMs)} (later cycles ${formatMs(summary.steadyWallMs)}); RSS ${formatBytes(summary.lastRssBytes)}, peak ${formatBytes(summary.peakRssBytes)} (the watcher's process: main and worker thread)`,
+      `${formatMs(summary.slowestWallMs)} (later cycles ${formatMs(summary.steadyWallMs)}); RSS ${formatBytes(summary.lastRssBytes)}, ` +
+        `peak ${formatBytes(summary.peakRssBytes)} (the watcher's process: main and worker thread)`,
       verdict(summary.slowestWallMs <= largest.intervalSeconds * 1000 && summary.blind === 0),
     ]);
   }

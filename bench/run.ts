@@ -44,7 +44,7 @@ const PLAN = quick
       ackScale: 0.4,
       footprint: 1_000,
       cycleRounds: 2,
-      sizes: [10, 100, 300],
+      sizes: [10, 100],
       decisionRounds: 2,
       appendRates: [5_000, 20_000],
       freshCount: 30,
@@ -319,7 +319,8 @@ async function main(): Promise<void> {
         const bot = await startBot(appEnv(hundred.prometheus.url, fresh.file));
         try {
           log(
-            `status while an evaluation is fresh (max_age ${fresh.maxAge ?? 'unknown to this bot'}): ${FRESH_MODES.map((m) => `${m.count} × ${m.label}`).join(', ')}`,
+            `status while an evaluation is fresh (max_age ${fresh.maxAge ?? 'unknown to this bot'}): ` +
+              FRESH_MODES.map((m) => `${m.count} × ${m.label}`).join(', '),
           );
           const context: StatusContext = { fake, watch, prometheusUrl: hundred.prometheus.url, prometheusPid: hundred.prometheus.pid, log: hundred.log };
           results.fresh = await measureFresh(context, { bot, modes: FRESH_MODES, maxAge: fresh.maxAge, batchMs: 40_000 });

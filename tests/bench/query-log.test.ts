@@ -8,7 +8,8 @@ const RANGE_LINE =
   '"params":{"end":"2026-12-05T03:30:00.500Z","query":"avg by (instance) (up)","start":"2026-12-05T03:00:00.500Z","step":15},' +
   '"stats":{"timings":{"evalTotalTime":0.01,"execTotalTime":0.012}},"ts":"2026-12-05T03:30:01Z"}';
 const INSTANT_LINE =
-  '{"httpRequest":{"path":"/api/v1/query"},"params":{"end":"2026-12-05T03:30:00.000Z","query":"vector(1)","start":"2026-12-05T03:30:00.000Z","step":0},"ts":"x"}';
+  '{"httpRequest":{"path":"/api/v1/query"},' +
+  '"params":{"end":"2026-12-05T03:30:00.000Z","query":"vector(1)","start":"2026-12-05T03:30:00.000Z","step":0},"ts":"x"}';
 
 describe("Prometheus' query log", () => {
   it('reads a range query with its times in unix seconds (milliseconds kept) and its step', () => {
