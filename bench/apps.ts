@@ -1,9 +1,13 @@
 // The two apps under test, each its own process: the bot as production runs it (`node bin/scalebot.js serve`,
-// HTTP mode), and the bare Bolt app (bench/bare-bolt.ts). Both get bench/probe.mjs preloaded, which lets the
-// bench force a GC and read memory and event-loop delay over IPC without touching the bot's code.
+// HTTP mode), and the bare Bolt app (bench/bare-bolt.ts), run the same way the bot is: through tsx while
+// bin/scalebot.js runs the sources, as plain JavaScript (an esbuild bundle of our two modules, its packages
+// loaded from node_modules) once it runs a compiled build, so that neither side pays a loader the other does
+// not. Both get bench/probe.mjs preloaded, which lets the bench force a GC and read memory and event-loop
+// delay over IPC without touching the bot's code.
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ask, rssOf, spawnNode } from './processes.ts';
+import { ask, onExit, REPO_ROOT, rssOf, spawnNode } from './processes.ts';
 
 export const BENCH_SIGNING_SECRET = 'bench-signing-secret-5d1e0c';
 export const BENCH_BOT_TOKEN = 'xoxb-bench-0000-bot-token';
@@ -30,6 +34,8 @@ export interface AppEnv {
   readonly slackApiUrl: string;
   readonly prometheusUrl: string;
   readonly databaseFile: string;
+  /** SCALEBOT_CONFIG: a YAML file of the bench's settings (bench/bot-config.ts); none: the defaults. */
+  readonly configFile?: string;
 }
 
 function env(options: AppEnv): Record<string, string> {
@@ -41,7 +47,7 @@ function env(options: AppEnv): Record<string, string> {
     HOST: '127.0.0.1',
     PORT: '0',
     SCALEBOT_DB: options.databaseFile,
-    SCALEBOT_CONFIG: '',
+    SCALEBOT_CONFIG: options.configFile ?? '',
     PROMETHEUS_URL: options.prometheusUrl,
     LOG_LEVEL: 'warn',
     NODE_ENV: 'production',
@@ -54,8 +60,36 @@ export function startBot(options: AppEnv): Promise<AppUnderTest> {
   return launch('bot', [...PROBE, join('bin', 'scalebot.js'), 'serve'], env(options));
 }
 
-export function startBare(options: AppEnv): Promise<AppUnderTest> {
-  return launch('bare', [...PROBE, '--import', 'tsx', join('bench', 'bare-bolt.ts')], env(options));
+/** How bin/scalebot.js runs the bot: the sources through tsx, or a compiled build. */
+export function botRunsCompiled(): boolean {
+  return !/\btsx\b/.test(readFileSync(join(REPO_ROOT, 'bin', 'scalebot.js'), 'utf8'));
+}
+
+let bareBundle: Promise<string> | null = null;
+/** bench/bare-bolt.ts as one ES module beside it (so that node_modules resolves), removed when the bench exits. */
+function bundleBare(): Promise<string> {
+  bareBundle ??= (async () => {
+    const { build } = await import('esbuild');
+    const outfile = join(REPO_ROOT, 'bench', '.bare-bolt.bundle.mjs');
+    onExit(() => rmSync(outfile, { force: true }));
+    await build({
+      entryPoints: [join(REPO_ROOT, 'bench', 'bare-bolt.ts')],
+      outfile,
+      bundle: true,
+      packages: 'external',
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      logLevel: 'warning',
+    });
+    return outfile;
+  })();
+  return bareBundle;
+}
+
+export async function startBare(options: AppEnv): Promise<AppUnderTest> {
+  const entry = botRunsCompiled() ? [await bundleBare()] : ['--import', 'tsx', join('bench', 'bare-bolt.ts')];
+  return launch('bare', [...PROBE, ...entry], env(options));
 }
 
 async function launch(name: 'bot' | 'bare', args: string[], environment: Record<string, string>): Promise<AppUnderTest> {

@@ -1,12 +1,45 @@
 // bench/RESULTS.md: the figures of one run as tables, each with its target and whether it was met.
 import type { CycleRound } from './cycle.ts';
-import type { DecisionLogRound } from './decision-log.ts';
+import type { AppendRound, DecisionLogFigures } from './decision-log.ts';
 import type { AckFigures } from './measure-ack.ts';
 import type { FootprintFigures, MemorySample } from './measure-footprint.ts';
+import type { FreshFigures } from './measure-fresh.ts';
 import type { StatusFigures } from './measure-status.ts';
 import { formatBytes, formatMs, formatRatio, growthExponent, markdownTable, median, spread } from './stats.ts';
+import type { WatcherCycle } from './watcher-cycles.ts';
 
-export const TARGETS = { ackP99Ratio: 1.3, statusRatio: 1.5, growthExponent: 1.1 } as const;
+/** Issue 17's targets (and the growth and leak checks kept from before). */
+export const TARGETS = {
+  ackP99Ratio: 1.3,
+  freshAnswerP99Ms: 20,
+  freshInstances: 100,
+  statusRatio: 1.1,
+  cpuSize: 1000,
+  steadyCyclePrometheusCpuMs: 500,
+  startupRatio: 1.3,
+  restRssBytes: 100 * 1024 * 1024,
+  appendPerSecond: 5000,
+  growthExponent: 1.1,
+} as const;
+
+export interface FleetFigures {
+  readonly instances: number;
+  readonly series: number;
+  readonly samples: number;
+  readonly bytes: number;
+  /** Writing the OpenMetrics files, promtool's backfill, Prometheus' start to ready; ms. */
+  readonly buildMs: number;
+  readonly backfillMs: number;
+  readonly startMs: number;
+}
+
+export interface WatcherFigures {
+  readonly size: number;
+  readonly series: number;
+  readonly intervalSeconds: number;
+  readonly cycles: WatcherCycle[];
+  readonly prometheusRssBytes: number;
+}
 
 export interface StartupFigures {
   bot: number[];
@@ -23,6 +56,7 @@ export interface CycleFigures {
 export interface BenchResults {
   readonly startedAt: Date;
   readonly quick: boolean;
+  readonly botRunsCompiled: boolean;
   readonly machine: {
     cpus: number;
     cpuModel: string;
@@ -37,11 +71,14 @@ export interface BenchResults {
   loadAfter: number[];
   durationMs: number;
   readonly status: Array<StatusFigures & { label: string; series: number }>;
+  fresh: FreshFigures[];
   ack: AckFigures[];
   readonly cycle: CycleFigures[];
+  readonly watcher: WatcherFigures[];
+  readonly fleets: FleetFigures[];
   startup: StartupFigures | null;
   footprint: FootprintFigures | null;
-  decisionLog: { rounds: DecisionLogRound[]; perSecond: number } | null;
+  decisionLog: DecisionLogFigures | null;
   readonly skipped: string[];
 }
 
@@ -88,6 +125,7 @@ export function renderResults(results: BenchResults): string {
         ['CPUs', `${machine.cpus} × ${machine.cpuModel}`],
         ['Node.js', machine.node],
         ['Prometheus', machine.prometheus],
+        ['the bot', results.botRunsCompiled ? '`node bin/scalebot.js serve`, a compiled build' : '`node bin/scalebot.js serve`, the sources through tsx'],
         [
           'load average (1, 5, 15 min) before / after',
           `${results.loadBefore.map((x) => x.toFixed(2)).join(', ')} / ${results.loadAfter.map((x) => x.toFixed(2)).join(', ')}`,
@@ -99,6 +137,11 @@ export function renderResults(results: BenchResults): string {
     '',
   );
   out.push('Each figure is the median of several rounds; each ratio compares figures measured in the same run.', '');
+  const targets = targetRows(results);
+  if (targets.length > 0) {
+    out.push('## Targets (issue 17)', '');
+    out.push(markdownTable(['figure', 'target', 'measured', ''], targets), '');
+  }
 
   if (results.ack.length > 0) {
     const rounds = results.ack[0]!.bot.length;
@@ -152,39 +195,79 @@ export function renderResults(results: BenchResults): string {
     );
   }
 
-  if (results.status.length > 0) {
-    out.push('## 2. Status answer time: request to the full answer at the response_url', '');
+  if (results.fresh.length > 0) {
+    const maxAge = results.fresh[0]!.maxAge;
+    out.push('## 2. `/scale status` while an evaluation is fresh: request to the answer at the response_url', '');
     out.push(
-      `One \`/scale status\` at a time, against the floor measured in the same rounds (alternating order): each of the 12 ` +
-        `trigger queries fetched alone by a plain HTTP client (same expression, window and step as the bot's), the slowest ` +
-        `of them. Target: ≤ ${TARGETS.statusRatio}×. Also shown: all 12 raw queries at once (what Prometheus needs for the ` +
-        `whole set on this machine), and the CPU one status costs Prometheus and the bot (from /proc).`,
+      `The bot with \`prometheus.max_age\` ${maxAge ?? '(not a setting of this bot: no evaluation cache, every status evaluates)'} ` +
+        `against 12 triggers × ${TARGETS.freshInstances} instances. One status warms the evaluation; the statuses measured follow ` +
+        `within that max_age, in batches each started by a warming status. Each is timed from its request to its answer at the ` +
+        `response_url ("ack" is the HTTP 200 alone). "Stated age": the answers saying how old their figures are ` +
+        `("evaluated N s ago"); "queries to Prometheus": what Prometheus' query log saw during the measured statuses. ` +
+        `Target: p99 ≤ ${TARGETS.freshAnswerP99Ms} ms.`,
+      '',
+    );
+    out.push(
+      markdownTable(
+        ['mode', 'statuses', 'answer p50', 'answer p99', 'target', 'ack p99', 'stated age (oldest)', 'queries to Prometheus', 'answers with no data'],
+        results.fresh.map((fresh) => [
+          fresh.label,
+          String(fresh.count),
+          formatMs(fresh.answerP50),
+          formatMs(fresh.answerP99),
+          verdict(fresh.answerP99 <= TARGETS.freshAnswerP99Ms && fresh.noData === 0),
+          formatMs(fresh.ackP99),
+          `${fresh.statedAge} of ${fresh.count}${fresh.oldestAgeSeconds === null ? '' : ` (${seconds(fresh.oldestAgeSeconds)})`}`,
+          String(fresh.queriesDuring),
+          String(fresh.noData),
+        ]),
+      ),
+      '',
+    );
+  }
+
+  if (results.status.length > 0) {
+    const maxAge = results.status[0]!.maxAge;
+    out.push('## 3. Status answer when a fresh evaluation is needed: request to the full answer at the response_url', '');
+    out.push(
+      `One \`/scale status\` at a time, the bot's \`prometheus.max_age\` ${maxAge ?? '(not a setting of this bot)'} so that each ` +
+        `evaluates anew. The floor is the very queries that status sent, read from Prometheus' query log (evaluation queries, ` +
+        `full or only what is new, and forecast queries), asked again right after by a plain HTTP client: all at once ` +
+        `(the target's floor), one at a time (the slowest of them, and their sum). "First of its step": a bot started for the ` +
+        `round (its watcher's evaluation at start-up starts the worker thread, without forecasts), whose status is the first of ` +
+        `its 5-minute forecast step and so sends a forecast query for each trigger with \`forecast: true\`. "Forecasts already ` +
+        `fitted": status after status on one bot, the forecasts from the client's memo. Target: answer ≤ ${TARGETS.statusRatio}× all ` +
+        `at once. Also the CPU one status costs Prometheus and the bot (from /proc).`,
       '',
     );
     out.push(
       markdownTable(
         [
           'data',
+          'kind',
+          'queries sent (forecasts)',
+          'longest evaluation range',
           'status answer',
-          'slowest query alone',
+          'its queries all at once',
           'ratio',
           'target',
-          'the 12 alone, added up',
-          'all 12 raw at once',
-          'answer / all at once',
+          'slowest alone',
+          'all alone, added up',
           'Prometheus CPU per status',
           'bot CPU per status',
           'rounds (answer)',
         ],
         results.status.map((status) => [
           `${status.label} (${status.series} raw series)`,
+          status.kind,
+          `${status.queries} (${status.forecastQueries})`,
+          seconds(status.longestEvaluationRangeSeconds),
           formatMs(status.answerMs),
-          `${formatMs(status.slowestAloneMs)} (${status.slowestTrigger})`,
+          formatMs(status.allAtOnceMs),
           formatRatio(status.ratio),
           verdict(status.ratio <= TARGETS.statusRatio && status.noData === 0),
+          `${formatMs(status.slowestAloneMs)} (${status.slowestQuery})`,
           formatMs(status.sumAloneMs),
-          formatMs(status.allAtOnceMs),
-          formatRatio(status.answerMs / status.allAtOnceMs),
           formatMs(status.prometheusCpuMs),
           formatMs(status.botCpuMs),
           range(
@@ -196,17 +279,71 @@ export function renderResults(results: BenchResults): string {
       '',
     );
     out.push(
-      `With ${machine.cpus} CPUs, Prometheus cannot run the 12 queries of a status in less than about (the 12 alone, ` +
-        `added up) / ${machine.cpus}, however they are sent; "all 12 raw at once" is that floor as measured.`,
+      `With ${machine.cpus} CPUs, Prometheus cannot answer a status's queries in less than about (all alone, added up) / ` +
+        `${machine.cpus}, however they are sent; "all at once" is that floor as measured.`,
+      '',
+    );
+  }
+
+  if (results.watcher.length > 0) {
+    out.push('## 4–5. Watcher cycles, time advancing by the interval', '');
+    out.push(
+      `The watcher as the bot runs it (services/watcher.ts's runCycle with an alerts channel, Slack left out) over the bot's ` +
+        `own Prometheus client (the worker thread, and whatever it keeps between evaluations), in a process of its own per ` +
+        `size; cycle k evaluates at the fleet's start + k × ${results.watcher[0]!.intervalSeconds} s, inside the fleet's data. ` +
+        `The first cycle reads every trigger's whole window; the later ones are what a running watcher pays. Prometheus' CPU is ` +
+        `its process_cpu_seconds_total before and after each cycle; "ours" is the watcher's process (main thread and worker). ` +
+        `RSS is that process' (main and worker thread together), after the last cycle and at its peak (VmHWM). Queries and ` +
+        `their longest range are from Prometheus' query log. Targets: Prometheus CPU of a later cycle ≤ ` +
+        `${formatMs(TARGETS.steadyCyclePrometheusCpuMs)} at ${TARGETS.cpuSize.toLocaleString('en')} series per trigger; every ` +
+        `cycle of the largest fleet within the interval.`,
+      '',
+    );
+    out.push(
+      markdownTable(
+        [
+          'series per trigger',
+          'cycles',
+          'first: wall',
+          'first: CPU Prometheus / ours',
+          'first: queries (longest range)',
+          'later: wall',
+          'later: CPU Prometheus / ours',
+          'later: queries (longest range)',
+          'blind cycles',
+          'open breaches',
+          'RSS after / peak',
+          'Prometheus RSS',
+        ],
+        results.watcher.map((figures) => {
+          const summary = watcherSummary(figures);
+          const first = summary.first;
+          return [
+            figures.size.toLocaleString('en'),
+            String(figures.cycles.length),
+            formatMs(first?.wallMs ?? Number.NaN),
+            `${formatMs(first?.prometheusCpuMs ?? Number.NaN)} / ${formatMs(first?.ownCpuMs ?? Number.NaN)}`,
+            `${first?.queries ?? '–'} (${seconds(first?.longestRangeSeconds ?? Number.NaN)})`,
+            formatMs(summary.steadyWallMs),
+            `${formatMs(summary.steadyPrometheusCpuMs)} / ${formatMs(summary.steadyOwnCpuMs)}`,
+            `${Number.isFinite(summary.steadyQueries) ? summary.steadyQueries : '–'} (${seconds(summary.steadyLongestRangeSeconds)})`,
+            String(summary.blind),
+            String(figures.cycles.at(-1)?.open ?? '–'),
+            `${formatBytes(summary.lastRssBytes)} / ${formatBytes(summary.peakRssBytes)}`,
+            formatBytes(figures.prometheusRssBytes),
+          ];
+        }),
+      ),
       '',
     );
   }
 
   if (results.cycle.length > 0) {
-    out.push('## 3. Watcher cycle: one evaluation of all 12 triggers', '');
+    out.push('## 4b. One full watcher evaluation, taken apart', '');
     out.push(
       `In its own process against a Prometheus holding N instances (each per-instance trigger answers N series). ` +
-        `collectStatus runs the 12 queries at once, as the watcher does; the parts are timed one query at a time: ` +
+        `collectStatus runs the 12 queries at once, as the watcher does, with a new client each round (a full read, as ` +
+        `every evaluation was before the incremental one); the parts are timed one query at a time: ` +
         `Prometheus and the wire (a raw fetch), our client on top of that (JSON parse, response check, mapping), and ` +
         `evaluateTrigger. runCycle is the watcher's whole cycle with an alerts channel set (Slack itself left out): its ` +
         `"bookkeeping" is what it spends beyond its queries (the plan, breaches updated in SQLite, every ` +
@@ -279,15 +416,19 @@ export function renderResults(results: BenchResults): string {
     }
   }
 
-  out.push('## 4. Footprint', '');
+  out.push('## 6. Footprint', '');
   const rows: string[][] = [];
   if (results.startup) {
     rows.push([
-      'start-up to ready, bot (`node bin/scalebot.js serve`, fresh database)',
+      `start-up to ready, bot (\`node bin/scalebot.js serve\`, ${results.botRunsCompiled ? 'compiled' : 'sources through tsx'}, fresh database)`,
       formatMs(median(results.startup.bot)),
       range(results.startup.bot, formatMs),
     ]);
-    rows.push(['start-up to ready, bare Bolt app', formatMs(median(results.startup.bare)), range(results.startup.bare, formatMs)]);
+    rows.push([
+      `start-up to ready, bare Bolt app (${results.botRunsCompiled ? 'plain JavaScript, as the bot' : 'through tsx, as the bot'})`,
+      formatMs(median(results.startup.bare)),
+      range(results.startup.bare, formatMs),
+    ]);
   }
   const footprint = results.footprint;
   let leak: { met: boolean; text: string } | null = null;
@@ -317,20 +458,189 @@ export function renderResults(results: BenchResults): string {
         `No leak (heap growth under 2 MB or 5 %): ${verdict(met)}.`,
     };
   }
-  if (results.decisionLog) {
-    const round = results.decisionLog.rounds[0]!;
-    rows.push([
-      `decision-log writes per second (recordDecision, one row a transaction, ` +
-        `journal_mode=${round.journalMode}, synchronous=${round.synchronous === 2 ? 'FULL' : round.synchronous})`,
-      `${Math.round(results.decisionLog.perSecond).toLocaleString('en')}/s`,
-      `${formatMs(1000 / results.decisionLog.perSecond)} a write; rounds ${range(
-        results.decisionLog.rounds.map((r) => r.perSecond),
-        (x) => String(Math.round(x)),
-      )}`,
-    ]);
-  }
   out.push(markdownTable(['what', 'median', 'detail'], rows), '');
   if (leak) out.push(leak.text, '');
+
+  if (results.decisionLog) {
+    const record = results.decisionLog.record;
+    const first = record[0]!;
+    out.push('## 7. Decision-log rows per second', '');
+    out.push(
+      `db/client.ts's openDatabase on a file (journal_mode=${first.journalMode}, synchronous=${first.synchronous === 2 ? 'FULL' : first.synchronous}), ` +
+        `in a process of its own before anything else runs. \`recordDecision\`: one row a transaction, back to back. ` +
+        `\`appendDecision\`: rows asked for at a steady offered rate (open loop), sharing 20 ms commits; rows per second are ` +
+        `the rows committed from the first call to the last commit; the wait is from a row's call to its commit resolving. ` +
+        `"Send lag" is how late the generator asked for its rows (the event loop held by commits). ` +
+        `Target: \`appendDecision\` ≥ ${perSecond(TARGETS.appendPerSecond)}.`,
+      '',
+    );
+    const recordRate = median(record.map((round) => round.perSecond));
+    const rowsOut: string[][] = [
+      [
+        '`recordDecision`, back to back',
+        perSecond(recordRate),
+        `${formatMs(1000 / recordRate)} a row`,
+        '–',
+        range(
+          record.map((round) => round.perSecond),
+          (x) => String(Math.round(x)),
+        ),
+        'reported',
+      ],
+    ];
+    for (const rate of appendSummary(results.decisionLog.append)) {
+      rowsOut.push([
+        `\`appendDecision\`, offered ${perSecond(rate.offered)}`,
+        perSecond(rate.perSecond),
+        `p50 ${formatMs(rate.waitP50)}, p99 ${formatMs(rate.waitP99)} (worst round ${formatMs(rate.worstWaitP99)})`,
+        formatMs(rate.sendLagMs),
+        `${rate.rounds} rounds`,
+        verdict(rate.perSecond >= TARGETS.appendPerSecond),
+      ]);
+    }
+    out.push(markdownTable(['writer', 'rows per second', 'wait', 'send lag', 'rounds', `≥ ${perSecond(TARGETS.appendPerSecond)}`], rowsOut), '');
+  }
+
+  if (results.fleets.length > 0) {
+    out.push('## Fleets', '');
+    out.push(
+      markdownTable(
+        ['instances per trigger', 'raw series', 'samples', 'OpenMetrics', 'written', 'backfilled (promtool)', 'Prometheus ready'],
+        results.fleets.map((fleet) => [
+          fleet.instances.toLocaleString('en'),
+          fleet.series.toLocaleString('en'),
+          fleet.samples.toLocaleString('en'),
+          formatBytes(fleet.bytes),
+          formatMs(fleet.buildMs),
+          formatMs(fleet.backfillMs),
+          formatMs(fleet.startMs),
+        ]),
+      ),
+      '',
+    );
+  }
   if (results.skipped.length > 0) out.push(`Skipped (the run hit its time bound): ${results.skipped.join(', ')}.`, '');
   return out.join('\n');
+}
+
+/** The first cycle (a full read) and the later ones (what is new since the last), medians. */
+export function watcherSummary(figures: WatcherFigures) {
+  const [first, ...later] = figures.cycles;
+  const m = (pick: (cycle: WatcherCycle) => number) => (later.length > 0 ? median(later.map(pick)) : Number.NaN);
+  return {
+    first: first ?? null,
+    steadyWallMs: m((cycle) => cycle.wallMs),
+    steadyPrometheusCpuMs: m((cycle) => cycle.prometheusCpuMs),
+    steadyOwnCpuMs: m((cycle) => cycle.ownCpuMs),
+    steadyQueries: m((cycle) => cycle.queries),
+    steadyLongestRangeSeconds: m((cycle) => cycle.longestRangeSeconds),
+    slowestWallMs: Math.max(...figures.cycles.map((cycle) => cycle.wallMs)),
+    peakRssBytes: Math.max(...figures.cycles.map((cycle) => cycle.peakRssBytes)),
+    lastRssBytes: figures.cycles.at(-1)?.rssBytes ?? Number.NaN,
+    blind: figures.cycles.filter((cycle) => cycle.blind).length,
+  };
+}
+
+/** appendDecision by offered rate: rows committed per second and the p99 wait, medians over the rounds. */
+export function appendSummary(rounds: readonly AppendRound[]) {
+  const rates = [...new Set(rounds.map((round) => round.offeredPerSecond))].sort((a, b) => a - b);
+  return rates.map((offered) => {
+    const at = rounds.filter((round) => round.offeredPerSecond === offered);
+    return {
+      offered,
+      rounds: at.length,
+      perSecond: median(at.map((round) => round.perSecond)),
+      waitP50: median(at.map((round) => round.waitP50)),
+      waitP99: median(at.map((round) => round.waitP99)),
+      worstWaitP99: Math.max(...at.map((round) => round.waitP99)),
+      sendLagMs: median(at.map((round) => round.sendLagMs)),
+    };
+  });
+}
+
+const perSecond = (x: number) => `${Math.round(x).toLocaleString('en')}/s`;
+const seconds = (s: number) => (Number.isFinite(s) ? (s >= 120 ? `${(s / 60).toFixed(0)} min` : `${Math.round(s)} s`) : '–');
+
+/** Every target of issue 17, side by side: what was measured and whether it was met. */
+function targetRows(results: BenchResults): string[][] {
+  const rows: string[][] = [];
+  for (const ack of results.ack) {
+    rows.push([
+      `ack p99 / bare Bolt p99, ${ack.label}`,
+      `≤ ${TARGETS.ackP99Ratio}×`,
+      `${formatRatio(ack.ratioP99)} (${formatMs(ack.botP99)} / ${formatMs(ack.bareP99)})`,
+      verdict(ack.ratioP99 <= TARGETS.ackP99Ratio && ack.failures === 0),
+    ]);
+  }
+  for (const fresh of results.fresh) {
+    rows.push([
+      `\`/scale status\` while an evaluation is fresh, ${TARGETS.freshInstances} instances, ${fresh.label}: p99 request → answer`,
+      `≤ ${TARGETS.freshAnswerP99Ms} ms`,
+      `${formatMs(fresh.answerP99)} (${fresh.statedAge} of ${fresh.count} answers stated their age; ${fresh.queriesDuring} queries reached Prometheus)`,
+      verdict(fresh.answerP99 <= TARGETS.freshAnswerP99Ms && fresh.noData === 0),
+    ]);
+  }
+  for (const status of results.status) {
+    rows.push([
+      `status, fresh evaluation needed (${status.kind}), ${status.label.replace('12 default triggers, ', '')}: answer / its queries all at once`,
+      `≤ ${TARGETS.statusRatio}×`,
+      `${formatRatio(status.ratio)} (${formatMs(status.answerMs)} / ${formatMs(status.allAtOnceMs)}, ` +
+        `${status.queries} queries, ${status.forecastQueries} of them forecasts)`,
+      verdict(status.ratio <= TARGETS.statusRatio && status.noData === 0),
+    ]);
+  }
+  const cpuSize = results.watcher.find((figures) => figures.size === TARGETS.cpuSize) ?? [...results.watcher].filter((f) => f.size < TARGETS.cpuSize).at(-1);
+  if (cpuSize) {
+    const summary = watcherSummary(cpuSize);
+    const note = cpuSize.size === TARGETS.cpuSize ? '' : ` (at ${cpuSize.size}: this run has no ${TARGETS.cpuSize.toLocaleString('en')})`;
+    rows.push([
+      `Prometheus CPU per watcher cycle, ${TARGETS.cpuSize.toLocaleString('en')} series per trigger, later cycles${note}`,
+      `≤ ${formatMs(TARGETS.steadyCyclePrometheusCpuMs)}`,
+      `${formatMs(summary.steadyPrometheusCpuMs)} (the first, full cycle: ${formatMs(summary.first?.prometheusCpuMs ?? Number.NaN)})`,
+      verdict(summary.steadyPrometheusCpuMs <= TARGETS.steadyCyclePrometheusCpuMs),
+    ]);
+  }
+  const largest = results.watcher.at(-1);
+  if (largest && largest !== cpuSize) {
+    const summary = watcherSummary(largest);
+    rows.push([
+      `watcher cycle at ${largest.size.toLocaleString('en')} series per trigger, the slowest of ${largest.cycles.length} (the first a full read)`,
+      `within the ${largest.intervalSeconds} s interval`,
+      `${formatMs(summary.slowestWallMs)} (later cycles ${formatMs(summary.steadyWallMs)}); RSS ${formatBytes(summary.lastRssBytes)}, ` +
+        `peak ${formatBytes(summary.peakRssBytes)} (the watcher's process: main and worker thread)`,
+      verdict(summary.slowestWallMs <= largest.intervalSeconds * 1000 && summary.blind === 0),
+    ]);
+  }
+  if (results.footprint) {
+    rows.push([
+      'RSS at rest, after a forced GC',
+      `≤ ${formatBytes(TARGETS.restRssBytes)}`,
+      formatBytes(results.footprint.idle.rss),
+      verdict(results.footprint.idle.rss <= TARGETS.restRssBytes),
+    ]);
+  }
+  if (results.startup) {
+    const ratio = median(results.startup.bot) / median(results.startup.bare);
+    rows.push([
+      'start-up to ready / bare Bolt',
+      `≤ ${TARGETS.startupRatio}×`,
+      `${formatRatio(ratio)} (${formatMs(median(results.startup.bot))} / ${formatMs(median(results.startup.bare))})`,
+      verdict(ratio <= TARGETS.startupRatio),
+    ]);
+  }
+  if (results.decisionLog) {
+    const record = median(results.decisionLog.record.map((round) => round.perSecond));
+    rows.push(['decision-log rows per second, `recordDecision` (one row a transaction), synchronous=FULL', 'reported', perSecond(record), 'reported']);
+    const append = appendSummary(results.decisionLog.append);
+    const best = [...append].sort((a, b) => b.perSecond - a.perSecond)[0];
+    if (best) {
+      rows.push([
+        'decision-log rows per second, `appendDecision` (20 ms group commit), synchronous=FULL',
+        `≥ ${perSecond(TARGETS.appendPerSecond)}, with its p99 wait`,
+        `${perSecond(best.perSecond)} offered ${perSecond(best.offered)}, p99 wait ${formatMs(best.waitP99)}`,
+        verdict(best.perSecond >= TARGETS.appendPerSecond),
+      ]);
+    }
+  }
+  return rows;
 }
