@@ -92,7 +92,7 @@ describe('load-balancer-backends, run here', () => {
   let ready = 200;
   beforeAll(async () => {
     server = createServer((request, response) => {
-      response.statusCode = request.url === '/health/ready' ? ready : request.url === '/health' ? 200 : 404;
+      response.statusCode = request.url === '/health' ? ready : request.url === '/health/ready' ? 200 : 404;
       response.end();
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -106,7 +106,7 @@ describe('load-balancer-backends, run here', () => {
   const local = (command: string) =>
     command.replace('http://127.0.0.1:80', `http://127.0.0.1:${port}`).replace('sleep 10', 'sleep 0.1').replace('--max-time 5', '--max-time 2');
 
-  it('checks /health/ready by default, the guide contradicting itself between /health and /health/ready', async () => {
+  it('checks /health by default, as the load balancer checklist does, the guide contradicting itself between /health and /health/ready', async () => {
     expect(runbook('load-balancer-backends').description).toMatch(/\/health in[\s\S]*\/health\/ready/);
     const steps = plan({}).steps;
     expect(steps.map((step) => step.id)).toEqual(['health-a', 'health-b', 'dns']);
@@ -116,7 +116,7 @@ describe('load-balancer-backends, run here', () => {
     const failed = await shAsync(local(steps[1]!.command));
     expect(failed.status).toBe(1);
     expect(failed.stdout).toContain('try 3: HTTP 503');
-    expect((await shAsync(local(plan({ health_path: '/health' }).steps[1]!.command))).status).toBe(0);
+    expect((await shAsync(local(plan({ health_path: '/health/ready' }).steps[1]!.command))).status).toBe(0);
   });
 
   it('passes DNS only when the name resolves to the load balancer alone', () => {
