@@ -164,6 +164,7 @@ checklists:
     expect(problemsOf('checklists:\n  - id: before\n    enabled: false\n')).toEqual([
       `runbooks.vertical-migration.requires_checklist: no checklist "before" is configured (${WITHOUT_BEFORE})`,
       `runbooks.add-read-replica.requires_checklist: no checklist "before" is configured (${WITHOUT_BEFORE})`,
+      `runbooks.vertical-migration-restore.requires_checklist: no checklist "before" is configured (${WITHOUT_BEFORE})`,
     ]);
   });
 
