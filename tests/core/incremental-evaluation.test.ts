@@ -14,17 +14,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createEvaluationStore, evaluationGrid, readTrigger, SETTLE_SECONDS } from '../../core/incremental-evaluation.ts';
 import type { Series, Trigger, TriggerResult } from '../../core/triggers.ts';
+import { buildSamples, history, type QueryKind, type Sample, type SeriesShape, STALE } from '../helpers/trigger-histories.ts';
+
+const HISTORY_START = 1_700_000_000;
 
 const LONG = process.env.SCALEBOT_LONG === '1';
 const LOOKBACK_DELTA_MS = 300_000;
 const RATE_WINDOW_MS = 60_000;
-const STALE = Symbol('stale');
-
-interface Sample {
-  readonly t: number;
-  readonly v: number | typeof STALE;
-  readonly visibleAt: number;
-}
 interface ModelSeries {
   readonly labels: Record<string, string>;
   readonly samples: readonly Sample[];
@@ -45,7 +41,6 @@ function latestAtOrBefore(samples: readonly Sample[], t: number): number {
   return found;
 }
 
-type QueryKind = 'gauge' | 'filtered' | 'rate';
 const QUERIES: Record<QueryKind, string> = { gauge: 'm', filtered: 'm > 0.3', rate: 'rate(m[1m])' };
 
 function modelValue(kind: QueryKind, samples: readonly Sample[], t: number): number | undefined {
@@ -101,97 +96,18 @@ function modelPrometheus(series: readonly ModelSeries[]) {
   };
 }
 
-const VALUES = [0.2, 0.5, 0.79, 0.8, 0.81, 0.95, Number.NaN] as const;
-
-const seriesShape = fc.record({
-  intervalSeconds: fc.constantFrom(5, 10, 15, 30, 60),
-  /** When it starts and stops, in seconds from the history's start (stop null: runs to the end). */
-  startsAfter: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 7000 })),
-  stopsAfter: fc.option(fc.integer({ min: 3000, max: 9000 }), { nil: null }),
-  staleWhenStopped: fc.boolean(),
-  gaps: fc.array(fc.tuple(fc.integer({ min: 3000, max: 9000 }), fc.integer({ min: 1, max: 1800 })), { maxLength: 4 }),
-  values: fc.oneof(
-    fc.array(fc.constantFrom(...VALUES), { minLength: 1, maxLength: 30 }),
-    // Flapping around both thresholds and the filter's 0.3: holes and breaks of a step or two.
-    fc.array(fc.constantFrom(0.2, 0.79, 0.95), { minLength: 2, maxLength: 4 }),
-  ),
-  /** Samples each value holds for. */
-  hold: fc.oneof(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 40 })),
-  /** A counter reset every this many samples (rate queries). */
-  resetEvery: fc.option(fc.integer({ min: 3, max: 200 }), { nil: null }),
-  maxDelaySeconds: fc.constantFrom(0, 2, 30, 30),
-});
-
-const HISTORY_START = 1_700_000_000;
-const HISTORY_SECONDS = 9000;
-
-function buildSeries(index: number, shape: SeriesShape, kind: QueryKind): ModelSeries {
-  const samples: Sample[] = [];
-  const stopAt = shape.stopsAfter === null ? HISTORY_SECONDS : Math.max(shape.startsAfter, shape.stopsAfter);
-  let counter = 0;
-  let sampleIndex = 0;
-  for (let offset = shape.startsAfter; offset <= stopAt; offset += shape.intervalSeconds) {
-    if (shape.gaps.some(([from, length]) => offset >= from && offset < from + length)) continue;
-    const value = shape.values[Math.floor(sampleIndex / shape.hold) % shape.values.length]!;
-    let stored = value;
-    if (kind === 'rate') {
-      if (shape.resetEvery !== null && sampleIndex % shape.resetEvery === 0) counter = 0;
-      counter += Number.isNaN(value) ? 0 : value * shape.intervalSeconds;
-      stored = counter;
-    }
-    const t = (HISTORY_START + offset) * 1000;
-    const delay = shape.maxDelaySeconds === 0 ? 0 : ((sampleIndex * 7919 + index * 104_729) % (shape.maxDelaySeconds * 1000 + 1)) | 0;
-    samples.push({ t, v: stored, visibleAt: t + delay });
-    sampleIndex += 1;
-  }
-  if (shape.stopsAfter !== null && shape.staleWhenStopped) {
-    const t = (HISTORY_START + stopAt) * 1000 + 1;
-    samples.push({ t, v: STALE, visibleAt: t });
-  }
-  return { labels: { instance: `host-${index}` }, samples };
-}
-type SeriesShape = {
-  intervalSeconds: number;
-  startsAfter: number;
-  stopsAfter: number | null;
-  staleWhenStopped: boolean;
-  gaps: Array<[number, number]>;
-  values: number[];
-  hold: number;
-  resetEvery: number | null;
-  maxDelaySeconds: number;
-};
-
-const history = fc.record({
-  kind: fc.constantFrom<QueryKind>('gauge', 'filtered', 'rate'),
-  series: fc.array(seriesShape, { minLength: 0, maxLength: 5 }),
-  forSeconds: fc.constantFrom(0, 30, 60, 300, 900, 3600),
-  op: fc.constantFrom('>' as const, '>=' as const, '<' as const, '<=' as const),
-  threshold: fc.constantFrom(0.5, 0.8),
-  lookbackSeconds: fc.constantFrom(undefined, 600, 1800, 3600),
-  /** Seconds into the history of the first evaluation, with milliseconds. */
-  firstAt: fc.integer({ min: 0, max: 3_500_000 }).map((ms) => 3700 + ms / 1000),
-  /** Seconds from one evaluation to the next: 0, a few steps, a scrape, past a window, and now and then backwards. */
-  moves: fc.array(
-    fc.oneof(
-      { weight: 6, arbitrary: fc.integer({ min: 1000, max: 120_000 }).map((ms) => ms / 1000) },
-      { weight: 2, arbitrary: fc.constantFrom(0, 15, 30, 60, 300) },
-      { weight: 1, arbitrary: fc.integer({ min: 120, max: 5000 }) },
-      { weight: 1, arbitrary: fc.integer({ min: -600, max: -1 }) },
-    ),
-    { minLength: 1, maxLength: 25 },
-  ),
-  /** Evaluations (by index) before which the threshold changes: a config change. */
-  changeThresholdAt: fc.option(fc.nat(24), { nil: null }),
-});
-
 const comparable = (results: readonly TriggerResult[]) => results.map(({ trigger, ...rest }) => ({ id: trigger.id, threshold: trigger.threshold, ...rest }));
 
 describe('incremental evaluation (against a model of Prometheus range queries)', () => {
   it('says what the whole-window read says, at every evaluation of a sequence, while reading only what is new', async () => {
     await fc.assert(
       fc.asyncProperty(history, async (generated) => {
-        const model = modelPrometheus(generated.series.map((shape, index) => buildSeries(index, shape as SeriesShape, generated.kind)));
+        const model = modelPrometheus(
+          generated.series.map((shape, index) => ({
+            labels: { instance: `host-${index}` },
+            samples: buildSamples(HISTORY_START, index, shape as SeriesShape, generated.kind),
+          })),
+        );
         const store = createEvaluationStore();
         let trigger: Trigger = {
           id: 't',
@@ -233,7 +149,7 @@ describe('incremental evaluation (against a model of Prometheus range queries)',
           previous = { at, trigger };
         }
       }),
-      { numRuns: LONG ? 3000 : 300 },
+      { numRuns: LONG ? 3000 : 200 },
     );
   }, 60_000);
 
