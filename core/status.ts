@@ -1,6 +1,7 @@
 import { describeForecast, type Forecast, forecastFailed, forecastQueryWindow, forecastSeries, type ForecastSettings } from './forecast.ts';
 import type { JudgeOptions, PrometheusPort } from './ports.ts';
-import { decideVerdict, evaluateTrigger, evaluationWindow, noData, type Series, type Trigger, type TriggerResult, type Verdict } from './triggers.ts';
+import { type EvaluationStore, readTrigger } from './incremental-evaluation.ts';
+import { decideVerdict, noData, type Series, type Trigger, type TriggerResult, type Verdict } from './triggers.ts';
 import { breachKey } from './watch.ts';
 
 export interface StatusReport {
@@ -44,18 +45,21 @@ export async function judgeTriggers(
   options: JudgeOptions = {},
   /** Where the client keeps forecasts between evaluations (one per Prometheus client); none: each asks anew. */
   memo?: ForecastMemo,
+  /**
+   * Where the client keeps each trigger's runs between evaluations (one per Prometheus client), so that the
+   * next reads only what is new (core/incremental-evaluation.ts); none: each reads the whole window.
+   */
+  evaluations?: EvaluationStore,
 ): Promise<StatusReport> {
   // Milliseconds kept: a value scraped a moment ago must not be missed by rounding `now` down.
   const atSeconds = at.getTime() / 1000;
   const settings = options.forecast;
   const perTrigger = await Promise.all(
     triggers.map(async (trigger): Promise<{ results: TriggerResult[]; failed: boolean }> => {
-      const { windowSeconds, stepSeconds } = evaluationWindow(trigger, lookbackSeconds);
       const history = settings && trigger.forecast ? forecastHistory(trigger, prometheus, atSeconds, settings, memo) : null;
       let judged: { results: TriggerResult[]; failed: boolean };
       try {
-        const series = await prometheus.queryRange(trigger.query, atSeconds - windowSeconds, atSeconds, stepSeconds);
-        judged = { results: evaluateTrigger(trigger, series, atSeconds, stepSeconds, windowSeconds), failed: false };
+        judged = { results: await readTrigger(trigger, prometheus, atSeconds, lookbackSeconds, evaluations), failed: false };
       } catch (error) {
         judged = { results: [noData(trigger, {}, error instanceof Error ? error.message : String(error))], failed: true };
       }

@@ -83,6 +83,9 @@ export function evaluationWindow(trigger: Trigger, lookbackSeconds = DEFAULT_LOO
 
 export const DEFAULT_LOOKBACK_SECONDS = 30 * 60;
 
+/** Prometheus keeps time to the millisecond: a point this close to `at` is the point at `at`. */
+export const AT_TOLERANCE_SECONDS = 0.001;
+
 /**
  * Judges a trigger from the history Prometheus returned for [at - window, at]. A series counts only if it
  * has a point at `at`: one that has gone away is not current. The condition has held since the earliest
@@ -93,30 +96,51 @@ export function evaluateTrigger(trigger: Trigger, series: readonly Series[], at:
   const windowStart = at - windowSeconds;
   for (const { labels, points } of series) {
     const last = points[points.length - 1];
-    if (!last || last[0] < at - stepSeconds / 2) continue;
-    const value = last[1];
-    if (Number.isNaN(value)) {
-      results.push(noData(trigger, labels, 'the query returned NaN (a division by zero, often: no traffic)'));
-      continue;
-    }
+    if (!last || last[0] < at - AT_TOLERANCE_SECONDS) continue;
     let heldSince = last[0];
-    const holding = compare(value, trigger.op, trigger.threshold);
-    if (holding) {
+    if (compare(last[1], trigger.op, trigger.threshold)) {
       for (let index = points.length - 2; index >= 0; index -= 1) {
         const [time, pointValue] = points[index]!;
-        const contiguous = heldSince - time <= stepSeconds * 1.5;
-        if (!contiguous || !compare(pointValue, trigger.op, trigger.threshold)) break;
+        if (!continuesRun(time, heldSince, stepSeconds) || !compare(pointValue, trigger.op, trigger.threshold)) break;
         heldSince = time;
       }
     }
-    const heldSeconds = holding ? Math.max(0, at - heldSince) : 0;
-    const heldWholeWindow = holding && heldSince <= windowStart + stepSeconds / 2;
-    let state: TriggerState = 'ok';
-    if (holding) state = heldSeconds >= trigger.forSeconds || heldWholeWindow ? 'breached' : 'pending';
-    results.push({ trigger, labels, state, value, heldSeconds, heldWholeWindow });
+    results.push(judgeSeries(trigger, labels, last[1], heldSince, at, windowStart, stepSeconds));
   }
-  if (results.length === 0) return trigger.whenPresent ? [] : [noData(trigger, {}, 'the query returned no series at this time')];
+  if (results.length === 0) return noSeries(trigger);
   return results;
+}
+
+/** Whether a point at `later` carries on the run of the point at `earlier`: a missing point between them breaks it. */
+export function continuesRun(earlier: number, later: number, stepSeconds: number): boolean {
+  return later - earlier <= stepSeconds * 1.5;
+}
+
+/**
+ * The result for a series whose value at `at` is `value` and whose condition has held since `heldSince` (`at`
+ * when it does not hold): evaluateTrigger's last word, and the incremental reader's (core/incremental-evaluation.ts).
+ */
+export function judgeSeries(
+  trigger: Trigger,
+  labels: Readonly<Record<string, string>>,
+  value: number,
+  heldSince: number,
+  at: number,
+  windowStart: number,
+  stepSeconds: number,
+): TriggerResult {
+  if (Number.isNaN(value)) return noData(trigger, labels, 'the query returned NaN (a division by zero, often: no traffic)');
+  const holding = compare(value, trigger.op, trigger.threshold);
+  const heldSeconds = holding ? Math.max(0, at - heldSince) : 0;
+  const heldWholeWindow = holding && heldSince <= windowStart + stepSeconds / 2;
+  let state: TriggerState = 'ok';
+  if (holding) state = heldSeconds >= trigger.forSeconds || heldWholeWindow ? 'breached' : 'pending';
+  return { trigger, labels, state, value, heldSeconds, heldWholeWindow };
+}
+
+/** What a trigger whose query found no series says: "no data", or nothing at all for a `when_present` trigger (replica lag before any replica). */
+export function noSeries(trigger: Trigger): TriggerResult[] {
+  return trigger.whenPresent ? [] : [noData(trigger, {}, 'the query returned no series at this time')];
 }
 
 export function noData(trigger: Trigger, labels: Record<string, string>, reason: string): TriggerResult {

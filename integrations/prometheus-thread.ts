@@ -1,6 +1,7 @@
 import { getPriority, setPriority } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
+import { createEvaluationStore } from '../core/incremental-evaluation.ts';
 import { redactSecrets } from '../core/redact.ts';
 import { createForecastMemo, judgeTriggers } from '../core/status.ts';
 import type { Trigger } from '../core/triggers.ts';
@@ -13,6 +14,8 @@ import type { JudgeReply, JudgeRequest, MemoryReply, ThreadRequest, WireResult }
 const prometheus = createPrometheus(workerData as PrometheusOptions);
 // Forecasts are fitted once per step of their query, whoever asks (core/status.ts ForecastMemo).
 const forecastMemo = createForecastMemo();
+// Each trigger's runs, kept between evaluations so that the next asks only for what is new (core/incremental-evaluation.ts).
+const evaluations = createEvaluationStore();
 
 // On Linux a nice value belongs to a thread: this lowers this worker's alone, 10 below the bot's. When the
 // CPUs are busy (an incident, Prometheus answering a burst of status queries) the main thread's acks go first, and Slack's
@@ -43,7 +46,7 @@ async function judge(request: JudgeRequest): Promise<JudgeReply> {
   const { id, triggers, atMs, lookbackSeconds } = request;
   try {
     const options = request.forecast ? { forecast: request.forecast } : {};
-    const report = await judgeTriggers(triggers, prometheus, new Date(atMs), lookbackSeconds, options, forecastMemo);
+    const report = await judgeTriggers(triggers, prometheus, new Date(atMs), lookbackSeconds, options, forecastMemo, evaluations);
     const index = new Map<Trigger, number>(triggers.map((trigger, position) => [trigger, position]));
     const results: WireResult[] = report.results.map(({ trigger, ...rest }) => ({ ...rest, triggerIndex: index.get(trigger)! }));
     return { id, verdict: report.verdict, results, ...(report.failure ? { failure: report.failure } : {}) };

@@ -2,6 +2,7 @@ import axios, { AxiosError, type AxiosInstance, type AxiosResponse } from 'axios
 import { z } from 'zod';
 import { displayUrl, redactSecrets } from '../core/redact.ts';
 import type { PrometheusPort } from '../core/ports.ts';
+import { createEvaluationStore } from '../core/incremental-evaluation.ts';
 import { createForecastMemo, judgeTriggers } from '../core/status.ts';
 import type { Series } from '../core/triggers.ts';
 
@@ -106,10 +107,12 @@ export function createPrometheus({ url, timeoutMs }: PrometheusOptions): Prometh
 
   // Forecasts are fitted once per step of their query, whoever asks (core/status.ts ForecastMemo).
   const forecastMemo = createForecastMemo();
+  // Each trigger's runs, kept between evaluations so that the next asks only for what is new (core/incremental-evaluation.ts).
+  const evaluations = createEvaluationStore();
   const port: PrometheusPort = {
     url,
     // On this thread: the bot's own client judges in a worker (prometheus-off-thread.ts); the CLI and tests use this one.
-    judgeTriggers: (triggers, at, lookbackSeconds, options) => judgeTriggers(triggers, port, at, lookbackSeconds, options, forecastMemo),
+    judgeTriggers: (triggers, at, lookbackSeconds, options) => judgeTriggers(triggers, port, at, lookbackSeconds, options, forecastMemo, evaluations),
     async queryRange(query, start, end, stepSeconds) {
       const body = await get('/api/v1/query_range', { query, start, end, step: stepSeconds });
       const series = readMatrix(body);
