@@ -3,17 +3,17 @@
 // (the Prometheus worker, started by a `/scale status`, and the chart worker, by a `/scale chart`).
 // tests/fixtures/loaded-modules-probe.mjs, preloaded with --import, writes every module each thread loads.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PrometheusFixture } from '../../devkit/prometheus/index.ts';
 import { chartScenarioConfig, startChartPrometheus } from '../helpers/chart-scenario.ts';
 import { type FakeSlack, sendSlashCommand, startFakeSlack } from '../helpers/slack/index.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const PROBE = ['--import', './tests/fixtures/loaded-modules-probe.mjs'];
+const PROBE = ['--import', pathToFileURL(join(ROOT, 'tests', 'fixtures', 'loaded-modules-probe.mjs')).href];
 const TOKEN = 'xoxb-compiled-0000-token';
 const SECRET = 'compiled-bot-signing-secret-7a1e';
 const OPS = 'C0OPS00001';
@@ -42,7 +42,7 @@ const compilersIn = (loaded: Loaded) =>
 let dir: string;
 let prometheus: PrometheusFixture;
 let fake: FakeSlack;
-let bot: ChildProcess | undefined;
+let bots: ChildProcess[] = [];
 let botLog = '';
 
 beforeAll(async () => {
@@ -52,17 +52,22 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  if (bot && bot.exitCode === null && bot.signalCode === null) {
-    const exited = new Promise((done) => bot!.once('exit', done));
-    bot.kill('SIGKILL');
-    await exited;
-  }
+  await Promise.all(bots.map(stopBot));
   await fake?.close();
   await prometheus?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function startBot(log: string): Promise<string> {
+async function stopBot(bot: ChildProcess): Promise<void> {
+  if (bot.exitCode !== null || bot.signalCode !== null) return;
+  const exited = new Promise((done) => bot.once('exit', done));
+  bot.kill('SIGKILL');
+  await exited;
+}
+
+/** The bot as production starts it, from `cwd` (the checkout, or a copy laid out as the image is), on a fresh database. */
+async function startBot(log: string, cwd = ROOT): Promise<string> {
+  botLog = '';
   const configFile = join(dir, 'scalebot.yaml');
   writeFileSync(configFile, chartScenarioConfig());
   const env = {
@@ -73,15 +78,15 @@ async function startBot(log: string): Promise<string> {
     SLACK_API_URL: fake.apiUrl,
     HOST: '127.0.0.1',
     PORT: '0',
-    SCALEBOT_DB: join(dir, 'scalebot.db'),
+    SCALEBOT_DB: join(mkdtempSync(join(dir, 'db-')), 'scalebot.db'),
     SCALEBOT_CONFIG: configFile,
     PROMETHEUS_URL: prometheus.url,
     LOG_LEVEL: 'warn',
     NODE_ENV: 'production',
     LOADED_MODULES_LOG: log,
   };
-  const child = spawn(process.execPath, [...PROBE, 'bin/scalebot.js', 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  bot = child;
+  const child = spawn(process.execPath, [...PROBE, 'bin/scalebot.js', 'serve'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  bots.push(child);
   const append = (chunk: Buffer) => {
     botLog = (botLog + chunk.toString('utf8')).slice(-32_000);
   };
@@ -105,17 +110,43 @@ async function slash(url: string, text: string): Promise<string> {
   return JSON.stringify(answer.body);
 }
 
+/**
+ * A copy of what deploy/Dockerfile's runtime stage holds, from its COPY lines: the build stage's node_modules and
+ * dist/ (here the checkout's: a link, and a copy), and from the context bin/, config/, the migrations, package.json.
+ */
+function imageLayout(): string {
+  const image = join(dir, 'app');
+  const dockerfile = readFileSync(join(ROOT, 'deploy', 'Dockerfile'), 'utf8');
+  const runtimeStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+  const copies = [...runtimeStage.matchAll(/^COPY\s+(--from=\S+\s+)?(\S+)\s+(\S+)$/gm)];
+  expect(copies.length).toBeGreaterThan(3);
+  for (const [, from, source, destination] of copies) {
+    const path = from ? source!.replace(/^\/app\//, '') : source!;
+    const target = join(image, destination!.replace(/^\.\/?/, ''), destination!.endsWith('/') ? path : '');
+    mkdirSync(dirname(target), { recursive: true });
+    if (path === 'node_modules') symlinkSync(join(ROOT, 'node_modules'), target);
+    else cpSync(join(ROOT, path), target, { recursive: true });
+  }
+  return image;
+}
+
+/** Serves `/scale status` and `/scale chart` from `cwd`; what each thread loaded meanwhile. */
+async function serveStatusAndChart(cwd: string, name: string): Promise<{ loaded: Loaded; main: string[]; workers: [string, string[]][] }> {
+  const log = join(dir, `${name}.log`);
+  const url = await startBot(log, cwd);
+  expect(await slash(url, 'status')).toContain('Load');
+  expect(await slash(url, 'chart load 6h')).toContain('Posted the chart of *Load*');
+  await stopBot(bots.at(-1)!);
+  const loaded = readLoaded(log);
+  const workers = [...loaded.threads].filter(([thread]) => thread.endsWith(' worker'));
+  const main = [...loaded.threads].find(([thread]) => thread.endsWith(' main'))![1];
+  return { loaded, main, workers };
+}
+
 describe('the compiled bot', () => {
   it('serves /scale status and /scale chart from dist/ with neither tsx nor esbuild loaded, in any thread', async () => {
-    const log = join(dir, 'loaded.log');
-    const url = await startBot(log);
-    expect(await slash(url, 'status')).toContain('Load');
-    expect(await slash(url, 'chart load 6h')).toContain('Posted the chart of *Load*');
+    const { loaded, main, workers } = await serveStatusAndChart(ROOT, 'checkout');
     expect(fake.messages(OPS).filter((message) => (message.files ?? []).length > 0)).toHaveLength(1);
-
-    const loaded = readLoaded(log);
-    const workers = [...loaded.threads].filter(([thread]) => thread.endsWith(' worker'));
-    const main = [...loaded.threads].find(([thread]) => thread.endsWith(' main'))![1];
     expect(compilersIn(loaded), botLog).toEqual([]);
     expect(main.filter((module) => module.endsWith('.ts'))).toEqual([]);
     // What ran is the build: the CLI in the main thread, each worker from its prebuilt script.
@@ -125,6 +156,14 @@ describe('the compiled bot', () => {
         workers.some(([, modules]) => modules.some((module) => module.endsWith(`/${script}`))),
         `a worker ran dist/…/${script}`,
       ).toBe(true);
+  }, 120_000);
+
+  it("runs from the Docker image's layout, where there are no sources: the files it reads by path are found from dist/", async () => {
+    const image = imageLayout();
+    const { loaded, main, workers } = await serveStatusAndChart(image, 'image');
+    expect(compilersIn(loaded), botLog).toEqual([]);
+    expect(main.some((module) => module.startsWith(pathToFileURL(join(image, 'dist')).href))).toBe(true);
+    expect(workers.length).toBeGreaterThanOrEqual(2);
   }, 120_000);
 
   it('is told apart from the sources by the same probe: run through tsx, it shows tsx loaded', () => {
