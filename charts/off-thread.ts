@@ -4,7 +4,8 @@ import type { Plugin } from 'esbuild';
 import { workerScript } from '../integrations/worker-bundle.ts';
 import type { ChartModel, RenderedChart } from '../core/chart.ts';
 import type { ChartRenderer } from '../core/ports.ts';
-import { chartFonts, type SmallMultiplesOptions } from './render.ts';
+import { chartFonts } from './fonts.ts';
+import type { SmallMultiplesOptions } from './render.ts';
 
 export type ChartRequest =
   | { readonly kind: 'chart'; readonly id: number; readonly model: ChartModel }

@@ -42,7 +42,7 @@ const compilersIn = (loaded: Loaded) =>
 let dir: string;
 let prometheus: PrometheusFixture;
 let fake: FakeSlack;
-let bots: ChildProcess[] = [];
+const bots: ChildProcess[] = [];
 let botLog = '';
 
 beforeAll(async () => {

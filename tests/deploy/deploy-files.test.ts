@@ -284,7 +284,8 @@ describe('deploy/Dockerfile', () => {
   });
 
   // The build stage compiles (npm ci runs `prepare`, scripts/build.mjs) what the runtime stage then runs from dist/.
-  const buildStage = () => stages.find((stage) => stage.instructions.some((instruction) => instruction.keyword === 'RUN' && /\bnpm ci\b/.test(instruction.args)))!;
+  const buildStage = () =>
+    stages.find((stage) => stage.instructions.some((instruction) => instruction.keyword === 'RUN' && /\bnpm ci\b/.test(instruction.args)))!;
 
   it('builds, in the repository layout, from every source file the bot imports, copied before npm ci builds it', () => {
     const stage = buildStage();
@@ -321,7 +322,9 @@ describe('deploy/Dockerfile', () => {
       'no test code in the image',
     ).toEqual([]);
     // With no TypeScript beside it, the bin never takes the build for stale and never tries to rebuild it.
-    expect(sources.filter((source) => ['bot', 'core', 'services', 'commands', 'integrations', 'charts', 'blocks', 'scripts'].includes(source.split('/')[0]!))).toEqual([]);
+    expect(
+      sources.filter((source) => ['bot', 'core', 'services', 'commands', 'integrations', 'charts', 'blocks', 'scripts'].includes(source.split('/')[0]!)),
+    ).toEqual([]);
     expect(sources.filter((source) => source === 'db' || source.endsWith('.ts'))).toEqual([]);
   });
 
