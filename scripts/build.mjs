@@ -15,7 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
-import { CURRENT, DIST, ROOT } from '../bin/build-state.js';
+import { CURRENT, DIST, ROOT, rebuildReason } from '../bin/build-state.js';
 
 /** Builds kept besides the new one, for bots still running on them. */
 const KEEP_OLDER_BUILDS = 3;
@@ -93,7 +93,8 @@ function pruneOlderBuilds(current) {
   for (const { name } of older.slice(KEEP_OLDER_BUILDS)) rmSync(join(DIST, name), { recursive: true, force: true });
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+// `--if-stale`: only when the build is missing or older than a source (the bench, which times the bot's start).
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && !(process.argv.includes('--if-stale') && rebuildReason() === null)) {
   try {
     const { dir, ms } = await buildBot();
     process.stderr.write(`scalebot: built ${relative(ROOT, dir)} in ${ms} ms\n`);
