@@ -8,12 +8,11 @@ import { displayUrl, redactSecrets, registerSecrets, urlSecrets } from '../core/
 import { collectStatus, statusReportToJson } from '../core/status.ts';
 import { parseDatabaseTarget } from '../core/config/database-target.ts';
 import type { Storage } from '../core/ports.ts';
-import { migrateSqliteToPostgres, MigrationRefused, type MigrateReport, type RowMismatch } from '../db/migrate-db.ts';
+import type { MigrateReport, RowMismatch } from '../db/migrate-db.ts';
 import { openStorage } from '../db/storage.ts';
 import { createPrometheus } from '../integrations/prometheus.ts';
 import { ConfigError, configWarnings, SettingsError } from '../core/config/index.ts';
 import { loadConfig } from './config.ts';
-import { startBot } from './main.ts';
 import { formatStatusTable } from '../blocks/status-table.ts';
 import { formatDigestText } from '../blocks/digest.ts';
 import { digestReportToJson } from '../core/digest.ts';
@@ -45,6 +44,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .description('run the bot (Socket Mode when SLACK_APP_TOKEN is set, else HTTP mode on PORT)')
     .option('-c, --config <file>', 'YAML config file (default: SCALEBOT_CONFIG, else the built-in guide)')
     .action(async (options: { config?: string }) => {
+      // Imported here: the other commands do not load the bot's wiring (Bolt, the services).
+      const { startBot } = await import('./main.ts');
       const bot = await startBot({ env: io.env, configFile: configFileFrom(options, io.env) });
       io.stderr(`scalebot is running (${bot.settings.mode} mode); health and metrics at ${bot.url}\n`);
       await new Promise<void>((resolve) => {
@@ -184,6 +185,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       registerSecrets(urlSecrets(url));
       io.stderr(`copying ${from.target.file} into ${displayUrl(url)}\n`);
       let report: MigrateReport;
+      // Imported here: only this command needs both dialects at once.
+      const { migrateSqliteToPostgres, MigrationRefused } = await import('../db/migrate-db.ts');
       try {
         report = await migrateSqliteToPostgres({ from: from.target.file, to: url, progress: (line) => io.stderr(`${line}\n`) });
       } catch (error) {

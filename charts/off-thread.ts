@@ -1,10 +1,11 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { Plugin } from 'esbuild';
-import { bundleWorker } from '../integrations/worker-bundle.ts';
+import { workerScript } from '../integrations/worker-bundle.ts';
 import type { ChartModel, RenderedChart } from '../core/chart.ts';
 import type { ChartRenderer } from '../core/ports.ts';
-import { chartFonts, type SmallMultiplesOptions } from './render.ts';
+import { chartFonts } from './fonts.ts';
+import type { SmallMultiplesOptions } from './render.ts';
 
 export type ChartRequest =
   | { readonly kind: 'chart'; readonly id: number; readonly model: ChartModel }
@@ -70,8 +71,8 @@ export function createChartRenderer({
 
   function startWorker(): Promise<Worker> {
     started += 1;
-    const starting = bundleWorker(threadEntry, [externalPackages]).then((code) => {
-      const thread = new Worker(code, { eval: true, workerData: { fonts: chartFonts() } });
+    const starting = workerScript(threadEntry, [externalPackages]).then(({ script, eval: isCode }) => {
+      const thread = new Worker(script, { eval: isCode, workerData: { fonts: chartFonts() } });
       thread.on('message', (reply: ChartReply) => finish(reply));
       thread.on('error', (error) => died(starting, error));
       thread.on('exit', (code) => died(starting, code));

@@ -3,10 +3,10 @@
  * resvg (a prebuilt native rasteriser) to PNG with the DejaVu fonts shipped by the dejavu-fonts-ttf package.
  * Synchronous and CPU-bound: the bot calls it in a worker (charts/off-thread.ts), never on its event loop.
  */
-import { createRequire } from 'node:module';
 import { Resvg } from '@resvg/resvg-js';
 import * as echarts from 'echarts';
 import type { ChartModel, RenderedChart } from '../core/chart.ts';
+import { chartFonts } from './fonts.ts';
 import { measureTextWith } from './font-metrics.ts';
 import { DEFAULT_HEIGHT, DEFAULT_WIDTH, echartsOption, FONT_FAMILY, PALETTES } from './echarts-option.ts';
 
@@ -15,21 +15,8 @@ export interface ChartFonts {
   readonly fontFiles: readonly string[];
 }
 
-let resolvedFonts: ChartFonts | null = null;
-
-/**
- * The fonts' paths, resolved through the package (wherever npm put it), once. A worker bundled by esbuild
- * has no import.meta.url: it is given these paths by the thread that starts it.
- */
-export function chartFonts(): ChartFonts {
-  if (!resolvedFonts) {
-    const require = createRequire(import.meta.url);
-    resolvedFonts = {
-      fontFiles: [require.resolve('dejavu-fonts-ttf/ttf/DejaVuSans.ttf'), require.resolve('dejavu-fonts-ttf/ttf/DejaVuSans-Bold.ttf')],
-    };
-  }
-  return resolvedFonts;
-}
+// In a module of its own (charts/fonts.ts): the thread that starts the chart worker needs it without ECharts.
+export { chartFonts };
 
 /**
  * ECharts writes some labels' font as CSS shorthand with the family unquoted (`font: normal normal 20px DejaVu

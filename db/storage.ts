@@ -2,8 +2,6 @@ import type { DatabaseTarget, Storage } from '../core/ports.ts';
 import type { FenceTokenOf } from '../core/storage/leases.ts';
 import { openDatabase, setWriteFence, type DatabaseHandle } from './client.ts';
 import { flushDecisions } from './decision-log.ts';
-import { openPostgres } from './postgres/client.ts';
-import { createPgStorage } from './postgres/storage.ts';
 import { createSqliteAdviceStore } from './sqlite/advice.ts';
 import { createSqliteBreachStore } from './sqlite/breaches.ts';
 import { createSqliteChecklistStore } from './sqlite/checklists.ts';
@@ -75,5 +73,7 @@ export function openSqliteStorage(file: string, options: StorageOptions = {}): S
  */
 export async function openStorage(target: DatabaseTarget, options: StorageOptions = {}): Promise<Storage> {
   if (target.kind === 'sqlite') return openSqliteStorage(target.file, options);
+  // Loaded only for PostgreSQL: a bot on SQLite does not carry pg and drizzle's pg dialect (bench/dependency-costs.ts).
+  const [{ openPostgres }, { createPgStorage }] = await Promise.all([import('./postgres/client.ts'), import('./postgres/storage.ts')]);
   return createPgStorage(await openPostgres(target.url), options.fenceToken);
 }

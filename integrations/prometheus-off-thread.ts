@@ -5,7 +5,7 @@ import type { StatusReport } from '../core/status.ts';
 import type { JudgeOptions } from '../core/ports.ts';
 import type { Trigger, TriggerResult, Verdict } from '../core/triggers.ts';
 import { createPrometheus, type PrometheusOptions, type PrometheusPort } from './prometheus.ts';
-import { bundleWorker } from './worker-bundle.ts';
+import { workerScript } from './worker-bundle.ts';
 
 export interface JudgeRequest {
   readonly kind: 'judge';
@@ -95,8 +95,8 @@ export function createOffThreadPrometheus(
 
   function startWorker(): Promise<Worker> {
     started += 1;
-    const starting = bundleWorker(threadEntry).then((code) => {
-      const thread = new Worker(code, { eval: true, workerData: { url: options.url, timeoutMs: options.timeoutMs } });
+    const starting = workerScript(threadEntry).then(({ script, eval: isCode }) => {
+      const thread = new Worker(script, { eval: isCode, workerData: { url: options.url, timeoutMs: options.timeoutMs } });
       thread.on('message', (reply: JudgeReply | MemoryReply) => {
         if ('heapUsedBytes' in reply) {
           memoryAsked.get(reply.id)?.(reply.heapUsedBytes);

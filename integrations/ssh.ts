@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
-import { NodeSSH, type Config } from 'node-ssh';
+import type { Config } from 'node-ssh';
 import type { Client, ClientChannel, ServerHostKeyAlgorithm } from 'ssh2';
 import { fingerprintSha256, keyTypeOf, parseHostKey, type HostKeyType, type PinnedHostKey } from '../core/host-key.ts';
 import { shellQuote } from '../core/shell-quote.ts';
@@ -174,6 +174,8 @@ async function runStep(settings: Required<SshOptions>, host: SshHost, command: s
   }
 
   // ---- connect
+  // Loaded at the first step, not at start: a bot that never runs a runbook does not carry ssh2 (bench/dependency-costs.ts).
+  const { NodeSSH } = await import('node-ssh');
   const ssh = new NodeSSH();
   let offeredKey: Buffer | undefined;
   let connectionError: Error | undefined;

@@ -125,13 +125,13 @@ const runtimeOf = (keyword: string) => runtime.instructions.filter((instruction)
 const contextCopies = (stage: Stage) =>
   stage.instructions.filter((instruction) => instruction.keyword === 'COPY' || instruction.keyword === 'ADD').map((instruction) => parseCopy(instruction.args));
 
-/** Where each repository path lands in the runtime image, by the runtime stage's COPYs from the build context. */
-function runtimeLayout(): Map<string, string> {
-  const workdirs = runtimeOf('WORKDIR');
-  expect(workdirs, 'the runtime stage sets a WORKDIR').toHaveLength(1);
+/** Where each repository path lands in a stage's image, by that stage's COPYs from the build context. */
+function stageLayout(stage: Stage): Map<string, string> {
+  const workdirs = stage.instructions.filter((instruction) => instruction.keyword === 'WORKDIR');
+  expect(workdirs, 'the stage sets a WORKDIR').toHaveLength(1);
   const workdir = workdirs[0]!.args;
   const layout = new Map<string, string>();
-  for (const copy of contextCopies(runtime).filter((copy) => copy.from === undefined)) {
+  for (const copy of contextCopies(stage).filter((copy) => copy.from === undefined)) {
     const target = posix.resolve(workdir, copy.destination);
     for (const source of copy.sources) {
       const into = copy.destination.endsWith('/') || copy.sources.length > 1 ? posix.join(target, posix.basename(source)) : target;
@@ -139,6 +139,15 @@ function runtimeLayout(): Map<string, string> {
     }
   }
   return layout;
+}
+
+/** Where a repository file lands in a stage's image, by its layout; undefined when it is not copied. */
+function landingIn(layout: Map<string, string>, file: string): string | undefined {
+  for (const [source, into] of layout) {
+    if (file === source) return into;
+    if (file.startsWith(`${source}/`)) return posix.join(into, file.slice(source.length + 1));
+  }
+  return undefined;
 }
 
 // The bot's import graph, from the file production starts. Type-only imports vanish at run time and are skipped.
@@ -162,6 +171,8 @@ function importGraph(entry: string): { files: Set<string>; packages: Set<string>
       for (const [, specifier] of text.matchAll(pattern)) {
         if (specifier!.startsWith('.')) {
           const target = posix.normalize(posix.join(posix.dirname(file), specifier!));
+          // A folder's URL (`new URL('../', import.meta.url)`: the root, say) is not a module.
+          if (specifier!.endsWith('/')) continue;
           const found = [target, `${target}.ts`, `${target}/index.ts`].find((candidate) => existsSync(join(ROOT, candidate)));
           if (!found) throw new Error(`${file} imports ${specifier}, which does not exist`);
           queue.push(found);
@@ -272,27 +283,49 @@ describe('deploy/Dockerfile', () => {
     });
   });
 
-  it('holds, in the repository layout, every source file the bot imports and every file it reads by path', () => {
-    const layout = runtimeLayout();
-    const workdir = runtimeOf('WORKDIR')[0]!.args;
-    const landing = (file: string) => {
-      for (const [source, into] of layout) {
-        if (file === source) return into;
-        if (file.startsWith(`${source}/`)) return posix.join(into, file.slice(source.length + 1));
-      }
-      return undefined;
-    };
+  // The build stage compiles (npm ci runs `prepare`, scripts/build.mjs) what the runtime stage then runs from dist/.
+  const buildStage = () =>
+    stages.find((stage) => stage.instructions.some((instruction) => instruction.keyword === 'RUN' && /\bnpm ci\b/.test(instruction.args)))!;
+
+  it('builds, in the repository layout, from every source file the bot imports, copied before npm ci builds it', () => {
+    const stage = buildStage();
+    const layout = stageLayout(stage);
+    const workdir = stage.instructions.find((instruction) => instruction.keyword === 'WORKDIR')!.args;
+    const npmCi = stage.instructions.findIndex((instruction) => instruction.keyword === 'RUN' && /\bnpm ci\b/.test(instruction.args));
+    const copiedBeforeBuild = stageLayout({ ...stage, instructions: stage.instructions.slice(0, npmCi) });
     const { files } = importGraph(START[1]!);
     expect(files.size).toBeGreaterThan(100);
-    for (const file of [...files, ...READ_AT_RUN_TIME, 'package.json']) {
+    expect(packageJson.scripts.prepare, 'npm ci builds the bot').toMatch(/\bscripts\/build\.mjs\b/);
+    for (const file of [...files, 'scripts/build.mjs', 'package.json', 'tsconfig.json']) {
       expect(existsSync(join(ROOT, file)), `${file} exists`).toBe(true);
-      // Paths inside the bot are relative to its own files (import.meta.url): the layout must be the repository's.
-      expect(landing(file), `${file} is in the image at ${workdir}/${file}`).toBe(posix.join(workdir, file));
+      // The build finds the worker entries and the files read by path relative to the sources: the repository's layout.
+      expect(landingIn(layout, file), `${file} is in the build stage at ${workdir}/${file}`).toBe(posix.join(workdir, file));
+      expect(landingIn(copiedBeforeBuild, file), `${file} is copied before npm ci`).toBeDefined();
     }
+  });
+
+  it('runs the build from dist/, with every file it reads by path in the repository layout, and no TypeScript or tests', () => {
+    const layout = stageLayout(runtime);
+    const workdir = runtimeOf('WORKDIR')[0]!.args;
+    const fromBuild = runtimeOf('COPY')
+      .map((instruction) => parseCopy(instruction.args))
+      .filter((copy) => copy.from === buildStage().name);
+    expect(fromBuild.map((copy) => [copy.sources, posix.resolve(workdir, copy.destination)])).toContainEqual([['/app/dist'], posix.join(workdir, 'dist')]);
+    for (const file of [START[1]!, 'bin/build-state.js', ...READ_AT_RUN_TIME, 'package.json']) {
+      expect(existsSync(join(ROOT, file)), `${file} exists`).toBe(true);
+      // Paths inside the bot are relative to its source files (import.meta.url, kept by the build): the layout must be the repository's.
+      expect(landingIn(layout, file), `${file} is in the image at ${workdir}/${file}`).toBe(posix.join(workdir, file));
+    }
+    const sources = [...layout.keys()];
     expect(
-      [...layout.keys()].filter((source) => source.startsWith('tests') || source.startsWith('devkit')),
+      sources.filter((source) => source.startsWith('tests') || source.startsWith('devkit')),
       'no test code in the image',
     ).toEqual([]);
+    // With no TypeScript beside it, the bin never takes the build for stale and never tries to rebuild it.
+    expect(
+      sources.filter((source) => ['bot', 'core', 'services', 'commands', 'integrations', 'charts', 'blocks', 'scripts'].includes(source.split('/')[0]!)),
+    ).toEqual([]);
+    expect(sources.filter((source) => source === 'db' || source.endsWith('.ts'))).toEqual([]);
   });
 
   it('has every package the bot imports at run time among the production dependencies (npm ci --omit=dev)', () => {
