@@ -18,11 +18,13 @@ let harness: TestBot;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Waits until Prometheus has held `series` at `value` for longer than the trigger's 2 s: every sample of the last
- * 4 s (three at least, scraped every second) has it, so the oldest of them, at most 3 s old, had it already.
+ * Waits until Prometheus has held `series` at `value` for longer than the trigger's 2 s plus one step: every sample
+ * of the last 5 s (four at least, scraped every second) has it, so the oldest of them is 3 s old or more. The step
+ * grid is aligned to the epoch (core/incremental-evaluation.ts), so a run starts at the first grid point after its
+ * first sample: up to one 1 s step later.
  */
 async function heldFor(prom: PrometheusFixture, series: string, value: number) {
-  const held = `(min_over_time(${series}[4s]) == bool ${value}) * (max_over_time(${series}[4s]) == bool ${value}) * (count_over_time(${series}[4s]) >= bool 3)`;
+  const held = `(min_over_time(${series}[5s]) == bool ${value}) * (max_over_time(${series}[5s]) == bool ${value}) * (count_over_time(${series}[5s]) >= bool 4)`;
   await waitForValue(prom, held, (seen) => seen === 1, 20_000);
 }
 
