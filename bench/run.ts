@@ -428,7 +428,8 @@ async function watcherCycles(size: number, fleet: Fleet, cycles: number): Promis
       type: 'watcher-cycles',
       job: {
         prometheusUrl: fleet.prometheus.url,
-        startAt: fleet.now,
+        // On the interval's boundaries, as the bot's scheduler runs its cycles (services/watcher.ts).
+        startAt: Math.floor(fleet.now / WATCH_INTERVAL_SECONDS) * WATCH_INTERVAL_SECONDS,
         intervalSeconds: WATCH_INTERVAL_SECONDS,
         cycles,
         queryLogFile: fleet.log.file,

@@ -21,6 +21,9 @@ export interface WatcherMetrics {
   readonly breachesResolved: { inc(labels: { severity: Severity }): void };
 }
 
+/** A timer that fires this soon after its boundary evaluates at the boundary: at most a second of data unseen, less than a scrape. */
+const ON_TIME_MS = 1000;
+
 /** For a watcher whose counts nobody reads (the bench). */
 export const UNCOUNTED: WatcherMetrics = {
   evaluations: { inc() {} },
@@ -154,8 +157,9 @@ export function createWatcher(deps: WatcherDeps) {
     }
   }
 
-  async function runCycle(): Promise<CycleSummary> {
-    const now = clock();
+  /** One evaluation and what follows from it, at `at` (default: now). */
+  async function runCycle(at?: Date): Promise<CycleSummary> {
+    const now = at ?? clock();
     const report = await collectStatus(config.triggers, deps.prometheus, now, config.prometheus.lookbackSeconds);
     metrics.evaluations.inc({ outcome: report.failure ? 'blind' : 'ok' });
     await handleBlindness(report.failure, now);
@@ -252,20 +256,38 @@ export function createWatcher(deps: WatcherDeps) {
     }
   }
 
+  /**
+   * Cycles after the first run on the interval's boundaries (every minute at :00 by default) and evaluate at the
+   * boundary itself. Every default trigger's step divides the interval, and the incremental evaluator's grid is
+   * aligned to the epoch (core/incremental-evaluation.ts), so an evaluation on a boundary sits on the grid: it
+   * needs one query per trigger, not two (the value at an `at` off the grid is a query of its own).
+   */
   function scheduleNext(delayMs: number) {
     if (stopped) return;
     timer = setTimeout(() => {
-      running = runCycle()
+      running = runCycle(boundaryJustPassed())
         .catch((error: unknown) => {
           metrics.evaluations.inc({ outcome: 'error' });
           logger.error({ err: error }, 'watcher cycle failed');
         })
         .finally(() => {
           running = null;
-          scheduleNext(config.watch.intervalSeconds * 1000);
+          scheduleNext(delayToNextBoundary());
         });
     }, delayMs);
     timer.unref?.();
+  }
+
+  function delayToNextBoundary(): number {
+    const intervalMs = config.watch.intervalSeconds * 1000;
+    return intervalMs - (clock().getTime() % intervalMs);
+  }
+
+  /** The boundary the timer fired for, when it fired on time; otherwise (a late or first cycle) now. */
+  function boundaryJustPassed(): Date {
+    const nowMs = clock().getTime();
+    const boundaryMs = nowMs - (nowMs % (config.watch.intervalSeconds * 1000));
+    return new Date(nowMs - boundaryMs <= ON_TIME_MS ? boundaryMs : nowMs);
   }
 
   /**

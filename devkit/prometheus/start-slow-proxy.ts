@@ -6,6 +6,8 @@ export interface SlowProxy {
   url: string;
   /** Requests received so far. */
   readonly requests: number;
+  /** The path and query string of each request received, in order. */
+  readonly paths: readonly string[];
   stop(): Promise<void>;
 }
 
@@ -18,9 +20,11 @@ export async function startSlowProxy(targetUrl: string, delayMs: number): Promis
   const target = new URL(targetUrl);
   const timers = new Set<NodeJS.Timeout>();
   let requests = 0;
+  const paths: string[] = [];
 
   const server = createServer((incoming, outgoing) => {
     requests++;
+    paths.push(incoming.url ?? '');
     const chunks: Buffer[] = [];
     incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
     incoming.on('end', () => {
@@ -60,6 +64,7 @@ export async function startSlowProxy(targetUrl: string, delayMs: number): Promis
     get requests() {
       return requests;
     },
+    paths,
     stop() {
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
