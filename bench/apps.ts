@@ -62,7 +62,9 @@ export function startBot(options: AppEnv): Promise<AppUnderTest> {
 
 /** How bin/scalebot.js runs the bot: the sources through tsx, or a compiled build. */
 export function botRunsCompiled(): boolean {
-  return !/\btsx\b/.test(readFileSync(join(REPO_ROOT, 'bin', 'scalebot.js'), 'utf8'));
+  // The bin runs dist/ unless SCALEBOT_FROM_SOURCE=1 (which the bench never sets); a bin without that switch is the
+  // older one that always registered tsx.
+  return readFileSync(join(REPO_ROOT, 'bin', 'scalebot.js'), 'utf8').includes('SCALEBOT_FROM_SOURCE') && process.env.SCALEBOT_FROM_SOURCE !== '1';
 }
 
 let bareBundle: Promise<string> | null = null;
