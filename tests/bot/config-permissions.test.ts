@@ -62,16 +62,9 @@ describe('runbooks without approvers', () => {
   it('run once the team names approvers by id (other approval fields of a built-in are kept) or says anyone', async () => {
     const file = writeConfig(
       `${HOSTS}runbooks:\n` +
-        [
-          'backup',
-          'test-restore',
-          'vertical-migration',
-          'add-read-replica',
-          'db-failover',
-          'statelessness-check',
-          'vertical-migration-restore',
-          'load-balancer-backends',
-        ]
+        loadConfig()
+          .runbooks.map((runbook) => runbook.id)
+          .filter((id) => id !== 'emergency-quick-fixes')
           .map((id) => `  - id: ${id}\n    approval: { approvers: [U0LEAD, S0OPS, "@ops-leads"] }\n`)
           .join('') +
         '  - id: emergency-quick-fixes\n    requesters: [S0ONCALL]\n    approval: { approvers: anyone }\n',
