@@ -21,13 +21,26 @@ export interface OnActionDeps {
   readonly logger: Logger;
   readonly decisions: DecisionStore;
   readonly clock: () => Date;
+  /** ACK_DEADLINE_MS unless a test needs it shorter. */
+  readonly ackDeadlineMs?: number;
 }
 
 /**
- * Every button the bot serves goes through here, so that every click gets the same handling as a command:
- * acked at once; a button id or value the feature's parser refuses is answered "not one I know"; a UserError
- * becomes its message, shown to the clicker alone; anything else is logged and recorded with a ref the clicker
- * sees. `handle` returns what to tell the clicker (ephemeral), or nothing when the message itself shows it.
+ * How long a click may take before it is acked anyway. Slack shows the clicker an error for a click not acked
+ * within three seconds; within this, the ack waits for the click's decision to be written.
+ */
+export const ACK_DEADLINE_MS = 2_000;
+
+/**
+ * Every button the bot serves goes through here, so that every click gets the same handling: a button id or
+ * value the feature's parser refuses is answered "not one I know"; a UserError becomes its message, shown to
+ * the clicker alone; anything else is logged and recorded with a ref the clicker sees. `handle` returns what to
+ * tell the clicker (ephemeral), or nothing when the message itself shows it.
+ *
+ * The ack comes after `handle` has settled, or after ACK_DEADLINE_MS, whichever is first. A click Slack saw
+ * acked has therefore been written (a tick, an approval, an acknowledgement) unless it took longer than that:
+ * a bot killed between the two leaves the clicker Slack's own "did not respond" on the button, never a click
+ * that looked taken and was lost. A command still acks at once: it changes nothing before its answer shows.
  */
 export function onAction<T>(
   app: App,
@@ -39,7 +52,6 @@ export function onAction<T>(
 ): void {
   const pattern = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`);
   app.action<BlockButtonAction>(pattern, async ({ ack, body, action, respond }) => {
-    await ack();
     const tell = (text: string) => respond({ response_type: 'ephemeral', replace_original: false, text });
     const user = body.user.id;
     const channel = body.channel?.id ?? body.container?.channel_id;
@@ -48,6 +60,7 @@ export function onAction<T>(
     const chosen = typeof value === 'string' ? value : undefined;
     const parsed = parse(action.action_id, chosen);
     if (parsed === null) {
+      await ack();
       deps.logger.warn({ actionId: action.action_id, user }, 'refused a malformed button click');
       await tell(UNKNOWN_BUTTON);
       return;
@@ -61,9 +74,20 @@ export function onAction<T>(
       value: chosen,
       respond,
     };
+    const handled = Promise.resolve(click)
+      .then(handle)
+      .then(
+        (answer) => ({ answer }),
+        (error: unknown) => ({ error }),
+      );
+    let deadline: NodeJS.Timeout | undefined;
+    await Promise.race([handled, new Promise((resolve) => (deadline = setTimeout(resolve, deps.ackDeadlineMs ?? ACK_DEADLINE_MS)))]);
+    clearTimeout(deadline);
+    await ack();
+    const outcome = await handled;
     try {
-      const answer = await handle(click);
-      if (answer) await tell(answer);
+      if ('error' in outcome) throw outcome.error;
+      if (outcome.answer) await tell(outcome.answer);
     } catch (error) {
       if (error instanceof UserError) {
         await tell(warning(error.message)).catch(() => {});

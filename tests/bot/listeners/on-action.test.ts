@@ -1,6 +1,6 @@
 // The one button wrapper (bot/listeners/on-action.ts) on a real Bolt app, clicked with signed requests as Slack
 // clicks: a button the parser refuses, a UserError, and a fault of ours each get their answer, and the fault is
-// on record with the ref the clicker was shown.
+// on record with the ref the clicker was shown. The ack waits for the click's write, up to a deadline.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App } from '@slack/bolt';
@@ -17,9 +17,9 @@ const SECRET = 'on-action-test-secret';
 const CHANNEL = 'C0PROBE';
 const USER = 'U0CLICKER';
 
-type Probe = { kind: 'ok' | 'wrong' | 'fault'; id: number };
+type Probe = { kind: 'ok' | 'wrong' | 'fault' | 'slow'; id: number };
 const parseProbe = (actionId: string, value: string | undefined): Probe | null => {
-  const kind = /^probe_(ok|wrong|fault)$/.exec(actionId)?.[1] as Probe['kind'] | undefined;
+  const kind = /^probe_(ok|wrong|fault|slow)$/.exec(actionId)?.[1] as Probe['kind'] | undefined;
   return kind && value && /^\d{1,6}$/.test(value) ? { kind, id: Number(value) } : null;
 };
 
@@ -32,7 +32,10 @@ afterEach(async () => {
   await storage.close();
 });
 
-async function start(): Promise<string> {
+/** How long the `slow` probe takes before it writes its decision. */
+const SLOW_MS = 700;
+
+async function start(ackDeadlineMs?: number): Promise<string> {
   fake = await startFakeSlack();
   storage = openSqliteStorage(':memory:');
   const logger = pino({ level: 'silent' });
@@ -49,15 +52,19 @@ async function start(): Promise<string> {
     async ({ action }) => {
       if (action.kind === 'wrong') throw new UserError(`Item ${action.id} is closed; type \`/scale checklist\` to see the open ones.`);
       if (action.kind === 'fault') throw new Error(`disk on fire under item ${action.id}`);
+      if (action.kind === 'slow') {
+        await new Promise((resolve) => setTimeout(resolve, SLOW_MS));
+        await storage.decisions.append({ at: new Date(), kind: 'probe_written', actor: USER, channel: CHANNEL, subject: String(action.id), outcome: 'ok' });
+      }
       return `Done with ${action.id}.`;
     },
-    { logger, decisions: storage.decisions, clock: () => new Date('2026-12-04T12:00:00Z') },
+    { logger, decisions: storage.decisions, clock: () => new Date('2026-12-04T12:00:00Z'), ...(ackDeadlineMs ? { ackDeadlineMs } : {}) },
   );
   const server = (await app.start({ port: 0, host: '127.0.0.1' })) as Server;
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-async function click(baseUrl: string, actionId: string, value: string): Promise<string> {
+async function click(baseUrl: string, actionId: string, value: string, onAck: () => unknown = () => {}): Promise<string> {
   const posted = await app.client.chat.postMessage({
     channel: CHANNEL,
     text: 'probe',
@@ -67,6 +74,7 @@ async function click(baseUrl: string, actionId: string, value: string): Promise<
   const responseUrl = fake.newResponseUrl({ channel: CHANNEL, messageTs: message.ts, user: USER });
   const payload = buildBlockActionsPayload({ user: USER, channel: CHANNEL, message, action: { action_id: actionId }, response_url: responseUrl });
   expect((await sendInteraction(baseUrl, SECRET, payload)).status).toBe(200);
+  await onAck();
   const answer = await fake.waitFor((f) => f.responses.find((entry) => entry.url === responseUrl));
   return (answer.body as { text: string }).text;
 }
@@ -87,5 +95,28 @@ describe('onAction', () => {
     expect(rows[0]).toMatchObject({ actor: USER, channel: CHANNEL, subject: 'probe_fault', outcome: 'error', detail: { ref, value: '9' } });
     // A refused button and a UserError are answers, not faults: nothing else is on record.
     expect(await storage.decisions.list()).toHaveLength(1);
+  });
+
+  it('acks a click once its write is done, so that a click Slack saw acked is never lost to a kill', async () => {
+    const baseUrl = await start();
+    const started = Date.now();
+    let writtenAtAck: number | undefined;
+    const answer = await click(baseUrl, 'probe_slow', '11', async () => {
+      writtenAtAck = (await storage.decisions.list({ kinds: ['probe_written'] })).length;
+    });
+    expect(writtenAtAck).toBe(1);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(SLOW_MS);
+    expect(answer).toBe('Done with 11.');
+  });
+
+  it('acks by the deadline a click that takes longer (Slack allows three seconds), and still answers it', async () => {
+    const baseUrl = await start(150);
+    let writtenAtAck: number | undefined;
+    const answer = await click(baseUrl, 'probe_slow', '12', async () => {
+      writtenAtAck = (await storage.decisions.list({ kinds: ['probe_written'] })).length;
+    });
+    expect(writtenAtAck).toBe(0);
+    expect(answer).toBe('Done with 12.');
+    expect(await storage.decisions.list({ kinds: ['probe_written'] })).toHaveLength(1);
   });
 });
