@@ -56,6 +56,11 @@ export function planWatchCycle(
   timing: WatchTiming,
   /** Breaches of these sources are the watcher's to judge; others (Alertmanager) only get reminders. */
   isWatched: (breach: OpenBreach) => boolean = () => true,
+  /**
+   * The `when_present` triggers configured. Such a trigger answers an empty query with no result at all (not
+   * "no data"): its series are gone, as a replica's lag is once the replica is removed, and its breaches clear.
+   */
+  whenPresent: ReadonlySet<string> = new Set(),
 ): CyclePlan {
   const remind = openBreaches.filter((breach) => isReminderDue(breach, now, timing));
   if (report.failure) {
@@ -81,7 +86,8 @@ export function planWatchCycle(
   for (const breach of openBreaches) {
     if (!isWatched(breach)) continue;
     const result = resultsByKey.get(breach.key) ?? null;
-    if (!result && (noDataTriggers.has(breach.triggerId) || !report.results.some((r) => r.trigger.id === breach.triggerId))) {
+    const triggerAnswered = report.results.some((r) => r.trigger.id === breach.triggerId) || whenPresent.has(breach.triggerId);
+    if (!result && (noDataTriggers.has(breach.triggerId) || !triggerAnswered)) {
       // The whole trigger has no data (or is no longer configured): we cannot say the condition is over.
       unknown.push(breach);
       continue;

@@ -170,6 +170,7 @@ export function createWatcher(deps: WatcherDeps) {
       now,
       { resolveAfterSeconds: config.watch.resolveAfterSeconds, repeatSeconds: config.watch.repeatSeconds },
       (breach) => openRows.find((row) => row.id === breach.id)?.source === 'watcher',
+      new Set(config.triggers.filter((trigger) => trigger.whenPresent).map((trigger) => trigger.id)),
     );
     let opened = 0;
     const chartsDue: Array<[BreachRecord, BreachChartMoment]> = [];

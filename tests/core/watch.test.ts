@@ -74,6 +74,17 @@ describe('planWatchCycle', () => {
     expect(noData.unknown).toHaveLength(1);
   });
 
+  it('clears the breach of a `when_present` trigger whose series are all gone (the replica removed), but not of an unconfigured one', () => {
+    const lag = breach({ key: breachKey('lag', { instance: 'replica-1' }), triggerId: 'lag', conditionFalseSince: minutesAgo(6) });
+    const gone = planWatchCycle(report([result('ok', { instance: 'a' }, 0.3, 0)]), [lag], NOW, timing, () => true, new Set(['lag']));
+    expect(gone.resolve).toEqual([{ breach: lag, result: null, falseSince: minutesAgo(6) }]);
+    expect(gone.unknown).toEqual([]);
+    const justGone = planWatchCycle(report([]), [{ ...lag, conditionFalseSince: null }], NOW, timing, () => true, new Set(['lag']));
+    expect(justGone.clearing).toHaveLength(1);
+    // Without when_present, a trigger with no result at all is one no longer configured: nothing can be said.
+    expect(planWatchCycle(report([]), [lag], NOW, timing).unknown).toEqual([lag]);
+  });
+
   it('leaves breaches it does not watch (Alertmanager) to their source', () => {
     const plan = planWatchCycle(report([]), [breach({ key: 'alertmanager:abc', triggerId: 'HighCPUUsage' })], NOW, timing, () => false);
     expect(plan).toMatchObject({ resolve: [], clearing: [], holding: [] });
