@@ -8,6 +8,9 @@ packages=(
   prometheus               # Prometheus and promtool: trigger queries, backfills, the playground's --demo
   prometheus-alertmanager  # a real Alertmanager delivering its webhook to the bot (devkit/alertmanager)
   openssh-server           # a private sshd on loopback for runbook steps
+  rsync                    # the vertical-migration runbooks' copies, run for real between two app dirs
+  sudo                     # their `sudo -n rsync` and the bot's `sudo -n -l` check, with a rule of the test's own
+  curl                     # the load balancer runbook's health checks; the vertical-migration test's `docker compose` stand-in
   postgresql               # real PostgreSQL clusters: the replica and failover runbooks, the bot's PostgreSQL storage and replicas
   systemd                  # systemd-analyze verify checks deploy/scalebot.service
   chromium                 # the playground's browser tests (playwright-core drives /usr/bin/chromium)
