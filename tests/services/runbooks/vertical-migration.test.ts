@@ -51,6 +51,8 @@ const DATA_MTIME = Math.floor(Date.now() / 1000) - 3600;
 let root: string;
 let home: string;
 let userCreated = false;
+/** The home of a user that was there before this run, given back in afterAll. */
+let previousHome: string | undefined;
 let ids: { uid: number; gid: number };
 /** The database's owner: the container's postgres, uid 999, a number with no meaning to the SSH user. */
 let databaseIds: { uid: number; gid: number };
@@ -146,10 +148,13 @@ function asUser(command: string) {
   return spawnSync('runuser', ['-u', USER, '--', 'sh', '-c', command], { encoding: 'utf8', timeout: 30_000 });
 }
 
-/** The user, made idempotently: created if missing (and removed in afterAll), its home pointed at this run's temp dir. */
+/** The user, made idempotently: created if missing (and removed in afterAll), its home pointed at this run's temp dir (and back). */
 function ensureUser(): { uid: number; gid: number } {
-  if (spawnSync('id', ['-u', USER]).status === 0) sh('usermod', ['-d', home, USER]);
-  else {
+  const existing = spawnSync('getent', ['passwd', USER], { encoding: 'utf8' });
+  if (existing.status === 0) {
+    previousHome = existing.stdout.split(':')[5];
+    sh('usermod', ['-d', home, USER]);
+  } else {
     sh('useradd', ['-M', '-d', home, '-s', '/bin/bash', '-U', USER]);
     userCreated = true;
   }
@@ -403,6 +408,7 @@ afterAll(async () => {
   await engine?.close();
   rmSync(SUDOERS_FILE, { force: true });
   if (userCreated) spawnSync('userdel', [USER]);
+  else if (previousHome !== undefined) spawnSync('usermod', ['-d', previousHome, USER]);
   if (root) rmSync(root, { recursive: true, force: true });
 });
 
