@@ -42,8 +42,11 @@ const PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
   // HTTP authorization headers and the like.
   [/\b(authorization|proxy-authorization)(\s*[:=]\s*)(bearer|basic|token)?\s*[^\s"'`,;]+/gi, '$1$2$3 [redacted]'],
   [/\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}/gi, '$1 [redacted]'],
-  // key=value and key: value for names that say what they hold.
-  [new RegExp(SECRET_NAME.source + /(["']?\s*[:=]\s*["']?)(?!\[redacted)[^\s"'`,;&<>]+/.source, 'gi'), '$1$2[redacted]'],
+  // key=value and key: value for names that say what they hold; not sudoers' NOPASSWD: tag, followed by a command, not a secret.
+  [
+    new RegExp(/(?!NOPASSWD:\s*(?:\/|ALL\b))/.source + SECRET_NAME.source + /(["']?\s*[:=]\s*["']?)(?!\[redacted)[^\s"'`,;&<>]+/.source, 'gi'),
+    '$1$2[redacted]',
+  ],
   // Well-known token formats.
   [/\b(AKIA|ASIA)[A-Z0-9]{16}\b/g, '$1[redacted]'],
   [/\b(gh[pousr]_)[A-Za-z0-9]{20,}\b/g, '$1[redacted]'],

@@ -33,6 +33,8 @@ export interface StartSshdOptions {
   hostName?: string;
   /** The sshd binary; default SSHD_BIN, else /usr/sbin/sshd. */
   binary?: string;
+  /** More public key lines to accept besides the fixture's client key: e.g. the login user's own, for an ssh its commands start. */
+  authorizedKeys?: string[];
 }
 
 export interface SshdFixture {
@@ -87,7 +89,8 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdFix
       keys.pinned = publicKeyLine(`${keys.hostKeyFile}.pub`);
       keys.wrongHostKey = publicKeyLine(`${wrongKeyFile}.pub`);
       const authorizedKeys = join(dir, 'authorized_keys');
-      writeFileSync(authorizedKeys, readFileSync(`${keys.clientKeyFile}.pub`));
+      const accepted = [readFileSync(`${keys.clientKeyFile}.pub`, 'utf8').trim(), ...(options.authorizedKeys ?? [])];
+      writeFileSync(authorizedKeys, `${accepted.join('\n')}\n`);
       chmodSync(authorizedKeys, 0o644);
       const forceCommand = options.forceCommand?.(dir);
       writeFileSync(

@@ -36,6 +36,17 @@ describe('core/redact as the sinks use it', () => {
     }
   });
 
+  it('keeps a sudoers rule whole (NOPASSWD: is a tag before a command), and still cuts a value so named', () => {
+    for (const rule of ['add: deploy ALL=(root) NOPASSWD: /usr/bin/rsync', 'ops ALL=(ALL) NOPASSWD: ALL']) expect(redactSecrets(rule)).toBe(rule);
+    for (const [input, secret] of [
+      ['nopasswd: hunter2', 'hunter2'],
+      ['NOPASSWD=hunter3', 'hunter3'],
+      ['DB_PASSWD: /not-a-tag', '/not-a-tag'],
+    ] as const) {
+      expect(redactSecrets(input), input).not.toContain(secret);
+    }
+  });
+
   it('redacts every string of a payload, and leaves the rest alone', () => {
     expect(redactDeep({ text: 'token=abc', blocks: [{ n: 1, s: 'password: x' }], ok: true })).toEqual({
       text: 'token=[redacted]',
