@@ -9,8 +9,9 @@ import { loadConfig } from '../../../bot/config.ts';
 import { listDecisions } from '../../../db/decision-log.ts';
 import { getRun, listRuns, listSteps } from '../../../db/runbooks.ts';
 import { startTestBot, type TestBot } from '../../helpers/bot.ts';
+import { runbookDriver, shippedRunbookEntries, type RunbookEntry, type StepEntry } from '../../helpers/runbook-driver.ts';
 import { createEmptyCluster, startPostgresCluster, type PostgresCluster } from '../../helpers/postgres/index.ts';
-import { buildBlockActionsPayload, sendInteraction, sendSlashCommand, startFakeSlack, type FakeSlack } from '../../helpers/slack/index.ts';
+import { startFakeSlack, type FakeSlack } from '../../helpers/slack/index.ts';
 import { startSshd, type SshdFixture } from '../../../devkit/sshd/index.ts';
 
 // End to end on real databases (issues 5 and 18): the default replica setup and failover runbooks, their commands
@@ -33,6 +34,7 @@ let appDir: string;
 
 const flat = (value: unknown) => JSON.stringify(value);
 const db = () => harness.bot.database.db;
+const { command, click, driveToEnd } = runbookDriver({ channel: CHANNEL, lead: LEAD, harness: () => harness, fake: () => fake });
 
 /** The app dir the default runbook `cd`s into: here only `secrets/replicator.password`, readable by postgres alone. */
 function makeAppDir(): string {
@@ -54,25 +56,6 @@ function requirePasswordForReplication(cluster: PostgresCluster): void {
   const file = join(cluster.dataDir, 'pg_hba.conf');
   const lines = readFileSync(file, 'utf8').split('\n');
   writeFileSync(file, lines.filter((line) => !/^\s*host\s+replication\s+all\s+127\.0\.0\.1\/32\s+trust\b/.test(line)).join('\n'));
-}
-
-interface StepEntry {
-  id: string;
-  host: string;
-  run: string;
-  confirm?: boolean;
-  [key: string]: unknown;
-}
-interface RunbookEntry {
-  id: string;
-  steps: StepEntry[];
-  rollback?: StepEntry[];
-  [key: string]: unknown;
-}
-
-/** The shipped runbooks as written in config/runbooks.yaml, before any merging. */
-function defaultEntries(): RunbookEntry[] {
-  return (parse(readFileSync(join(import.meta.dirname, '../../../config/runbooks.yaml'), 'utf8')) as { runbooks: RunbookEntry[] }).runbooks;
 }
 
 /**
@@ -113,7 +96,7 @@ function translate(step: StepEntry): StepEntry {
 function config(): string {
   const host = { address: '127.0.0.1', port: sshd.host.port, user: sshd.host.user, private_key_file: sshd.host.privateKeyFile, host_key: sshd.host.hostKey };
   const approval = { approvers: [LEAD], required: 1, allow_self: false, expires: '30m' };
-  const defaults = defaultEntries();
+  const defaults = shippedRunbookEntries();
   const translated = (id: string): RunbookEntry => {
     const entry = defaults.find((runbook) => runbook.id === id)!;
     return { ...entry, steps: entry.steps.map(translate), ...(entry.rollback ? { rollback: entry.rollback.map(translate) } : {}) };
@@ -131,21 +114,6 @@ function config(): string {
   );
 }
 
-async function command(text: string, user: string) {
-  const responseUrl = fake.newResponseUrl({ channel: CHANNEL, user });
-  const answer = await sendSlashCommand(harness.url, harness.secret, { text, user_id: user, channel_id: CHANNEL, response_url: responseUrl });
-  expect(answer.status).toBe(200);
-  return responseUrl;
-}
-
-async function click(user: string, ts: string, actionId: string) {
-  const message = fake.message(CHANNEL, ts)!;
-  const responseUrl = fake.newResponseUrl({ channel: CHANNEL, user, messageTs: ts });
-  const payload = buildBlockActionsPayload({ user, channel: CHANNEL, message, action: { action_id: actionId }, response_url: responseUrl });
-  expect((await sendInteraction(harness.url, harness.secret, payload)).status).toBe(200);
-  return responseUrl;
-}
-
 /** The plan message of the count-th run in the channel. */
 function planMessage(count: number) {
   return fake.waitFor(
@@ -158,39 +126,6 @@ function planMessage(count: number) {
 }
 
 /** What the steps printed, for a failure message. */
-function describeSteps(runId: number): string {
-  return listSteps(db(), runId)
-    .map((step) => `${step.phase}/${step.stepId}: ${step.status} (exit ${step.exitCode}) ${step.message ?? ''}\n${step.output ?? ''}`)
-    .join('\n---\n');
-}
-
-/**
- * Waits for the run to end; each time it stops at a confirm step, the lead clicks Confirm on the plan message
- * (once the message shows that step's button). Returns the step ids that were confirmed.
- */
-async function driveToEnd(runId: number, planTs: string, timeoutMs = 45_000, until: { status?: string; stopAt?: string } = {}): Promise<string[]> {
-  const deadline = Date.now() + timeoutMs;
-  const confirmed: string[] = [];
-  for (;;) {
-    const run = getRun(db(), runId)!;
-    if (['succeeded', 'failed', 'rolled_back', 'rollback_failed', 'stopped', 'interrupted', 'rejected', 'expired'].includes(run.status)) {
-      await harness.bot.runbooks.idle();
-      if (run.status !== (until.status ?? 'succeeded')) throw new Error(`run #${runId} ended ${run.status}:\n${describeSteps(runId)}`);
-      return confirmed;
-    }
-    const key = `${run.phase}:${run.stepIndex}`;
-    if (run.status === 'awaiting_confirmation' && key === until.stopAt) return confirmed;
-    if (run.status === 'awaiting_confirmation' && !confirmed.includes(key)) {
-      const value = `${runId}:${run.phase}:${run.stepIndex}`;
-      await fake.waitFor((f) => flat(f.message(CHANNEL, planTs)?.blocks).includes(`"value":"${value}"`), { timeoutMs: 10_000 });
-      await click(LEAD, planTs, 'run_confirm');
-      confirmed.push(key);
-    }
-    if (Date.now() > deadline) throw new Error(`run #${runId} still ${run.status} at step ${run.stepIndex + 1}:\n${describeSteps(runId)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 async function eventually(what: string, probe: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await probe().catch(() => false))) {
@@ -218,7 +153,7 @@ describe("this file's runbooks", () => {
   // Only `docker compose` and the app dir differ from what ships: the SQL, the pg_hba.conf edits and the markers are the defaults' own.
   it("are the defaults' steps, confirm flags and rollback, with only DOCKER_COMPOSE_TO_LOCAL_CLUSTERS applied", () => {
     const ours = (parse(config()) as { runbooks: RunbookEntry[] }).runbooks;
-    const defaults = defaultEntries();
+    const defaults = shippedRunbookEntries();
     for (const id of ['add-read-replica', 'db-failover']) {
       const mine = ours.find((runbook) => runbook.id === id)!;
       const shipped = defaults.find((runbook) => runbook.id === id)!;
@@ -290,7 +225,7 @@ describe('the replica-setup and failover runbooks on real PostgreSQL, through th
     expect(output['allow-replication']).toContain('pg_hba.conf has it already');
     expect(output['restart-primary']).toContain('no setting waits for a restart');
     expect(output['stop-replica']).toContain('already a streaming replica');
-    expect(output['basebackup']).toContain('no base backup');
+    expect(output.basebackup).toContain('no base backup');
     expect(hbaLines()).toEqual(before.lines);
     expect(readFileSync(join(appDir, '.scalebot/add-read-replica/primary-settings-before.sql'), 'utf8')).toBe(before.settings);
     expect(await primary.psql("SELECT count(*) FROM pg_roles WHERE rolname = 'replicator'")).toBe('1');
@@ -376,12 +311,12 @@ describe('the replica-setup and failover runbooks on real PostgreSQL, through th
     const runId = listRuns(db(), { limit: 1 })[0]!.id;
     await click(LEAD, plan.ts, 'run_approve');
     // Stopped at restart-primary's confirmation, after the steps that touch the role, the line and the settings ran again.
-    await driveToEnd(runId, plan.ts, 45_000, { stopAt: 'steps:3' });
+    await driveToEnd(runId, plan.ts, { stopAt: 'steps:3' });
     await click(LEAD, plan.ts, 'run_stop');
     await eventually('the run stopped', async () => getRun(db(), runId)!.status === 'stopped');
     await fake.waitFor((f) => flat(f.message(CHANNEL, plan.ts)?.blocks).includes('run_rollback'), { timeoutMs: 10_000 });
     await click(LEAD, plan.ts, 'run_rollback');
-    expect(await driveToEnd(runId, plan.ts, 60_000, { status: 'rolled_back' })).toEqual(['rollback:3']);
+    expect(await driveToEnd(runId, plan.ts, { status: 'rolled_back', timeoutMs: 60_000 })).toEqual(['rollback:3']);
 
     expect(await primary.psql("SELECT count(*) FROM pg_roles WHERE rolname = 'replicator'")).toBe('0');
     expect(readFileSync(join(primary.dataDir, 'pg_hba.conf'), 'utf8')).not.toContain('replicator');

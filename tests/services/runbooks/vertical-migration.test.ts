@@ -24,11 +24,12 @@ import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { getRun, listRuns, listSteps } from '../../../db/runbooks.ts';
+import { listRuns, listSteps } from '../../../db/runbooks.ts';
 import { startSshd, type SshdFixture } from '../../../devkit/sshd/index.ts';
 import { startTestBot, type TestBot } from '../../helpers/bot.ts';
+import { runbookDriver, shippedRunbookEntries, type RunbookEntry, type StepEntry } from '../../helpers/runbook-driver.ts';
 import { databaseDigest, startComposeStandIn, type ComposeServer, type ComposeStandIn } from '../../helpers/compose-stand-in.ts';
-import { buildBlockActionsPayload, sendInteraction, sendSlashCommand, startFakeSlack, type FakeSlack } from '../../helpers/slack/index.ts';
+import { startFakeSlack, type FakeSlack } from '../../helpers/slack/index.ts';
 
 // End to end with real rsync and sudo (issue 18): the two vertical-migration runbooks, their commands taken from
 // config/runbooks.yaml and passed through DEPLOY_SERVERS_ON_LOOPBACK (below), run by the real bot over a real sshd
@@ -64,26 +65,8 @@ let harness: TestBot;
 
 const flat = (value: unknown) => JSON.stringify(value);
 const db = () => harness.bot.database.db;
+const { command, click, driveToEnd } = runbookDriver({ channel: CHANNEL, lead: LEAD, harness: () => harness, fake: () => fake });
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
-
-interface StepEntry {
-  id: string;
-  host: string;
-  run: string;
-  confirm?: boolean;
-  [key: string]: unknown;
-}
-interface RunbookEntry {
-  id: string;
-  steps: StepEntry[];
-  rollback?: StepEntry[];
-  [key: string]: unknown;
-}
-
-/** The shipped runbooks as written in config/runbooks.yaml, before any merging. */
-function defaultEntries(): RunbookEntry[] {
-  return (parse(readFileSync(join(import.meta.dirname, '../../../config/runbooks.yaml'), 'utf8')) as { runbooks: RunbookEntry[] }).runbooks;
-}
 
 /** Which pair of servers each runbook runs on here: the rsync path and the restore path each get their own. */
 const PAIRS = {
@@ -122,7 +105,7 @@ function translate(runbookId: MigrationId, step: StepEntry): StepEntry {
 function config(): string {
   const host = { address: '127.0.0.1', port: sshd.host.port, user: sshd.host.user, private_key_file: sshd.host.privateKeyFile, host_key: sshd.host.hostKey };
   const approval = { approvers: [LEAD], required: 1, allow_self: false, expires: '30m' };
-  const defaults = defaultEntries();
+  const defaults = shippedRunbookEntries();
   const translated = (id: MigrationId): RunbookEntry => {
     const entry = defaults.find((runbook) => runbook.id === id)!;
     return { ...entry, steps: entry.steps.map((step) => translate(id, step)), rollback: (entry.rollback ?? []).map((step) => translate(id, step)) };
@@ -280,21 +263,6 @@ function writeDatabaseFile(path: string, content: Buffer): void {
 
 // --- Slack ---
 
-async function command(text: string, user: string) {
-  const responseUrl = fake.newResponseUrl({ channel: CHANNEL, user });
-  const answer = await sendSlashCommand(harness.url, harness.secret, { text, user_id: user, channel_id: CHANNEL, response_url: responseUrl });
-  expect(answer.status).toBe(200);
-  return responseUrl;
-}
-
-async function click(user: string, ts: string, actionId: string) {
-  const message = fake.message(CHANNEL, ts)!;
-  const responseUrl = fake.newResponseUrl({ channel: CHANNEL, user, messageTs: ts });
-  const payload = buildBlockActionsPayload({ user, channel: CHANNEL, message, action: { action_id: actionId }, response_url: responseUrl });
-  expect((await sendInteraction(harness.url, harness.secret, payload)).status).toBe(200);
-  return responseUrl;
-}
-
 /** Requests the run, has the lead approve it; returns the run's id and its plan message's ts. */
 async function requestAndApprove(text: string): Promise<{ runId: number; ts: string }> {
   const count = fake.messages(CHANNEL).filter((message) => !message.thread_ts || message.thread_ts === message.ts).length;
@@ -312,44 +280,11 @@ async function requestAndApprove(text: string): Promise<{ runId: number; ts: str
 }
 
 /** What the steps printed, for a failure message. */
-function describeSteps(runId: number): string {
-  return listSteps(db(), runId)
-    .map((step) => `${step.phase}/${step.stepId}: ${step.status} (exit ${step.exitCode}) ${step.message ?? ''}\n${step.output ?? ''}`)
-    .join('\n---\n');
-}
-
 const outputOf = (runId: number, stepId: string, phase = 'steps') =>
   listSteps(db(), runId)
     .filter((step) => step.stepId === stepId && step.phase === phase)
     .map((step) => step.output ?? '')
     .join('\n');
-
-/**
- * Waits for the run to end; each time it stops at a confirm step, the lead clicks Confirm on the plan message
- * (once the message shows that step's button), unless it is `stopAt`. Returns the step keys confirmed.
- */
-async function driveToEnd(runId: number, planTs: string, until: { status?: string; stopAt?: string } = {}, timeoutMs = 45_000): Promise<string[]> {
-  const deadline = Date.now() + timeoutMs;
-  const confirmed: string[] = [];
-  for (;;) {
-    const run = getRun(db(), runId)!;
-    if (['succeeded', 'failed', 'rolled_back', 'rollback_failed', 'stopped', 'interrupted', 'rejected', 'expired'].includes(run.status)) {
-      await harness.bot.runbooks.idle();
-      if (run.status !== (until.status ?? 'succeeded')) throw new Error(`run #${runId} ended ${run.status}:\n${describeSteps(runId)}`);
-      return confirmed;
-    }
-    const key = `${run.phase}:${run.stepIndex}`;
-    if (run.status === 'awaiting_confirmation' && key === until.stopAt) return confirmed;
-    if (run.status === 'awaiting_confirmation' && !confirmed.includes(key)) {
-      const value = `${runId}:${run.phase}:${run.stepIndex}`;
-      await fake.waitFor((f) => flat(f.message(CHANNEL, planTs)?.blocks).includes(`"value":"${value}"`), { timeoutMs: 10_000 });
-      await click(LEAD, planTs, 'run_confirm');
-      confirmed.push(key);
-    }
-    if (Date.now() > deadline) throw new Error(`run #${runId} still ${run.status} at step ${run.stepIndex + 1}:\n${describeSteps(runId)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 async function rollBack(runId: number, planTs: string): Promise<void> {
   await fake.waitFor((f) => flat(f.message(CHANNEL, planTs)?.blocks).includes('run_rollback'), { timeoutMs: 10_000 });
@@ -415,7 +350,7 @@ afterAll(async () => {
 describe("this file's runbooks", () => {
   it("are the defaults' steps, confirm flags and rollback, with only DEPLOY_SERVERS_ON_LOOPBACK applied", () => {
     const ours = (parse(config()) as { runbooks: RunbookEntry[] }).runbooks;
-    const defaults = defaultEntries();
+    const defaults = shippedRunbookEntries();
     for (const id of Object.keys(PAIRS) as MigrationId[]) {
       const mine = ours.find((runbook) => runbook.id === id)!;
       const shipped = defaults.find((runbook) => runbook.id === id)!;
